@@ -1,0 +1,210 @@
+/**
+ * Pick masks (CPG-SPEC §1–2): which old weights a task reuses, kept as one
+ * bit per cell once the task is finished (the reference keeps 4 bytes).
+ * Bits are packed LSB-first within each byte; the unused bits of the last
+ * byte are always 0, so equal masks are byte-equal.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { CpgError } from './errors.js';
+import type { OwnerMap, TaskId } from './ownerMap.js';
+import { type TensorPlan, embedIndex, newSize, oldSize } from './widen.js';
+
+/** A packed bit set over the cells of one tensor. */
+export interface PickMask {
+  readonly length: number;
+  readonly bits: Uint8Array;
+}
+
+/** Bytes needed for `length` bits. */
+export const byteLength = (length: number): number => (length + 7) >>> 3;
+
+/** A mask with nothing picked. */
+export const emptyPick = (length: number): PickMask => ({ length, bits: new Uint8Array(byteLength(length)) });
+
+/** Packs flags (nonzero = picked) into a mask of the same length. */
+export const pack = (flags: ArrayLike<number>): PickMask => {
+  const n = flags.length;
+  const bits = new Uint8Array(byteLength(n));
+  for (let i = 0; i < n; i++) if (flags[i] !== 0) bits[i >>> 3]! |= 1 << (i & 7);
+  return { length: n, bits };
+};
+
+/** Whether cell `i` is picked (false outside the mask). */
+export const isPicked = (p: PickMask, i: number): boolean =>
+  i >= 0 && i < p.length && ((p.bits[i >>> 3]! >>> (i & 7)) & 1) === 1;
+
+/** 0/1 per cell, `p.length` of them. */
+export const unpack = (p: PickMask): Uint8Array => {
+  const out = new Uint8Array(p.length);
+  for (let i = 0; i < p.length; i++) out[i] = (p.bits[i >>> 3]! >>> (i & 7)) & 1;
+  return out;
+};
+
+/**
+ * The binary mask a task uses from its real-valued one: picked where
+ * real > threshold (the reference's Binarizer; NaN is not picked).
+ */
+export const binarize = (real: Float32Array, threshold: number): PickMask => {
+  const n = real.length;
+  const bits = new Uint8Array(byteLength(n));
+  for (let i = 0; i < n; i++) if (real[i]! > threshold) bits[i >>> 3]! |= 1 << (i & 7);
+  return { length: n, bits };
+};
+
+/** How many cells are picked. */
+export const countPicked = (p: PickMask): number => {
+  let n = 0;
+  for (let b = 0; b < p.bits.length; b++) {
+    let x = p.bits[b]!;
+    while (x !== 0) {
+      x &= x - 1;
+      n++;
+    }
+  }
+  return n;
+};
+
+/** Same length and same bits. */
+export const pickEquals = (a: PickMask, b: PickMask): boolean => {
+  if (a.length !== b.length || a.bits.length !== b.bits.length) return false;
+  for (let i = 0; i < a.bits.length; i++) if (a.bits[i] !== b.bits[i]) return false;
+  return true;
+};
+
+const decodeError = (tensor: string | undefined, message: string): CpgError => ({
+  tag: 'DecodeError',
+  file: undefined,
+  field: tensor === undefined ? 'pick mask' : `pick mask of '${tensor}'`,
+  message,
+});
+
+/**
+ * Validates packed bits read from disk: exactly ⌈length/8⌉ bytes and no bit
+ * set past `length`. Returns a copy. `tensor` only names it in the error.
+ */
+export const pickFromBytes = (length: number, bytes: Uint8Array, tensor?: string): E.Either<CpgError, PickMask> => {
+  if (!Number.isInteger(length) || length < 0) return E.left(decodeError(tensor, `length must be a non-negative integer, got ${length}`));
+  const want = byteLength(length);
+  if (bytes.length !== want) return E.left(decodeError(tensor, `${length} bits need ${want} bytes, got ${bytes.length}`));
+  const used = length & 7;
+  if (used !== 0 && (bytes[want - 1]! >>> used) !== 0)
+    return E.left(decodeError(tensor, `padding bits after bit ${length - 1} are set (last byte 0x${bytes[want - 1]!.toString(16)})`));
+  return E.right({ length, bits: bytes.slice() });
+};
+
+const sizeError = (plan: TensorPlan, got: number, expected: number, what: string): CpgError => ({
+  tag: 'OwnershipError',
+  tensor: plan.name,
+  message: `pick mask has ${got} cells, the plan's ${what} shape has ${expected}`,
+});
+
+/**
+ * The pick mask of the wider tensor: every old bit at its new position
+ * (`embedIndex`), every new cell unpicked.
+ * Precondition: `p.length` is the plan's old size (`widenPickE` checks).
+ */
+export const widenPick =
+  (plan: TensorPlan) =>
+  (p: PickMask): PickMask => {
+    const index = embedIndex(plan);
+    if (p.length !== index.length) throw new RangeError(`widenPick '${plan.name}': ${p.length} cells, plan expects ${index.length}`);
+    const out = emptyPick(newSize(plan));
+    const bits = out.bits;
+    for (let i = 0; i < index.length; i++) {
+      if (((p.bits[i >>> 3]! >>> (i & 7)) & 1) === 1) {
+        const j = index[i]!;
+        bits[j >>> 3]! |= 1 << (j & 7);
+      }
+    }
+    return out;
+  };
+
+/** `widenPick`, refusing a mask of the wrong size. */
+export const widenPickE =
+  (plan: TensorPlan) =>
+  (p: PickMask): E.Either<CpgError, PickMask> =>
+    p.length === oldSize(plan) ? E.right(widenPick(plan)(p)) : E.left(sizeError(plan, p.length, oldSize(plan), 'old'));
+
+/**
+ * The old block of a widened pick mask.
+ * Precondition: `p.length` is the plan's new size (`restrictPickE` checks).
+ */
+export const restrictPick =
+  (plan: TensorPlan) =>
+  (p: PickMask): PickMask => {
+    const index = embedIndex(plan);
+    if (p.length !== newSize(plan)) throw new RangeError(`restrictPick '${plan.name}': ${p.length} cells, plan expects ${newSize(plan)}`);
+    const out = emptyPick(index.length);
+    const bits = out.bits;
+    for (let i = 0; i < index.length; i++) {
+      const j = index[i]!;
+      if (((p.bits[j >>> 3]! >>> (j & 7)) & 1) === 1) bits[i >>> 3]! |= 1 << (i & 7);
+    }
+    return out;
+  };
+
+/** `restrictPick`, refusing a mask of the wrong size. */
+export const restrictPickE =
+  (plan: TensorPlan) =>
+  (p: PickMask): E.Either<CpgError, PickMask> =>
+    p.length === newSize(plan) ? E.right(restrictPick(plan)(p)) : E.left(sizeError(plan, p.length, newSize(plan), 'new'));
+
+/**
+ * The effective-weight selector of CPG-SPEC §2, 0/1 per cell:
+ * [O == task] ∨ ([1 ≤ O < task] ∧ pick). Without a pick (task 1, or no
+ * reuse) the task sees only its own cells. Free cells and later tasks' cells
+ * are never selected.
+ * Precondition: the pick (if any) has the owner map's length (`effectiveE` checks).
+ */
+export const effective = (task: TaskId, owners: OwnerMap, pick: PickMask | undefined): Uint8Array => {
+  const cells = owners.cells;
+  const n = cells.length;
+  if (pick !== undefined && pick.length !== n)
+    throw new RangeError(`effective '${owners.tensor}': pick mask of ${pick.length} cells for ${n} owner cells`);
+  const out = new Uint8Array(n);
+  if (pick === undefined) {
+    for (let i = 0; i < n; i++) out[i] = cells[i] === task ? 1 : 0;
+    return out;
+  }
+  const bits = pick.bits;
+  for (let i = 0; i < n; i++) {
+    const o = cells[i]!;
+    out[i] = o === task ? 1 : o >= 1 && o < task ? (bits[i >>> 3]! >>> (i & 7)) & 1 : 0;
+  }
+  return out;
+};
+
+/** `effective`, refusing a pick mask whose length is not the owner map's. */
+export const effectiveE = (task: TaskId, owners: OwnerMap, pick: PickMask | undefined): E.Either<CpgError, Uint8Array> =>
+  pick !== undefined && pick.length !== owners.cells.length
+    ? E.left({
+        tag: 'OwnershipError',
+        tensor: owners.tensor,
+        message: `pick mask has ${pick.length} cells, the owner map ${owners.cells.length}`,
+      })
+    : E.right(effective(task, owners, pick));
+
+/**
+ * How much of the old weights `task` reuses: `old` counts cells with
+ * 1 ≤ O < task, `picked` those of them the pick selects.
+ * Precondition as for `effective`.
+ */
+export const pickedCount = (
+  task: TaskId,
+  owners: OwnerMap,
+  pick: PickMask | undefined,
+): { readonly picked: number; readonly old: number } => {
+  const cells = owners.cells;
+  if (pick !== undefined && pick.length !== cells.length)
+    throw new RangeError(`pickedCount '${owners.tensor}': pick mask of ${pick.length} cells for ${cells.length} owner cells`);
+  let old = 0;
+  let picked = 0;
+  for (let i = 0; i < cells.length; i++) {
+    const o = cells[i]!;
+    if (o >= 1 && o < task) {
+      old++;
+      if (pick !== undefined && ((pick.bits[i >>> 3]! >>> (i & 7)) & 1) === 1) picked++;
+    }
+  }
+  return { picked, old };
+};
