@@ -130,19 +130,27 @@ test('release refuses any cell the task does not own or that is out of range, na
       ownerMapArb.filter((o) => o.cells.length > 0),
       taskArb,
       fc.array(fc.nat()),
-      fc.oneof(fc.nat(), fc.integer({ min: -5, max: -1 }), fc.integer({ min: 64, max: 1000 }), fc.constant(0.5)),
+      fc.constantFrom('foreign', 'above', 'negative', 'fraction'),
       fc.nat(),
-      (o, task, picks, bad0, at) => {
+      fc.nat(),
+      (o, task, picks, kind, n, at) => {
         const own = [...o.cells.keys()].filter((i) => o.cells[i] === task);
+        const notOwn = [...o.cells.keys()].filter((i) => o.cells[i] !== task);
         const good = own.length === 0 ? [] : picks.map((p) => own[p % own.length]!);
-        // Make `bad` a cell the task does not own: another's, a free one, or out of range.
-        const bad = Number.isInteger(bad0) && bad0 >= 0 && bad0 < o.cells.length && o.cells[bad0] === task ? o.cells.length + bad0 : bad0;
+        // A cell the task does not own: another task's or a free one, or one that does not exist.
+        const bad =
+          kind === 'foreign' && notOwn.length > 0
+            ? notOwn[n % notOwn.length]!
+            : kind === 'negative'
+              ? -1 - (n % 5)
+              : kind === 'fraction'
+                ? (n % o.cells.length) + 0.5
+                : o.cells.length + (n % 5);
         const cells = [...good];
         cells.splice(at % (cells.length + 1), 0, bad);
         const before = copy(o);
         const r = release(task, cells)(o);
         assert.ok(E.isLeft(r));
-        assert.equal(r.left.tag, 'OwnershipError');
         assert.ok(r.left.tag === 'OwnershipError' && r.left.tensor === 'w');
         assert.match(r.left.message, new RegExp(`cell ${String(bad).replace('.', '\\.')} `));
         assert.deepEqual(o.cells, before, 'nothing changed');

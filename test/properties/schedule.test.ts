@@ -29,7 +29,9 @@ test('the pruning schedule is monotone from s_i towards s_f and never leaves [s_
   fc.assert(
     fc.property(scheduleArb, fc.array(fc.integer({ min: -50, max: 1100 }), { minLength: 2, maxLength: 30 }), (o, steps) => {
       const s = cubicSparsity({ ...o, endStep: o.beginStep + o.length });
-      const sorted = [...steps].sort((a, b) => a - b);
+      // Fractional steps just after the start, where (1 − p)^3 rounds to 1 and s_f + (s_i − s_f) may miss s_i by an ulp.
+      const near = [5e-324, 1e-20, 1e-12, 1e-6, 0.5].map((e) => o.beginStep + e);
+      const sorted = [...steps, ...near].sort((a, b) => a - b);
       const lo = Math.min(o.initial, o.final);
       const hi = Math.max(o.initial, o.final);
       for (let i = 0; i < sorted.length; i++) {
