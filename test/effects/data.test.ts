@@ -161,8 +161,11 @@ test('permuted MNIST: task 1 plain, task t a seeded permutation of the same imag
 test('Fashion-MNIST classes: parsed once, then read from a validated cache that is rebuilt when corrupt', async () => {
   const cacheDir = await tempDir();
   try {
+    // A first choice that cannot be a directory (it is under a file): the entry falls back to the second.
+    await writeFile(join(cacheDir, 'plain-file'), '');
+    const blocked = join(cacheDir, 'plain-file', 'cache');
     const t0 = performance.now();
-    const cold = right(await readFashionClasses([5], { cacheDirs: [cacheDir] })())[0]!;
+    const cold = right(await readFashionClasses([5], { cacheDirs: [blocked, cacheDir] })())[0]!;
     const t1 = performance.now();
     const warm = right(await readFashionClasses([5], { cacheDirs: [cacheDir] })())[0]!;
     const t2 = performance.now();
@@ -173,8 +176,8 @@ test('Fashion-MNIST classes: parsed once, then read from a validated cache that 
     for (let i = 0; i < cold.count; i++) distinct.add(Buffer.from(cold.data.subarray(i * 784, (i + 1) * 784)).toString('latin1'));
     assert.equal(distinct.size, cold.count, 'repeated images are kept once');
     assert.deepEqual(warm.data, cold.data);
-    const [entry] = await readdir(cacheDir);
-    assert.ok(entry !== undefined);
+    const [entry, ...others] = (await readdir(cacheDir)).filter((f) => f !== 'plain-file');
+    assert.ok(entry !== undefined && others.length === 0, 'one entry, in the fallback directory');
     const file = join(cacheDir, entry);
     // Flip one payload byte: the entry must be rejected and rebuilt.
     const bytes = await readFile(file);

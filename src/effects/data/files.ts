@@ -30,18 +30,11 @@ export const readText = (file: string): TE.TaskEither<CpgError, string> =>
 
 /** Size and modification time of a regular file. */
 export const fileInfo = (file: string): TE.TaskEither<CpgError, { readonly size: number; readonly mtimeMs: number }> =>
-  pipeStat(file, false);
-
-/** Succeeds when `dir` is an existing directory. */
-export const requireDirectory = (dir: string): TE.TaskEither<CpgError, string> =>
-  TE.map(() => dir)(pipeStat(dir, true));
-
-const pipeStat = (p: string, directory: boolean): TE.TaskEither<CpgError, { readonly size: number; readonly mtimeMs: number }> =>
   TE.chain((s: Awaited<ReturnType<typeof stat>>) =>
-    directory === s.isDirectory()
+    s.isFile()
       ? TE.right({ size: Number(s.size), mtimeMs: Number(s.mtimeMs) })
-      : TE.left(dataError(p, directory ? 'is not a directory' : 'is not a regular file')),
-  )(TE.tryCatch(() => stat(p), (e) => dataError(p, reason(e))));
+      : TE.left(dataError(file, 'is not a regular file')),
+  )(TE.tryCatch(() => stat(file), (e) => dataError(file, reason(e))));
 
 /** Whether `p` exists (any kind of entry). */
 export const exists = (p: string): TE.TaskEither<never, boolean> =>
