@@ -1,0 +1,373 @@
+/**
+ * One task's life cycle (CPG-SPEC §3) as a pure state machine: claim + pick/train,
+ * goal check, grow, compact (the gradual-pruning sweep), choose the ratio, retrain
+ * the pick, done. Each transition takes what the effects layer measured and says
+ * which phase to run next; no training happens here. A measurement that does not
+ * fit the current phase is a Left, never a throw.
+ *
+ * The state is plain JSON data so that it can be checkpointed and resumed
+ * (its codec is `CycleStateCodec` in codecs.ts).
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { CpgError } from './errors.js';
+
+/** The knobs of the cycle (reference values in brackets). */
+export interface CycleConfig {
+  /** Multiplier added per growth [0.5]. */
+  readonly growStep: number;
+  /** Largest parameter multiplier the network may grow to [1.5]. */
+  readonly maxMultiplier: number;
+  /** Training accuracy must be strictly above this to pass or to record a prune target [0.95]. */
+  readonly trainAccThreshold: number;
+  /** Validation accuracy may fall this much below the goal and still meet it [0]. */
+  readonly allowedLoss: number;
+  /** The sparsity targets of the compacting sweep, strictly increasing in (0, 1) [0.1 … 0.9, 0.95]. */
+  readonly sparsities: readonly number[];
+  /** Retrain the pick mask after compacting (§3.7; tasks after the first). */
+  readonly retrainPick: boolean;
+  /** Compact at all (false for baselines that keep the whole claim). */
+  readonly prune: boolean;
+}
+
+/** Where the task sits in the run. */
+export interface TaskContext {
+  /** 1-based index of this task. */
+  readonly task: number;
+  readonly tasksTotal: number;
+  /** Accuracy goal g_k (validation accuracy to reach). */
+  readonly goal: number;
+  /** Number of validation samples (to state a missed goal in samples). */
+  readonly valSize: number;
+  /** Width (parameter multiplier) of the network when the task starts. */
+  readonly multiplier: number;
+}
+
+/** What the effects layer must run next. */
+export type Phase =
+  /** Claim the free weights, then pick + train at this width (after a growth: from the task's starting state, widened). */
+  | { readonly tag: 'train'; readonly multiplier: number }
+  /** Gradual prune of the task's own weights from one sparsity to the next. */
+  | { readonly tag: 'prune'; readonly from: number; readonly to: number }
+  /** Restore the model compacted to `chosen` (0: unpruned), then retrain its pick mask. */
+  | { readonly tag: 'retrainPick'; readonly chosen: number }
+  /** Finished: keep the model at sparsity `chosen` (the retrained one if `keptRetrain`). */
+  | { readonly tag: 'done'; readonly chosen: number; readonly keptRetrain: boolean; readonly reason: string };
+
+/** What the effects layer measured after running a phase. */
+export type Measured =
+  | { readonly tag: 'trained'; readonly trainAcc: number; readonly valAcc: number; readonly ownsAny: boolean }
+  | { readonly tag: 'pruned'; readonly trainAcc: number; readonly valAcc: number }
+  | { readonly tag: 'retrained'; readonly valAcc: number };
+
+/** One recorded point of the compacting sweep. */
+export interface PruneRecord {
+  readonly sparsity: number;
+  readonly valAcc: number;
+}
+
+/** One growth, and by how much the goal was missed when it was triggered. */
+export interface Growth {
+  readonly from: number;
+  readonly to: number;
+  readonly trainAcc: number;
+  readonly valAcc: number;
+  readonly goal: number;
+  /** Validation samples short of `goal − allowedLoss`; null when the validation goal was met. */
+  readonly shortfallSamples: number | null;
+  /** Training accuracy was not above the threshold. */
+  readonly trainAccFailed: boolean;
+}
+
+/** The whole state of one task's cycle; plain JSON data. */
+export interface CycleState {
+  readonly ctx: TaskContext;
+  readonly config: CycleConfig;
+  readonly phase: Phase;
+  /** Current width. */
+  readonly multiplier: number;
+  /** Validation accuracy of the trained, unpruned model (once training passed or gave up). */
+  readonly unprunedValAcc: number | null;
+  /** The compacting sweep: targets whose training accuracy stayed above the threshold, in order. */
+  readonly record: readonly PruneRecord[];
+  /** The goal check failed at the maximum width: compact with a cap, keep the sparsest recorded model. */
+  readonly goalMissedAtMax: boolean;
+  /** `must` (see `pruneCap`) when the goal was missed at the maximum width, else null. */
+  readonly pruneCap: number | null;
+  readonly growths: readonly Growth[];
+  /** Validation accuracy of the chosen model (once chosen). */
+  readonly chosenValAcc: number | null;
+  /** Validation accuracy measured after retraining the pick (if it ran). */
+  readonly retrainedValAcc: number | null;
+}
+
+const lifecycleError = (message: string): CpgError => ({ tag: 'LifecycleError', message });
+const configError = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
+
+/**
+ * Python's `round(x, 1)` for x ≥ 0: the double nearest to x rounded to one decimal,
+ * ties (on the exact binary value) to even — the reference computes the prune cap with it.
+ */
+export const pyRound1 = (x: number): number => {
+  // An exact tie k + 0.05 needs a finite binary expansion, i.e. x = m/4 with m odd.
+  const quarters = x * 4;
+  if (Number.isInteger(quarters) && quarters % 2 === 1) {
+    const lo = Math.floor(x * 10);
+    return (lo % 2 === 0 ? lo : lo + 1) / 10;
+  }
+  // toFixed rounds the exact value, so away from ties it agrees with Python.
+  return Number(x.toFixed(1));
+};
+
+/**
+ * The prune cap `must` for a task that missed its goal at the maximum width:
+ * `1 − round(1 / (tasksLeft + 1), 1)`, tasksLeft = tasks after the current one
+ * (a negative or fractional count is read as its floor, at least 0).
+ */
+export const pruneCap = (tasksLeft: number): number =>
+  1 - pyRound1(1 / (Math.max(0, Math.floor(tasksLeft)) + 1));
+
+/** Tasks after the current one. */
+export const tasksLeft = (ctx: TaskContext): number => ctx.tasksTotal - ctx.task;
+
+const meetsGoal = (valAcc: number, ctx: TaskContext, config: CycleConfig): boolean =>
+  valAcc + config.allowedLoss >= ctx.goal;
+
+/**
+ * The sparsity to keep (§3.6): the largest recorded one that meets the goal; when the
+ * goal was missed at the maximum width, the largest recorded one; 0 (the unpruned
+ * model) if none qualifies.
+ */
+export const chooseRatio = (
+  s: Pick<CycleState, 'record' | 'goalMissedAtMax' | 'ctx' | 'config'>,
+): number => {
+  const largestFirst = [...s.record].sort((a, b) => b.sparsity - a.sparsity);
+  const hit = largestFirst.find((r) => s.goalMissedAtMax || meetsGoal(r.valAcc, s.ctx, s.config));
+  return hit === undefined ? 0 : hit.sparsity;
+};
+
+/** Validation accuracy of the model a chosen sparsity stands for (0: the unpruned one). */
+const accuracyAt = (s: CycleState, chosen: number): number | null =>
+  chosen === 0 ? s.unprunedValAcc : (s.record.find((r) => r.sparsity === chosen)?.valAcc ?? null);
+
+/** The validation accuracy of the model the cycle keeps (null until it is done). */
+export const finalValAcc = (s: CycleState): number | null =>
+  s.phase.tag !== 'done'
+    ? null
+    : s.phase.keptRetrain && s.retrainedValAcc !== null
+      ? s.retrainedValAcc
+      : s.chosenValAcc;
+
+/** Has the cycle finished? */
+export const isDone = (s: CycleState): s is CycleState & { readonly phase: Extract<Phase, { tag: 'done' }> } =>
+  s.phase.tag === 'done';
+
+/** One line for reports: why a growth happened, in validation samples where it can. */
+export const describeGrowth = (g: Growth): string => {
+  const why =
+    g.shortfallSamples !== null
+      ? `validation accuracy ${g.valAcc} missed the goal ${g.goal} by ${g.shortfallSamples} sample${g.shortfallSamples === 1 ? '' : 's'}`
+      : `validation met the goal ${g.goal}`;
+  const train = g.trainAccFailed ? `training accuracy ${g.trainAcc} not above the threshold` : '';
+  const joined = g.shortfallSamples !== null ? (train === '' ? why : `${why}; ${train}`) : `${train} (${why})`;
+  return `grew ${g.from} → ${g.to}: ${joined}`;
+};
+
+const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const isInt = (x: unknown, min: number): x is number => Number.isSafeInteger(x) && (x as number) >= min;
+const inUnit = (x: unknown): x is number => isNum(x) && x >= 0 && x <= 1;
+
+const checkConfig = (c: CycleConfig): E.Either<CpgError, CycleConfig> => {
+  if (!isNum(c.growStep) || c.growStep <= 0) return E.left(configError('growStep', `must be a number > 0, got ${c.growStep}`));
+  if (!isNum(c.maxMultiplier) || c.maxMultiplier < 1)
+    return E.left(configError('maxMultiplier', `must be a number ≥ 1, got ${c.maxMultiplier}`));
+  if (!inUnit(c.trainAccThreshold))
+    return E.left(configError('trainAccThreshold', `must be in [0, 1], got ${c.trainAccThreshold}`));
+  if (!inUnit(c.allowedLoss)) return E.left(configError('allowedLoss', `must be in [0, 1], got ${c.allowedLoss}`));
+  for (const [i, x] of c.sparsities.entries()) {
+    if (!isNum(x) || x <= 0 || x >= 1) return E.left(configError(`sparsities[${i}]`, `must be in (0, 1), got ${x}`));
+    const prev = c.sparsities[i - 1];
+    if (prev !== undefined && x <= prev)
+      return E.left(configError(`sparsities[${i}]`, `must be strictly increasing, got ${x} after ${prev}`));
+  }
+  return E.right(c);
+};
+
+const checkContext = (ctx: TaskContext, c: CycleConfig): E.Either<CpgError, TaskContext> => {
+  if (!isInt(ctx.task, 1)) return E.left(lifecycleError(`task must be an integer ≥ 1, got ${ctx.task}`));
+  if (!isInt(ctx.tasksTotal, ctx.task))
+    return E.left(lifecycleError(`tasksTotal must be an integer ≥ task (${ctx.task}), got ${ctx.tasksTotal}`));
+  if (!inUnit(ctx.goal)) return E.left(lifecycleError(`goal must be in [0, 1], got ${ctx.goal}`));
+  if (!isInt(ctx.valSize, 1)) return E.left(lifecycleError(`valSize must be an integer ≥ 1, got ${ctx.valSize}`));
+  if (!isNum(ctx.multiplier) || ctx.multiplier < 1 || ctx.multiplier > c.maxMultiplier)
+    return E.left(
+      lifecycleError(`the starting multiplier must be in [1, maxMultiplier = ${c.maxMultiplier}], got ${ctx.multiplier}`),
+    );
+  return E.right(ctx);
+};
+
+/** Start a task's cycle: validate the context and knobs, then train at the starting width. */
+export const startCycle = (ctx: TaskContext, config: CycleConfig): E.Either<CpgError, CycleState> => {
+  const c = checkConfig(config);
+  if (E.isLeft(c)) return c;
+  const k = checkContext(ctx, config);
+  if (E.isLeft(k)) return k;
+  return E.right({
+    ctx,
+    config,
+    phase: { tag: 'train', multiplier: ctx.multiplier },
+    multiplier: ctx.multiplier,
+    unprunedValAcc: null,
+    record: [],
+    goalMissedAtMax: false,
+    pruneCap: null,
+    growths: [],
+    chosenValAcc: null,
+    retrainedValAcc: null,
+  });
+};
+
+// A sum of decimal steps can land an ulp short of the maximum (the reference adds
+// with bc, in decimal): snap to the maximum rather than grow once more by nothing.
+const SNAP = 1e-9;
+const grown = (m: number, c: CycleConfig): number => {
+  const next = Math.min(m + c.growStep, c.maxMultiplier);
+  return c.maxMultiplier - next <= SNAP * c.maxMultiplier ? c.maxMultiplier : next;
+};
+
+// Accuracies are counts over valSize; cancel the rounding of (goal − loss − acc)·n
+// before the ceiling so that one sample short reads as 1, not 2.
+const shortfall = (valAcc: number, ctx: TaskContext, c: CycleConfig): number =>
+  Math.max(1, Math.ceil((ctx.goal - c.allowedLoss - valAcc) * ctx.valSize - SNAP * ctx.valSize));
+
+const fmt = (x: number): string => String(Math.round(x * 1e4) / 1e4);
+
+const explainChoice = (s: CycleState, chosen: number): string => {
+  if (!s.config.prune) return 'compacting disabled: kept the unpruned model';
+  if (s.goalMissedAtMax)
+    return chosen === 0
+      ? `goal missed at the maximum width; nothing recorded below the prune cap ${fmt(s.pruneCap ?? 0)}: kept the unpruned model`
+      : `goal missed at the maximum width: kept the sparsest recorded model (${chosen}, cap ${fmt(s.pruneCap ?? 0)})`;
+  return chosen === 0
+    ? 'no compacted model met the goal: kept the unpruned model'
+    : `goal met at sparsity ${chosen}`;
+};
+
+/** After choosing: retrain the pick (task > 1, if enabled) or finish. */
+const afterChoice = (s: CycleState): CycleState => {
+  const chosen = chooseRatio(s);
+  const chosenValAcc = accuracyAt(s, chosen);
+  const next = { ...s, chosenValAcc };
+  return s.config.retrainPick && s.ctx.task > 1
+    ? { ...next, phase: { tag: 'retrainPick', chosen } }
+    : { ...next, phase: { tag: 'done', chosen, keptRetrain: false, reason: explainChoice(s, chosen) } };
+};
+
+/** Start the compacting sweep at the first target, unless it may not even start. */
+const startCompacting = (s: CycleState): CycleState => {
+  const first = s.config.sparsities[0];
+  if (!s.config.prune || first === undefined || (s.pruneCap !== null && 0 >= s.pruneCap)) return afterChoice(s);
+  return { ...s, phase: { tag: 'prune', from: 0, to: first } };
+};
+
+const checkAcc = (name: string, x: number): E.Either<CpgError, number> =>
+  inUnit(x) ? E.right(x) : E.left(lifecycleError(`measured ${name} must be a number in [0, 1], got ${x}`));
+
+const onTrained = (s: CycleState, m: Extract<Measured, { tag: 'trained' }>): E.Either<CpgError, CycleState> => {
+  const accs = E.sequenceArray([checkAcc('trainAcc', m.trainAcc), checkAcc('valAcc', m.valAcc)]);
+  if (E.isLeft(accs)) return accs;
+  if (typeof m.ownsAny !== 'boolean') return E.left(lifecycleError(`measured ownsAny must be a boolean, got ${String(m.ownsAny)}`));
+  const trainOk = m.trainAcc > s.config.trainAccThreshold;
+  const valOk = meetsGoal(m.valAcc, s.ctx, s.config);
+  const passed = trainOk && valOk;
+  if (!passed && s.multiplier < s.config.maxMultiplier) {
+    const to = grown(s.multiplier, s.config);
+    const growth: Growth = {
+      from: s.multiplier,
+      to,
+      trainAcc: m.trainAcc,
+      valAcc: m.valAcc,
+      goal: s.ctx.goal,
+      shortfallSamples: valOk ? null : shortfall(m.valAcc, s.ctx, s.config),
+      trainAccFailed: !trainOk,
+    };
+    return E.right({ ...s, multiplier: to, phase: { tag: 'train', multiplier: to }, growths: [...s.growths, growth] });
+  }
+  const settled: CycleState = {
+    ...s,
+    unprunedValAcc: m.valAcc,
+    goalMissedAtMax: !passed,
+    pruneCap: passed ? null : pruneCap(tasksLeft(s.ctx)),
+  };
+  if (!m.ownsAny)
+    return E.right({
+      ...settled,
+      chosenValAcc: m.valAcc,
+      phase: { tag: 'done', chosen: 0, keptRetrain: false, reason: 'the task owns no weights (nothing was free): nothing to compact' },
+    });
+  return E.right(startCompacting(settled));
+};
+
+const onPruned = (
+  s: CycleState,
+  phase: Extract<Phase, { tag: 'prune' }>,
+  m: Extract<Measured, { tag: 'pruned' }>,
+): E.Either<CpgError, CycleState> => {
+  const accs = E.sequenceArray([checkAcc('trainAcc', m.trainAcc), checkAcc('valAcc', m.valAcc)]);
+  if (E.isLeft(accs)) return accs;
+  // Training accuracy fell to the threshold: this target is lost, the sweep ends.
+  if (!(m.trainAcc > s.config.trainAccThreshold)) return E.right(afterChoice(s));
+  const recorded: CycleState = { ...s, record: [...s.record, { sparsity: phase.to, valAcc: m.valAcc }] };
+  const cap = s.pruneCap;
+  if (cap !== null && phase.to >= cap) return E.right(afterChoice(recorded));
+  const next = s.config.sparsities.find((x) => x > phase.to);
+  if (next === undefined) return E.right(afterChoice(recorded));
+  return E.right({ ...recorded, phase: { tag: 'prune', from: phase.to, to: next } });
+};
+
+const onRetrained = (
+  s: CycleState,
+  phase: Extract<Phase, { tag: 'retrainPick' }>,
+  m: Extract<Measured, { tag: 'retrained' }>,
+): E.Either<CpgError, CycleState> => {
+  const acc = checkAcc('valAcc', m.valAcc);
+  if (E.isLeft(acc)) return acc;
+  const before = s.chosenValAcc;
+  // Keep the retrained pick only if it beats the model it started from (not its own reset score).
+  const kept = before !== null && m.valAcc > before;
+  const verdict = `pick retrained: ${fmt(m.valAcc)} ${kept ? '>' : '≤'} ${before === null ? 'unknown' : fmt(before)}, ${kept ? 'kept' : 'not kept'}`;
+  return E.right({
+    ...s,
+    retrainedValAcc: m.valAcc,
+    phase: { tag: 'done', chosen: phase.chosen, keptRetrain: kept, reason: `${explainChoice(s, phase.chosen)}; ${verdict}` },
+  });
+};
+
+const mismatch = (p: Phase, m: Measured): E.Either<CpgError, CycleState> =>
+  E.left(lifecycleError(`phase '${p.tag}' expects a '${expectedMeasurement[p.tag]}' measurement, got '${String(m.tag)}'`));
+
+const expectedMeasurement: Record<Phase['tag'], string> = {
+  train: 'trained',
+  prune: 'pruned',
+  retrainPick: 'retrained',
+  done: 'nothing',
+};
+
+/** Feed what was measured after the current phase; get the next state (Left if it does not fit the phase). */
+export const advance =
+  (m: Measured) =>
+  (s: CycleState): E.Either<CpgError, CycleState> => {
+    const p = s.phase;
+    if (p.tag === 'done')
+      return E.left(lifecycleError(`the cycle of task ${s.ctx.task} is done; got a '${String(m.tag)}' measurement`));
+    switch (m.tag) {
+      case 'trained':
+        return p.tag === 'train' ? onTrained(s, m) : mismatch(p, m);
+      case 'pruned':
+        return p.tag === 'prune' ? onPruned(s, p, m) : mismatch(p, m);
+      case 'retrained':
+        return p.tag === 'retrainPick' ? onRetrained(s, p, m) : mismatch(p, m);
+      default:
+        // Only reachable from untyped input.
+        return mismatch(p, m);
+    }
+  };
