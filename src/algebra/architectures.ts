@@ -177,12 +177,30 @@ export const resnet18 = (input: readonly [number, number, number] = [32, 32, 3])
 };
 
 /** The architectures by the names the command line uses. */
-export const architectures = {
+export const architectureNames = ['mlp', 'lenet', 'vgg-small', 'vgg16', 'resnet18'] as const;
+export type ArchitectureName = (typeof architectureNames)[number];
+
+/** An architecture sized for images of `input` = [H, W, C] (the MLP flattens them). */
+export const buildArchitecture = (name: ArchitectureName, input: readonly [number, number, number]): Graph => {
+  switch (name) {
+    case 'mlp':
+      return mlp(input[0] * input[1] * input[2]);
+    case 'lenet':
+      return lenet(input);
+    case 'vgg-small':
+      return vggSmall(input);
+    case 'vgg16':
+      return vgg16(input);
+    case 'resnet18':
+      return resnet18(input);
+  }
+};
+
+/** The architectures at their default input sizes. */
+export const architectures: Readonly<Record<ArchitectureName, () => Graph>> = {
   mlp: () => mlp(),
   lenet: () => lenet(),
   'vgg-small': () => vggSmall(),
   vgg16: () => vgg16(),
   resnet18: () => resnet18(),
-} as const;
-
-export type ArchitectureName = keyof typeof architectures;
+};

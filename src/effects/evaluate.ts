@@ -1,0 +1,111 @@
+/**
+ * Inference for any finished task, from the network's values alone: the
+ * current sharable tensors sliced back to the task's width, masked by the
+ * task's effective selector (CPG-SPEC §2), with the task's private tensors.
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as E from 'fp-ts/lib/Either.js';
+import type { CpgError } from '../algebra/errors.js';
+import { type Graph, paramSpecs } from '../algebra/graph.js';
+import { type TaskId, graphAt, selectorOf } from '../algebra/backbone.js';
+import { type ParamLookup, forward } from './forward.js';
+import { type NetState, sharableAtTask } from './network.js';
+
+/** Accuracy and mean loss over a split. */
+export interface Evaluation {
+  readonly accuracy: number;
+  readonly loss: number;
+  readonly count: number;
+}
+
+/** Evaluate a graph with given parameters over (x, y) in batches. */
+export const evaluateWith = (
+  graph: Graph,
+  param: ParamLookup,
+  x: Float32Array,
+  y: Int32Array,
+  count: number,
+  batchSize: number,
+): Evaluation => {
+  const features = count === 0 ? 0 : x.length / count;
+  let correct = 0;
+  let lossSum = 0;
+  for (let start = 0; start < count; start += batchSize) {
+    const n = Math.min(batchSize, count - start);
+    const [c, l] = tf.tidy(() => {
+      const xs = tf.tensor2d(x.subarray(start * features, (start + n) * features), [n, features]);
+      const ys = tf.tensor1d(y.subarray(start, start + n), 'int32');
+      const logits = forward(graph, param, xs, false);
+      const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(ys, logits.shape[1]!), logits, undefined, undefined, tf.Reduction.SUM);
+      const ok = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), ys), 'float32'));
+      return [ok.dataSync()[0]!, loss.dataSync()[0]!] as const;
+    });
+    correct += c;
+    lossSum += l;
+  }
+  return { accuracy: count === 0 ? 0 : correct / count, loss: count === 0 ? 0 : lossSum / count, count };
+};
+
+/** Logits for `count` examples, row-major [count, classes]. */
+export const logitsWith = (graph: Graph, param: ParamLookup, x: Float32Array, count: number, batchSize: number): Float32Array => {
+  const features = count === 0 ? 0 : x.length / count;
+  const parts: Float32Array[] = [];
+  for (let start = 0; start < count; start += batchSize) {
+    const n = Math.min(batchSize, count - start);
+    parts.push(
+      tf.tidy(() => {
+        const xs = tf.tensor2d(x.subarray(start * features, (start + n) * features), [n, features]);
+        return forward(graph, param, xs, false).dataSync() as Float32Array;
+      }),
+    );
+  }
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+};
+
+/** A finished task's network, ready for inference. Dispose when done. */
+export interface TaskModel {
+  readonly task: TaskId;
+  readonly graph: Graph;
+  readonly param: ParamLookup;
+  readonly dispose: () => void;
+}
+
+/**
+ * Build task `task`'s network from the state alone (recomputed, never cached
+ * across states). `ignoreOwners` evaluates with the shared weights as they
+ * are now, unmasked — the fine-tune baseline, which keeps no owner maps.
+ */
+export const taskModel = (s: NetState, task: TaskId, ignoreOwners = false): E.Either<CpgError, TaskModel> => {
+  const record = s.backbone.finished[task - 1];
+  const priv = s.privates.get(task);
+  if (record === undefined || priv === undefined)
+    return E.left({ tag: 'LifecycleError', message: `task ${task} is not finished: there is no network to evaluate for it` });
+  const sliced = sharableAtTask(s, task);
+  if (E.isLeft(sliced)) return sliced;
+  const selector = ignoreOwners ? E.right(undefined) : selectorOf(task)(s.backbone);
+  if (E.isLeft(selector)) return selector;
+  const graph = graphAt(s.backbone, record.multiplier);
+  const specs = paramSpecs(graph, priv.classes);
+  if (E.isLeft(specs)) return specs;
+  const shapes = new Map(specs.right.map((p) => [p.name, [...p.shape]]));
+  const tensors = new Map<string, tf.Tensor>();
+  for (const [name, w] of sliced.right) {
+    const sel = selector.right?.get(name);
+    const eff = new Float32Array(w.length);
+    for (let i = 0; i < w.length; i++) eff[i] = sel === undefined || sel[i] === 1 ? w[i]! : 0;
+    tensors.set(name, tf.tensor(eff, shapes.get(name)!));
+  }
+  for (const [name, v] of priv.values) tensors.set(name, tf.tensor(v, shapes.get(name)!));
+  return E.right({
+    task,
+    graph,
+    param: (name) => tensors.get(name)!,
+    dispose: () => tf.dispose([...tensors.values()]),
+  });
+};

@@ -1,0 +1,260 @@
+/**
+ * Saving and loading a network's values (NetState) as blobs plus an index.
+ * Loading checks everything against the architecture before anything is
+ * used: names, shapes, byte counts, hashes, finite values, owner ids in
+ * range, pick padding bits, and the backbone's own invariants.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import * as TE from 'fp-ts/lib/TaskEither.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import type { CpgError } from '../algebra/errors.js';
+import { type Graph, type ParamSpec, paramSpecs, shapeSize } from '../algebra/graph.js';
+import { type Backbone, type FinishedTask, type OwnerMap, type PickMask, graphAt, validateBackbone } from '../algebra/backbone.js';
+import { ownersFromBytes } from '../algebra/ownerMap.js';
+import { pickFromBytes } from '../algebra/pickMask.js';
+import type { PickEntry, SnapshotIndex, TensorEntry } from '../algebra/snapshot.js';
+import type { NetState, TaskPrivates } from './network.js';
+import { blobPath, bytesFloat32, float32Bytes, getBlob, putBlob } from './store.js';
+
+const putTensor = (dir: string, name: string, shape: readonly number[], a: Float32Array): TE.TaskEither<CpgError, TensorEntry> =>
+  pipe(
+    putBlob(dir, float32Bytes(a)),
+    TE.map((blob) => ({ name, shape: [...shape], blob })),
+  );
+
+const putPicks = (dir: string, picks: ReadonlyMap<string, PickMask>): TE.TaskEither<CpgError, PickEntry[]> =>
+  pipe(
+    [...picks].map(([name, p]) =>
+      pipe(
+        putBlob(dir, p.bits),
+        TE.map((blob) => ({ name, length: p.length, blob })),
+      ),
+    ),
+    TE.sequenceSeqArray,
+    TE.map((xs) => [...xs]),
+  );
+
+const shapesOf = (g: Graph, classes: number): E.Either<CpgError, ReadonlyMap<string, readonly number[]>> =>
+  pipe(
+    paramSpecs(g, classes),
+    E.map((specs) => new Map(specs.map((s) => [s.name, s.shape] as const))),
+  );
+
+/** Store a network's values (and the current task's binary picks, between stages). */
+export const saveNet = (
+  dir: string,
+  s: NetState,
+  currentPicks: ReadonlyMap<string, PickMask> | undefined,
+): TE.TaskEither<CpgError, SnapshotIndex> => {
+  const g = graphAt(s.backbone, s.backbone.multiplier);
+  return pipe(
+    TE.fromEither(shapesOf(g, 1)),
+    TE.chain((shapes) =>
+      pipe(
+        TE.Do,
+        TE.bind('sharable', () =>
+          TE.sequenceSeqArray([...s.sharable].map(([name, a]) => putTensor(dir, name, shapes.get(name)!, a))),
+        ),
+        TE.bind('owners', () =>
+          TE.sequenceSeqArray(
+            [...s.backbone.owners].map(([name, o]) =>
+              pipe(
+                putBlob(dir, o.cells),
+                TE.map((blob) => ({ name, blob })),
+              ),
+            ),
+          ),
+        ),
+        TE.bind('finished', () =>
+          TE.sequenceSeqArray(
+            s.backbone.finished.map((f) =>
+              pipe(
+                putPicks(dir, f.picks),
+                TE.map((picks) => ({ id: f.id, name: f.name, classes: f.classes, multiplier: f.multiplier, picks })),
+              ),
+            ),
+          ),
+        ),
+        TE.bind('privates', () =>
+          TE.sequenceSeqArray(
+            [...s.privates].map(([task, p]) =>
+              pipe(
+                TE.fromEither(shapesOf(graphAt(s.backbone, p.multiplier), p.classes)),
+                TE.chain((pshapes) => TE.sequenceSeqArray([...p.values].map(([name, a]) => putTensor(dir, name, pshapes.get(name)!, a)))),
+                TE.map((tensors) => ({ task, classes: p.classes, multiplier: p.multiplier, tensors: [...tensors] })),
+              ),
+            ),
+          ),
+        ),
+        TE.bind('currentPicks', () => (currentPicks === undefined ? TE.right(null) : putPicks(dir, currentPicks))),
+        TE.map((r) => ({
+          multiplier: s.backbone.multiplier,
+          sharable: [...r.sharable],
+          owners: [...r.owners],
+          finished: [...r.finished],
+          privates: [...r.privates],
+          currentPicks: r.currentPicks,
+        })),
+      ),
+    ),
+  );
+};
+
+const fail = (file: string | undefined, message: string): CpgError => ({ tag: 'CheckpointError', file, message });
+
+/** Read a float32 tensor blob and check its shape against the architecture and its values for NaN/Inf. */
+const loadTensor = (dir: string, e: TensorEntry, expected: readonly number[] | undefined): TE.TaskEither<CpgError, Float32Array> => {
+  const file = blobPath(dir, e.blob);
+  if (expected === undefined) return TE.left(fail(file, `tensor '${e.name}' is not part of this architecture`));
+  if (expected.join(',') !== e.shape.join(','))
+    return TE.left(fail(file, `tensor '${e.name}' has shape [${e.shape.join(', ')}], the architecture needs [${expected.join(', ')}]`));
+  return pipe(
+    getBlob(dir, e.blob),
+    TE.chain((bytes) => {
+      if (bytes.byteLength !== 4 * shapeSize(expected))
+        return TE.left(fail(file, `tensor '${e.name}' has ${bytes.byteLength} bytes, [${expected.join(', ')}] float32 needs ${4 * shapeSize(expected)}`));
+      const a = bytesFloat32(bytes);
+      for (let i = 0; i < a.length; i++)
+        if (!Number.isFinite(a[i]!)) return TE.left(fail(file, `tensor '${e.name}' holds a non-finite value (${a[i]}) at cell ${i}`));
+      return TE.right(a);
+    }),
+  );
+};
+
+const loadPicks = (dir: string, entries: readonly PickEntry[], sizes: ReadonlyMap<string, number>): TE.TaskEither<CpgError, ReadonlyMap<string, PickMask>> =>
+  pipe(
+    entries.map((p) => {
+      const file = blobPath(dir, p.blob);
+      const size = sizes.get(p.name);
+      if (size === undefined) return TE.left(fail(file, `pick mask for '${p.name}', which the architecture does not share`));
+      if (size !== p.length) return TE.left(fail(file, `pick mask for '${p.name}' has ${p.length} cells, the tensor has ${size}`));
+      return pipe(
+        getBlob(dir, p.blob),
+        TE.chain((bytes) =>
+          TE.fromEither(
+            pipe(
+              pickFromBytes(p.length, bytes, p.name),
+              E.mapLeft((e) => fail(file, e.message)),
+              E.map((mask) => [p.name, mask] as const),
+            ),
+          ),
+        ),
+      );
+    }),
+    TE.sequenceSeqArray,
+    TE.map((xs) => new Map(xs)),
+  );
+
+const unique = (names: readonly string[], what: string): E.Either<CpgError, void> => {
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n)) return E.left(fail(undefined, `${what} '${n}' appears twice`));
+    seen.add(n);
+  }
+  return E.right(undefined);
+};
+
+/** Load and check a network's values against the architecture `base` (at multiplier 1). */
+export const loadNet = (
+  dir: string,
+  base: Graph,
+  idx: SnapshotIndex,
+): TE.TaskEither<CpgError, { readonly state: NetState; readonly currentPicks: ReadonlyMap<string, PickMask> | undefined }> => {
+  const proto: Backbone = { base, multiplier: idx.multiplier, owners: new Map(), finished: [] };
+  const g = graphAt(proto, idx.multiplier);
+  const sizesAt = (m: number): E.Either<CpgError, ReadonlyMap<string, number>> =>
+    pipe(
+      paramSpecs(graphAt(proto, m), 1),
+      E.map((specs) => new Map(specs.filter((s) => s.role === 'sharable').map((s) => [s.name, shapeSize(s.shape)] as const))),
+    );
+  return pipe(
+    TE.fromEither(
+      pipe(
+        unique(idx.sharable.map((e) => e.name), 'sharable tensor'),
+        E.chain(() => unique(idx.owners.map((e) => e.name), 'owner map')),
+        E.chain((): E.Either<CpgError, readonly ParamSpec[]> => paramSpecs(g, 1)),
+      ),
+    ),
+    TE.chain((specs) => {
+      const sharableSpecs = specs.filter((s) => s.role === 'sharable');
+      const want = new Map(sharableSpecs.map((s) => [s.name, s.shape] as const));
+      const missing = sharableSpecs.find((s) => !idx.sharable.some((e) => e.name === s.name));
+      if (missing !== undefined) return TE.left(fail(undefined, `the checkpoint lacks sharable tensor '${missing.name}'`));
+      const maxTask = idx.finished.length + 1;
+      return pipe(
+        TE.Do,
+        TE.bind('sharable', () =>
+          TE.sequenceSeqArray(idx.sharable.map((e) => pipe(loadTensor(dir, e, want.get(e.name)), TE.map((a) => [e.name, a] as const)))),
+        ),
+        TE.bind('owners', () =>
+          TE.sequenceSeqArray(
+            idx.owners.map((e) =>
+              pipe(
+                getBlob(dir, e.blob),
+                TE.chain((bytes) => {
+                  const shape = want.get(e.name);
+                  if (shape === undefined) return TE.left(fail(blobPath(dir, e.blob), `owner map for '${e.name}', which the architecture does not share`));
+                  return TE.fromEither(
+                    pipe(
+                      ownersFromBytes(e.name, shapeSize(shape), bytes, maxTask),
+                      E.mapLeft((err) => fail(blobPath(dir, e.blob), err.message)),
+                      E.map((o) => [e.name, o] as const),
+                    ),
+                  );
+                }),
+              ),
+            ),
+          ),
+        ),
+        TE.bind('finished', () =>
+          TE.sequenceSeqArray(
+            idx.finished.map((f) =>
+              pipe(
+                TE.fromEither(sizesAt(f.multiplier)),
+                TE.chain((sizes) => loadPicks(dir, f.picks, sizes)),
+                TE.map((picks): FinishedTask => ({ id: f.id, name: f.name, classes: f.classes, multiplier: f.multiplier, picks })),
+              ),
+            ),
+          ),
+        ),
+        TE.bind('privates', () =>
+          TE.sequenceSeqArray(
+            idx.privates.map((p) => {
+              if (p.task > maxTask) return TE.left(fail(undefined, `private tensors for task ${p.task}, but only ${maxTask} task(s) exist`));
+              return pipe(
+                TE.fromEither(shapesOf(graphAt(proto, p.multiplier), p.classes)),
+                TE.chain((shapes) => {
+                  const names = [...shapes].filter(([n]) => !want.has(n)).map(([n]) => n);
+                  const lacking = names.find((n) => !p.tensors.some((e) => e.name === n));
+                  if (lacking !== undefined) return TE.left(fail(undefined, `task ${p.task} lacks private tensor '${lacking}'`));
+                  return TE.sequenceSeqArray(p.tensors.map((e) => pipe(loadTensor(dir, e, shapes.get(e.name)), TE.map((a) => [e.name, a] as const))));
+                }),
+                TE.map((tensors): readonly [number, TaskPrivates] => [p.task, { classes: p.classes, multiplier: p.multiplier, values: new Map(tensors) }]),
+              );
+            }),
+          ),
+        ),
+        TE.bind('currentPicks', () =>
+          idx.currentPicks === null
+            ? TE.right(undefined)
+            : pipe(
+                TE.fromEither(sizesAt(idx.multiplier)),
+                TE.chain((sizes) => loadPicks(dir, idx.currentPicks!, sizes)),
+              ),
+        ),
+        TE.chain((r) => {
+          const owners = new Map<string, OwnerMap>(r.owners);
+          const backbone: Backbone = { base, multiplier: idx.multiplier, owners, finished: r.finished };
+          return pipe(
+            TE.fromEither(validateBackbone(backbone)),
+            TE.mapLeft((e) => fail(undefined, `the checkpoint's ownership state is inconsistent: ${e.message}`)),
+            TE.map(() => ({
+              state: { backbone, sharable: new Map(r.sharable), privates: new Map(r.privates) },
+              currentPicks: r.currentPicks,
+            })),
+          );
+        }),
+      );
+    }),
+  );
+};
