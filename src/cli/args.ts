@@ -1,0 +1,136 @@
+/**
+ * Command-line parsing (pure): commands, flags, and the mapping of flags to
+ * run-configuration fields. Every configuration field is a flag in kebab
+ * case (`trainEpochs` → `--train-epochs`); values are coerced by the field's
+ * codec and then decoded with it, so a bad value names its flag.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { RunConfigInput, type RunConfigInput as Input } from '../algebra/codecs.js';
+import type { CpgError } from '../algebra/errors.js';
+
+export type Command =
+  | { readonly kind: 'run'; readonly flags: Flags; readonly configFile: string | undefined; readonly out: string | undefined }
+  | { readonly kind: 'resume'; readonly dir: string; readonly flags: Flags }
+  | { readonly kind: 'eval'; readonly dir: string; readonly task: string | undefined; readonly flags: Flags }
+  | { readonly kind: 'help'; readonly topic: string | undefined }
+  | { readonly kind: 'version' };
+
+/** Configuration fields given as flags (already coerced, not yet decoded). */
+export type Flags = Readonly<Record<string, unknown>>;
+
+const usage = (message: string, field = 'command line'): CpgError => ({ tag: 'ConfigError', field, message });
+
+export const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+export const camel = (s: string): string => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Flags that are not configuration fields, or that are shorthands for one. */
+const aliases: Readonly<Record<string, string>> = { data: 'dataPath' };
+
+/** Every configuration field a flag can set. */
+export const configFields = (): readonly string[] => Object.keys(RunConfigInput.optional);
+
+const codecOf = (field: string): { readonly _tag?: string; readonly of?: { readonly _tag?: string } } | undefined =>
+  (RunConfigInput.optional as Record<string, { _tag?: string; of?: { _tag?: string } }>)[field];
+
+/** Turn a flag's text into the JSON value its field expects; decoding checks it afterwards. */
+export const coerce = (field: string, text: string): unknown => {
+  if (field === 'goals') return text === 'individual' ? { kind: 'individual' } : { kind: 'file', path: text };
+  const codec = codecOf(field);
+  const tag = codec?._tag;
+  if (tag === 'NumberRangeType' || tag === 'LenientNumberType') return text.trim() === '' ? text : Number.isNaN(Number(text)) ? text : Number(text);
+  if (tag === 'ListType') {
+    const inner = codec?.of?._tag;
+    if (inner === 'NumberRangeType') return text.split(',').map((x) => (Number.isNaN(Number(x)) || x.trim() === '' ? x : Number(x)));
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  if (tag === 'PrimitiveType' && (text === 'true' || text === 'false')) return text === 'true';
+  return text;
+};
+
+/** Levenshtein distance, for "did you mean" hints. */
+const distance = (a: string, b: string): number => {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+};
+
+const suggest = (flag: string, known: readonly string[]): string => {
+  const best = [...known].sort((x, y) => distance(flag, x) - distance(flag, y))[0];
+  return best !== undefined && distance(flag, best) <= Math.max(2, Math.floor(flag.length / 3)) ? ` (did you mean --${best}?)` : '';
+};
+
+/** Parse argv (without node and the script). */
+export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> => {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h')
+    return E.right({ kind: 'help', topic: command === 'help' ? rest[0] : undefined });
+  if (command === '--version' || command === 'version') return E.right({ kind: 'version' });
+  if (!['run', 'resume', 'eval'].includes(command))
+    return E.left(usage(`unknown command '${command}' (commands: run, resume, eval, help)${suggest(command, ['run', 'resume', 'eval', 'help'])}`));
+  if (rest.includes('--help') || rest.includes('-h')) return E.right({ kind: 'help', topic: command });
+
+  const fields = configFields();
+  const extra = command === 'run' ? ['out', 'config', 'data'] : command === 'eval' ? ['task', 'backend', 'threads'] : ['backend', 'threads'];
+  const knownFlags = command === 'run' ? [...fields.map(kebab), ...extra] : extra;
+  const flags: Record<string, unknown> = {};
+  const positional: string[] = [];
+  let out: string | undefined;
+  let configFile: string | undefined;
+  let task: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (!arg.startsWith('--')) {
+      if (arg.startsWith('-') && arg.length > 1) return E.left(usage(`unknown option '${arg}' (options are long: --name value)`, arg));
+      positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    if (!knownFlags.includes(name))
+      return E.left(usage(`unknown flag --${name} for \`cpg ${command}\`${suggest(name, knownFlags)}; see \`cpg ${command} --help\``, `--${name}`));
+    let value: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
+    if (value === undefined) {
+      const next = rest[i + 1];
+      if (next === undefined || (next.startsWith('--') && next.length > 2)) return E.left(usage(`--${name} needs a value`, `--${name}`));
+      value = next;
+      i += 1;
+    }
+    if (name === 'out') out = value;
+    else if (name === 'config') configFile = value;
+    else if (name === 'task') task = value;
+    else {
+      const field = aliases[name] ?? camel(name);
+      if (field in flags) return E.left(usage(`--${name} is given twice`, `--${name}`));
+      flags[field] = coerce(field, value);
+    }
+  }
+  switch (command) {
+    case 'run':
+      if (positional.length > 0) return E.left(usage(`unexpected argument '${positional[0]}' (flags look like --benchmark split-mnist)`));
+      return E.right({ kind: 'run', flags, configFile, out });
+    case 'resume':
+    case 'eval': {
+      if (positional.length !== 1)
+        return E.left(usage(positional.length === 0 ? `\`cpg ${command}\` needs the run directory: cpg ${command} DIR` : `\`cpg ${command}\` takes one run directory, got ${positional.length}`));
+      const dir = positional[0]!;
+      return E.right(command === 'resume' ? { kind: 'resume', dir, flags } : { kind: 'eval', dir, task, flags });
+    }
+  }
+  return E.left(usage(`unknown command '${command}'`));
+};
+
+/** Field names in errors, in the words the user typed them: `trainEpochs` → `--train-epochs`. */
+export const asFlag = (field: string): string => {
+  const head = /^[A-Za-z]+/.exec(field)?.[0] ?? field;
+  const name = head === 'dataPath' ? 'data' : kebab(head);
+  return `--${name}${field.slice(head.length)}`;
+};
+
+export type { Input as RunConfigInput };

@@ -1,0 +1,200 @@
+#!/usr/bin/env node
+/**
+ * The `cpg` command line: thin — parse, subscribe to the run's event
+ * stream, render. Exit codes: 0 done, 1 the run failed, 2 bad command line,
+ * configuration or input file, 130 stopped by Ctrl-C (resumable).
+ */
+import * as path from 'node:path';
+import { promises as fs } from 'node:fs';
+import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import { RunConfigInput, decodeConfig, decodeWith, parseJson, runConfigDefaults, type RunConfig } from '../algebra/codecs.js';
+import { type CpgError, describeError } from '../algebra/errors.js';
+import { withPreset, presets } from '../cpg/presets.js';
+import { evaluateRun } from '../cpg/evalRun.js';
+import { runEvents } from '../streams/run.js';
+import type { RunRequest } from '../cpg/run.js';
+import { asFlag, configFields, kebab, parseArgs, type Command } from './args.js';
+import { pct, renderer, table } from './render.js';
+import { shutdownBackend } from '../effects/backend.js';
+
+const exitCodeOf = (e: CpgError): number =>
+  e.tag === 'ConfigError' || e.tag === 'DecodeError' || e.tag === 'GraphError' ? 2 : e.tag === 'Cancelled' ? 130 : 1;
+
+/** Errors in the user's words: config fields named as the flags that set them. */
+const explain = (e: CpgError, fromFlags: boolean): string => {
+  if (fromFlags && e.tag === 'DecodeError' && e.file === undefined) return `invalid value for ${asFlag(e.field)}: ${e.message}`;
+  if (fromFlags && e.tag === 'ConfigError' && /^[a-z]/.test(e.field) && configFields().includes(e.field.replace(/[[.].*$/, '')))
+    return `invalid value for ${asFlag(e.field)}: ${e.message}`;
+  return describeError(e);
+};
+
+const fail = (e: CpgError, fromFlags = false): number => {
+  process.stderr.write(`cpg: ${explain(e, fromFlags)}\n`);
+  return exitCodeOf(e);
+};
+
+const timestamp = (): string => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+
+const readConfigFile = async (file: string): Promise<E.Either<CpgError, RunConfigInput>> => {
+  const text = await fs.readFile(file, 'utf8').then(
+    (t) => E.right<CpgError, string>(t),
+    (err: NodeJS.ErrnoException) => E.left<CpgError, string>({ tag: 'ConfigError', field: '--config', message: `cannot read ${file}: ${err.code ?? err.message}` }),
+  );
+  return pipe(text, E.chain(parseJson(file)), E.chain(decodeWith(RunConfigInput, file)));
+};
+
+/** The run's configuration: benchmark preset, then the config file, then flags; decoded with the reference defaults. */
+const resolveConfig = async (cmd: Extract<Command, { kind: 'run' }>): Promise<E.Either<CpgError, RunConfig>> => {
+  let fromFile: RunConfigInput = {};
+  if (cmd.configFile !== undefined) {
+    const r = await readConfigFile(cmd.configFile);
+    if (E.isLeft(r)) return r;
+    fromFile = r.right;
+  }
+  const flags = decodeWith(RunConfigInput, undefined)(cmd.flags);
+  if (E.isLeft(flags)) return flags;
+  return decodeConfig(undefined)(withPreset({ ...fromFile, ...flags.right }));
+};
+
+/** Subscribe to a run and render it; resolves to the exit code. */
+const follow = (req: RunRequest): Promise<number> =>
+  new Promise((resolve) => {
+    const render = renderer(process.stdout);
+    let stopping = false;
+    const sub = runEvents(req).subscribe({
+      next: render,
+      error: (e: CpgError) => resolve(fail(e)),
+      complete: () => resolve(0),
+    });
+    const onSignal = () => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      sub.unsubscribe();
+      process.stdout.write(`\ncpg: stopped. The last checkpoint in ${req.dir} is valid; continue with: cpg resume ${req.dir}\n`);
+      // The step in flight finishes before the run notices; give it a moment.
+      setTimeout(() => resolve(130), 200);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+
+const helpText = (topic: string | undefined): string => {
+  const defaults: Record<string, unknown> = { ...runConfigDefaults };
+  const fields = configFields()
+    .filter((f) => !['benchmark', 'method', 'net'].includes(f))
+    .map((f) => {
+      const d = defaults[f];
+      const mnist = (presets['split-mnist'] as Record<string, unknown>)[f];
+      const shown = (v: unknown) => (v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+      return `    --${kebab(f).padEnd(22)} ${shown(d).padEnd(14)} ${mnist !== undefined ? `(MNIST family: ${shown(mnist)})` : ''}`;
+    });
+  const common = `
+Usage:
+  cpg run [--benchmark B] [--method M] [--net N] [--out DIR] [--config FILE] [field flags]
+  cpg resume DIR [--backend auto|tensorflow|wasm|cpu] [--threads N]
+  cpg eval DIR [--task NAME]
+  cpg help [run|resume|eval]
+
+Commands:
+  run      learn a benchmark's tasks one after the other, checkpointing every stage
+  resume   continue a stopped or killed run from its last completed stage
+  eval     re-evaluate finished tasks from a checkpoint alone and prove their outputs unchanged
+`;
+  if (topic === 'resume')
+    return `${common}
+cpg resume DIR continues the run in DIR exactly where its last completed stage
+ended, with the same seeds; it ends with the same finished tasks as a run that
+was never stopped. --backend / --threads may differ from the original run.`;
+  if (topic === 'eval')
+    return `${common}
+cpg eval DIR [--task NAME] rebuilds every finished task (or NAME) from DIR's
+checkpoint, measures its test and validation accuracy, and compares its logits
+on a fixed probe batch with those recorded when it finished (drift must be 0).`;
+  return `${common}
+cpg run — the common flags:
+    --benchmark  split-mnist | permuted-mnist | split-fmnist | cifar100   (default split-mnist)
+    --method     cpg | packnet | finetune | individual                    (default cpg)
+    --net        mlp | lenet | vgg-small | vgg16 | resnet18               (default: mlp, vgg16 for cifar100)
+    --out DIR    the run directory (default runs/<benchmark>-<method>-<date>)
+    --config F   a JSON file of configuration fields (flags win over it)
+    --data DIR   CIFAR-100's binary directory (cifar-100-binary/ with train.bin, test.bin)
+    --goals F    a goal file {"task name": accuracy, ...}; default: train one network per task first
+    --tasks N    learn only the first N tasks
+    --backend    auto | tensorflow | wasm | cpu (also CPG_BACKEND); --threads N for wasm
+
+Every configuration field is a flag (reference defaults for CIFAR-100 / VGG16;
+the MNIST family has shorter stages, shown in brackets):
+${fields.join('\n')}
+
+Examples:
+  cpg run                                          # Split MNIST, CPG, goals from individual networks
+  cpg run --benchmark permuted-mnist --tasks 10 --out runs/pmnist
+  cpg run --method packnet --out runs/packnet      # a baseline on the same data and budget
+  cpg run --benchmark cifar100 --data ~/data/cifar-100-binary --backend tensorflow
+  cpg resume runs/pmnist
+  cpg eval runs/pmnist --task digits-0-1
+`;
+};
+
+const main = async (argv: readonly string[]): Promise<number> => {
+  const parsed = parseArgs(argv);
+  if (E.isLeft(parsed)) return fail(parsed.left, true);
+  const cmd = parsed.right;
+  switch (cmd.kind) {
+    case 'help':
+      process.stdout.write(`${helpText(cmd.topic)}\n`);
+      return 0;
+    case 'version':
+      process.stdout.write('cpg 0.1.0\n');
+      return 0;
+    case 'run': {
+      const config = await resolveConfig(cmd);
+      if (E.isLeft(config)) return fail(config.left, true);
+      const c = config.right;
+      const out = cmd.out ?? path.join('runs', `${c.benchmark}-${c.method}-${c.net}-${timestamp()}`);
+      return follow({ kind: 'new', dir: out, config: c });
+    }
+    case 'resume': {
+      const backend = cmd.flags['backend'];
+      const threads = cmd.flags['threads'];
+      const o = decodeWith(RunConfigInput, undefined)({ ...(backend !== undefined ? { backend } : {}), ...(threads !== undefined ? { threads } : {}) });
+      if (E.isLeft(o)) return fail(o.left, true);
+      return follow({
+        kind: 'resume',
+        dir: cmd.dir,
+        ...(o.right.backend !== undefined ? { backend: o.right.backend } : {}),
+        ...(o.right.threads !== undefined ? { threads: o.right.threads } : {}),
+      });
+    }
+    case 'eval': {
+      const o = decodeWith(RunConfigInput, undefined)(cmd.flags);
+      if (E.isLeft(o)) return fail(o.left, true);
+      const r = await evaluateRun(cmd.dir, {
+        ...(cmd.task !== undefined ? { task: cmd.task } : {}),
+        ...(o.right.backend !== undefined ? { backend: o.right.backend } : {}),
+        ...(o.right.threads !== undefined ? { threads: o.right.threads } : {}),
+      });
+      if (E.isLeft(r)) return fail(r.left);
+      process.stdout.write(
+        `${table(
+          ['task', 'test acc', 'val acc', 'recorded', 'logit drift'],
+          r.right.rows.map((x) => [x.name, pct(x.testAccuracy), pct(x.valAccuracy), pct(x.recordedAccuracy), String(x.logitDrift)]),
+        )}\n(backend ${r.right.backend})\n`,
+      );
+      return r.right.rows.every((x) => x.logitDrift === 0) ? 0 : 1;
+    }
+  }
+};
+
+main(process.argv.slice(2)).then(
+  async (code) => {
+    await shutdownBackend();
+    process.exit(code);
+  },
+  async (e: unknown) => {
+    process.stderr.write(`cpg: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    await shutdownBackend();
+    process.exit(1);
+  },
+);

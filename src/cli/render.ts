@@ -1,0 +1,133 @@
+/**
+ * Rendering run events for a terminal: one live progress line (rewritten in
+ * place on a TTY, printed per epoch otherwise), a permanent line per stage
+ * and task, and the final table.
+ */
+import type { RunReport } from '../algebra/codecs.js';
+import type { RunEvent } from '../cpg/events.js';
+
+export const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : `${(100 * x).toFixed(2)}%`);
+const secs = (s: number): string => (s < 90 ? `${s.toFixed(0)} s` : s < 5400 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`);
+export const bytes = (n: number): string =>
+  n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`;
+
+/** A table with left-aligned first column and right-aligned others. */
+export const table = (head: readonly string[], rows: readonly (readonly string[])[]): string => {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+};
+
+/** The report's summary table and headline figures. */
+export const summary = (r: RunReport, dir: string): string => {
+  const rows = r.tasks.map((t) => [
+    t.name,
+    pct(t.accuracy),
+    pct(t.valAccuracy),
+    pct(t.goal),
+    `×${t.widthMultiplier.toFixed(2)}`,
+    t.sparsity === 0 ? '0' : t.sparsity.toFixed(2),
+    pct(t.ownedFraction),
+    pct(t.pickedFraction),
+    t.growths.length === 0 ? '' : `${t.growths.length}`,
+  ]);
+  const drift = r.maxLogitDrift === 0 ? '0 (every finished task bit-identical)' : `${r.maxLogitDrift} — FORGETTING DETECTED`;
+  const missed = r.tasks.filter((t) => t.goal !== null && t.valAccuracy + 1e-12 < t.goal);
+  return [
+    table(['task', 'test acc', 'val acc', 'goal', 'width', 'sparsity', 'owns', 'picked', 'growths'], rows),
+    '',
+    `average accuracy ${pct(r.averageAccuracy)}   forgetting ${r.forgetting.toFixed(4)}   backward transfer ${r.backwardTransfer.toFixed(4)}`,
+    `max logit drift ${drift}`,
+    `model ${r.modelSize.parameters.toLocaleString('en-US')} parameters = ${r.modelSize.relativeToOneNetwork.toFixed(2)}× one network; checkpoint ${bytes(r.modelSize.checkpointBytes)}`,
+    `time ${secs(r.timing.totalSeconds)} on ${r.backend}`,
+    ...(missed.length > 0
+      ? [`goal not reached (validation): ${missed.map((t) => `${t.name} ${pct(t.valAccuracy)} < ${pct(t.goal)}${t.note !== null ? ` — ${t.note}` : ''}`).join('; ')}`]
+      : r.tasks.some((t) => t.goal !== null)
+        ? ['every task reached its goal (validation accuracy ≥ goal)']
+        : []),
+    `report: ${dir}/report.json  ${dir}/report.html`,
+  ].join('\n');
+};
+
+/** A renderer: feed it events; it writes to `out`. */
+export const renderer = (out: NodeJS.WriteStream | { write: (s: string) => unknown; isTTY?: boolean }) => {
+  const tty = out.isTTY === true;
+  let live = false;
+  let tasks = 0;
+  let goalTasks = 0;
+  let runStart = 0;
+  let learnStart: number | undefined;
+  let learned = 0;
+  const clock = () => performance.now() / 1000;
+  const permanent = (s: string) => {
+    if (live && tty) out.write('\r\x1b[2K');
+    live = false;
+    out.write(`${s}\n`);
+  };
+  const transient = (s: string) => {
+    if (tty) {
+      out.write(`\r\x1b[2K${s.slice(0, (process.stdout.columns ?? 120) - 1)}`);
+      live = true;
+    } else out.write(`${s}\n`);
+  };
+  const runEta = (): string => {
+    if (learnStart === undefined || learned === 0 || tasks === 0) return '';
+    const per = (clock() - learnStart) / learned;
+    return `  run ETA ~${secs(per * (tasks - learned))}`;
+  };
+  return (e: RunEvent): void => {
+    switch (e.type) {
+      case 'run-started':
+        tasks = e.tasks.length;
+        runStart = clock();
+        permanent(
+          `cpg ${e.resumed ? 'resume' : 'run'}: ${e.method} on ${e.benchmark} (${e.tasks.length} tasks), net ${e.net}, backend ${e.backend}${e.backend === 'wasm' ? ` (${e.threads} thread${e.threads === 1 ? '' : 's'})` : ''} → ${e.dir}`,
+        );
+        break;
+      case 'data-loaded':
+        permanent(`data: ${e.trainImages.toLocaleString('en-US')} training images in ${e.tasks} tasks, loaded in ${e.seconds.toFixed(1)} s`);
+        break;
+      case 'goals-started':
+        goalTasks = e.tasks;
+        permanent(`goals: training one network per task to set each task's accuracy goal (${e.tasks} networks)`);
+        break;
+      case 'goals-ready':
+        permanent(`goals (${e.source}): ${Object.entries(e.goals).map(([n, g]) => `${n} ${pct(g)}`).join(', ')}`);
+        break;
+      case 'task-started':
+        if (e.purpose === 'learn' && learnStart === undefined) learnStart = clock();
+        if (e.purpose === 'learn') permanent(`task ${e.task}/${e.of} ${e.name}`);
+        break;
+      case 'stage-started':
+        if (e.stage === 'grow') permanent(`  grow the network to ×${e.multiplier} (goal missed) and learn the task again`);
+        break;
+      case 'epoch-ended': {
+        const where = e.stage === 'individual' ? `goal ${e.task}/${goalTasks || tasks}` : `task ${e.task}/${tasks}`;
+        const sp = e.stage === 'prune' ? `  sparsity ${e.sparsity.toFixed(3)}` : '';
+        transient(
+          `  [${where} ${e.name}] ${e.stage} epoch ${e.epoch}/${e.epochs}  loss ${e.loss.toFixed(4)}  train ${pct(e.trainAcc)}  val ${pct(e.valAcc)}${sp}  ${Math.round(e.samplesPerSec).toLocaleString('en-US')} img/s  stage ETA ${secs(e.stageEtaSeconds)}${runEta()}`,
+        );
+        break;
+      }
+      case 'stage-ended':
+        permanent(`  ${e.stage}: train ${pct(e.trainAcc)}, val ${pct(e.valAcc)} → ${e.next}`);
+        break;
+      case 'task-finished':
+        if (e.purpose === 'goal') permanent(`  goal ${e.task} ${e.name}: val ${pct(e.valAcc)}, test ${pct(e.accuracyRow[0])} (${secs(e.seconds)})`);
+        else {
+          learned += 1;
+          permanent(
+            `  done: test ${pct(e.accuracyRow[e.accuracyRow.length - 1])}${e.goal !== null ? ` (val ${pct(e.valAcc)}, goal ${pct(e.goal)})` : ''}, width ×${e.multiplier.toFixed(2)}, sparsity ${e.sparsity}, owns ${pct(e.ownedFraction)}, free ${pct(e.freeFraction)}; earlier tasks ${e.accuracyRow.length > 1 ? e.accuracyRow.slice(0, -1).map(pct).join(' ') : '—'}; logit drift ${e.maxLogitDrift} (${secs(e.seconds)})`,
+          );
+        }
+        break;
+      case 'run-finished':
+        permanent('');
+        permanent(summary(e.report, e.dir));
+        permanent(`(${secs(clock() - runStart)} in this process)`);
+        break;
+      case 'checkpoint':
+        break;
+    }
+  };
+};

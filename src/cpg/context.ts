@@ -1,0 +1,59 @@
+/**
+ * What every part of a run shares: configuration, data, the architecture,
+ * the stage environment, and the manifest with its commit step.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { TaskEither } from 'fp-ts/lib/TaskEither.js';
+import type { CpgError } from '../algebra/errors.js';
+import type { RunConfig } from '../algebra/codecs.js';
+import type { Graph } from '../algebra/graph.js';
+import type { RunManifest } from '../algebra/manifest.js';
+import type { SnapshotIndex } from '../algebra/snapshot.js';
+import type { PickMask } from '../algebra/pickMask.js';
+import type { Benchmark } from '../effects/data/index.js';
+import { type NetState } from '../effects/network.js';
+import { loadNet, saveNet } from '../effects/snapshot.js';
+import { writeManifest } from '../effects/runDir.js';
+import { CpgFailure, type StageEnv } from './stages.js';
+
+export interface RunCtx {
+  readonly dir: string;
+  readonly config: RunConfig;
+  readonly bench: Benchmark;
+  /** The architecture at multiplier 1, sized for the benchmark's images. */
+  readonly base: Graph;
+  readonly backend: string;
+  readonly env: StageEnv;
+  /** The manifest as last committed. */
+  manifest: RunManifest;
+  /** Largest logit difference seen when re-checking finished tasks (must stay 0). */
+  maxLogitDrift: number;
+  /** Clock reading when this process started on the run (for elapsed time). */
+  readonly startedAt: number;
+  /** elapsedSeconds of the manifest when this process took the run over. */
+  readonly elapsedBefore: number;
+}
+
+/** Run an effect to completion or stop the run with its error. */
+export const run = async <A>(te: TaskEither<CpgError, A>): Promise<A> => {
+  const r = await te();
+  if (E.isLeft(r)) throw new CpgFailure(r.left);
+  return r.right;
+};
+
+/** Commit a new manifest (atomically) and make it the context's. */
+export const commit = async (ctx: RunCtx, next: RunManifest): Promise<void> => {
+  const t0 = ctx.env.now();
+  const elapsed = ctx.elapsedBefore + (ctx.env.now() - ctx.startedAt);
+  const m: RunManifest = { ...next, elapsedSeconds: elapsed };
+  const bytes = await run(writeManifest(ctx.dir, m));
+  ctx.manifest = m;
+  ctx.env.emit({ type: 'checkpoint', seconds: ctx.env.now() - t0, bytes });
+};
+
+/** Store a network (with the current task's picks between stages). */
+export const save = (ctx: RunCtx, s: NetState, picks: ReadonlyMap<string, PickMask> | undefined): Promise<SnapshotIndex> =>
+  run(saveNet(ctx.dir, s, picks));
+
+/** Load a stored network, checked against the architecture. */
+export const load = (ctx: RunCtx, idx: SnapshotIndex) => run(loadNet(ctx.dir, ctx.base, idx));

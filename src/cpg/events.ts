@@ -1,0 +1,79 @@
+/**
+ * What a run tells the world while it works: a stream of typed events (see
+ * src/streams). The command line renders them as progress; apps subscribe.
+ */
+import type { RunReport } from '../algebra/codecs.js';
+
+/** The kinds of stage a task goes through. */
+export type StageKind = 'individual' | 'train' | 'grow' | 'prune' | 'retrain' | 'finetune';
+
+export type RunEvent =
+  | {
+      readonly type: 'run-started';
+      readonly method: string;
+      readonly benchmark: string;
+      readonly net: string;
+      readonly backend: string;
+      readonly threads: number;
+      readonly tasks: readonly string[];
+      readonly dir: string;
+      readonly resumed: boolean;
+    }
+  | { readonly type: 'data-loaded'; readonly seconds: number; readonly trainImages: number; readonly tasks: number }
+  | { readonly type: 'goals-started'; readonly tasks: number }
+  | { readonly type: 'goals-ready'; readonly goals: Readonly<Record<string, number>>; readonly source: 'individual' | 'file' | 'checkpoint' }
+  | { readonly type: 'task-started'; readonly task: number; readonly name: string; readonly of: number; readonly purpose: 'goal' | 'learn' }
+  | {
+      readonly type: 'stage-started';
+      readonly task: number;
+      readonly name: string;
+      readonly stage: StageKind;
+      readonly epochs: number;
+      /** Width for train stages, sparsity range for prune stages. */
+      readonly multiplier: number;
+      readonly sparsity: { readonly from: number; readonly to: number } | null;
+    }
+  | {
+      readonly type: 'epoch-ended';
+      readonly task: number;
+      readonly name: string;
+      readonly stage: StageKind;
+      readonly epoch: number;
+      readonly epochs: number;
+      readonly loss: number;
+      readonly trainAcc: number;
+      readonly valAcc: number;
+      readonly sparsity: number;
+      readonly lr: number;
+      readonly samplesPerSec: number;
+      /** Seconds the rest of this stage should take at the current pace. */
+      readonly stageEtaSeconds: number;
+    }
+  | {
+      readonly type: 'stage-ended';
+      readonly task: number;
+      readonly name: string;
+      readonly stage: StageKind;
+      readonly trainAcc: number;
+      readonly valAcc: number;
+      /** What the life cycle decided next, in words. */
+      readonly next: string;
+    }
+  | { readonly type: 'checkpoint'; readonly seconds: number; readonly bytes: number }
+  | {
+      readonly type: 'task-finished';
+      readonly task: number;
+      readonly name: string;
+      readonly purpose: 'goal' | 'learn';
+      /** Test accuracy of every task learned so far, this one last. */
+      readonly accuracyRow: readonly number[];
+      readonly valAcc: number;
+      readonly goal: number | null;
+      readonly multiplier: number;
+      readonly sparsity: number;
+      readonly ownedFraction: number;
+      readonly freeFraction: number;
+      readonly maxLogitDrift: number;
+      readonly seconds: number;
+    }
+  | { readonly type: 'run-finished'; readonly report: RunReport; readonly dir: string };

@@ -1,0 +1,34 @@
+/**
+ * Per-benchmark defaults. The reference defaults (CPG-SPEC, in codecs.ts)
+ * are for CIFAR-100 on VGG16-BN with a GPU; the MNIST-family benchmarks are
+ * small enough that a 2-core machine learns them in minutes with shorter
+ * stages. A preset only fills fields the user did not set.
+ */
+import type { RunConfigInput } from '../algebra/codecs.js';
+
+type Preset = Omit<RunConfigInput, 'benchmark'>;
+
+/** Short stages for the MNIST family: a full CPG run of 5 tasks in a few minutes on 2 cores. */
+const mnistFamily: Preset = {
+  net: 'mlp',
+  batchSize: 32,
+  trainEpochs: 8,
+  pruneEpochs: 3,
+  pruneRampEpochs: 1,
+  retrainEpochs: 6,
+  retrainPatience: 2,
+};
+
+/** The presets by benchmark (CIFAR-100 runs the reference defaults on VGG16). */
+export const presets: Readonly<Record<NonNullable<RunConfigInput['benchmark']>, Preset>> = {
+  'split-mnist': mnistFamily,
+  'permuted-mnist': { ...mnistFamily, tasks: 10 },
+  'split-fmnist': { ...mnistFamily, limitPerTask: 4000 },
+  cifar100: { net: 'vgg16' },
+};
+
+/** The user's fields over the benchmark's preset (the reference defaults fill the rest when decoded). */
+export const withPreset = (input: RunConfigInput): RunConfigInput => ({
+  ...presets[input.benchmark ?? 'split-mnist'],
+  ...input,
+});

@@ -1,0 +1,148 @@
+/**
+ * The run report: per-task results, the accuracy matrix and what it says
+ * about forgetting, model size, capacity per layer and task, timing.
+ * Built from the manifest and the final network only.
+ */
+import { type RunReport, type LayerCapacity } from '../algebra/codecs.js';
+import { paramSpecs, shapeSize } from '../algebra/graph.js';
+import { graphAt, ownersOf } from '../algebra/backbone.js';
+import { countOwned, countFree } from '../algebra/ownerMap.js';
+import { pickedCount } from '../algebra/pickMask.js';
+import type { RunManifest } from '../algebra/manifest.js';
+import { snapshotBytes } from '../algebra/snapshot.js';
+import type { NetState } from '../effects/network.js';
+import * as E from 'fp-ts/lib/Either.js';
+import type { Graph } from '../algebra/graph.js';
+
+const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+/** Rows of test accuracies: row i after task i, column j task j (null before j is learned). */
+export const accuracyMatrix = (m: RunManifest): (number | null)[][] => {
+  const n = m.config.method === 'individual' ? m.individual.length : m.finished.length;
+  const rows: (number | null)[][] = [];
+  for (let i = 0; i < n; i++) {
+    const known = m.config.method === 'individual' ? m.individual.slice(0, i + 1).map((r) => r.testAccuracy) : [...m.finished[i]!.accuracyRow];
+    rows.push([...known, ...new Array<null>(n - known.length).fill(null)]);
+  }
+  return rows;
+};
+
+/** Average drop from the best accuracy each earlier task ever had to its final one. */
+export const forgetting = (rows: readonly (readonly (number | null)[])[]): number => {
+  const n = rows.length;
+  if (n < 2) return 0;
+  const drops: number[] = [];
+  for (let j = 0; j < n - 1; j++) {
+    let best = -Infinity;
+    for (let i = j; i < n; i++) best = Math.max(best, rows[i]![j] ?? -Infinity);
+    drops.push(best - (rows[n - 1]![j] ?? 0));
+  }
+  return mean(drops);
+};
+
+/** Average change from each task's accuracy right after it was learned to its final one. */
+export const backwardTransfer = (rows: readonly (readonly (number | null)[])[]): number => {
+  const n = rows.length;
+  if (n < 2) return 0;
+  const d: number[] = [];
+  for (let j = 0; j < n - 1; j++) d.push((rows[n - 1]![j] ?? 0) - (rows[j]![j] ?? 0));
+  return mean(d);
+};
+
+const parametersOf = (g: Graph, classes: number, role?: 'sharable' | 'private'): number => {
+  const specs = paramSpecs(g, classes);
+  return E.isLeft(specs) ? 0 : specs.right.filter((s) => role === undefined || s.role === role).reduce((a, s) => a + shapeSize(s.shape), 0);
+};
+
+/** Capacity of every sharable layer: per task owned and picked fractions, and the free fraction. */
+export const capacityOf = (s: NetState): LayerCapacity[] => {
+  const b = s.backbone;
+  const restricted = b.finished.map((t) => {
+    const r = ownersOf(t.id)(b);
+    return E.isRight(r) ? r.right : new Map();
+  });
+  return [...b.owners].map(([name, o]) => ({
+    name,
+    size: o.cells.length,
+    perTask: b.finished.map((t, i) => ({
+      owned: o.cells.length === 0 ? 0 : countOwned(t.id)(o) / o.cells.length,
+      picked: o.cells.length === 0 ? 0 : pickedCount(t.id, restricted[i]!.get(name) ?? o, t.picks.get(name)).picked / o.cells.length,
+    })),
+    free: o.cells.length === 0 ? 0 : countFree(o) / o.cells.length,
+  }));
+};
+
+/** The report of a run as it stands. */
+export const buildReport = (
+  m: RunManifest,
+  final: NetState | undefined,
+  o: { readonly base: Graph; readonly backend: RunReport['backend']; readonly maxLogitDrift: number; readonly createdAt: string },
+): RunReport => {
+  const c = m.config;
+  const rows = accuracyMatrix(m);
+  const last = rows[rows.length - 1] ?? [];
+  const firstClasses = m.tasks[0]?.classes ?? 1;
+  const oneNetwork = parametersOf(o.base, firstClasses);
+  const individual = c.method === 'individual';
+  const goals = m.goals ?? {};
+  const tasks: RunReport['tasks'] = individual
+    ? m.individual.map((r) => ({
+        name: r.name,
+        accuracy: r.testAccuracy,
+        valAccuracy: r.valAccuracy,
+        goal: goals[r.name] ?? null,
+        widthMultiplier: 1,
+        sparsity: 0,
+        ownedFraction: 1,
+        pickedFraction: 0,
+        growths: [],
+        pruneCurve: [],
+        retrainKept: false,
+        note: 'a network of its own',
+      }))
+    : m.finished.map((f, j) => ({
+        name: f.name,
+        accuracy: (last[j] ?? f.testAccuracy) as number,
+        valAccuracy: f.valAccuracy,
+        goal: f.goal,
+        widthMultiplier: f.multiplier,
+        sparsity: f.sparsity,
+        ownedFraction: f.ownedFraction,
+        pickedFraction: f.pickedFraction,
+        growths: f.growths,
+        pruneCurve: f.pruneCurve,
+        retrainKept: f.retrainKept,
+        note: f.note,
+      }));
+  let parameters: number;
+  if (individual) parameters = m.individual.length * oneNetwork;
+  else if (final !== undefined) {
+    const g = graphAt(final.backbone, final.backbone.multiplier);
+    parameters = parametersOf(g, 1, 'sharable');
+    for (const p of final.privates.values()) for (const v of p.values.values()) parameters += v.length;
+  } else parameters = 0;
+  return {
+    method: c.method,
+    benchmark: c.benchmark,
+    net: c.net,
+    backend: o.backend,
+    seed: c.seed,
+    tasks,
+    accuracyMatrix: rows,
+    averageAccuracy: mean(last.filter((x): x is number => x !== null)),
+    forgetting: forgetting(rows),
+    backwardTransfer: backwardTransfer(rows),
+    maxLogitDrift: o.maxLogitDrift,
+    modelSize: {
+      parameters,
+      relativeToOneNetwork: oneNetwork === 0 ? 0 : parameters / oneNetwork,
+      checkpointBytes: m.state === null ? 0 : snapshotBytes(m.state),
+    },
+    capacity: final === undefined ? [] : capacityOf(final),
+    timing: {
+      totalSeconds: m.elapsedSeconds,
+      perTask: individual ? m.individual.map((r) => ({ name: r.name, seconds: r.seconds })) : m.finished.map((f) => ({ name: f.name, seconds: f.seconds })),
+    },
+    createdAt: o.createdAt,
+  };
+};
