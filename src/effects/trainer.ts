@@ -102,6 +102,13 @@ export interface Session {
   readonly dispose: () => void;
 }
 
+/** A variable from a fresh tensor, releasing the tensor (tf.variable keeps its own reference). */
+const variableFrom = (t: tf.Tensor, trainable: boolean, name?: string): tf.Variable => {
+  const v = tf.variable(t, trainable, name);
+  t.dispose();
+  return v;
+};
+
 const bool = (cells: Uint8Array, test: (o: number) => boolean): Float32Array => {
   const out = new Float32Array(cells.length);
   for (let i = 0; i < cells.length; i++) out[i] = test(cells[i]!) ? 1 : 0;
@@ -164,9 +171,9 @@ const makeSession = (
         if (o.pick.kind === 'train') {
           frozen = tf.tensor(old, shape);
           mask = {
-            value: tf.variable(tf.fill(shape, o.pick.init), true, `${spec.name}/pick/${tag}`),
-            m: tf.variable(tf.zeros(shape), false),
-            v: tf.variable(tf.zeros(shape), false),
+            value: variableFrom(tf.fill(shape, o.pick.init), true, `${spec.name}/pick/${tag}`),
+            m: variableFrom(tf.zeros(shape), false),
+            v: variableFrom(tf.zeros(shape), false),
           };
         } else {
           const bits = o.pick.kind === 'fixed' ? o.pick.picks.get(spec.name) : undefined;
@@ -183,8 +190,8 @@ const makeSession = (
       name: spec.name,
       shape,
       size,
-      own: tf.variable(tf.tensor(own, shape), true, `${spec.name}/own/${tag}`),
-      velocity: tf.variable(tf.zeros(shape), false),
+      own: variableFrom(tf.tensor(own, shape), true, `${spec.name}/own/${tag}`),
+      velocity: variableFrom(tf.zeros(shape), false),
       ownMask: tf.tensor(ownFlags, shape),
       frozen,
       picked,
@@ -195,8 +202,8 @@ const makeSession = (
     .filter((s) => s.role === 'private')
     .map((s) => ({
       name: s.name,
-      value: tf.variable(tf.tensor(privValues.get(s.name)!, [...s.shape]), s.trainable, `${s.name}/task${task}/${tag}`),
-      velocity: s.trainable ? tf.variable(tf.zeros([...s.shape]), false) : undefined,
+      value: variableFrom(tf.tensor(privValues.get(s.name)!, [...s.shape]), s.trainable, `${s.name}/task${task}/${tag}`),
+      velocity: s.trainable ? variableFrom(tf.zeros([...s.shape]), false) : undefined,
     }));
   const privByName = new Map(privates.map((p) => [p.name, p] as const));
   const sharedByName = new Map(shared.map((s) => [s.name, s] as const));
@@ -341,8 +348,10 @@ const makeSession = (
         mask[i] = 0;
         velocity[i] = 0;
       }
-      slot.own.assign(tf.tensor(own, slot.shape));
-      slot.velocity.assign(tf.tensor(velocity, slot.shape));
+      tf.tidy(() => {
+        slot.own.assign(tf.tensor(own, slot.shape));
+        slot.velocity.assign(tf.tensor(velocity, slot.shape));
+      });
       slot.ownMask.dispose();
       slot.ownMask = tf.tensor(mask, slot.shape);
     }
