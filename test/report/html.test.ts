@@ -1,0 +1,120 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RunReport } from '../../src/algebra/codecs.js';
+import { renderReportHtml } from '../../src/report/html.js';
+import { cifarNames, syntheticReport } from './fixtures.js';
+
+const occurrences = (s: string, re: RegExp): number => (s.match(re) ?? []).length;
+
+/** Checks every rendered page must pass. */
+const wellFormed = (html: string): void => {
+  assert.equal(occurrences(html, /<html[\s>]/g), 1, 'one <html>');
+  assert.equal(occurrences(html, /<\/html>/g), 1, 'one </html>');
+  assert.ok(html.startsWith('<!DOCTYPE html>'));
+  assert.equal(occurrences(html, /<svg[\s>]/g), occurrences(html, /<\/svg>/g), 'balanced <svg>');
+  assert.equal(occurrences(html, /<section[\s>]/g), occurrences(html, /<\/section>/g), 'balanced <section>');
+  assert.equal(occurrences(html, /<g>/g), occurrences(html, /<\/g>/g), 'balanced <g>');
+  assert.equal(occurrences(html, /<text[\s>]/g), occurrences(html, /<\/text>/g), 'balanced <text>');
+  // Self-contained: nothing to load, nothing to run.
+  assert.doesNotMatch(html, /https?:\/\//, 'no network address');
+  assert.doesNotMatch(html, /<script/i, 'no script');
+  assert.doesNotMatch(html, /<(link|img|iframe|object|embed)[\s>]/i, 'no external resource elements');
+  assert.doesNotMatch(html, /<[^>]*\s(src|href)\s*=/i, 'no src/href attributes');
+  assert.doesNotMatch(html, /@import|url\((?!#)/i, 'no CSS loads');
+  assert.doesNotMatch(html, /NaN|Infinity|undefined|\[object/, 'no broken numbers or values');
+};
+
+test('the report decodes (fixtures are valid reports)', () => {
+  for (const r of [syntheticReport({ tasks: 5 }), syntheticReport({ tasks: 20, names: cifarNames }), syntheticReport({ tasks: 1 })])
+    assert.ok(RunReport.is(r));
+});
+
+test('a small report: header, headline figures, every task and every matrix value', () => {
+  const r = syntheticReport({ tasks: 5 });
+  const html = renderReportHtml(r);
+  wellFormed(html);
+  for (const t of r.tasks) assert.ok(html.includes(t.name), `task name ${t.name}`);
+  for (const row of r.accuracyMatrix)
+    for (const v of row) if (v !== null) assert.ok(html.includes(`>${(100 * v).toFixed(1)}</text>`), `matrix value ${v}`);
+  assert.ok(html.includes("0 — every finished task's outputs are bit-identical"));
+  assert.ok(html.includes('Split MNIST') && html.includes('CPG') && html.includes('tensorflow'));
+  assert.ok(html.includes(`${(100 * r.averageAccuracy).toFixed(1)}%`), 'average accuracy');
+  assert.ok(html.includes('missed the goal by 1 sample'), 'growth reason');
+  assert.ok(html.includes('marginal'), 'a one-sample growth is flagged');
+  for (const l of r.capacity) assert.ok(html.includes(l.name), `layer ${l.name}`);
+  assert.match(html, /\d+(\.\d)? <small>(KiB|MiB)<\/small>/, 'checkpoint size in human units');
+});
+
+test('20 tasks with long names: labels abbreviated with the full name as tooltip', () => {
+  const r = syntheticReport({ tasks: 20, names: cifarNames, benchmark: 'cifar100', net: 'vgg16', forgets: true, seed: 3 });
+  const html = renderReportHtml(r);
+  wellFormed(html);
+  for (const name of cifarNames) assert.ok(html.includes(name), name);
+  assert.ok(html.includes('<title>20 vehicles_2</title>') || html.includes('>20 vehicles_2<'));
+  assert.ok(html.includes('<title>10 large_man-made_outdoor_things</title>'), 'long name has a tooltip');
+  assert.ok(html.includes('…'), 'some label abbreviated');
+  assert.equal(occurrences(html, /class="panel"/g), 20, 'one sweep panel per task');
+  for (const row of r.accuracyMatrix)
+    for (const v of row) if (v !== null) assert.ok(html.includes(`>${(100 * v).toFixed(1)}</text>`), `matrix value ${v}`);
+});
+
+test('names are escaped: a script in a task name stays inert', () => {
+  const evil = '<script>alert(1)</script>';
+  const r = syntheticReport({ tasks: 3, names: [evil, 'a "quoted" & \'odd\' name', 'x<y>z'] });
+  const html = renderReportHtml({ ...r, createdAt: '<img src=x onerror=alert(2)>', timing: { ...r.timing, perTask: [{ name: evil, seconds: 3 }] } });
+  wellFormed(html);
+  assert.ok(!html.includes('<script'), 'no script element');
+  assert.ok(!html.includes('<img'), 'no img element');
+  assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
+  assert.ok(html.includes('a &quot;quoted&quot; &amp; &#39;odd&#39; name'));
+  assert.ok(html.includes('x&lt;y&gt;z'));
+});
+
+test('edge cases: one task, no goals, empty sweeps, no capacity, drift, zero tasks', () => {
+  const one = syntheticReport({ tasks: 1, noGoal: [0], growAt: null });
+  const h1 = renderReportHtml(one);
+  wellFormed(h1);
+  assert.ok(h1.includes('no goal'));
+  assert.equal(occurrences(h1, /class="panel"/g), 1);
+
+  const someEmpty = renderReportHtml(syntheticReport({ tasks: 3, noCurve: [1] }));
+  wellFormed(someEmpty);
+  assert.ok(someEmpty.includes('no compacting sweep recorded'));
+
+  const allEmpty = renderReportHtml(syntheticReport({ tasks: 2, method: 'individual', noCurve: [0, 1], growAt: null }));
+  wellFormed(allEmpty);
+  assert.ok(allEmpty.includes('No compacting sweep was recorded'));
+  assert.equal(occurrences(allEmpty, /class="panel"/g), 0);
+
+  const r3 = syntheticReport({ tasks: 2, growAt: null });
+  const failedTrain = { from: 1, to: 1.5, trainAcc: 0.9, valAcc: 0.97, goal: 0.96, shortfallSamples: null, trainAccFailed: true };
+  const grown = renderReportHtml({ ...r3, tasks: r3.tasks.map((t, i) => (i === 1 ? { ...t, growths: [failedTrain] } : t)) });
+  wellFormed(grown);
+  assert.ok(grown.includes('training accuracy 90.0% not above the threshold'));
+  assert.ok(!grown.includes('>marginal<'));
+
+  const bare = renderReportHtml({ ...syntheticReport({ tasks: 4, noGoal: [0, 1, 2, 3], noCurve: [1, 3] }), capacity: [], maxLogitDrift: 3.2e-7 });
+  wellFormed(bare);
+  assert.ok(bare.includes('3.20e-7'), 'drift shown');
+  assert.ok(bare.includes('class="bad"'), 'drift in red');
+  assert.ok(!bare.includes('bit-identical'));
+  assert.ok(bare.includes('No sharable layers'));
+
+  const none = syntheticReport({ tasks: 0 });
+  const h0 = renderReportHtml({ ...none, accuracyMatrix: [], capacity: [], timing: { totalSeconds: 0, perTask: [] } });
+  wellFormed(h0);
+  assert.ok(h0.includes('No accuracies recorded yet'));
+
+  // Degenerate values: all accuracies equal, zero-size layers, empty names.
+  const flat = syntheticReport({ tasks: 3 });
+  const degenerate: RunReport = {
+    ...flat,
+    tasks: flat.tasks.map((t) => ({ ...t, name: '', accuracy: 1, valAccuracy: 1, goal: 1, pruneCurve: [{ sparsity: 0.5, valAcc: 1 }] })),
+    accuracyMatrix: [[1, null, null], [1, 1, null], [1, 1, 1]],
+    capacity: [{ name: 'conv1/kernel', size: 0, perTask: [], free: 0 }],
+    timing: { totalSeconds: 0, perTask: [] },
+  };
+  const hd = renderReportHtml(degenerate);
+  wellFormed(hd);
+  assert.ok(hd.includes('task 2'));
+});
