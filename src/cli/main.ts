@@ -19,7 +19,7 @@ import { pct, renderer, table } from './render.js';
 import { shutdownBackend } from '../effects/backend.js';
 
 const exitCodeOf = (e: CpgError): number =>
-  e.tag === 'ConfigError' || e.tag === 'DecodeError' || e.tag === 'GraphError' ? 2 : e.tag === 'Cancelled' ? 130 : 1;
+  e.tag === 'ConfigError' || e.tag === 'DecodeError' || e.tag === 'GraphError' || e.tag === 'DataError' ? 2 : e.tag === 'Cancelled' ? 130 : 1;
 
 /** Errors in the user's words: config fields named as the flags that set them. */
 const explain = (e: CpgError, fromFlags: boolean): string => {
@@ -54,7 +54,14 @@ const resolveConfig = async (cmd: Extract<Command, { kind: 'run' }>): Promise<E.
   }
   const flags = decodeWith(RunConfigInput, undefined)(cmd.flags);
   if (E.isLeft(flags)) return flags;
-  return decodeConfig(undefined)(withPreset({ ...fromFile, ...flags.right }));
+  const config = decodeConfig(undefined)(withPreset({ ...fromFile, ...flags.right }));
+  if (E.isRight(config) && config.right.benchmark === 'cifar100' && config.right.dataPath === undefined)
+    return E.left({
+      tag: 'ConfigError',
+      field: 'dataPath',
+      message: 'CIFAR-100 cannot be downloaded here: give its binary directory with --data DIR (cifar-100-binary/ with train.bin and test.bin)',
+    });
+  return config;
 };
 
 /** Subscribe to a run and render it; resolves to the exit code. */
@@ -189,12 +196,12 @@ const main = async (argv: readonly string[]): Promise<number> => {
 
 main(process.argv.slice(2)).then(
   async (code) => {
-    await shutdownBackend();
+    await shutdownBackend()();
     process.exit(code);
   },
   async (e: unknown) => {
     process.stderr.write(`cpg: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    await shutdownBackend();
+    await shutdownBackend()();
     process.exit(1);
   },
 );
