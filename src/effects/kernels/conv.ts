@@ -1,0 +1,122 @@
+/**
+ * The two convolution gradients for the wasm backend, both written as one
+ * forward convolution (XNNPACK) plus cheap re-layouts:
+ *
+ * - Conv2DBackpropFilter, which the wasm backend lacks: the input transposed
+ *   to [Ci, H, W, B] (batch becomes channels) convolved with the output
+ *   gradient transposed to [Ho, Wo, B, Co] used as the filter, dilation = the
+ *   forward stride, padding = the forward padding; the result [Ci, kh', kw', Co]
+ *   is cut to the kernel size and transposed to [kh, kw, Ci, Co].
+ * - Conv2DBackpropInput, whose stock version is a scalar loop: the output
+ *   gradient (zero-dilated by the stride when it is > 1) convolved with the
+ *   kernel flipped in both spatial axes and its channel axes swapped, padding
+ *   `k − 1 − p` on each side. Paddings that would go negative (explicit pads
+ *   wider than the kernel) keep the stock loop.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { dim, free, runStock, transpose, type Info } from './wasm-calls.js';
+
+type Shape4 = [number, number, number, number];
+
+const shape4 = (s: readonly number[]): Shape4 => [dim(s, 0), dim(s, 1), dim(s, 2), dim(s, 3)];
+
+const assertNhwc = (kernel: string, dataFormat: unknown): void => {
+  if (dataFormat === 'NCHW') throw new Error(`${kernel} on wasm supports NHWC only`);
+};
+
+/** dL/dW = Σ x ⋆ dy, as one forward convolution. */
+export const conv2dBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as BackendWasm;
+  const x = inputs['x'] as Info;
+  const dy = inputs['dy'] as Info;
+  const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  assertNhwc('Conv2DBackpropFilter', a.dataFormat);
+  const info = tf.backend_util.computeConv2DInfo(shape4(x.shape), a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  const { top, bottom, left, right } = info.padInfo;
+  const xT = transpose(b, x, [3, 1, 2, 0]); // [Ci, H, W, B]
+  const dyT = transpose(b, dy, [1, 2, 0, 3]); // [Ho, Wo, B, Co]
+  const g = runStock('Conv2D', b, { x: xT, filter: dyT }, {
+    strides: [1, 1],
+    pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+    dataFormat: 'NHWC',
+    dilations: [info.strideHeight, info.strideWidth],
+  }); // [Ci, kh', kw', Co] with kh' >= kh: rows past kh meet input no window reads
+  free(b, xT, dyT);
+  let cut = g;
+  if (dim(g.shape, 1) !== info.filterHeight || dim(g.shape, 2) !== info.filterWidth) {
+    cut = runStock('Slice', b, { x: g }, { begin: [0, 0, 0, 0], size: [info.inChannels, info.filterHeight, info.filterWidth, info.outChannels] });
+    free(b, g);
+  }
+  const out = transpose(b, cut, [1, 2, 0, 3]);
+  free(b, cut);
+  return out;
+};
+
+/** The kernel flipped in both spatial axes with in/out channels swapped: [kh, kw, Co, Ci]. */
+const flippedFilter = (b: BackendWasm, filter: Info): Info => {
+  const [kh, kw, ci, co] = shape4(filter.shape);
+  const out = b.makeOutput([kh, kw, co, ci], 'float32');
+  const src = b.typedArrayFromHeap(filter) as Float32Array;
+  const dst = b.typedArrayFromHeap(out) as Float32Array;
+  for (let y = 0; y < kh; y++) {
+    for (let x = 0; x < kw; x++) {
+      const s0 = ((kh - 1 - y) * kw + (kw - 1 - x)) * ci * co;
+      const d0 = (y * kw + x) * co * ci;
+      for (let i = 0; i < ci; i++) {
+        const si = s0 + i * co;
+        for (let o = 0; o < co; o++) dst[d0 + o * ci + i] = src[si + o]!;
+      }
+    }
+  }
+  return out;
+};
+
+/** dy with (stride − 1) zeros between neighbouring pixels: [B, (Ho−1)·sh+1, (Wo−1)·sw+1, Co]. */
+const zeroDilated = (b: BackendWasm, dy: Info, sh: number, sw: number): Info => {
+  const [n, ho, wo, c] = shape4(dy.shape);
+  const hd = (ho - 1) * sh + 1;
+  const wd = (wo - 1) * sw + 1;
+  const out = b.makeOutput([n, hd, wd, c], 'float32');
+  const src = b.typedArrayFromHeap(dy) as Float32Array;
+  const dst = b.typedArrayFromHeap(out) as Float32Array;
+  dst.fill(0);
+  for (let i = 0; i < n; i++) {
+    for (let y = 0; y < ho; y++) {
+      for (let x = 0; x < wo; x++) {
+        const s = ((i * ho + y) * wo + x) * c;
+        dst.set(src.subarray(s, s + c), ((i * hd + y * sh) * wd + x * sw) * c);
+      }
+    }
+  }
+  return out;
+};
+
+/** dL/dx as a stride-1 forward convolution of the (dilated) output gradient. */
+export const conv2dBackpropInput = (stock: tf.KernelFunc): tf.KernelFunc => (args) => {
+  const b = args.backend as BackendWasm;
+  const dy = args.inputs['dy'] as Info;
+  const filter = args.inputs['filter'] as Info;
+  const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  assertNhwc('Conv2DBackpropInput', a.dataFormat);
+  const info = tf.backend_util.computeConv2DInfo(a.inputShape, shape4(filter.shape), a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w } = info;
+  const hd = (info.outHeight - 1) * sh + 1;
+  const wd = (info.outWidth - 1) * sw + 1;
+  const top = kh - 1 - info.padInfo.top;
+  const left = kw - 1 - info.padInfo.left;
+  const bottom = h + info.padInfo.top - hd;
+  const right = w + info.padInfo.left - wd;
+  if (top < 0 || left < 0 || bottom < 0 || right < 0) return stock(args);
+  const f = flippedFilter(b, filter);
+  const src = sh === 1 && sw === 1 ? dy : zeroDilated(b, dy, sh, sw);
+  const out = runStock('Conv2D', b, { x: src, filter: f }, {
+    strides: [1, 1],
+    pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+    dataFormat: 'NHWC',
+    dilations: [1, 1],
+  });
+  free(b, f);
+  if (src !== dy) free(b, src);
+  return out;
+};

@@ -1,0 +1,77 @@
+/**
+ * Our training kernels for tfjs's wasm backend: what it lacks
+ * (Conv2DBackpropFilter), gets wrong (MaxPoolGrad on negative windows; forward
+ * convolutions with 'same' padding and stride > kernel) or runs as scalar
+ * loops (Conv2DBackpropInput, BatchMatMul with transpose flags).
+ * Install them before the wasm backend is first set; installing twice is a
+ * no-op, and `uninstallWasmKernels` restores tfjs's own (for comparisons).
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { conv2dBackpropFilter, conv2dBackpropInput } from './conv.js';
+import { batchMatMul } from './matmul.js';
+import { maxPoolGrad } from './pool.js';
+import { explicitSamePadding } from './same-padding.js';
+import { stockKernel } from './wasm-calls.js';
+
+/** How each of our kernels is built from the stock one it replaces (absent: none). */
+const builders = {
+  Conv2DBackpropFilter: () => conv2dBackpropFilter,
+  Conv2DBackpropInput: (stock: tf.KernelFunc) => conv2dBackpropInput(stock),
+  BatchMatMul: (stock: tf.KernelFunc) => batchMatMul(stock),
+  MaxPoolGrad: () => maxPoolGrad,
+  Conv2D: (stock: tf.KernelFunc) => explicitSamePadding(stock, false),
+  FusedConv2D: (stock: tf.KernelFunc) => explicitSamePadding(stock, false),
+  DepthwiseConv2dNative: (stock: tf.KernelFunc) => explicitSamePadding(stock, true),
+  FusedDepthwiseConv2D: (stock: tf.KernelFunc) => explicitSamePadding(stock, true),
+} as const;
+
+type OurKernel = keyof typeof builders;
+
+/** The kernel names we register for the wasm backend. */
+export const wasmKernelNames = Object.keys(builders) as readonly OurKernel[];
+
+const unsupported = (name: string): tf.KernelFunc => () => {
+  throw new Error(`wasm backend has no '${name}' kernel`);
+};
+
+/** Our config for one kernel: reuses the stock setup (which binds the C++ entry points ours call). */
+const ourKernel = (name: OurKernel): tf.KernelConfig => {
+  const stock = stockKernel(name);
+  return {
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: builders[name](stock?.kernelFunc ?? unsupported(name)),
+    ...(stock?.setupFunc !== undefined ? { setupFunc: stock.setupFunc } : {}),
+    ...(stock?.disposeFunc !== undefined ? { disposeFunc: stock.disposeFunc } : {}),
+  };
+};
+
+let installed = false;
+
+/** Replaces the wasm kernels named in `wasmKernelNames` with ours (idempotent). */
+export const installWasmKernels = (): void => {
+  if (installed) return;
+  // Capture every stock kernel ours delegate to before replacing any.
+  for (const n of [...wasmKernelNames, 'Transpose', 'Slice']) stockKernel(n);
+  for (const name of wasmKernelNames) {
+    const config = ourKernel(name);
+    if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(config);
+  }
+  installed = true;
+};
+
+/** Puts tfjs's own wasm kernels back (Conv2DBackpropFilter: none). */
+export const uninstallWasmKernels = (): void => {
+  if (!installed) return;
+  for (const name of wasmKernelNames) {
+    tf.unregisterKernel(name, 'wasm');
+    const stock = stockKernel(name);
+    if (stock !== undefined) tf.registerKernel(stock);
+  }
+  installed = false;
+};
+
+/** Whether our kernels are the registered ones. */
+export const wasmKernelsInstalled = (): boolean => installed;
