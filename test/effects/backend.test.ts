@@ -1,0 +1,105 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as E from 'fp-ts/lib/Either.js';
+import * as tf from '@tensorflow/tfjs';
+import { coreCount, resolvePreference, selectBackend, shutdownBackend, withBackend } from '../../src/effects/backend.js';
+
+const backendModule = fileURLToPath(new URL('../../src/effects/backend.js', import.meta.url));
+
+/** Runs with CPG_BACKEND set (or unset), restoring it afterwards. */
+const withEnv = async <A>(value: string | undefined, f: () => Promise<A>): Promise<A> => {
+  const saved = process.env['CPG_BACKEND'];
+  if (value === undefined) delete process.env['CPG_BACKEND'];
+  else process.env['CPG_BACKEND'] = value;
+  try {
+    return await f();
+  } finally {
+    if (saved === undefined) delete process.env['CPG_BACKEND'];
+    else process.env['CPG_BACKEND'] = saved;
+  }
+};
+
+after(async () => {
+  await shutdownBackend()();
+});
+
+test('an explicit preference wins over CPG_BACKEND; with auto, CPG_BACKEND forces one; nonsense is a ConfigError', () => {
+  assert.deepEqual(resolvePreference('cpu', 'wasm'), E.right({ name: 'cpu', forced: true }));
+  assert.deepEqual(resolvePreference('auto', 'wasm'), E.right({ name: 'wasm', forced: true }));
+  assert.deepEqual(resolvePreference('auto', undefined), E.right({ name: 'auto', forced: false }));
+  assert.deepEqual(resolvePreference('auto', ''), E.right({ name: 'auto', forced: false }));
+  const bad = resolvePreference('auto', 'cuda');
+  assert.ok(E.isLeft(bad) && bad.left.tag === 'ConfigError' && bad.left.field === 'CPG_BACKEND');
+});
+
+test('forcing tensorflow where no native package is installed is a Left naming what to install, not a fallback', async () => {
+  const byArg = await withEnv(undefined, () => selectBackend({ prefer: 'tensorflow' })());
+  assert.ok(E.isLeft(byArg));
+  assert.equal(byArg.left.tag, 'BackendError');
+  assert.match(byArg.left.tag === 'BackendError' ? byArg.left.message : '', /@tensorflow\/tfjs-node-gpu.*@tensorflow\/tfjs-node/s);
+  const byEnv = await withEnv('tensorflow', () => selectBackend({ prefer: 'auto' })());
+  assert.ok(E.isLeft(byEnv) && byEnv.left.tag === 'BackendError' && byEnv.left.backend === 'tensorflow');
+});
+
+test('CPG_BACKEND=cpu with auto gives cpu; an explicit wasm overrides it', async () => {
+  const cpu = await withEnv('cpu', () => selectBackend({ prefer: 'auto' })());
+  assert.deepEqual(E.map((i: { name: string }) => i.name)(cpu), E.right('cpu'));
+  assert.equal(tf.getBackend(), 'cpu');
+  const wasm = await withEnv('cpu', () => selectBackend({ prefer: 'wasm', threads: 1 })());
+  assert.ok(E.isRight(wasm) && wasm.right.name === 'wasm' && wasm.right.threads === 1 && wasm.right.simd);
+  assert.equal(tf.getBackend(), 'wasm');
+});
+
+test('auto without CPG_BACKEND picks wasm here (tensorflow is not installed); asking twice keeps the live backend and its tensors', async () => {
+  const first = await withEnv(undefined, () => selectBackend({ prefer: 'auto', threads: 1 })());
+  assert.ok(E.isRight(first) && first.right.name === 'wasm');
+  const t = tf.tensor1d([1, 2, 3]);
+  const again = await withEnv(undefined, () => selectBackend({ prefer: 'auto' })());
+  assert.deepEqual(again, first);
+  assert.deepEqual(Array.from(t.dataSync()), [1, 2, 3]);
+  t.dispose();
+});
+
+test('threads must be a positive integer', async () => {
+  for (const threads of [0, 1.5, -2]) {
+    const r = await selectBackend({ prefer: 'wasm', threads })();
+    assert.ok(E.isLeft(r) && r.left.tag === 'ConfigError' && r.left.field === 'threads', String(threads));
+  }
+});
+
+test('withBackend runs on the named backend and restores the previous one', async () => {
+  await selectBackend({ prefer: 'wasm', threads: 1 })();
+  const r = await withBackend('cpu', () => tf.getBackend())();
+  assert.deepEqual(r, E.right('cpu'));
+  assert.equal(tf.getBackend(), 'wasm');
+  const failed = await withBackend('cpu', () => {
+    throw new Error('boom');
+  })();
+  assert.ok(E.isLeft(failed) && failed.left.tag === 'BackendError' && /boom/.test(failed.left.message));
+  assert.equal(tf.getBackend(), 'wasm');
+});
+
+test('the threaded wasm build runs with the cores asked for, and a process using it exits by itself', { skip: coreCount() < 2 ? 'one core' : false }, () => {
+  // A child process: the worker threads must not keep it alive after its work.
+  const script = `
+    import * as tf from '@tensorflow/tfjs';
+    import { selectBackend } from ${JSON.stringify(backendModule)};
+    const r = await selectBackend({ prefer: 'wasm', threads: 2 })();
+    const y = tf.conv2d(tf.ones([2, 8, 8, 3]), tf.ones([3, 3, 3, 4]), 1, 'same');
+    console.log(JSON.stringify({ info: r.right, sum: tf.sum(y).dataSync()[0] }));`;
+  const started = Date.now();
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(child.signal, null, `child did not exit by itself within 60 s (${Date.now() - started} ms)`);
+  assert.equal(child.status, 0, child.stderr);
+  const out = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as { info: { threads: number; detail: string }; sum: number };
+  assert.equal(out.info.threads, 2);
+  assert.match(out.info.detail, /threaded/);
+  // 'same' 3×3 of ones over ones: interior 27, edges 18, corners 12.
+  assert.equal(out.sum, 2 * 4 * (36 * 27 + 24 * 18 + 4 * 12));
+});
