@@ -8,9 +8,16 @@ import type { RunConfigInput } from '../algebra/codecs.js';
 
 type Preset = Omit<RunConfigInput, 'benchmark'>;
 
-/** Short stages for the MNIST family: a full CPG run of 5 tasks in a few minutes on 2 cores. */
+/**
+ * Short stages for the MNIST family: a full CPG run of 5 tasks in a few
+ * minutes on 2 cores. Their individual goals are often 100% on a few hundred
+ * validation images, where the reference's exact goal test would grow the
+ * network (+50% parameters) over a single misclassified image (CPG-SPEC §7):
+ * allow half a point.
+ */
 const mnistFamily: Preset = {
   net: 'mlp',
+  allowedLoss: 0.005,
   batchSize: 32,
   trainEpochs: 8,
   pruneEpochs: 3,

@@ -1,0 +1,106 @@
+/**
+ * Stream behaviour: operator order and completion (marble tests), and
+ * cancellation of a real run — unsubscribing stops it at the next step and
+ * leaves a checkpoint that resumes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { TestScheduler } from 'rxjs/testing';
+import { lastValueFrom, map, takeWhile, toArray } from 'rxjs';
+import { type RunEvent, finalReport, ofType, progress, runEvents, sequence } from '../../src/streams/run.js';
+import { decodeConfig, type RunReport } from '../../src/algebra/codecs.js';
+import { readManifest } from '../../src/effects/runDir.js';
+
+const marbles = () => new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
+
+const started: RunEvent = { type: 'run-started', method: 'cpg', benchmark: 'split-mnist', net: 'mlp', backend: 'cpu', threads: 1, tasks: ['a', 'b'], dir: 'd', resumed: false };
+const taskA: RunEvent = { type: 'task-started', task: 1, name: 'a', of: 2, purpose: 'learn' };
+const epoch: RunEvent = { type: 'epoch-ended', task: 1, name: 'a', stage: 'train', epoch: 1, epochs: 2, loss: 0.5, trainAcc: 0.9, valAcc: 0.8, sparsity: 0, lr: 0.01, samplesPerSec: 100, stageEtaSeconds: 3 };
+const report = { method: 'cpg', averageAccuracy: 0.9 } as unknown as RunReport;
+const finished: RunEvent = { type: 'run-finished', report, dir: 'd' };
+
+test('finalReport emits the report once, when the run completes', () => {
+  marbles().run(({ cold, expectObservable }) => {
+    const events = cold('a b c d|', { a: started, b: taskA, c: epoch, d: finished });
+    expectObservable(events.pipe(finalReport())).toBe('----(r|)', { r: report });
+  });
+});
+
+test('finalReport of a run that errors is that error', () => {
+  marbles().run(({ cold, expectObservable }) => {
+    const failure = { tag: 'NumericError', message: 'loss became NaN' };
+    const events = cold('a b #', { a: started, b: taskA }, failure);
+    expectObservable(events.pipe(finalReport())).toBe('--#', undefined, failure);
+  });
+});
+
+test('progress folds events in order and counts learned tasks', () => {
+  marbles().run(({ cold, expectObservable }) => {
+    const done: RunEvent = { type: 'task-finished', task: 1, name: 'a', purpose: 'learn', accuracyRow: [0.9], valAcc: 0.9, goal: 0.9, multiplier: 1, sparsity: 0.5, ownedFraction: 0.5, freeFraction: 0.5, maxLogitDrift: 0, seconds: 1 };
+    const events = cold('a b c d|', { a: started, b: taskA, c: epoch, d: done });
+    const view = events.pipe(
+      progress(),
+      map((p) => [p.task, p.tasks, p.stage, p.tasksDone]),
+    );
+    expectObservable(view).toBe('a b c d|', {
+      a: [0, 2, '', 0],
+      b: [1, 2, 'start', 0],
+      c: [1, 2, 'start', 0],
+      d: [1, 2, 'start', 1],
+    });
+  });
+});
+
+test('sequence runs one stream after the other, tagging each event with its run', () => {
+  marbles().run(({ cold, expectObservable }) => {
+    const one = cold('a b|', { a: started, b: finished });
+    const two = cold('a|', { a: taskA });
+    const out = sequence([
+      { label: 'first', events: one },
+      { label: 'second', events: two },
+    ]);
+    expectObservable(out).toBe('a b c|', {
+      a: { run: 'first', event: started },
+      b: { run: 'first', event: finished },
+      c: { run: 'second', event: taskA },
+    });
+  });
+});
+
+test('ofType keeps only the events of one kind', () => {
+  marbles().run(({ cold, expectObservable }) => {
+    const events = cold('a b c|', { a: started, b: epoch, c: epoch });
+    expectObservable(events.pipe(ofType('epoch-ended'))).toBe('-bc|', { b: epoch, c: epoch });
+  });
+});
+
+test('unsubscribing stops a real run at the next step and leaves a checkpoint that resumes', { timeout: 120_000 }, async () => {
+  process.env['CPG_BACKEND'] ??= 'wasm';
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'cpg-stream-')), 'run');
+  const config = decodeConfig(undefined)({ tasks: 2, limitPerTask: 64, trainEpochs: 3, individualEpochs: 1, pruneEpochs: 1, pruneRampEpochs: 1, sparsities: [0.5], retrainEpochs: 1, goals: { kind: 'individual' } });
+  assert.ok(E.isRight(config));
+  // Stop during task 1's training: after the first training epoch of the learning phase.
+  const seen = await lastValueFrom(
+    runEvents({ kind: 'new', dir, config: config.right }).pipe(
+      takeWhile((e) => !(e.type === 'epoch-ended' && e.stage === 'train'), true),
+      toArray(),
+    ),
+  );
+  assert.ok(seen.some((e) => e.type === 'goals-ready'));
+  // The run notices at its next step; give it a moment, then the manifest must be valid and resumable.
+  await new Promise((r) => setTimeout(r, 500));
+  const m = await readManifest(dir)();
+  assert.ok(E.isRight(m), 'the last checkpoint is valid');
+  assert.equal(m.right.finished.length, 0);
+  const events = await lastValueFrom(runEvents({ kind: 'resume', dir }).pipe(toArray()));
+  const end = events[events.length - 1];
+  assert.equal(end?.type, 'run-finished');
+  if (end?.type === 'run-finished') {
+    assert.equal(end.report.tasks.length, 2);
+    assert.equal(end.report.maxLogitDrift, 0);
+  }
+});
