@@ -397,7 +397,7 @@ export const paramSpecs = (g: Graph, classes: number): E.Either<GraphError, read
 export const sharableSize = (specs: readonly ParamSpec[]): number =>
   specs.filter((s) => s.role === 'sharable').reduce((a, s) => a + size(s.shape), 0);
 
-/** The output shape of the graph's last shared node, i.e. the head's input. */
+/** The shape of one example the graph takes (its input node). */
 export const inputShape = (g: Graph): readonly number[] => {
   const first = g.nodes[0];
   return first !== undefined && first.kind === 'input' ? first.shape : [];
