@@ -15,6 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { swapFirstLast } from './layout.js';
 import { dim, free, runStock, transpose, type Info } from './wasm-calls.js';
 
 type Shape4 = [number, number, number, number];
@@ -34,7 +35,7 @@ export const conv2dBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) 
   assertNhwc('Conv2DBackpropFilter', a.dataFormat);
   const info = tf.backend_util.computeConv2DInfo(shape4(x.shape), a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
   const { top, bottom, left, right } = info.padInfo;
-  const xT = transpose(b, x, [3, 1, 2, 0]); // [Ci, H, W, B]
+  const xT = swapFirstLast(b, x); // [Ci, H, W, B]
   const dyT = transpose(b, dy, [1, 2, 0, 3]); // [Ho, Wo, B, Co]
   const g = runStock('Conv2D', b, { x: xT, filter: dyT }, {
     strides: [1, 1],

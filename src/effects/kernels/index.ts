@@ -1,8 +1,13 @@
 /**
- * Our training kernels for tfjs's wasm backend: what it lacks
- * (Conv2DBackpropFilter), gets wrong (MaxPoolGrad on negative windows; forward
- * convolutions with 'same' padding and stride > kernel) or runs as scalar
- * loops (Conv2DBackpropInput, BatchMatMul with transpose flags).
+ * Our kernels for tfjs's wasm backend, for training:
+ * - what it lacks: Conv2DBackpropFilter;
+ * - what it gets wrong: MaxPoolGrad (drops negative windows), forward
+ *   convolutions with 'same' padding and stride > kernel (zeros);
+ * - what it runs slowly: Conv2DBackpropInput (scalar loop), BatchMatMul with
+ *   transpose flags (naive loop), Sum/Mean over leading axes (transpose
+ *   first), Identity (copies);
+ * - what it has no kernel for: batch-norm statistics and parameter gradients
+ *   in one pass (CpgBatchNorm*, used by ops.ts).
  * Install them before the wasm backend is first set; installing twice is a
  * no-op, and `uninstallWasmKernels` restores tfjs's own (for comparisons).
  */
@@ -12,6 +17,9 @@ import { conv2dBackpropFilter, conv2dBackpropInput } from './conv.js';
 import { batchMatMul } from './matmul.js';
 import { maxPoolGrad } from './pool.js';
 import { explicitSamePadding } from './same-padding.js';
+import { batchNormGradSums, batchNormStats, batchNormKernelNames } from './batchnorm.js';
+import { sharedIdentity } from './identity.js';
+import { reduceLeadingAxes } from './reduce.js';
 import { stockKernel } from './wasm-calls.js';
 
 /** How each of our kernels is built from the stock one it replaces (absent: none). */
@@ -24,7 +32,14 @@ const builders = {
   FusedConv2D: (stock: tf.KernelFunc) => explicitSamePadding(stock, false),
   DepthwiseConv2dNative: (stock: tf.KernelFunc) => explicitSamePadding(stock, true),
   FusedDepthwiseConv2D: (stock: tf.KernelFunc) => explicitSamePadding(stock, true),
+  Sum: (stock: tf.KernelFunc) => reduceLeadingAxes(stock, false),
+  Mean: (stock: tf.KernelFunc) => reduceLeadingAxes(stock, true),
+  Identity: (stock: tf.KernelFunc) => sharedIdentity(stock),
+  CpgBatchNormStats: () => batchNormStats,
+  CpgBatchNormGradSums: () => batchNormGradSums,
 } as const;
+
+export { batchNormKernelNames };
 
 type OurKernel = keyof typeof builders;
 
@@ -62,11 +77,11 @@ export const installWasmKernels = (): void => {
   installed = true;
 };
 
-/** Puts tfjs's own wasm kernels back (Conv2DBackpropFilter: none). */
+/** Puts tfjs's own wasm kernels back (for Conv2DBackpropFilter and our Cpg* kernels: none). */
 export const uninstallWasmKernels = (): void => {
   if (!installed) return;
   for (const name of wasmKernelNames) {
-    tf.unregisterKernel(name, 'wasm');
+    if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
     const stock = stockKernel(name);
     if (stock !== undefined) tf.registerKernel(stock);
   }

@@ -3,7 +3,7 @@
  * every window whose maximum is negative (harmless after a ReLU, wrong
  * otherwise). This one routes each output gradient to the first maximum of
  * its window in row-major order, exactly as the cpu backend does, with a loop
- * over the wasm heap (channels innermost, so it reads memory in order).
+ * over the wasm heap.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -26,33 +26,29 @@ export const maxPoolGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const dys = b.typedArrayFromHeap(dy) as Float32Array;
   const dxs = b.typedArrayFromHeap(out) as Float32Array;
   dxs.fill(0);
-  const best = new Float32Array(c);
-  const at = new Int32Array(c);
   for (let i = 0; i < n; i++) {
     for (let oy = 0; oy < ho; oy++) {
-      const y0 = oy * sh - top;
-      const y1 = Math.min(h, y0 + fh);
+      const y0 = Math.max(0, oy * sh - top);
+      const y1 = Math.min(h, oy * sh - top + fh);
       for (let ox = 0; ox < wo; ox++) {
-        const x0 = ox * sw - left;
-        const x1 = Math.min(w, x0 + fw);
-        best.fill(-Infinity);
-        at.fill(-1);
-        for (let y = Math.max(0, y0); y < y1; y++) {
-          for (let xx = Math.max(0, x0); xx < x1; xx++) {
-            const base = ((i * h + y) * w + xx) * c;
-            for (let k = 0; k < c; k++) {
-              const v = xs[base + k]!;
-              if (v > best[k]!) {
-                best[k] = v;
-                at[k] = base + k;
+        const x0 = Math.max(0, ox * sw - left);
+        const x1 = Math.min(w, ox * sw - left + fw);
+        const d0 = ((i * ho + oy) * wo + ox) * c;
+        // Channel outermost with the running max in registers: the window
+        // (a few rows of c floats) stays in L1 across channels.
+        for (let k = 0; k < c; k++) {
+          let best = -Infinity;
+          let at = -1;
+          for (let y = y0; y < y1; y++) {
+            for (let p = ((i * h + y) * w + x0) * c + k, e = ((i * h + y) * w + x1) * c; p < e; p += c) {
+              const v = xs[p]!;
+              if (v > best) {
+                best = v;
+                at = p;
               }
             }
           }
-        }
-        const d0 = ((i * ho + oy) * wo + ox) * c;
-        for (let k = 0; k < c; k++) {
-          const p = at[k]!;
-          if (p >= 0) dxs[p] = dxs[p]! + dys[d0 + k]!;
+          if (at >= 0) dxs[at] = dxs[at]! + dys[d0 + k]!;
         }
       }
     }
