@@ -1,0 +1,89 @@
+/**
+ * The timing harness behind `npm run bench:step`: runs a training step a few
+ * times to warm up, then times several and reports the median, with the
+ * tensor count checked to stay constant across steps (no leaks). A mode is a
+ * `makeStep(net, batch)` returning the step as a thunk; 'plain' (raw tfjs ops)
+ * lives in plain.ts, and other modes plug in the same way.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** The networks the step benchmark knows (see src/algebra/architectures.ts). */
+export type BenchNet = 'mlp' | 'lenet' | 'vgg-small';
+export const benchNets: readonly BenchNet[] = ['mlp', 'lenet', 'vgg-small'];
+
+/** Builds one training step for a net at a batch size; the thunk runs exactly one step, synchronously. */
+export type MakeStep = (net: BenchNet, batch: number) => () => void;
+
+/** How many steps to run. */
+export interface TimingPlan {
+  readonly warmup: number;
+  readonly timed: number;
+}
+
+/** The JSON line printed per (net, mode, variant, backend, threads). */
+export interface StepFigure {
+  readonly net: BenchNet;
+  readonly mode: string;
+  readonly variant: string;
+  readonly backend: string;
+  readonly threads: number;
+  readonly batch: number;
+  readonly status: 'ok' | 'unsupported';
+  readonly msPerStep?: number;
+  readonly samplesPerSec?: number;
+  /** Every timed step, ms, in order. */
+  readonly stepsMs?: readonly number[];
+  readonly warmup?: number;
+  /** Tensors alive after the timed steps minus before them: 0 means no leak. */
+  readonly tensorGrowth?: number;
+  readonly error?: string;
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+const round = (x: number, digits: number): number => Number(x.toFixed(digits));
+
+/** Context a figure is printed with. */
+export interface BenchContext {
+  readonly mode: string;
+  readonly variant: string;
+  readonly backend: string;
+  readonly threads: number;
+}
+
+/**
+ * Builds the step, warms it up, times `plan.timed` steps and returns the
+ * figure. A step that throws (e.g. a kernel the backend lacks) is reported as
+ * 'unsupported' with the error's first line.
+ */
+export const timeStep = (makeStep: MakeStep, net: BenchNet, batch: number, plan: TimingPlan, ctx: BenchContext): StepFigure => {
+  const base = { net, batch, ...ctx };
+  let step: () => void;
+  try {
+    step = makeStep(net, batch);
+    for (let i = 0; i < plan.warmup; i++) step();
+  } catch (e) {
+    return { ...base, status: 'unsupported', error: (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '' };
+  }
+  const before = tf.memory().numTensors;
+  const times: number[] = [];
+  for (let i = 0; i < plan.timed; i++) {
+    const t0 = performance.now();
+    step();
+    times.push(performance.now() - t0);
+  }
+  const ms = median(times);
+  return {
+    ...base,
+    status: 'ok',
+    msPerStep: round(ms, 2),
+    samplesPerSec: round((batch * 1000) / ms, 1),
+    stepsMs: times.map((t) => round(t, 1)),
+    warmup: plan.warmup,
+    tensorGrowth: tf.memory().numTensors - before,
+  };
+};
