@@ -39,7 +39,8 @@ export interface RunIo {
 const configError = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
 
 const readGoals = async (path: string, names: readonly string[]): Promise<GoalFile> => {
-  const bytes = await run(readFile(path));
+  // A goal file that cannot be read is bad input (exit 2), like a config file, not a broken checkpoint.
+  const bytes = must(E.mapLeft((e: CpgError): CpgError => ({ tag: 'ConfigError', field: '--goals', message: `cannot read ${path}: ${e.message}` }))(await readFile(path)()));
   const goals = must(E.chain(decodeWith(GoalFileCodec, path))(parseJson(path)(new TextDecoder().decode(bytes))));
   const lacking = names.filter((n) => goals[n] === undefined);
   if (lacking.length > 0)
