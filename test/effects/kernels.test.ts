@@ -111,6 +111,23 @@ test('conv2d gradients (Conv2DBackpropInput, Conv2DBackpropFilter) match cpu: st
   );
 });
 
+test('the filter gradient with x as the filter (more output than input channels, Ci ≥ 8) matches cpu: strides 1/2, same/valid', async () => {
+  const rng = rngFor(9, 'x-as-filter');
+  for (const [h, ci, co, k, stride, pad] of [
+    [5, 8, 16, 3, 1, 'same'],
+    [6, 8, 40, 3, 2, 'same'],
+    [7, 9, 64, 2, 2, 'valid'],
+    [4, 8, 12, 4, 1, 'same'],
+  ] as const) {
+    const xv = data(rng, 2 * h * h * ci);
+    const wv = data(rng, k * k * ci * co);
+    await agree(JSON.stringify({ h, ci, co, k, stride, pad }), () => {
+      const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.sin(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad)));
+      return tf.grads(loss)([tf.tensor4d(xv, [2, h, h, ci]), tf.tensor4d(wv, [k, k, ci, co])]);
+    });
+  }
+});
+
 test("forward convolutions with 'same' padding and stride > kernel (stock wasm returns zeros) match cpu: plain, fused, depthwise", async () => {
   const rng = rngFor(7, 'same');
   const cases = [

@@ -2,11 +2,9 @@
  * The two convolution gradients for the wasm backend, both written as one
  * forward convolution (XNNPACK) plus cheap re-layouts:
  *
- * - Conv2DBackpropFilter, which the wasm backend lacks: the input transposed
- *   to [Ci, H, W, B] (batch becomes channels) convolved with the output
- *   gradient transposed to [Ho, Wo, B, Co] used as the filter, dilation = the
- *   forward stride, padding = the forward padding; the result [Ci, kh', kw', Co]
- *   is cut to the kernel size and transposed to [kh, kw, Ci, Co].
+ * - Conv2DBackpropFilter, which the wasm backend lacks: a correlation of the
+ *   input with the output gradient over batch and space, with the smaller of
+ *   the two as the filter (see below).
  * - Conv2DBackpropInput, whose stock version is a scalar loop: the output
  *   gradient (zero-dilated by the stride when it is > 1) convolved with the
  *   kernel flipped in both spatial axes and its channel axes swapped, padding
@@ -26,7 +24,12 @@ const assertNhwc = (kernel: string, dataFormat: unknown): void => {
   if (dataFormat === 'NCHW') throw new Error(`${kernel} on wasm supports NHWC only`);
 };
 
-/** dL/dW = Σ x ⋆ dy, as one forward convolution. */
+/**
+ * dL/dW = Σ x ⋆ dy as one forward convolution. The smaller of x and dy plays
+ * the filter: the backend transposes and packs the filter on every call (it
+ * changes every step), a large share of the cost when one operand is much
+ * larger (e.g. 64 → 128 channels).
+ */
 export const conv2dBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as BackendWasm;
   const x = inputs['x'] as Info;
@@ -34,6 +37,19 @@ export const conv2dBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) 
   const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   assertNhwc('Conv2DBackpropFilter', a.dataFormat);
   const info = tf.backend_util.computeConv2DInfo(shape4(x.shape), a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  const size = (t: Info) => t.shape.reduce((p, d) => p * d, 1);
+  // x as filter makes Ci the GEMM's output width: below 8 (one SIMD tile) it wastes more than it saves.
+  const viaX = size(x) < size(dy) && info.inChannels >= 8 ? filterGradXAsFilter(b, x, dy, info) : undefined;
+  return viaX ?? filterGradDyAsFilter(b, x, dy, info);
+};
+
+/**
+ * dy as the filter: x as [Ci, H, W, B] (batch becomes channels) convolved
+ * with dy as [Ho, Wo, B, Co], dilation = the forward stride, padding = the
+ * forward padding; the result [Ci, kh', kw', Co] is cut to the kernel size
+ * and transposed to [kh, kw, Ci, Co].
+ */
+const filterGradDyAsFilter = (b: BackendWasm, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo): Info => {
   const { top, bottom, left, right } = info.padInfo;
   const xT = swapFirstLast(b, x); // [Ci, H, W, B]
   const dyT = transpose(b, dy, [1, 2, 0, 3]); // [Ho, Wo, B, Co]
@@ -51,6 +67,67 @@ export const conv2dBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) 
   }
   const out = transpose(b, cut, [1, 2, 0, 3]);
   free(b, cut);
+  return out;
+};
+
+/**
+ * x as the filter: with dy zero-dilated by the stride (Hd = (Ho−1)·s+1),
+ * dW[ky] = Σ_t x[t]·dy_d[t − ky + pt], which is a stride-1 convolution of
+ * dy_d as [Co, Hd, Wd, B] (padding kh−1−pt above, H+pt−Hd below) with x as
+ * [H, W, B, Ci], giving [Co, kh, kw, Ci] in reversed spatial order. Undefined
+ * where a padding would be negative (explicit pads wider than the kernel).
+ */
+const filterGradXAsFilter = (b: BackendWasm, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo): Info | undefined => {
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w } = info;
+  const hd = (info.outHeight - 1) * sh + 1;
+  const wd = (info.outWidth - 1) * sw + 1;
+  const pad = [kh - 1 - info.padInfo.top, h + info.padInfo.top - hd, kw - 1 - info.padInfo.left, w + info.padInfo.left - wd] as const;
+  if (pad.some((p) => p < 0)) return undefined;
+  const src = dilatedChannelsFirst(b, dy, sh, sw); // [Co, Hd, Wd, B]
+  const f = transpose(b, x, [1, 2, 0, 3]); // [H, W, B, Ci]
+  const g = runStock('Conv2D', b, { x: src, filter: f }, {
+    strides: [1, 1],
+    pad: [[0, 0], [pad[0], pad[1]], [pad[2], pad[3]], [0, 0]],
+    dataFormat: 'NHWC',
+    dilations: [1, 1],
+  }); // [Co, kh, kw, Ci]
+  free(b, src, f);
+  const [co, , , ci] = shape4(g.shape);
+  const out = b.makeOutput([kh, kw, ci, co], 'float32');
+  const gs = b.typedArrayFromHeap(g) as Float32Array;
+  const os = b.typedArrayFromHeap(out) as Float32Array;
+  for (let o = 0; o < co; o++) {
+    for (let y = 0; y < kh; y++) {
+      for (let xx = 0; xx < kw; xx++) {
+        const s0 = ((o * kh + (kh - 1 - y)) * kw + (kw - 1 - xx)) * ci;
+        const d0 = (y * kw + xx) * ci * co + o;
+        for (let i = 0; i < ci; i++) os[d0 + i * co] = gs[s0 + i]!;
+      }
+    }
+  }
+  free(b, g);
+  return out;
+};
+
+/** dy [B, Ho, Wo, Co] as [Co, Hd, Wd, B], with (stride − 1) zeros between pixels. */
+const dilatedChannelsFirst = (b: BackendWasm, dy: Info, sh: number, sw: number): Info => {
+  if (sh === 1 && sw === 1) return swapFirstLast(b, dy);
+  const [n, ho, wo, c] = shape4(dy.shape);
+  const hd = (ho - 1) * sh + 1;
+  const wd = (wo - 1) * sw + 1;
+  const out = b.makeOutput([c, hd, wd, n], 'float32');
+  const src = b.typedArrayFromHeap(dy) as Float32Array;
+  const dst = b.typedArrayFromHeap(out) as Float32Array;
+  dst.fill(0);
+  for (let i = 0; i < n; i++) {
+    for (let y = 0; y < ho; y++) {
+      for (let xx = 0; xx < wo; xx++) {
+        const s0 = ((i * ho + y) * wo + xx) * c;
+        const d0 = (y * sh * wd + xx * sw) * n + i;
+        for (let k = 0; k < c; k++) dst[d0 + k * hd * wd * n] = src[s0 + k]!;
+      }
+    }
+  }
   return out;
 };
 
