@@ -30,6 +30,8 @@ export interface TaskSummary {
   readonly goal: number | null;
   readonly widthMultiplier: number;
   readonly sparsity: number;
+  /** Each growth: widths, and by how many validation images the goal was missed (null: the training accuracy failed). */
+  readonly growths: readonly { readonly from: number; readonly to: number; readonly shortfallSamples: number | null; readonly trainAccFailed: boolean }[];
   readonly note: string | null;
 }
 
@@ -115,6 +117,7 @@ export const summarize = (report: RunReport, o: { readonly dir: string; readonly
     goal: t.goal,
     widthMultiplier: t.widthMultiplier,
     sparsity: t.sparsity,
+    growths: t.growths.map((g) => ({ from: g.from, to: g.to, shortfallSamples: g.shortfallSamples, trainAccFailed: g.trainAccFailed })),
     note: t.note,
   }));
   return {
@@ -196,6 +199,8 @@ export interface GoalRow {
   readonly within: boolean;
   /** Seeds that fell short by more than the tolerance. */
   readonly shortSeeds: readonly number[];
+  /** Why the network grew for this task, per growth: "×1→×1.5: 2 val images short" (with the seed over several). */
+  readonly growths: readonly string[];
   /** The tasks' notes (distinct, with the seeds they came from). */
   readonly notes: readonly string[];
 }
@@ -227,6 +232,14 @@ export const goalCheck = (runs: readonly RunSummary[], tolerance = GOAL_TOLERANC
         sparsity: meanStd(entries.map((e) => e.t.sparsity)),
         within: short.length === 0,
         shortSeeds: short,
+        growths: entries.flatMap((e) =>
+          e.t.growths.map(
+            (g) =>
+              `${cpg.length > 1 ? `seed ${e.seed} ` : ''}×${g.from}→×${g.to}: ${
+                g.shortfallSamples !== null ? `${g.shortfallSamples} val image${g.shortfallSamples === 1 ? '' : 's'} short` : ''
+              }${g.trainAccFailed ? `${g.shortfallSamples !== null ? ', ' : ''}train acc below threshold` : ''}`,
+          ),
+        ),
         notes: [...notes].map(([n, seeds]) => (cpg.length > 1 ? `seed ${seeds.join(',')}: ${n}` : n)),
       },
     ];
@@ -323,7 +336,7 @@ export const mainTable = (rows: readonly MethodRow[]): { head: string[]; cells: 
 
 /** The goal table's header and rows. */
 export const goalTable = (goals: readonly GoalRow[]): { head: string[]; cells: string[][] } => ({
-  head: ['task', 'goal (ind. val)', 'CPG val', 'Δ pts', 'CPG test', 'ind. test', 'width', 'sparsity', 'within 0.5', 'note'],
+  head: ['task', 'goal (ind. val)', 'CPG val', 'Δ pts', 'CPG test', 'ind. test', 'width', 'sparsity', 'within 0.5', 'growth', 'note'],
   cells: goals.map((g) => [
     g.task,
     fmtPct(g.goal),
@@ -334,6 +347,7 @@ export const goalTable = (goals: readonly GoalRow[]): { head: string[]; cells: s
     withStd(g.widthMultiplier, (x) => `×${x.toFixed(2)}`),
     withStd(g.sparsity, (x) => x.toFixed(2)),
     g.within ? 'yes' : `NO${g.shortSeeds.length > 0 && g.goal.n > 1 ? ` (seed ${g.shortSeeds.join(',')})` : ''}`,
+    g.growths.length === 0 ? '—' : g.growths.join('; '),
     g.notes.join('; '),
   ]),
 });
@@ -406,7 +420,8 @@ export const renderText = (r: BenchResult): string => {
       ? [
           '',
           'CPG against its goals (validation accuracy of the individual networks):',
-          table(g.head.slice(0, -1), g.cells.map((c) => c.slice(0, -1))),
+          table(g.head.slice(0, -2), g.cells.map((c) => c.slice(0, -2))),
+          ...goals.filter((x) => x.growths.length > 0).map((x) => `  ${x.task} grew: ${x.growths.join('; ')}`),
           ...goals.filter((x) => x.notes.length > 0).map((x) => `  ${x.task}: ${x.notes.join('; ')}`),
         ]
       : []),
@@ -433,7 +448,7 @@ export const renderMarkdown = (r: BenchResult): string => {
     markdownTable(main.head, main.cells),
     '',
     ...footnotes(r).map((l) => `${l}  `),
-    ...(goals.length > 0 ? ['', '**CPG against its goals** (validation accuracy of the individual networks):', '', markdownTable(g.head, g.cells, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l'])] : []),
+    ...(goals.length > 0 ? ['', '**CPG against its goals** (validation accuracy of the individual networks):', '', markdownTable(g.head, g.cells, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l', 'l'])] : []),
     '',
     ...verdict(rows, goals).map((l) => `- ${l}`),
     '',

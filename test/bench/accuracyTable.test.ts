@@ -79,7 +79,9 @@ test('forgetting never counts an improvement as negative forgetting', () => {
   close(backwardTransferOf(rows), 0.4);
 });
 
-const task = (name: string, accuracy: number, valAccuracy: number, goal: number | null, note: string | null = null) => ({
+type TaskReport = RunReport['tasks'][number];
+
+const task = (name: string, accuracy: number, valAccuracy: number, goal: number | null, note: string | null = null): TaskReport => ({
   name,
   accuracy,
   valAccuracy,
@@ -164,7 +166,7 @@ test('the max logit drift of a row is the largest over its seeds', () => {
   assert.equal(rows[0]!.maxLogitDrift, 1e-3);
 });
 
-const cpgRun = (seed: number, tasks: ReturnType<typeof task>[]): RunSummary =>
+const cpgRun = (seed: number, tasks: TaskReport[]): RunSummary =>
   summary(report('cpg', seed, [tasks.map((t) => t.accuracy)], { tasks }));
 
 test('goalCheck: validation accuracy against the goal, half a point of tolerance, notes kept', () => {
@@ -182,6 +184,15 @@ test('goalCheck: validation accuracy against the goal, half a point of tolerance
   // Exactly half a point below is within; above the goal always is.
   const edge = goalCheck([cpgRun(1, [task('a', 0.9, 0.995, 1.0), task('b', 0.9, 0.99, 0.95)])]);
   assert.deepEqual(edge.map((x) => x.within), [true, true]);
+});
+
+test('goalCheck says by how many validation images a growth missed the goal', () => {
+  const t: TaskReport = { ...task('a', 0.99, 0.99, 1), widthMultiplier: 1.5, growths: [{ from: 1, to: 1.5, trainAcc: 0.99, valAcc: 0.99, goal: 1, shortfallSamples: 2, trainAccFailed: false }] };
+  const g = goalCheck([cpgRun(1, [t])]);
+  assert.deepEqual(g[0]!.growths, ['×1→×1.5: 2 val images short']);
+  assert.equal(g[0]!.widthMultiplier.mean, 1.5);
+  const u: TaskReport = { ...t, growths: [{ ...t.growths[0]!, shortfallSamples: null, trainAccFailed: true }] };
+  assert.deepEqual(goalCheck([cpgRun(1, [u]), cpgRun(2, [task('a', 0.99, 1, 1)])])[0]!.growths, ['seed 1 ×1→×1.5: train acc below threshold']);
 });
 
 test('goalCheck over seeds names the seeds that fell short', () => {
