@@ -46,8 +46,37 @@ export const readManifest = (dir: string): TE.TaskEither<CpgError, RunManifest> 
       return E.right(u);
     }),
     TE.chainEitherK(decodeWith(RunManifest, file)),
+    TE.chainEitherK(consistent(file)),
   );
 };
+
+/**
+ * What the codec cannot see field by field: the finished tasks are the first
+ * tasks of the run, in order, recorded alike in the task list, the results and
+ * the committed network, and the task in progress is the next one.
+ */
+const consistent =
+  (file: string) =>
+  (m: RunManifest): E.Either<CpgError, RunManifest> => {
+    const bad = (message: string): E.Either<CpgError, RunManifest> => E.left({ tag: 'CheckpointError', file, message: `inconsistent manifest: ${message}` });
+    if (m.finished.length > m.tasks.length) return bad(`${m.finished.length} finished tasks, but the run has ${m.tasks.length}`);
+    if (m.individual.length > m.tasks.length) return bad(`${m.individual.length} individual results, but the run has ${m.tasks.length} tasks`);
+    for (const [i, f] of m.finished.entries()) {
+      const t = m.tasks[i]!;
+      if (f.name !== t.name || f.classes !== t.classes)
+        return bad(`finished task ${i + 1} is '${f.name}' (${f.classes} classes), but task ${i + 1} of the run is '${t.name}' (${t.classes} classes)`);
+    }
+    if (m.state !== null) {
+      if (m.state.finished.length !== m.finished.length)
+        return bad(`the committed network holds ${m.state.finished.length} finished task(s), the results ${m.finished.length}`);
+      for (const [i, f] of m.state.finished.entries())
+        if (f.name !== m.finished[i]!.name || f.classes !== m.finished[i]!.classes)
+          return bad(`the committed network's task ${i + 1} is '${f.name}' (${f.classes} classes), the results say '${m.finished[i]!.name}' (${m.finished[i]!.classes} classes)`);
+    }
+    if (m.current !== null && m.current.task !== m.finished.length + 1)
+      return bad(`task ${m.current.task} is in progress after ${m.finished.length} finished task(s)`);
+    return E.right(m);
+  };
 
 /** Every blob a manifest refers to. */
 export const manifestBlobs = (m: RunManifest): Set<string> => {
