@@ -9,7 +9,7 @@ import type { RunConfig } from '../algebra/codecs.js';
 import { selectBackend } from '../effects/backend.js';
 import { seconds } from '../effects/clock.js';
 import { loadBenchmark } from '../effects/data/index.js';
-import { readManifest } from '../effects/runDir.js';
+import { manifestPath, readManifest } from '../effects/runDir.js';
 import { bytesFloat32, getBlob } from '../effects/store.js';
 import { type RunCtx, load, run } from './context.js';
 import { logitDrift, measureTask } from './finish.js';
@@ -56,6 +56,11 @@ export const evaluateRun = async (dir: string, o: EvalOptions): Promise<E.Either
         ...(config.limitPerTask !== undefined ? { limitPerTask: config.limitPerTask } : {}),
       }),
     );
+    // The same check as a resume: the finished tasks must be evaluated on their own data.
+    const names = bench.tasks.map((t) => `${t.name} (${t.classes})`).join(', ');
+    const stored = m.tasks.map((t) => `${t.name} (${t.classes})`).join(', ');
+    if (names !== stored)
+      must(E.left<CpgError>({ tag: 'CheckpointError', file: manifestPath(dir), message: `the run's tasks [${stored}] are not the data's tasks [${names}]: the data or the run's configuration changed` }));
     const ctx: RunCtx = {
       dir,
       config,
