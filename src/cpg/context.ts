@@ -3,7 +3,7 @@
  * the stage environment, and the manifest with its commit step.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import type { TaskEither } from 'fp-ts/lib/TaskEither.js';
+import * as TE from 'fp-ts/lib/TaskEither.js';
 import type { CpgError } from '../algebra/errors.js';
 import type { RunConfig } from '../algebra/codecs.js';
 import type { Graph } from '../algebra/graph.js';
@@ -13,7 +13,7 @@ import type { PickMask } from '../algebra/pickMask.js';
 import type { Benchmark } from '../effects/data/index.js';
 import { type NetState } from '../effects/network.js';
 import { loadNet, saveNet } from '../effects/snapshot.js';
-import { writeManifest } from '../effects/runDir.js';
+import { manifestPath, writeManifest } from '../effects/runDir.js';
 import { CpgFailure, type StageEnv } from './stages.js';
 
 export interface RunCtx {
@@ -35,7 +35,7 @@ export interface RunCtx {
 }
 
 /** Run an effect to completion or stop the run with its error. */
-export const run = async <A>(te: TaskEither<CpgError, A>): Promise<A> => {
+export const run = async <A>(te: TE.TaskEither<CpgError, A>): Promise<A> => {
   const r = await te();
   if (E.isLeft(r)) throw new CpgFailure(r.left);
   return r.right;
@@ -55,5 +55,6 @@ export const commit = async (ctx: RunCtx, next: RunManifest): Promise<void> => {
 export const save = (ctx: RunCtx, s: NetState, picks: ReadonlyMap<string, PickMask> | undefined): Promise<SnapshotIndex> =>
   run(saveNet(ctx.dir, s, picks));
 
-/** Load a stored network, checked against the architecture. */
-export const load = (ctx: RunCtx, idx: SnapshotIndex) => run(loadNet(ctx.dir, ctx.base, idx));
+/** Load a stored network, checked against the architecture; a fault in its index is a fault of run.json. */
+export const load = (ctx: RunCtx, idx: SnapshotIndex) =>
+  run(TE.mapLeft((e: CpgError): CpgError => (e.tag === 'CheckpointError' && e.file === undefined ? { ...e, file: manifestPath(ctx.dir) } : e))(loadNet(ctx.dir, ctx.base, idx)));

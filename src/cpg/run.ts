@@ -14,7 +14,7 @@ import { selectBackend } from '../effects/backend.js';
 import { isoNow, seconds } from '../effects/clock.js';
 import { type Benchmark, loadBenchmark } from '../effects/data/index.js';
 import { initNet } from '../effects/network.js';
-import { holdsRun, readManifest, writeReportFile } from '../effects/runDir.js';
+import { holdsRun, manifestPath, readManifest, writeReportFile } from '../effects/runDir.js';
 import { readFile } from '../effects/store.js';
 import { renderReportHtml } from '../report/html.js';
 import { type RunCtx, commit, load, run, save } from './context.js';
@@ -116,7 +116,7 @@ const runInner = async (req: RunRequest, io: RunIo): Promise<RunReport> => {
     const names = bench.tasks.map((t) => t.name).join(',');
     const stored = prior.tasks.map((t) => t.name).join(',');
     if (names !== stored)
-      must(E.left<CpgError>({ tag: 'CheckpointError', file: dir, message: `the run's tasks (${stored}) are not the data's tasks (${names}): the data changed since the run started` }));
+      must(E.left<CpgError>({ tag: 'CheckpointError', file: manifestPath(dir), message: `the run's tasks (${stored}) are not the data's tasks (${names}): the data changed since the run started` }));
   }
   const ctx: RunCtx = {
     dir,
