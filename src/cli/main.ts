@@ -54,7 +54,14 @@ const resolveConfig = async (cmd: Extract<Command, { kind: 'run' }>): Promise<E.
   }
   const flags = decodeWith(RunConfigInput, undefined)(cmd.flags);
   if (E.isLeft(flags)) return flags;
-  const config = decodeConfig(undefined)(withPreset({ ...fromFile, ...flags.right }));
+  const merged = decodeConfig(undefined)(withPreset({ ...fromFile, ...flags.right }));
+  // A cross-field fault in a value that came from the config file (not a flag) names the file.
+  const top = (field: string) => field.replace(/[[.].*$/, '');
+  const config =
+    E.isLeft(merged) && merged.left.tag === 'DecodeError' && merged.left.file === undefined && cmd.configFile !== undefined &&
+    top(merged.left.field) in fromFile && !(top(merged.left.field) in flags.right)
+      ? E.left<CpgError, RunConfig>({ ...merged.left, file: cmd.configFile })
+      : merged;
   if (E.isRight(config) && config.right.benchmark === 'cifar100' && config.right.dataPath === undefined)
     return E.left({
       tag: 'ConfigError',
