@@ -109,7 +109,17 @@ export const locateCifar = (dataPath: string): TE.TaskEither<CpgError, string> =
             TE.chain((nested) =>
               nested
                 ? TE.right(join(dataPath, 'cifar-100-binary'))
-                : TE.left(dataError(join(dataPath, 'train.bin'), 'not found (expected the cifar-100-binary directory)')),
+                : pipe(
+                    exists(join(dataPath, 'cifar-100-binary')),
+                    // Name the file that is missing where the user has put the data.
+                    TE.chain((hasDir) =>
+                      TE.left(
+                        hasDir
+                          ? dataError(join(dataPath, 'cifar-100-binary', 'train.bin'), 'not found')
+                          : dataError(join(dataPath, 'train.bin'), 'not found (expected the cifar-100-binary directory)'),
+                      ),
+                    ),
+                  ),
             ),
           ),
     ),
