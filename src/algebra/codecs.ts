@@ -182,7 +182,8 @@ export const parseJson =
     try {
       return E.right(JSON.parse(text) as unknown);
     } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
+      // V8 quotes the text around the fault: keep the message on one line, without control characters.
+      const msg = (e instanceof Error ? e.message : String(e)).replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, ' ');
       const at = typeof text === 'string' ? jsonSyntaxErrorAt(text) : null;
       let where = '';
       if (at !== null) {
