@@ -142,7 +142,10 @@ export const parseBenchArgs = (argv: readonly string[]): BenchArgs => {
     }
   }
   const parsed = parseArgs(['run', ...rest]);
-  if (E.isLeft(parsed)) return usageError(describeError(parsed.left).replace('`cpg run`', 'bench:accuracy').replace('see `cpg run --help`', 'see `cpg help run`'));
+  if (E.isLeft(parsed)) {
+    const e = parsed.left;
+    return usageError((e.tag === 'ConfigError' ? e.message : describeError(e)).replace('`cpg run`', 'bench:accuracy').replace('see `cpg run --help`', 'see `cpg help run`'));
+  }
   const cmd = parsed.right;
   if (cmd.kind !== 'run') return usageError(usage);
   const flags = decodeWith(InputCodec, undefined)(cmd.flags);
