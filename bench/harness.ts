@@ -31,6 +31,12 @@ export interface StepFigure {
   readonly status: 'ok' | 'unsupported';
   readonly msPerStep?: number;
   readonly samplesPerSec?: number;
+  /**
+   * Median CPU time (user + system, all threads of the process) per step:
+   * with one thread, a figure less sensitive than wall time to other
+   * processes competing for the cores.
+   */
+  readonly cpuMsPerStep?: number;
   /** Every timed step, ms, in order. */
   readonly stepsMs?: readonly number[];
   readonly warmup?: number;
@@ -71,10 +77,14 @@ export const timeStep = (makeStep: MakeStep, net: BenchNet, batch: number, plan:
   }
   const before = tf.memory().numTensors;
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < plan.timed; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     step();
     times.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
   const ms = median(times);
   return {
@@ -82,6 +92,7 @@ export const timeStep = (makeStep: MakeStep, net: BenchNet, batch: number, plan:
     status: 'ok',
     msPerStep: round(ms, 2),
     samplesPerSec: round((batch * 1000) / ms, 1),
+    cpuMsPerStep: round(median(cpu), 2),
     stepsMs: times.map((t) => round(t, 1)),
     warmup: plan.warmup,
     tensorGrowth: tf.memory().numTensors - before,
