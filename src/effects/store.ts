@@ -131,6 +131,9 @@ export const collectGarbage = (dir: string, keep: ReadonlySet<string>): TE.TaskE
           removed += 1;
         } else if (n.endsWith('.tmp')) await fs.rm(path.join(blobs, n), { force: true });
       }
+      // Temporary files of atomic writes cut short by a crash (`.run.json.<pid>.<n>.tmp`).
+      for (const n of await fs.readdir(dir).catch(() => [] as string[]))
+        if (/^\..+\.\d+\.\d+\.tmp$/.test(n)) await fs.rm(path.join(dir, n), { force: true });
       return removed;
     },
     (e) => ioError(dir, 'could not clean blobs', e),
