@@ -16,11 +16,16 @@ import type { PickEntry, SnapshotIndex, TensorEntry } from '../algebra/snapshot.
 import type { NetState, TaskPrivates } from './network.js';
 import { blobPath, bytesFloat32, float32Bytes, getBlob, putBlob } from './store.js';
 
-const putTensor = (dir: string, name: string, shape: readonly number[], a: Float32Array): TE.TaskEither<CpgError, TensorEntry> =>
-  pipe(
+/** Store a float32 tensor; a non-finite value is never written (loading would refuse it anyway). */
+const putTensor = (dir: string, name: string, shape: readonly number[], a: Float32Array): TE.TaskEither<CpgError, TensorEntry> => {
+  const bad = a.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0)
+    return TE.left({ tag: 'NumericError', message: `tensor '${name}' holds a non-finite value (${a[bad]}) at cell ${bad}: not written to the checkpoint in ${dir}; lower the learning rate` });
+  return pipe(
     putBlob(dir, float32Bytes(a)),
     TE.map((blob) => ({ name, shape: [...shape], blob })),
   );
+};
 
 const putPicks = (dir: string, picks: ReadonlyMap<string, PickMask>): TE.TaskEither<CpgError, PickEntry[]> =>
   pipe(
