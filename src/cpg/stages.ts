@@ -9,6 +9,7 @@ import type { CpgError } from '../algebra/errors.js';
 import { cubicSparsity, pruneSteps } from '../algebra/schedule.js';
 import { rngFor } from '../effects/random.js';
 import type { Session } from '../effects/trainer.js';
+import type { NetState } from '../effects/network.js';
 import { augmentBatch, batchIndices, gather } from '../effects/data/index.js';
 import type { TaskData } from '../effects/data/index.js';
 import type { RunEvent, StageKind } from './events.js';
@@ -70,6 +71,16 @@ export interface StageResult {
 
 const cancelledError: CpgError = { tag: 'Cancelled', message: 'the run was stopped; the last checkpoint is valid — `cpg resume` continues from it' };
 
+/** The first non-finite weight of a network, in words, or undefined. */
+const nonFinite = (s: NetState): string | undefined => {
+  const tensors: [string, Float32Array][] = [...s.sharable, ...[...s.privates.values()].flatMap((p) => [...p.values])];
+  for (const [name, a] of tensors) {
+    const i = a.findIndex((x) => !Number.isFinite(x));
+    if (i >= 0) return `tensor '${name}' holds a non-finite value (${a[i]}) at cell ${i}`;
+  }
+  return undefined;
+};
+
 /** Let timers, I/O and unsubscribes run between synchronous training steps. */
 const breathe = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -92,6 +103,13 @@ export const runStage = async (session: Session, data: TaskData, env: StageEnv, 
     multiplier: plan.multiplier,
     sparsity: plan.prune === undefined ? null : { from: plan.prune.from, to: plan.prune.to },
   });
+  // A numerical fault names the stage, the task and where it stopped, and what to do.
+  const stopped =
+    (epoch: number, step: number) =>
+    (e: CpgError): CpgError =>
+      e.tag === 'NumericError'
+        ? { ...e, message: `${e.message} — stage '${plan.kind}' of task '${plan.name}' stopped at epoch ${epoch + 1}, step ${step + 1}; lower the learning rate` }
+        : e;
   let result: StageResult = { trainAcc: 0, valAcc: 0, loss: Number.NaN, epochsRun: 0 };
   let sparsity = plan.prune?.from ?? 0;
   let globalStep = 0;
@@ -108,17 +126,12 @@ export const runStage = async (session: Session, data: TaskData, env: StageEnv, 
       if (env.cancelled()) throw new CpgFailure(cancelledError);
       if (schedule?.at.has(globalStep) === true) {
         sparsity = schedule.sparsity(globalStep);
-        must(session.prune(sparsity));
+        must(E.mapLeft(stopped(epoch, globalStep))(session.prune(sparsity)));
       }
       const batch = gather(data.train, idx, pixels);
       const x = env.augmentation === 'crop-flip' ? augmentBatch(batch.x, idx.length, env.inputShape, rng) : batch.x;
       const r = session.step(x, batch.y, idx.length, lr, lrMask);
-      if (E.isLeft(r))
-        throw new CpgFailure(
-          r.left.tag === 'NumericError'
-            ? { ...r.left, message: `${r.left.message} — stage '${plan.kind}' of task '${plan.name}' stopped at epoch ${epoch + 1}, step ${globalStep + 1}; lower the learning rate` }
-            : r.left,
-        );
+      if (E.isLeft(r)) throw new CpgFailure(stopped(epoch, globalStep)(r.left));
       correct += r.right.correct;
       lossSum += r.right.loss * r.right.count;
       seen += r.right.count;
@@ -128,10 +141,15 @@ export const runStage = async (session: Session, data: TaskData, env: StageEnv, 
     // A ramp shorter than an epoch still ends exactly at the target.
     if (schedule !== undefined && epoch === plan.epochs - 1 && sparsity !== plan.prune!.to) {
       sparsity = plan.prune!.to;
-      must(session.prune(sparsity));
+      must(E.mapLeft(stopped(epoch, globalStep - 1))(session.prune(sparsity)));
     }
     const seconds = Math.max(1e-9, env.now() - t0);
     const val = session.evaluate(data.val.x, data.val.y, data.val.count, env.evalBatchSize);
+    // A finite loss can still come with an update that overflows weights (even ones the data never uses, e.g. of
+    // always-black pixels, through weight decay): the stage must not hand them on to a checkpoint or the next stage.
+    const bad = nonFinite(session.export());
+    if (bad !== undefined)
+      throw new CpgFailure(stopped(epoch, globalStep - 1)({ tag: 'NumericError', message: `${bad} after an update of task ${plan.task} (validation loss ${val.loss})` }));
     result = { trainAcc: seen === 0 ? 0 : correct / seen, valAcc: val.accuracy, loss: seen === 0 ? 0 : lossSum / seen, epochsRun: epoch + 1 };
     const perEpoch = (env.now() - stageStart) / (epoch + 1);
     env.emit({
