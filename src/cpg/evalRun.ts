@@ -4,6 +4,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { buildArchitecture } from '../algebra/architectures.js';
+import { paramSpecs } from '../algebra/graph.js';
 import type { CpgError } from '../algebra/errors.js';
 import type { RunConfig } from '../algebra/codecs.js';
 import { selectBackend } from '../effects/backend.js';
@@ -61,11 +62,15 @@ export const evaluateRun = async (dir: string, o: EvalOptions): Promise<E.Either
     const stored = m.tasks.map((t) => `${t.name} (${t.classes})`).join(', ');
     if (names !== stored)
       must(E.left<CpgError>({ tag: 'CheckpointError', file: manifestPath(dir), message: `the run's tasks [${stored}] are not the data's tasks [${names}]: the data or the run's configuration changed` }));
+    const base = buildArchitecture(config.net, bench.inputShape);
+    const specs = paramSpecs(base, 1);
+    if (E.isLeft(specs))
+      must(E.left<CpgError>({ tag: 'CheckpointError', file: manifestPath(dir), message: `the run's config.net '${config.net}' does not fit ${bench.name}'s ${bench.inputShape.join('×')} images: ${specs.left.message}` }));
     const ctx: RunCtx = {
       dir,
       config,
       bench,
-      base: buildArchitecture(config.net, bench.inputShape),
+      base,
       backend: backend.name,
       env: { seed: config.seed, batchSize: config.batchSize, evalBatchSize: config.evalBatchSize, augmentation: 'none', inputShape: bench.inputShape, emit: () => {}, cancelled: () => false, now: seconds },
       manifest: m,

@@ -110,8 +110,11 @@ const runInner = async (req: RunRequest, io: RunIo): Promise<RunReport> => {
   io.emit({ type: 'data-loaded', seconds: seconds() - t0, trainImages: bench.tasks.reduce((a, t) => a + t.train.count, 0), tasks: bench.tasks.length });
   const base = buildArchitecture(config.net, bench.inputShape);
   const specs = paramSpecs(base, 1);
-  if (E.isLeft(specs))
-    must(E.left(configError('net', `'${config.net}' does not fit ${bench.name}'s ${bench.inputShape.join('×')} images: ${specs.left.message}`)));
+  if (E.isLeft(specs)) {
+    const why = `'${config.net}' does not fit ${bench.name}'s ${bench.inputShape.join('×')} images: ${specs.left.message}`;
+    // On resume the net comes from the checkpoint, not the command line.
+    must(E.left(prior === undefined ? configError('net', why) : { tag: 'CheckpointError', file: manifestPath(dir), message: `the run's config.net ${why}` }));
+  }
   if (prior !== undefined) {
     const names = bench.tasks.map((t) => t.name).join(',');
     const stored = prior.tasks.map((t) => t.name).join(',');
