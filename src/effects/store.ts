@@ -58,9 +58,13 @@ export const writeAtomic = (file: string, data: Uint8Array | string): TE.TaskEit
       try {
         await h.writeFile(data);
         await h.sync();
-      } finally {
-        await h.close();
+      } catch (e) {
+        // A write cut short (a full disk): give its space back now, not at the next commit.
+        await h.close().catch(() => undefined);
+        await fs.rm(tmp, { force: true });
+        throw e;
       }
+      await h.close();
       try {
         await fs.rename(tmp, file);
       } catch (e) {
