@@ -18,11 +18,16 @@ import * as E from 'fp-ts/lib/Either.js';
 import { describeError } from '../src/algebra/errors.js';
 import { coreCount, selectBackend, type BackendName } from '../src/effects/backend.js';
 import { uninstallWasmKernels } from '../src/effects/kernels/index.js';
-import { benchNets, timeStep, type BenchNet, type MakeStep, type TimingPlan } from './harness.js';
+import { benchNets, timeStep, type BenchNet, type MakeStep, type StepFigure, type TimingPlan } from './harness.js';
 import { makePlainStep } from './plain.js';
+import { makeSessionStep } from './cpgStep.js';
 
-/** The modes this file can time; the lead's 'cpg' mode is added here the same way. */
-const modes: Record<string, MakeStep> = { plain: makePlainStep };
+/**
+ * The modes: 'plain' is an ordinary unmasked step in raw tfjs ops; 'cpg' is
+ * the library's session for task 3 (owner maps of several tasks, the pick
+ * mask training with Adam), the costliest case.
+ */
+const modes: Record<string, MakeStep> = { plain: makePlainStep, cpg: (net, batch) => makeSessionStep(net, batch, 'cpg').step };
 
 const flag = (name: string): string | undefined => {
   const hit = process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
@@ -51,12 +56,30 @@ const runChild = async (): Promise<void> => {
   if (variant === 'naive') uninstallWasmKernels();
   const info = loaded.right;
   for (const net of list('nets', benchNets) as BenchNet[]) {
+    const figs = new Map<string, StepFigure>();
     for (const mode of list('modes', Object.keys(modes))) {
       const make = modes[mode];
       if (make === undefined) throw new Error(`unknown mode '${mode}'`);
       const fig = timeStep(make, net, batch, plans[net], { mode, variant, backend: info.name, threads: info.threads });
+      figs.set(mode, fig);
       console.log(JSON.stringify(fig));
     }
+    // The price of masking and picking, measured in this process against the plain step.
+    const plain = figs.get('plain');
+    const cpg = figs.get('cpg');
+    if (plain?.msPerStep !== undefined && cpg?.msPerStep !== undefined)
+      console.log(
+        JSON.stringify({
+          net,
+          ratio: 'cpg/plain',
+          variant,
+          backend: info.name,
+          threads: info.threads,
+          batch,
+          wall: Number((cpg.msPerStep / plain.msPerStep).toFixed(3)),
+          ...(plain.cpuMsPerStep !== undefined && cpg.cpuMsPerStep !== undefined ? { cpu: Number((cpg.cpuMsPerStep / plain.cpuMsPerStep).toFixed(3)) } : {}),
+        }),
+      );
   }
 };
 

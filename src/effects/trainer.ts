@@ -1,16 +1,13 @@
 /**
- * A training session for the task being learned (CPG-SPEC §3.2, §3.5, §3.7).
+ * A training session for the task being learned (CPG-SPEC §3.2, §3.5, §3.7):
+ * steps, evaluation, compacting, and the network handed back at the end.
  *
- * Per sharable tensor the session keeps the task's OWN cells as a variable
- * (zero elsewhere), the frozen cells of older tasks as a constant, and —
- * while picking — the real-valued pick mask M̂. The effective weight is
- *
- *     own + frozen ⊙ [M̂ > threshold]
- *
- * with a straight-through gradient for M̂ (its gradient is dy ⊙ frozen, zero
- * wherever no older task owns the cell). The weight update is masked by the
- * task's cells, so momentum and weight decay can never move a frozen weight;
- * the host copy of frozen cells is never written by a session at all.
+ * The sharable tensors live in a store (sharedStore.ts): the task's own cells,
+ * the frozen cells of older tasks it may use, and the pick mask while it
+ * trains. A step takes the loss gradient with respect to the effective
+ * weights and the task's private tensors; the store applies the masked
+ * update. The network handed back takes only the task's own cells from the
+ * session, so a session cannot write a frozen weight at all.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
@@ -20,6 +17,7 @@ import { type TaskId, type OwnerMap, pruneByMagnitude } from '../algebra/ownerMa
 import { type PickMask, binarize, emptyPick, pack, unpack } from '../algebra/pickMask.js';
 import { type Backbone, currentTask, graphAt, releaseCells } from '../algebra/backbone.js';
 import { type BatchStats, forward } from './forward.js';
+import { type SharedStore, type SlotInit, deviceStore, hostStore } from './sharedStore.js';
 import { type Evaluation, evaluateWith } from './evaluate.js';
 import type { NetState } from './network.js';
 
@@ -47,6 +45,8 @@ export interface SessionOptions {
    * 'everything': every cell trains, owner maps are ignored (the fine-tune baseline).
    */
   readonly scope: 'owners' | 'everything';
+  /** Where the sharable tensors live (see sharedStore.ts); default: device on 'tensorflow', host elsewhere. */
+  readonly store?: 'host' | 'device';
 }
 
 /** What one training step measured. */
@@ -56,23 +56,6 @@ export interface StepResult {
   readonly count: number;
 }
 
-interface SharedSlot {
-  readonly name: string;
-  readonly shape: number[];
-  readonly size: number;
-  /** The task's cells (zero elsewhere): the only thing gradient descent moves. */
-  readonly own: tf.Variable;
-  readonly velocity: tf.Variable;
-  /** 1 on the task's cells. Replaced when compacting releases cells. */
-  ownMask: tf.Tensor;
-  /** Older tasks' cells (zero elsewhere); constant for the session. */
-  readonly frozen: tf.Tensor | undefined;
-  /** frozen ⊙ binary pick, cached while the pick does not train. */
-  readonly picked: tf.Tensor | undefined;
-  /** Real-valued pick mask and its Adam moments, while picking. */
-  readonly mask: { readonly value: tf.Variable; readonly m: tf.Variable; readonly v: tf.Variable } | undefined;
-}
-
 interface PrivateSlot {
   readonly name: string;
   readonly value: tf.Variable;
@@ -80,7 +63,6 @@ interface PrivateSlot {
 }
 
 let sessionCounter = 0;
-const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
 const BN_MOMENTUM = 0.1;
 
 /** A live session; call `dispose` when done (tensors are not garbage collected). */
@@ -144,60 +126,39 @@ const makeSession = (
   // tfjs variable names are global: make this session's unique.
   const tag = `s${(sessionCounter += 1)}`;
   const everything = o.scope === 'everything';
-  const shared: SharedSlot[] = [];
+  const threshold = o.maskThreshold;
+  const slots: SlotInit[] = [];
   for (const spec of specs.filter((s) => s.role === 'sharable')) {
     const w = state.sharable.get(spec.name)!;
     const owners = backbone.owners.get(spec.name)!.cells;
     const size = shapeSize(spec.shape);
-    const shape = [...spec.shape];
-    const ownFlags = everything ? new Float32Array(size).fill(1) : bool(owners, (c) => c === task);
+    const ownFlag = new Uint8Array(size);
     const own = new Float32Array(size);
-    for (let i = 0; i < size; i++) own[i] = ownFlags[i] === 1 ? w[i]! : 0;
-    let frozen: tf.Tensor | undefined;
-    let picked: tf.Tensor | undefined;
-    let mask: SharedSlot['mask'];
-    const usesOld = !everything && o.pick.kind !== 'none';
-    if (usesOld) {
-      const old = new Float32Array(size);
-      let any = false;
-      for (let i = 0; i < size; i++) {
-        const c = owners[i]!;
-        if (c >= 1 && c < task) {
-          old[i] = w[i]!;
-          any = true;
-        }
-      }
-      if (any) {
-        if (o.pick.kind === 'train') {
-          frozen = tf.tensor(old, shape);
-          mask = {
-            value: variableFrom(tf.fill(shape, o.pick.init), true, `${spec.name}/pick/${tag}`),
-            m: variableFrom(tf.zeros(shape), false),
-            v: variableFrom(tf.zeros(shape), false),
-          };
-        } else {
-          const bits = o.pick.kind === 'fixed' ? o.pick.picks.get(spec.name) : undefined;
-          if (bits !== undefined) {
-            const flags = unpack(bits);
-            for (let i = 0; i < size; i++) if (flags[i] === 0) old[i] = 0;
-          }
-          frozen = tf.tensor(old, shape);
-          picked = frozen;
-        }
+    const old = new Float32Array(size);
+    let anyOld = false;
+    const picked = o.pick.kind === 'fixed' ? o.pick.picks.get(spec.name) : undefined;
+    const pickFlags = picked === undefined ? undefined : unpack(picked);
+    for (let i = 0; i < size; i++) {
+      const c = owners[i]!;
+      if (everything || c === task) {
+        ownFlag[i] = 1;
+        own[i] = w[i]!;
+      } else if (c >= 1 && c < task && o.pick.kind !== 'none' && (pickFlags === undefined || pickFlags[i] === 1)) {
+        old[i] = w[i]!;
+        anyOld = true;
       }
     }
-    shared.push({
+    slots.push({
       name: spec.name,
-      shape,
-      size,
-      own: variableFrom(tf.tensor(own, shape), true, `${spec.name}/own/${tag}`),
-      velocity: variableFrom(tf.zeros(shape), false),
-      ownMask: tf.tensor(ownFlags, shape),
-      frozen,
-      picked,
-      mask,
+      shape: spec.shape,
+      own,
+      ownFlag,
+      frozen: !everything && anyOld ? old : undefined,
+      pickInit: o.pick.kind === 'train' ? o.pick.init : undefined,
     });
   }
+  const kind = o.store ?? (tf.getBackend() === 'tensorflow' ? 'device' : 'host');
+  const store: SharedStore = kind === 'host' ? hostStore(slots, threshold) : deviceStore(slots, threshold);
   const privates: PrivateSlot[] = specs
     .filter((s) => s.role === 'private')
     .map((s) => ({
@@ -206,90 +167,59 @@ const makeSession = (
       velocity: s.trainable ? variableFrom(tf.zeros([...s.shape]), false) : undefined,
     }));
   const privByName = new Map(privates.map((p) => [p.name, p] as const));
-  const sharedByName = new Map(shared.map((s) => [s.name, s] as const));
+  const trainablePrivates = privates.filter((p) => p.velocity !== undefined);
   let adamStep = 0;
-
-  // Straight-through binarizer: forward own + frozen·[M̂ > t]; dM̂ = dy·frozen.
-  const threshold = o.maskThreshold;
-  const pickedWeight = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [own, m, frozen, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    save([frozen]);
-    const value = tf.add(own, tf.mul(frozen, tf.cast(tf.greater(m, threshold), 'float32')));
-    return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [dy, tf.mul(dy, saved[0]!), tf.zerosLike(saved[0]!)] };
-  }) as (own: tf.Tensor, m: tf.Tensor, frozen: tf.Tensor) => tf.Tensor;
-
-  const effective = (s: SharedSlot, training: boolean): tf.Tensor => {
-    if (s.mask !== undefined) {
-      if (training) return pickedWeight(s.own, s.mask.value, s.frozen!);
-      return tf.add(s.own, tf.mul(s.frozen!, tf.cast(tf.greater(s.mask.value, threshold), 'float32')));
-    }
-    return s.picked === undefined ? s.own : tf.add(s.own, s.picked);
-  };
-
-  const lookup = (training: boolean) => (name: string): tf.Tensor => {
-    const s = sharedByName.get(name);
-    if (s !== undefined) return effective(s, training);
-    return privByName.get(name)!.value;
-  };
-
-  const trainable: tf.Variable[] = [
-    ...shared.map((s) => s.own),
-    ...shared.flatMap((s) => (s.mask === undefined ? [] : [s.mask.value])),
-    ...privates.filter((p) => p.velocity !== undefined).map((p) => p.value),
-  ];
 
   const step: Session['step'] = (x, y, count, lr, lrMask) => {
     const stats = new Map<string, BatchStats>();
+    const effs = store.effective();
+    const names = [...effs.keys()];
     const xs = tf.tensor2d(x, [count, x.length / count]);
     const ys = tf.tensor1d(y, 'int32');
-    const result = tf.variableGrads(() => {
-      const logits = forward(graph, lookup(true), xs, true, stats);
+    let correct: tf.Tensor | undefined;
+    // Gradients with respect to the effective weights and the trainable private tensors.
+    const lossOf = (...args: tf.Tensor[]): tf.Scalar => {
+      const shared = new Map(names.map((n, i) => [n, args[i]!] as const));
+      const priv = new Map(trainablePrivates.map((p, j) => [p.name, args[names.length + j]!] as const));
+      const logits = forward(graph, (name) => shared.get(name) ?? priv.get(name) ?? privByName.get(name)!.value, xs, true, stats);
       for (const st of stats.values()) {
         tf.keep(st.mean);
         tf.keep(st.variance);
       }
-      const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(ys, logits.shape[1]!), logits);
-      const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), ys), 'float32'));
-      lastCorrect = tf.keep(correct);
-      return loss as tf.Scalar;
-    }, trainable);
-    const loss = result.value.dataSync()[0]!;
-    const correct = lastCorrect!.dataSync()[0]!;
+      correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), ys), 'float32')));
+      return tf.losses.softmaxCrossEntropy(tf.oneHot(ys, logits.shape[1]!), logits) as tf.Scalar;
+    };
+    const { value, grads } = tf.valueAndGrads(lossOf)([...effs.values(), ...trainablePrivates.map((p) => p.value)]);
+    const loss = value.dataSync()[0]!;
+    const nCorrect = correct!.dataSync()[0]!;
     const finite = Number.isFinite(loss);
-    if (finite) applyUpdates(result.grads, lr, lrMask, stats);
-    tf.dispose([xs, ys, result.value, lastCorrect!, ...Object.values(result.grads)]);
+    if (finite) {
+      if (store.picking && lrMask > 0) adamStep += 1;
+      store.update(new Map(names.map((n, i) => [n, grads[i]!] as const)), {
+        lr,
+        lrMask,
+        weightDecay: o.weightDecay,
+        momentum: o.momentum,
+        adamStep: Math.max(1, adamStep),
+      });
+      updatePrivates(grads.slice(names.length), lr, stats);
+    }
+    tf.dispose([xs, ys, value, correct!, ...grads, ...effs.values()]);
     for (const st of stats.values()) tf.dispose([st.mean, st.variance]);
-    lastCorrect = undefined;
     if (!finite)
       return E.left({ tag: 'NumericError', message: `the training loss of task ${task} became ${loss} (learning rate ${lr}); no weight was updated by that step` });
-    return E.right({ loss, correct, count });
+    return E.right({ loss, correct: nCorrect, count });
   };
-  let lastCorrect: tf.Tensor | undefined;
 
-  const applyUpdates = (grads: tf.NamedTensorMap, lr: number, lrMask: number, stats: Map<string, BatchStats>): void => {
+  const updatePrivates = (grads: readonly tf.Tensor[], lr: number, stats: Map<string, BatchStats>): void => {
     const mu = o.momentum;
     tf.tidy(() => {
-      for (const s of shared) {
-        const raw = grads[s.own.name]!;
-        // Weight decay by hand, on the task's own cells only (the built-in one would move frozen weights).
-        const g = tf.mul(tf.add(raw, tf.mul(s.own, o.weightDecay)), s.ownMask);
-        const v = tf.add(tf.mul(s.velocity, mu), g);
-        s.velocity.assign(v);
-        // Nesterov, as PyTorch: p -= lr · (g + μ·v).
-        s.own.assign(tf.sub(s.own, tf.mul(tf.add(g, tf.mul(v, mu)), lr)));
-        if (s.mask !== undefined && lrMask > 0) {
-          const gm = grads[s.mask.value.name]!;
-          adamUpdate(s.mask, gm, lrMask);
-        }
-      }
-      if (shared.some((s) => s.mask !== undefined) && lrMask > 0) adamStep += 1;
-      for (const p of privates) {
-        if (p.velocity === undefined) continue;
-        const g = grads[p.value.name]!;
-        const v = tf.add(tf.mul(p.velocity, mu), g);
-        p.velocity.assign(v);
+      trainablePrivates.forEach((p, j) => {
+        const g = grads[j]!;
+        const v = tf.add(tf.mul(p.velocity!, mu), g);
+        p.velocity!.assign(v);
         p.value.assign(tf.sub(p.value, tf.mul(tf.add(g, tf.mul(v, mu)), lr)));
-      }
+      });
       for (const [node, st] of stats) {
         const mean = privByName.get(`${node}/movingMean`)!.value;
         const variance = privByName.get(`${node}/movingVar`)!.value;
@@ -300,114 +230,85 @@ const makeSession = (
     });
   };
 
-  const adamUpdate = (mask: NonNullable<SharedSlot['mask']>, g: tf.Tensor, lr: number): void => {
-    const t = adamStep + 1;
-    const m = tf.add(tf.mul(mask.m, ADAM.beta1), tf.mul(g, 1 - ADAM.beta1));
-    const v = tf.add(tf.mul(mask.v, ADAM.beta2), tf.mul(tf.square(g), 1 - ADAM.beta2));
-    mask.m.assign(m);
-    mask.v.assign(v);
-    const mHat = tf.div(m, 1 - ADAM.beta1 ** t);
-    const vHat = tf.div(v, 1 - ADAM.beta2 ** t);
-    mask.value.assign(tf.sub(mask.value, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), ADAM.eps)), lr)));
-  };
-
   const evaluate: Session['evaluate'] = (x, y, count, batchSize) => {
     // The effective weights do not change during an evaluation: compute them once.
-    const params = new Map<string, tf.Tensor>();
-    for (const s of shared) params.set(s.name, tf.tidy(() => tf.clone(effective(s, false))));
+    const effs = store.effective();
     try {
-      return evaluateWith(graph, (name) => params.get(name) ?? privByName.get(name)!.value, x, y, count, batchSize);
+      return evaluateWith(graph, (name) => effs.get(name) ?? privByName.get(name)!.value, x, y, count, batchSize);
     } finally {
-      tf.dispose([...params.values()]);
+      tf.dispose([...effs.values()]);
     }
   };
 
   const prune: Session['prune'] = (sparsity) => {
     if (everything) return E.left({ tag: 'LifecycleError', message: 'compacting needs owner maps; this session ignores them' });
     let next = backbone;
-    const updates: { slot: SharedSlot; released: Int32Array; own: Float32Array }[] = [];
-    for (const s of shared) {
-      const owners = next.owners.get(s.name)!;
-      const own = s.own.dataSync() as Float32Array;
-      const r = pruneByMagnitude(task, sparsity, own)(owners);
+    const released: [string, Int32Array][] = [];
+    for (const name of store.names) {
+      const r = pruneByMagnitude(task, sparsity, store.own(name).values)(next.owners.get(name)!);
       if (E.isLeft(r)) return r;
       if (r.right.released.length === 0) continue;
-      const b = releaseCells(task, s.name, r.right.released)(next);
+      const b = releaseCells(task, name, r.right.released)(next);
       if (E.isLeft(b)) return b;
       next = b.right;
-      updates.push({ slot: s, released: r.right.released, own: Float32Array.from(own) });
+      released.push([name, r.right.released]);
     }
-    // Released weights are zero and inert at once: value, momentum and mask all cleared.
-    for (const { slot, released, own } of updates) {
-      const flags = slot.ownMask.dataSync() as Float32Array;
-      const mask = Float32Array.from(flags);
-      const velocity = Float32Array.from(slot.velocity.dataSync() as Float32Array);
-      for (let k = 0; k < released.length; k++) {
-        const i = released[k]!;
-        own[i] = 0;
-        mask[i] = 0;
-        velocity[i] = 0;
-      }
-      tf.tidy(() => {
-        slot.own.assign(tf.tensor(own, slot.shape));
-        slot.velocity.assign(tf.tensor(velocity, slot.shape));
-      });
-      slot.ownMask.dispose();
-      slot.ownMask = tf.tensor(mask, slot.shape);
-    }
+    // Released weights are zero and inert at once: value, momentum and own flag cleared.
+    for (const [name, cells] of released) store.release(name, cells);
     backbone = next;
     return E.right(undefined);
   };
 
   const ownedCount = (): number => {
     let n = 0;
-    for (const s of shared) n += tf.tidy(() => tf.sum(s.ownMask).dataSync()[0]!);
-    return Math.round(n);
+    for (const name of store.names) {
+      const flags = store.own(name).flags;
+      for (let i = 0; i < flags.length; i++) n += flags[i]!;
+    }
+    return n;
   };
 
   const picks = (): ReadonlyMap<string, PickMask> => {
     const out = new Map<string, PickMask>();
-    for (const s of shared) {
-      const owners: OwnerMap = backbone.owners.get(s.name)!;
-      if (s.mask !== undefined) {
-        const real = s.mask.value.dataSync() as Float32Array;
+    for (const name of store.names) {
+      const owners: OwnerMap = backbone.owners.get(name)!;
+      const size = owners.cells.length;
+      const real = store.pickReal(name);
+      const isOld = (i: number) => {
+        const c = owners.cells[i]!;
+        return c >= 1 && c < task;
+      };
+      if (everything) out.set(name, emptyPick(size));
+      else if (real !== undefined) {
         const bits = unpack(binarize(real, threshold));
-        for (let i = 0; i < bits.length; i++) {
-          const c = owners.cells[i]!;
-          if (!(c >= 1 && c < task)) bits[i] = 0;
-        }
-        out.set(s.name, pack(bits));
-      } else if (o.pick.kind === 'fixed' && o.pick.picks.has(s.name)) out.set(s.name, o.pick.picks.get(s.name)!);
-      else if (o.pick.kind === 'all' && !everything) out.set(s.name, pack(bool(owners.cells, (c) => c >= 1 && c < task)));
-      else out.set(s.name, emptyPick(s.size));
+        for (let i = 0; i < size; i++) if (!isOld(i)) bits[i] = 0;
+        out.set(name, pack(bits));
+      } else if (o.pick.kind === 'fixed' && o.pick.picks.has(name)) out.set(name, o.pick.picks.get(name)!);
+      else if (o.pick.kind === 'all' || o.pick.kind === 'train') out.set(name, pack(Uint8Array.from({ length: size }, (_, i) => (isOld(i) ? 1 : 0))));
+      else out.set(name, emptyPick(size));
     }
     return out;
   };
 
   const exportState = (): NetState => {
     const sharable = new Map(state.sharable);
-    for (const s of shared) {
-      const prev = state.sharable.get(s.name)!;
-      const own = s.own.dataSync() as Float32Array;
-      const before = state.backbone.owners.get(s.name)!.cells;
+    for (const name of store.names) {
+      const prev = state.sharable.get(name)!;
+      const own = store.own(name).values;
+      const before = state.backbone.owners.get(name)!.cells;
       const out = Float32Array.from(prev);
       for (let i = 0; i < out.length; i++) if (everything || before[i] === task) out[i] = own[i]!;
-      sharable.set(s.name, out);
+      sharable.set(name, out);
     }
     const values = new Map<string, Float32Array>();
     for (const p of privates) values.set(p.name, Float32Array.from(p.value.dataSync() as Float32Array));
     const privatesOut = new Map(state.privates);
-    const prevPriv = state.privates.get(task)!;
-    privatesOut.set(task, { ...prevPriv, values });
+    privatesOut.set(task, { ...state.privates.get(task)!, values });
     return { backbone, sharable, privates: privatesOut };
   };
 
   const dispose = (): void => {
-    for (const s of shared) {
-      tf.dispose([s.own, s.velocity, s.ownMask]);
-      if (s.frozen !== undefined) s.frozen.dispose();
-      if (s.mask !== undefined) tf.dispose([s.mask.value, s.mask.m, s.mask.v]);
-    }
+    store.dispose();
     for (const p of privates) {
       p.value.dispose();
       p.velocity?.dispose();
