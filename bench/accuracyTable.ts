@@ -203,6 +203,8 @@ export interface GoalRow {
   readonly growths: readonly string[];
   /** The tasks' notes (distinct, with the seeds they came from). */
   readonly notes: readonly string[];
+  /** The notes of the seeds that fell short only. */
+  readonly shortNotes: readonly string[];
 }
 
 /** CPG's tasks against their goals; tasks without a goal are left out. */
@@ -218,8 +220,11 @@ export const goalCheck = (runs: readonly RunSummary[], tolerance = GOAL_TOLERANC
     if (entries.length === 0) return [];
     const ind = individual.flatMap((r) => r.tasks.filter((t) => t.name === task).map((t) => t.accuracy));
     const short = entries.filter((e) => e.t.valAccuracy - e.goal < -tolerance - 1e-12).map((e) => e.seed);
-    const notes = new Map<string, number[]>();
-    for (const e of entries) if (e.t.note !== null) notes.set(e.t.note, [...(notes.get(e.t.note) ?? []), e.seed]);
+    const notesOf = (es: typeof entries): string[] => {
+      const notes = new Map<string, number[]>();
+      for (const e of es) if (e.t.note !== null) notes.set(e.t.note, [...(notes.get(e.t.note) ?? []), e.seed]);
+      return [...notes].map(([n, seeds]) => (cpg.length > 1 ? `seed ${seeds.join(',')}: ${n}` : n));
+    };
     return [
       {
         task,
@@ -240,7 +245,8 @@ export const goalCheck = (runs: readonly RunSummary[], tolerance = GOAL_TOLERANC
               }${g.trainAccFailed ? `${g.shortfallSamples !== null ? ', ' : ''}train acc below threshold` : ''}`,
           ),
         ),
-        notes: [...notes].map(([n, seeds]) => (cpg.length > 1 ? `seed ${seeds.join(',')}: ${n}` : n)),
+        notes: notesOf(entries),
+        shortNotes: notesOf(entries.filter((e) => short.includes(e.seed))),
       },
     ];
   });
@@ -249,7 +255,9 @@ export const goalCheck = (runs: readonly RunSummary[], tolerance = GOAL_TOLERANC
 // ---------------------------------------------------------------------------
 // Formatting
 
-const withStd = (s: Stat, f: (x: number) => string): string => (Number.isNaN(s.mean) ? '—' : s.std === null ? f(s.mean) : `${f(s.mean)} ± ${f(s.std)}`);
+/** Mean (± std when there are several seeds and they differ at all). */
+const withStd = (s: Stat, f: (x: number) => string, fStd: (x: number) => string = f): string =>
+  Number.isNaN(s.mean) ? '—' : s.std === null || s.std === 0 ? f(s.mean) : `${f(s.mean)} ± ${fStd(s.std)}`;
 
 /** A percentage: "98.76", or "98.76 ± 0.12" over seeds. */
 export const fmtPct = (s: Stat): string => withStd(s, (x) => (100 * x).toFixed(2));
@@ -260,14 +268,13 @@ const signed = (x: number, digits: number): string => {
 };
 
 /** Percentage points with a sign: "+0.12", "−3.40" (± std unsigned). */
-export const fmtSignedPts = (s: Stat): string =>
-  Number.isNaN(s.mean) ? '—' : s.std === null ? signed(100 * s.mean, 2) : `${signed(100 * s.mean, 2)} ± ${(100 * s.std).toFixed(2)}`;
+export const fmtSignedPts = (s: Stat): string => withStd(s, (x) => signed(100 * x, 2), (x) => (100 * x).toFixed(2));
 
 /** Forgetting in points; exactly "0" when it is exactly 0 on every seed. */
 export const fmtForgetting = (s: Stat, exactlyZero: boolean): string => (exactlyZero ? '0' : withStd(s, (x) => (100 * x).toFixed(2)));
 
 /** A size relative to one network: "1.50×". */
-export const fmtSize = (s: Stat): string => withStd(s, (x) => x.toFixed(2)).replace(/^([^ ]+)/, '$1×');
+export const fmtSize = (s: Stat): string => withStd(s, (x) => `${x.toFixed(2)}×`, (x) => x.toFixed(2));
 
 /** Bytes: "412.3 KiB". */
 export const fmtBytes = (s: Stat): string => (s.max === 0 ? '—' : withStd(s, (x) => bytes(Math.round(x))));
@@ -344,7 +351,7 @@ export const goalTable = (goals: readonly GoalRow[]): { head: string[]; cells: s
     fmtSignedPts(g.gap),
     fmtPct(g.cpgTest),
     g.individualTest === null ? '—' : fmtPct(g.individualTest),
-    withStd(g.widthMultiplier, (x) => `×${x.toFixed(2)}`),
+    withStd(g.widthMultiplier, (x) => `×${x.toFixed(2)}`, (x) => x.toFixed(2)),
     withStd(g.sparsity, (x) => x.toFixed(2)),
     g.within ? 'yes' : `NO${g.shortSeeds.length > 0 && g.goal.n > 1 ? ` (seed ${g.shortSeeds.join(',')})` : ''}`,
     g.growths.length === 0 ? '—' : g.growths.join('; '),
@@ -380,7 +387,7 @@ export const verdict = (rows: readonly MethodRow[], goals: readonly GoalRow[]): 
     short.length === 0
       ? `✓ every CPG task within ${(100 * GOAL_TOLERANCE).toFixed(1)} pts of its goal (validation accuracy vs the individual network's)`
       : `✗ ${short.length} of ${goals.length} CPG tasks more than ${(100 * GOAL_TOLERANCE).toFixed(1)} pts below their goal: ${short
-          .map((g) => `${g.task} ${fmtSignedPts(g.gap)} pts${g.notes.length > 0 ? ` (${g.notes.join('; ')})` : ''}`)
+          .map((g) => `${g.task} ${fmtSignedPts(g.gap)} pts${g.shortNotes.length > 0 ? ` (${g.shortNotes.join('; ')})` : ''}`)
           .join('; ')}`,
   );
   return out;

@@ -200,6 +200,10 @@ test('goalCheck over seeds names the seeds that fell short', () => {
   assert.equal(g[0]!.within, false);
   assert.deepEqual(g[0]!.shortSeeds, [2]);
   assert.deepEqual(g[0]!.notes, ['seed 2: why']);
+  assert.deepEqual(g[0]!.shortNotes, ['seed 2: why']);
+  const h = goalCheck([cpgRun(1, [task('a', 0.9, 0.99, 0.99, 'fine')]), cpgRun(2, [task('a', 0.9, 0.97, 0.99, 'why')])]);
+  assert.deepEqual(h[0]!.notes, ['seed 1: fine', 'seed 2: why']);
+  assert.deepEqual(h[0]!.shortNotes, ['seed 2: why'], 'the verdict quotes only the seeds that fell short');
   assert.equal(g[0]!.goal.n, 3);
 });
 
@@ -214,6 +218,8 @@ test('formatting: percentages, signed points, exact-zero forgetting, sizes, drif
   assert.equal(fmtForgetting(meanStd([1e-9]), false), '0.00', 'not exactly 0: shown as a number');
   assert.equal(fmtSize(meanStd([1.5])), '1.50×');
   assert.equal(fmtSize(meanStd([1, 1.5])), '1.25× ± 0.35');
+  assert.equal(fmtSize(meanStd([1.5, 1.5])), '1.50×', 'no ± 0 when every seed agrees');
+  assert.equal(fmtSignedPts(meanStd([0.01, 0.03])), '+2.00 ± 1.41');
   assert.equal(fmtDrift(0), '0');
   assert.equal(fmtDrift(0.000123), '1.23e-4');
 });
