@@ -257,7 +257,7 @@ export const goalCheck = (runs: readonly RunSummary[], tolerance = GOAL_TOLERANC
 
 /** Mean (± std when there are several seeds and they differ at all). */
 const withStd = (s: Stat, f: (x: number) => string, fStd: (x: number) => string = f): string =>
-  Number.isNaN(s.mean) ? '—' : s.std === null || s.std === 0 ? f(s.mean) : `${f(s.mean)} ± ${fStd(s.std)}`;
+  Number.isNaN(s.mean) ? '—' : s.std === null || s.std < 1e-12 ? f(s.mean) : `${f(s.mean)} ± ${fStd(s.std)}`;
 
 /** A percentage: "98.76", or "98.76 ± 0.12" over seeds. */
 export const fmtPct = (s: Stat): string => withStd(s, (x) => (100 * x).toFixed(2));
