@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import { describeError } from '../src/algebra/errors.js';
 import { coreCount, selectBackend } from '../src/effects/backend.js';
-import { benchNets, timeStep, type BenchNet, type MakeStep, type StepFigure, type TimingPlan } from './harness.js';
+import { benchNets, timeStep, type BenchNet, type MakeStep, type TimingPlan } from './harness.js';
 import { makePlainStep } from './plain.js';
 import { makeSessionStep } from './cpgStep.js';
 

@@ -15,7 +15,7 @@ import { initNet, startTaskPrivates, type NetState } from '../effects/network.js
 import { openSession } from '../effects/trainer.js';
 import { emptyPick } from '../algebra/pickMask.js';
 import type { TaskData } from '../effects/data/index.js';
-import { type RunCtx, commit, load } from './context.js';
+import { type RunCtx, commit, load, sessionOptionsOf } from './context.js';
 import { must, runStage } from './stages.js';
 import { finishTask } from './finish.js';
 
@@ -27,9 +27,7 @@ export const trainIndividual = async (ctx: RunCtx, data: TaskData, k: number): P
   const fresh = must(initNet(ctx.base, c.seed, `individual/task${k}`));
   const claimed: NetState = { ...fresh, backbone: must(claimAll(1)(fresh.backbone)) };
   const ready = must(startTaskPrivates(claimed, data.classes, c.seed));
-  const session = must(
-    openSession(ready, { pick: { kind: 'none' }, maskThreshold: c.maskThreshold, weightDecay: c.weightDecay, momentum: c.momentum, scope: 'owners' }),
-  );
+  const session = must(openSession(ready, sessionOptionsOf(c, { kind: 'none' })));
   try {
     const r = await runStage(session, data, ctx.env, {
       task: k,
@@ -72,9 +70,7 @@ export const fineTuneTask = async (ctx: RunCtx, data: TaskData, k: number): Prom
   if (committed === null) must(E.left({ tag: 'CheckpointError', file: undefined, message: 'the checkpoint lacks the network to fine-tune' }));
   const { state } = await load(ctx, committed!);
   const ready = must(startTaskPrivates(state, data.classes, c.seed));
-  const session = must(
-    openSession(ready, { pick: { kind: 'none' }, maskThreshold: c.maskThreshold, weightDecay: c.weightDecay, momentum: c.momentum, scope: 'everything' }),
-  );
+  const session = must(openSession(ready, sessionOptionsOf(c, { kind: 'none' }, 'everything')));
   try {
     const t0 = ctx.env.now();
     const r = await runStage(session, data, ctx.env, {

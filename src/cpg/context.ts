@@ -10,7 +10,8 @@ import type { Graph } from '../algebra/graph.js';
 import type { RunManifest } from '../algebra/manifest.js';
 import type { SnapshotIndex } from '../algebra/snapshot.js';
 import type { PickMask } from '../algebra/pickMask.js';
-import type { Benchmark } from '../effects/data/index.js';
+import type { Benchmark, DataOptions } from '../effects/data/index.js';
+import type { PickMode, SessionOptions } from '../effects/trainer.js';
 import { type NetState } from '../effects/network.js';
 import { loadNet, saveNet } from '../effects/snapshot.js';
 import { manifestPath, writeManifest } from '../effects/runDir.js';
@@ -58,3 +59,26 @@ export const save = (ctx: RunCtx, s: NetState, picks: ReadonlyMap<string, PickMa
 /** Load a stored network, checked against the architecture; a fault in its index is a fault of run.json. */
 export const load = (ctx: RunCtx, idx: SnapshotIndex) =>
   run(TE.mapLeft((e: CpgError): CpgError => (e.tag === 'CheckpointError' && e.file === undefined ? { ...e, file: manifestPath(ctx.dir) } : e))(loadNet(ctx.dir, ctx.base, idx)));
+
+/** What the data loader needs from a configuration (`tasks` overrides the configured count). */
+export const dataOptionsOf = (c: RunConfig, tasks?: number): DataOptions => {
+  const n = tasks ?? c.tasks;
+  return {
+    benchmark: c.benchmark,
+    seed: c.seed,
+    valFraction: c.valFraction,
+    testFraction: c.testFraction,
+    ...(n !== undefined ? { tasks: n } : {}),
+    ...(c.dataPath !== undefined ? { dataPath: c.dataPath } : {}),
+    ...(c.limitPerTask !== undefined ? { limitPerTask: c.limitPerTask } : {}),
+  };
+};
+
+/** A training session's settings from the configuration. */
+export const sessionOptionsOf = (c: RunConfig, pick: PickMode, scope: SessionOptions['scope'] = 'owners'): SessionOptions => ({
+  pick,
+  maskThreshold: c.maskThreshold,
+  weightDecay: c.weightDecay,
+  momentum: c.momentum,
+  scope,
+});

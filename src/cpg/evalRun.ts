@@ -12,7 +12,7 @@ import { seconds } from '../effects/clock.js';
 import { loadBenchmark } from '../effects/data/index.js';
 import { manifestPath, readManifest } from '../effects/runDir.js';
 import { bytesFloat32, getBlob } from '../effects/store.js';
-import { type RunCtx, load, run } from './context.js';
+import { type RunCtx, dataOptionsOf, load, run } from './context.js';
 import { logitDrift, measureTask } from './finish.js';
 import { CpgFailure, must } from './stages.js';
 
@@ -46,17 +46,7 @@ export const evaluateRun = async (dir: string, o: EvalOptions): Promise<E.Either
       must(E.left<CpgError>({ tag: 'ConfigError', field: '--task', message: `no finished task named '${o.task}' (finished: ${m.finished.map((f) => f.name).join(', ')})` }));
     const config = m.config;
     const backend = await run(selectBackend({ prefer: o.backend ?? config.backend, ...(o.threads !== undefined ? { threads: o.threads } : config.threads !== undefined ? { threads: config.threads } : {}) }));
-    const bench = await run(
-      loadBenchmark({
-        benchmark: config.benchmark,
-        seed: config.seed,
-        valFraction: config.valFraction,
-        testFraction: config.testFraction,
-        tasks: m.tasks.length,
-        ...(config.dataPath !== undefined ? { dataPath: config.dataPath } : {}),
-        ...(config.limitPerTask !== undefined ? { limitPerTask: config.limitPerTask } : {}),
-      }),
-    );
+    const bench = await run(loadBenchmark(dataOptionsOf(config, m.tasks.length)));
     // The same check as a resume: the finished tasks must be evaluated on their own data.
     const names = bench.tasks.map((t) => `${t.name} (${t.classes})`).join(', ');
     const stored = m.tasks.map((t) => `${t.name} (${t.classes})`).join(', ');

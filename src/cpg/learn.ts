@@ -18,7 +18,7 @@ import type { SnapshotIndex } from '../algebra/snapshot.js';
 import { type NetState, growNet, startTaskPrivates } from '../effects/network.js';
 import { type PickMode, openSession } from '../effects/trainer.js';
 import type { TaskData } from '../effects/data/index.js';
-import { type RunCtx, commit, load, save } from './context.js';
+import { type RunCtx, commit, load, save, sessionOptionsOf } from './context.js';
 import { must, runStage } from './stages.js';
 import { finishTask } from './finish.js';
 
@@ -99,8 +99,7 @@ export const learnTask = async (ctx: RunCtx, method: LearnMethod, data: TaskData
 
   const pickFor = (picks: ReadonlyMap<string, PickMask> | undefined): PickMode =>
     k === 1 ? { kind: 'none' } : method === 'packnet' ? { kind: 'all' } : picks === undefined ? { kind: 'train', init: c.maskInit } : { kind: 'fixed', picks };
-  const sessionOptions = (pick: PickMode) =>
-    ({ pick, maskThreshold: c.maskThreshold, weightDecay: c.weightDecay, momentum: c.momentum, scope: 'owners' }) as const;
+  const sessionOptions = (pick: PickMode) => sessionOptionsOf(c, pick);
   const emitEnd = (stage: 'train' | 'prune' | 'retrain', trainAcc: number, valAcc: number, s: CycleState) =>
     ctx.env.emit({ type: 'stage-ended', task: k, name: data.name, stage, trainAcc, valAcc, next: describePhase(s) });
 

@@ -17,7 +17,7 @@ import { initNet } from '../effects/network.js';
 import { holdsRun, manifestPath, readManifest, writeReportFile } from '../effects/runDir.js';
 import { readFile } from '../effects/store.js';
 import { renderReportHtml } from '../report/html.js';
-import { type RunCtx, commit, load, run, save } from './context.js';
+import { type RunCtx, commit, dataOptionsOf, load, run, save } from './context.js';
 import type { RunEvent } from './events.js';
 import { learnTask } from './learn.js';
 import { fineTuneTask, trainIndividual } from './baselines.js';
@@ -96,17 +96,7 @@ const runInner = async (req: RunRequest, io: RunIo): Promise<RunReport> => {
         };
   const backend = await run(selectBackend({ prefer: config.backend, ...(config.threads !== undefined ? { threads: config.threads } : {}) }));
   const t0 = seconds();
-  const bench = await run(
-    loadBenchmark({
-      benchmark: config.benchmark,
-      seed: config.seed,
-      valFraction: config.valFraction,
-      testFraction: config.testFraction,
-      ...(config.tasks !== undefined ? { tasks: config.tasks } : {}),
-      ...(config.dataPath !== undefined ? { dataPath: config.dataPath } : {}),
-      ...(config.limitPerTask !== undefined ? { limitPerTask: config.limitPerTask } : {}),
-    }),
-  );
+  const bench = await run(loadBenchmark(dataOptionsOf(config)));
   io.emit({ type: 'data-loaded', seconds: seconds() - t0, trainImages: bench.tasks.reduce((a, t) => a + t.train.count, 0), tasks: bench.tasks.length });
   const base = buildArchitecture(config.net, bench.inputShape);
   const specs = paramSpecs(base, 1);

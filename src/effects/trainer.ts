@@ -91,12 +91,6 @@ const variableFrom = (t: tf.Tensor, trainable: boolean, name?: string): tf.Varia
   return v;
 };
 
-const bool = (cells: Uint8Array, test: (o: number) => boolean): Float32Array => {
-  const out = new Float32Array(cells.length);
-  for (let i = 0; i < cells.length; i++) out[i] = test(cells[i]!) ? 1 : 0;
-  return out;
-};
-
 /**
  * Open a session for the current task of `state` at the current width. The
  * task's private tensors must already exist (startTaskPrivates).

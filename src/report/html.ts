@@ -615,7 +615,7 @@ const goalPlot = (r: RunReport): string => {
   const hi = Math.min(1, Math.ceil(hi0 * 50 - 1e-9) / 50);
   const n = tasks.length;
   const labChars = 26;
-  const labW = 12 + Math.max(8, ...tasks.map((t, i) => charCount(abbrev(`${i + 1} ${displayName(r, i)}`, labChars)))) * 6.8;
+  const labW = 12 + Math.max(8, ...tasks.map((_t, i) => charCount(abbrev(`${i + 1} ${displayName(r, i)}`, labChars)))) * 6.8;
   const W = 1080;
   const rightW = 190;
   const x0 = labW + 14;

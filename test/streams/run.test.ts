@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { TestScheduler } from 'rxjs/testing';
 import { lastValueFrom, map, takeWhile, toArray } from 'rxjs';
-import { type RunEvent, finalReport, ofType, progress, runEvents, sequence } from '../../src/streams/run.js';
+import { type RunEvent, finalReport, goalsThenCpg, ofType, progress, runEvents, sequence } from '../../src/streams/run.js';
+import { writeFileSync } from 'node:fs';
 import { decodeConfig, type RunReport } from '../../src/algebra/codecs.js';
 import { readManifest } from '../../src/effects/runDir.js';
 
@@ -103,4 +104,29 @@ test('unsubscribing stops a real run at the next step and leaves a checkpoint th
     assert.equal(end.report.tasks.length, 2);
     assert.equal(end.report.maxLogitDrift, 0);
   }
+});
+
+test('goalsThenCpg: individual networks set the goals, written to a file, that the CPG run then reads', { timeout: 120_000 }, async () => {
+  process.env['CPG_BACKEND'] ??= 'wasm';
+  const root = mkdtempSync(path.join(tmpdir(), 'cpg-compose-'));
+  const config = decodeConfig(undefined)({ tasks: 2, limitPerTask: 64, trainEpochs: 1, pruneEpochs: 1, pruneRampEpochs: 1, sparsities: [0.5], retrainEpochs: 1 });
+  assert.ok(E.isRight(config));
+  const goalFile = path.join(root, 'goals.json');
+  const tagged = await lastValueFrom(
+    goalsThenCpg(config.right, path.join(root, 'goals'), path.join(root, 'cpg'), async (r) => {
+      writeFileSync(goalFile, JSON.stringify(Object.fromEntries(r.tasks.map((t) => [t.name, t.valAccuracy]))));
+      return goalFile;
+    }).pipe(toArray()),
+  );
+  const runs = [...new Set(tagged.map((t) => t.run))];
+  assert.deepEqual(runs, ['goals', 'cpg'], 'the goal run first, then CPG');
+  const goalsReport = tagged.find((t) => t.run === 'goals' && t.event.type === 'run-finished')!.event as Extract<RunEvent, { type: 'run-finished' }>;
+  const cpgReport = tagged.find((t) => t.run === 'cpg' && t.event.type === 'run-finished')!.event as Extract<RunEvent, { type: 'run-finished' }>;
+  assert.equal(goalsReport.report.method, 'individual');
+  assert.equal(cpgReport.report.method, 'cpg');
+  assert.deepEqual(
+    cpgReport.report.tasks.map((t) => t.goal),
+    goalsReport.report.tasks.map((t) => t.valAccuracy),
+    "CPG's goals are the individual networks' validation accuracies",
+  );
 });
