@@ -9,7 +9,6 @@ import type { CpgError } from '../algebra/errors.js';
 import { cubicSparsity, pruneSteps } from '../algebra/schedule.js';
 import { rngFor } from '../effects/random.js';
 import type { Session } from '../effects/trainer.js';
-import type { NetState } from '../effects/network.js';
 import { augmentBatch, batchIndices, gather } from '../effects/data/index.js';
 import type { TaskData } from '../effects/data/index.js';
 import type { RunEvent, StageKind } from './events.js';
@@ -70,16 +69,6 @@ export interface StageResult {
 }
 
 const cancelledError: CpgError = { tag: 'Cancelled', message: 'the run was stopped; the last checkpoint is valid — `cpg resume` continues from it' };
-
-/** The first non-finite weight of a network, in words, or undefined. */
-const nonFinite = (s: NetState): string | undefined => {
-  const tensors: [string, Float32Array][] = [...s.sharable, ...[...s.privates.values()].flatMap((p) => [...p.values])];
-  for (const [name, a] of tensors) {
-    const i = a.findIndex((x) => !Number.isFinite(x));
-    if (i >= 0) return `tensor '${name}' holds a non-finite value (${a[i]}) at cell ${i}`;
-  }
-  return undefined;
-};
 
 /** Let timers, I/O and unsubscribes run between synchronous training steps. */
 const breathe = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -147,7 +136,7 @@ export const runStage = async (session: Session, data: TaskData, env: StageEnv, 
     const val = session.evaluate(data.val.x, data.val.y, data.val.count, env.evalBatchSize);
     // A finite loss can still come with an update that overflows weights (even ones the data never uses, e.g. of
     // always-black pixels, through weight decay): the stage must not hand them on to a checkpoint or the next stage.
-    const bad = nonFinite(session.export());
+    const bad = session.findNonFinite();
     if (bad !== undefined)
       throw new CpgFailure(stopped(epoch, globalStep - 1)({ tag: 'NumericError', message: `${bad} after an update of task ${plan.task} (validation loss ${val.loss})` }));
     result = { trainAcc: seen === 0 ? 0 : correct / seen, valAcc: val.accuracy, loss: seen === 0 ? 0 : lossSum / seen, epochsRun: epoch + 1 };

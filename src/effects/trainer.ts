@@ -79,6 +79,8 @@ export interface Session {
   readonly ownedCount: () => number;
   /** The binary pick masks as they stand (old cells only). */
   readonly picks: () => ReadonlyMap<string, PickMask>;
+  /** The first non-finite value among what this session trains (own cells, pick mask, private tensors), in words. */
+  readonly findNonFinite: () => string | undefined;
   /** The network with this session's values written back (frozen cells untouched). */
   readonly export: () => NetState;
   readonly dispose: () => void;
@@ -301,6 +303,22 @@ const makeSession = (
     return { backbone, sharable, privates: privatesOut };
   };
 
+  const findNonFinite = (): string | undefined => {
+    const first = (name: string, a: ArrayLike<number>): string | undefined => {
+      for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return `tensor '${name}' holds a non-finite value (${a[i]}) at cell ${i}`;
+      return undefined;
+    };
+    for (const name of store.names) {
+      const bad = first(name, store.own(name).values) ?? first(`${name} (pick mask)`, store.pickReal(name) ?? []);
+      if (bad !== undefined) return bad;
+    }
+    for (const p of privates) {
+      const bad = first(p.name, p.value.dataSync());
+      if (bad !== undefined) return bad;
+    }
+    return undefined;
+  };
+
   const dispose = (): void => {
     store.dispose();
     for (const p of privates) {
@@ -309,5 +327,5 @@ const makeSession = (
     }
   };
 
-  return { task, graph, step, evaluate, prune, ownedCount, picks, export: exportState, dispose };
+  return { task, graph, step, evaluate, prune, ownedCount, picks, findNonFinite, export: exportState, dispose };
 };
