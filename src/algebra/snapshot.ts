@@ -6,6 +6,7 @@
  * trusted.
  */
 import * as t from 'io-ts';
+import { NonNegativeInt, PositiveInt } from './codecs.js';
 
 const isHex64 = (s: string) => /^[0-9a-f]{64}$/.test(s);
 
@@ -17,23 +18,6 @@ export const Sha256 = new t.Type<string, string, unknown>(
   t.identity,
 );
 
-const isNonNegInt = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0;
-const isPosInt = (n: unknown): n is number => isNonNegInt(n) && n > 0;
-
-/** A non-negative integer. */
-export const NonNegInt = new t.Type<number, number, unknown>(
-  'NonNegInt',
-  isNonNegInt,
-  (u, c) => (isNonNegInt(u) ? t.success(u) : t.failure(u, c, 'expected an integer ≥ 0')),
-  t.identity,
-);
-/** A positive integer. */
-export const PosInt = new t.Type<number, number, unknown>(
-  'PosInt',
-  isPosInt,
-  (u, c) => (isPosInt(u) ? t.success(u) : t.failure(u, c, 'expected an integer ≥ 1')),
-  t.identity,
-);
 const isMultiplier = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n >= 1 && n <= 64;
 /** A parameter multiplier (1 … 64). */
 export const Multiplier = new t.Type<number, number, unknown>(
@@ -43,22 +27,22 @@ export const Multiplier = new t.Type<number, number, unknown>(
   t.identity,
 );
 
-export const BlobRefCodec = t.strict({ sha256: Sha256, bytes: NonNegInt }, 'BlobRef');
+export const BlobRefCodec = t.strict({ sha256: Sha256, bytes: NonNegativeInt }, 'BlobRef');
 
-export const TensorEntry = t.strict({ name: t.string, shape: t.array(PosInt), blob: BlobRefCodec }, 'TensorEntry');
+export const TensorEntry = t.strict({ name: t.string, shape: t.array(PositiveInt), blob: BlobRefCodec }, 'TensorEntry');
 export type TensorEntry = t.TypeOf<typeof TensorEntry>;
 
 export const OwnerEntry = t.strict({ name: t.string, blob: BlobRefCodec }, 'OwnerEntry');
-export const PickEntry = t.strict({ name: t.string, length: NonNegInt, blob: BlobRefCodec }, 'PickEntry');
+export const PickEntry = t.strict({ name: t.string, length: NonNegativeInt, blob: BlobRefCodec }, 'PickEntry');
 export type PickEntry = t.TypeOf<typeof PickEntry>;
 
 export const FinishedEntry = t.strict(
-  { id: PosInt, name: t.string, classes: PosInt, multiplier: Multiplier, picks: t.array(PickEntry) },
+  { id: PositiveInt, name: t.string, classes: PositiveInt, multiplier: Multiplier, picks: t.array(PickEntry) },
   'FinishedEntry',
 );
 
 export const PrivatesEntry = t.strict(
-  { task: PosInt, classes: PosInt, multiplier: Multiplier, tensors: t.array(TensorEntry) },
+  { task: PositiveInt, classes: PositiveInt, multiplier: Multiplier, tensors: t.array(TensorEntry) },
   'PrivatesEntry',
 );
 

@@ -22,6 +22,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { type Slice, makeArena } from './simd/arena.js';
+import { shapeSize } from '../algebra/graph.js';
 
 /** One sharable tensor as the session starts it. */
 export interface SlotInit {
@@ -66,7 +67,6 @@ export interface SharedStore {
   readonly dispose: () => void;
 }
 
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /**
  * A tensor's values without a copy where the backend allows it (wasm: a view
@@ -111,15 +111,15 @@ const plainSlice = (n: number): Slice => ({ view: new Float32Array(n), ptr: -1 }
  */
 export const hostStore = (slots: readonly SlotInit[], threshold: number, useSimd = true): SharedStore => {
   const sizes = slots.flatMap((s) => {
-    const n = sizeOf(s.shape);
+    const n = shapeSize(s.shape);
     return [n, n, n, n, ...(s.frozen !== undefined ? [n] : []), ...(s.frozen !== undefined && s.pickInit !== undefined ? [n, n, n] : [])];
   });
-  const maxN = Math.max(0, ...slots.map((s) => sizeOf(s.shape)));
+  const maxN = Math.max(0, ...slots.map((s) => shapeSize(s.shape)));
   const arena = useSimd ? makeArena([...sizes, maxN]) : undefined;
   const alloc = (n: number): Slice => (arena === undefined ? plainSlice(n) : arena.alloc(n));
   const byName = new Map<string, HostSlot>();
   for (const s of slots) {
-    const n = sizeOf(s.shape);
+    const n = shapeSize(s.shape);
     const own = alloc(n);
     own.view.set(s.own);
     const flag = alloc(n);
