@@ -239,7 +239,7 @@ const writeAtomic = async (file: string, text: string): Promise<void> => {
   await fs.rename(tmp, file);
 };
 
-/** Side facts of a run this script learned while running it (the report lacks the thread count). */
+/** Side facts an earlier version of this script wrote next to a run, when reports lacked the thread count. */
 interface RunMeta {
   readonly backend: string;
   readonly threads: number;
@@ -370,8 +370,8 @@ const obtain = async (dir: string, config: RunConfig, label: string, verbose: bo
     await fs.mkdir(path.dirname(dir), { recursive: true });
     outcome = await follow({ kind: 'new', dir, config }, label, verbose);
   }
-  if (outcome.meta !== null && source !== 'reused') await writeAtomic(metaPath(dir), `${JSON.stringify(outcome.meta)}\n`);
-  const s = summarize(outcome.report, { dir, threads: outcome.meta?.threads ?? null, source });
+  // Reports written before they carried the thread count have it in the side file.
+  const s = summarize(outcome.report, { dir, threads: outcome.report.threads ?? outcome.meta?.threads ?? null, source });
   if (source !== 'reused')
     say(
       `${label}: done in ${duration((performance.now() - t0) / 1000)}: average ${pct(s.averageAccuracy)}, forgetting ${s.forgetting === 0 ? '0' : (100 * s.forgetting).toFixed(2)}, size ${s.relativeSize.toFixed(2)}×, run time ${duration(s.wallSeconds)}`,

@@ -905,5 +905,10 @@ export const RunReport = struct('a run report', {
     perTask: list(struct('a task timing', { name: Text, seconds: NonNegativeNumber })),
   }),
   createdAt: Text,
+}, {
+  /** Threads of the backend that finished the run (wasm: its pool; tensorflow: the cores). */
+  threads: PositiveInt,
+  /** Whether that backend ran wasm SIMD code. */
+  simd: Bool,
 });
 export type RunReport = t.TypeOf<typeof RunReport>;

@@ -5,6 +5,7 @@
  */
 import type { RunReport } from '../algebra/codecs.js';
 import type { RunEvent } from '../cpg/events.js';
+import { backendLabel } from '../cpg/report.js';
 
 export const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : `${(100 * x).toFixed(2)}%`);
 const secs = (s: number): string => (s < 90 ? `${s.toFixed(0)} s` : s < 5400 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`);
@@ -39,7 +40,7 @@ export const summary = (r: RunReport, dir: string): string => {
     `average accuracy ${pct(r.averageAccuracy)}   forgetting ${r.forgetting.toFixed(4)}   backward transfer ${r.backwardTransfer.toFixed(4)}`,
     `max logit drift ${drift}`,
     `model ${r.modelSize.parameters.toLocaleString('en-US')} parameters = ${r.modelSize.relativeToOneNetwork.toFixed(2)}× one network; checkpoint ${bytes(r.modelSize.checkpointBytes)}`,
-    `time ${secs(r.timing.totalSeconds)} on ${r.backend}`,
+    `time ${secs(r.timing.totalSeconds)} on ${backendLabel(r)}`,
     ...(missed.length > 0
       ? [`goal not reached (validation): ${missed.map((t) => `${t.name} ${pct(t.valAccuracy)} < ${pct(t.goal)}${t.note !== null ? ` — ${t.note}` : ''}`).join('; ')}`]
       : r.tasks.some((t) => t.goal !== null)

@@ -183,6 +183,8 @@ const runInner = async (req: RunRequest, io: RunIo): Promise<RunReport> => {
   const report = buildReport(ctx.manifest, final, {
     base,
     backend: backend.name,
+    threads: backend.threads,
+    simd: backend.simd,
     maxLogitDrift: ctx.maxLogitDrift,
     createdAt: isoNow(),
   });

@@ -14,6 +14,7 @@
  * every number is checked finite before it is printed or placed.
  */
 import type { LayerCapacity, RunReport, TaskReport } from '../algebra/codecs.js';
+import { backendLabel } from '../cpg/report.js';
 
 type Growth = TaskReport['growths'][number];
 
@@ -262,7 +263,7 @@ const header = (r: RunReport): string => {
     ['method', nameOf(METHODS, r.method)],
     ['benchmark', nameOf(BENCHMARKS, r.benchmark)],
     ['net', r.net],
-    ['backend', r.backend],
+    ['backend', backendLabel(r)],
     ['seed', String(r.seed)],
     ['date', when(r.createdAt)],
   ];

@@ -39,8 +39,14 @@ test('a 3-task CPG run grows, compacts, forgets nothing, and a killed run resume
     maxLogitDrift: number;
     forgetting: number;
     accuracyMatrix: (number | null)[][];
+    backend: string;
+    threads?: number;
+    simd?: boolean;
   };
   assert.equal(report.tasks.length, 3);
+  assert.equal(report.backend, 'wasm');
+  assert.ok(Number.isInteger(report.threads) && report.threads! >= 1, 'the report says how many threads the run used');
+  assert.equal(typeof report.simd, 'boolean');
   assert.ok(report.tasks[1]!.growths.length >= 1, 'task 2 missed its goal and grew the network');
   assert.equal(report.tasks[1]!.widthMultiplier, 1.5);
   assert.ok(report.tasks.some((t) => t.pruneCurve.length >= 1), 'a compacting sweep was recorded');

@@ -147,6 +147,8 @@ export const syntheticReport = (o: SyntheticOptions): RunReport => {
     benchmark: o.benchmark ?? 'split-mnist',
     net: o.net ?? 'mlp',
     backend: 'tensorflow',
+    threads: 16,
+    simd: false,
     seed: 1,
     tasks,
     accuracyMatrix: matrix,

@@ -37,7 +37,7 @@ test('a small report: header, headline figures, every task and every matrix valu
   for (const row of r.accuracyMatrix)
     for (const v of row) if (v !== null) assert.ok(html.includes(`>${(100 * v).toFixed(1)}</text>`), `matrix value ${v}`);
   assert.ok(html.includes("0 — every finished task's outputs are bit-identical"));
-  assert.ok(html.includes('Split MNIST') && html.includes('CPG') && html.includes('tensorflow'));
+  assert.ok(html.includes('Split MNIST') && html.includes('CPG') && html.includes('tensorflow (16 threads)'));
   assert.ok(html.includes(`${(100 * r.averageAccuracy).toFixed(1)}%`), 'average accuracy');
   assert.ok(html.includes('missed the goal by 1 sample'), 'growth reason');
   assert.ok(html.includes('marginal'), 'a one-sample growth is flagged');
