@@ -129,8 +129,12 @@ export const pruneCap = (tasksLeft: number): number =>
 /** Tasks after the current one. */
 export const tasksLeft = (ctx: TaskContext): number => ctx.tasksTotal - ctx.task;
 
+// Accuracies are counts over valSize and the tolerance is a decimal: a sum such as
+// k/200 + 0.005 can land an ulp below (k+1)/200 and refuse a model exactly one image
+// within the allowed loss. The bound is inclusive, so compare with a hair of slack.
+const GOAL_SLACK = 1e-9;
 const meetsGoal = (valAcc: number, ctx: TaskContext, config: CycleConfig): boolean =>
-  valAcc + config.allowedLoss >= ctx.goal;
+  valAcc + config.allowedLoss >= ctx.goal - GOAL_SLACK;
 
 /**
  * The sparsity to keep (§3.6): the largest recorded one that meets the goal; when the

@@ -143,7 +143,7 @@ const arbRun = arbSetup.chain(({ ctx, config }) =>
 );
 
 const passedCheck = (m: Extract<Measured, { tag: 'trained' }>, ctx: TaskContext, c: CycleConfig): boolean =>
-  m.trainAcc > c.trainAccThreshold && m.valAcc + c.allowedLoss >= ctx.goal;
+  m.trainAcc > c.trainAccThreshold && m.valAcc + c.allowedLoss >= ctx.goal - 1e-9;
 
 // ---------------------------------------------------------------------------
 // Properties
@@ -231,9 +231,9 @@ test('the chosen ratio misses the goal only when the goal was missed at the maxi
       const acc = chosen === 0 ? lastTrain.m.valAcc : last.record.find((r) => r.sparsity === chosen)?.valAcc;
       assert.ok(acc !== undefined, `chosen ${chosen} was never recorded`);
       assert.equal(last.chosenValAcc, acc);
-      if (acc + config.allowedLoss < ctx.goal) assert.ok(missedAtMax, `chose ${chosen} (${acc}) below goal ${ctx.goal} though it passed`);
+      if (acc + config.allowedLoss < ctx.goal - 1e-9) assert.ok(missedAtMax, `chose ${chosen} (${acc}) below goal ${ctx.goal} though it passed`);
       // Nothing sparser was recorded that would also have been allowed.
-      const allowed = last.record.filter((r) => missedAtMax || r.valAcc + config.allowedLoss >= ctx.goal);
+      const allowed = last.record.filter((r) => missedAtMax || r.valAcc + config.allowedLoss >= ctx.goal - 1e-9);
       for (const r of allowed) assert.ok(r.sparsity <= chosen, `skipped ${r.sparsity} for ${chosen}`);
       assert.equal(chooseRatio(last), chosen);
     }),
@@ -428,6 +428,31 @@ test('every reachable state is plain JSON that CycleStateCodec reads back unchan
     }),
     { seed: 42, numRuns: 100 },
   );
+});
+
+test('the allowed loss is inclusive in validation images: exactly m images short meets the goal, m + 1 short grows', () => {
+  const after = (ctx: TaskContext, config: CycleConfig, valAcc: number): Phase['tag'] => {
+    const r = advance({ tag: 'trained', trainAcc: 1, valAcc, ownsAny: true })(start(ctx, config));
+    assert.ok(E.isRight(r));
+    return r.right.phase.tag;
+  };
+  const cases = fc
+    .record({ n: fc.integer({ min: 2, max: 5000 }), m: fc.integer({ min: 0, max: 20 }), decimal: fc.boolean() })
+    .chain(({ n, m, decimal }) => fc.record({ n: fc.constant(n), m: fc.constant(Math.min(m, n - 1)), k: fc.integer({ min: 1, max: n - Math.min(m, n - 1) }), decimal: fc.constant(decimal) }));
+  fc.assert(
+    fc.property(cases, ({ n, m, k, decimal }) => {
+      // The tolerance as a user writes it (a short decimal such as 0.005), or as the quotient m/n.
+      const allowedLoss = decimal ? Number((m / n).toPrecision(12)) : m / n;
+      const config = { ...refConfig, allowedLoss };
+      const ctx: TaskContext = { task: 2, tasksTotal: 5, goal: (k + m) / n, valSize: n, multiplier: 1 };
+      assert.equal(after(ctx, config, k / n), 'prune', `${k}/${n} with ${allowedLoss} allowed should meet ${k + m}/${n}`);
+      if (Math.abs(allowedLoss - m / n) < 1e-12) assert.equal(after(ctx, config, (k - 1) / n), 'train', `${k - 1}/${n} is ${m + 1} images short`);
+    }),
+    RUNS,
+  );
+  // The case that failed before: 200 validation images and a half-point tolerance refused 2 of 200 models one image short.
+  for (let k = 0; k < 200; k++)
+    assert.equal(after({ task: 2, tasksTotal: 5, goal: (k + 1) / 200, valSize: 200, multiplier: 1 }, { ...refConfig, allowedLoss: 0.005 }, k / 200), 'prune', `${k}/200`);
 });
 
 test('the reference run: goal met at width 1, sweep until training fails at 0.95, the sparsest model meeting the goal is kept', () => {
