@@ -93,15 +93,25 @@ const follow = (req: RunRequest): Promise<number> =>
     process.once('SIGTERM', onSignal);
   });
 
+/** "(MNIST family: 8)" when the MNIST presets agree on a field, else which benchmark sets what. */
+const mnistPresets = (field: string, shown: (v: unknown) => string): string => {
+  const family = ['split-mnist', 'permuted-mnist', 'split-fmnist'] as const;
+  const values = family.map((b) => shown((presets[b] as Record<string, unknown>)[field]));
+  if (values.every((v) => v === '')) return '';
+  if (values.every((v) => v === values[0])) return `(MNIST family: ${values[0]})`;
+  const groups = new Map<string, string[]>();
+  family.forEach((b, i) => groups.set(values[i]!, [...(groups.get(values[i]!) ?? []), b]));
+  return `(${[...groups].map(([v, bs]) => `${bs.join(', ')}: ${v === '' ? 'default' : v}`).join('; ')})`;
+};
+
 const helpText = (topic: string | undefined): string => {
   const defaults: Record<string, unknown> = { ...runConfigDefaults };
   const fields = configFields()
     .filter((f) => !['benchmark', 'method', 'net'].includes(f))
     .map((f) => {
       const d = defaults[f];
-      const mnist = (presets['split-mnist'] as Record<string, unknown>)[f];
       const shown = (v: unknown) => (v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
-      return `    --${kebab(f).padEnd(22)} ${shown(d).padEnd(14)} ${mnist !== undefined ? `(MNIST family: ${shown(mnist)})` : ''}`;
+      return `    --${kebab(f).padEnd(22)} ${shown(d).padEnd(14)} ${mnistPresets(f, shown)}`.trimEnd();
     });
   const common = `
 Usage:

@@ -59,6 +59,9 @@ test('help explains the commands and every configuration flag', () => {
   const r = cpg('--help');
   assert.equal(r.status, 0);
   for (const s of ['cpg run', 'cpg resume', 'cpg eval', '--train-epochs', '--max-multiplier', '--sparsities', 'Examples']) assert.ok(r.stdout.includes(s), s);
+  // Presets are shown as they are: one value where the MNIST family agrees, per benchmark where it does not.
+  assert.match(r.stdout, /--train-epochs +100 +\(MNIST family: 8\)/);
+  assert.match(r.stdout, /--allowed-loss +0 +\(split-mnist, permuted-mnist: 0\.005; split-fmnist: 0\)/);
 });
 
 const hashDir = (dir: string): string => {
