@@ -249,6 +249,8 @@ export const HalfOpenFraction = range(0, 1, false, true, false);
 export const OpenFraction = range(0, 1, true, true, false);
 /** A parameter multiplier (width): a number ≥ 1. */
 export const Multiplier = range(1, Infinity, false, false, false);
+/** A stored network's width multiplier: bounded, so a corrupt index cannot ask for an absurd allocation. */
+export const StoredMultiplier = range(1, 64, false, false, false);
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -273,7 +275,7 @@ export class PrimitiveType<A extends string | boolean | null> extends t.Type<A, 
   readonly _tag = 'PrimitiveType' as const;
   constructor(
     name: string,
-    readonly kind: 'string' | 'nonEmptyString' | 'boolean' | 'null',
+    readonly kind: 'string' | 'nonEmptyString' | 'sha256' | 'boolean' | 'null',
     is: (u: unknown) => u is A,
   ) {
     super(name, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), t.identity);
@@ -287,6 +289,12 @@ export const NonEmptyText = new PrimitiveType<string>(
   'a non-empty string',
   'nonEmptyString',
   (u): u is string => typeof u === 'string' && u.length > 0,
+);
+/** A sha256 hex digest (64 lowercase hex characters): a content-addressed blob's name. */
+export const Sha256 = new PrimitiveType<string>(
+  'a sha256 hex digest (64 lowercase hex characters)',
+  'sha256',
+  (u): u is string => typeof u === 'string' && /^[0-9a-f]{64}$/.test(u),
 );
 /** true or false. */
 export const Bool = new PrimitiveType<boolean>('true or false', 'boolean', (u): u is boolean => typeof u === 'boolean');

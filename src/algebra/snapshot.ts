@@ -5,60 +5,45 @@
  * is what a checkpoint manifest embeds and what is decoded before any blob is
  * trusted.
  */
-import * as t from 'io-ts';
-import { NonNegativeInt, PositiveInt } from './codecs.js';
+import type * as t from 'io-ts';
+import { NonNegativeInt, PositiveInt, Sha256, StoredMultiplier as Multiplier, Text, list, nullable, struct } from './codecs.js';
 
-const isHex64 = (s: string) => /^[0-9a-f]{64}$/.test(s);
+// Closed objects, like every other file the run reads: an unknown field is refused
+// with its name, not silently dropped.
+export const BlobRefCodec = struct('a blob reference', { sha256: Sha256, bytes: NonNegativeInt });
 
-/** A sha256 hex digest. */
-export const Sha256 = new t.Type<string, string, unknown>(
-  'Sha256',
-  (u): u is string => typeof u === 'string' && isHex64(u),
-  (u, c) => (typeof u === 'string' && isHex64(u) ? t.success(u) : t.failure(u, c, 'expected a sha256 hex digest (64 lowercase hex characters)')),
-  t.identity,
-);
-
-const isMultiplier = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n >= 1 && n <= 64;
-/** A parameter multiplier (1 … 64). */
-export const Multiplier = new t.Type<number, number, unknown>(
-  'Multiplier',
-  isMultiplier,
-  (u, c) => (isMultiplier(u) ? t.success(u) : t.failure(u, c, 'expected a width multiplier between 1 and 64')),
-  t.identity,
-);
-
-export const BlobRefCodec = t.strict({ sha256: Sha256, bytes: NonNegativeInt }, 'BlobRef');
-
-export const TensorEntry = t.strict({ name: t.string, shape: t.array(PositiveInt), blob: BlobRefCodec }, 'TensorEntry');
+export const TensorEntry = struct('a tensor entry', { name: Text, shape: list(PositiveInt), blob: BlobRefCodec });
 export type TensorEntry = t.TypeOf<typeof TensorEntry>;
 
-export const OwnerEntry = t.strict({ name: t.string, blob: BlobRefCodec }, 'OwnerEntry');
-export const PickEntry = t.strict({ name: t.string, length: NonNegativeInt, blob: BlobRefCodec }, 'PickEntry');
+export const OwnerEntry = struct('an owner-map entry', { name: Text, blob: BlobRefCodec });
+export const PickEntry = struct('a pick-mask entry', { name: Text, length: NonNegativeInt, blob: BlobRefCodec });
 export type PickEntry = t.TypeOf<typeof PickEntry>;
 
-export const FinishedEntry = t.strict(
-  { id: PositiveInt, name: t.string, classes: PositiveInt, multiplier: Multiplier, picks: t.array(PickEntry) },
-  'FinishedEntry',
-);
+export const FinishedEntry = struct('a finished-task entry', {
+  id: PositiveInt,
+  name: Text,
+  classes: PositiveInt,
+  multiplier: Multiplier,
+  picks: list(PickEntry),
+});
 
-export const PrivatesEntry = t.strict(
-  { task: PositiveInt, classes: PositiveInt, multiplier: Multiplier, tensors: t.array(TensorEntry) },
-  'PrivatesEntry',
-);
+export const PrivatesEntry = struct('a private-tensors entry', {
+  task: PositiveInt,
+  classes: PositiveInt,
+  multiplier: Multiplier,
+  tensors: list(TensorEntry),
+});
 
 /** The values of a network, by blob: sharable tensors, owner maps, finished tasks, private tensors. */
-export const SnapshotIndex = t.strict(
-  {
-    multiplier: Multiplier,
-    sharable: t.array(TensorEntry),
-    owners: t.array(OwnerEntry),
-    finished: t.array(FinishedEntry),
-    privates: t.array(PrivatesEntry),
-    /** Binary pick masks of the task in progress (between its stages), or null. */
-    currentPicks: t.union([t.array(PickEntry), t.null]),
-  },
-  'SnapshotIndex',
-);
+export const SnapshotIndex = struct('a snapshot index', {
+  multiplier: Multiplier,
+  sharable: list(TensorEntry),
+  owners: list(OwnerEntry),
+  finished: list(FinishedEntry),
+  privates: list(PrivatesEntry),
+  /** Binary pick masks of the task in progress (between its stages), or null. */
+  currentPicks: nullable(list(PickEntry)),
+});
 export type SnapshotIndex = t.TypeOf<typeof SnapshotIndex>;
 
 /** Every blob hash a snapshot refers to (to keep them when collecting garbage). */

@@ -28,6 +28,8 @@ import {
   runConfigDefaults,
 } from '../../src/algebra/codecs.js';
 import type { RunReport as RunReportT } from '../../src/algebra/codecs.js';
+import { RunManifest } from '../../src/algebra/manifest.js';
+import { SnapshotIndex } from '../../src/algebra/snapshot.js';
 import type { CpgError } from '../../src/algebra/errors.js';
 
 // ---------------------------------------------------------------------------
@@ -59,6 +61,8 @@ const arbitraryOf = (c: t.Mixed): fc.Arbitrary<unknown> => {
         return fc.string();
       case 'nonEmptyString':
         return fc.string({ minLength: 1 });
+      case 'sha256':
+        return fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 });
       case 'boolean':
         return fc.boolean();
       case 'null':
@@ -105,6 +109,8 @@ const codecs: readonly [string, t.Mixed][] = [
   ['CycleStateCodec', CycleStateCodec],
   ['PhaseCodec', PhaseCodec],
   ['MeasuredCodec', MeasuredCodec],
+  ['SnapshotIndex', SnapshotIndex],
+  ['RunManifest', RunManifest],
 ];
 
 const RUNS = { seed: 42, numRuns: 60 } as const;
@@ -150,7 +156,9 @@ const badFor = (c: t.Mixed): unknown[] => {
     ];
   }
   if (c instanceof PrimitiveType)
-    return c.kind === 'boolean' ? ['true', 0, null, {}] : [42, true, null, {}, [], ...(c.kind === 'nonEmptyString' ? [''] : [])];
+    return c.kind === 'boolean'
+      ? ['true', 0, null, {}]
+      : [42, true, null, {}, [], ...(c.kind === 'nonEmptyString' ? [''] : []), ...(c.kind === 'sha256' ? ['', 'A'.repeat(64), 'a'.repeat(63), 'g'.repeat(64)] : [])];
   if (c instanceof OneOfType) return ['no-such-choice', 3, null, {}];
   if (c instanceof NullableType) return badFor(c.of).filter((v) => v !== null);
   return [];
