@@ -8,6 +8,14 @@
 import * as tf from '@tensorflow/tfjs';
 
 /** The networks the step benchmark knows (see src/algebra/architectures.ts). */
+/** A `--name` or `--name=value` flag of this process: its value, '' when given bare, undefined when absent. */
+export const flag = (name: string): string | undefined => {
+  const hit = process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  return hit === undefined ? undefined : hit.includes('=') ? hit.slice(hit.indexOf('=') + 1) : '';
+};
+/** A comma-separated `--name=a,b` flag, or the fallback. */
+export const list = (name: string, fallback: readonly string[]): string[] => flag(name)?.split(',').filter((s) => s !== '') ?? [...fallback];
+
 export type BenchNet = 'mlp' | 'lenet' | 'vgg-small';
 export const benchNets: readonly BenchNet[] = ['mlp', 'lenet', 'vgg-small'];
 

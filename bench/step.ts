@@ -18,7 +18,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { describeError } from '../src/algebra/errors.js';
 import { coreCount, selectBackend, type BackendName } from '../src/effects/backend.js';
 import { uninstallWasmKernels } from '../src/effects/kernels/index.js';
-import { benchNets, timeStep, type BenchNet, type MakeStep, type StepFigure, type TimingPlan } from './harness.js';
+import { benchNets, flag, list, timeStep, type BenchNet, type MakeStep, type StepFigure, type TimingPlan } from './harness.js';
 import { makePlainStep } from './plain.js';
 import { makeSessionStep } from './cpgStep.js';
 
@@ -28,12 +28,6 @@ import { makeSessionStep } from './cpgStep.js';
  * mask training with Adam), the costliest case.
  */
 const modes: Record<string, MakeStep> = { plain: makePlainStep, cpg: (net, batch) => makeSessionStep(net, batch, 'cpg').step };
-
-const flag = (name: string): string | undefined => {
-  const hit = process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  return hit === undefined ? undefined : hit.includes('=') ? hit.slice(hit.indexOf('=') + 1) : '';
-};
-const list = (name: string, fallback: readonly string[]): string[] => flag(name)?.split(',').filter((s) => s !== '') ?? [...fallback];
 
 const quick = flag('quick') !== undefined;
 const batch = Number(flag('batch') ?? 64);

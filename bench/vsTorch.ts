@@ -28,18 +28,12 @@ import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import { describeError } from '../src/algebra/errors.js';
 import { coreCount, selectBackend } from '../src/effects/backend.js';
-import { benchNets, timeStep, type BenchNet, type MakeStep, type TimingPlan } from './harness.js';
+import { benchNets, flag, list, timeStep, type BenchNet, type MakeStep, type TimingPlan } from './harness.js';
 import { makePlainStep } from './plain.js';
 import { makeSessionStep } from './cpgStep.js';
 
 const modes: Record<string, MakeStep> = { cpg: (net, batch) => makeSessionStep(net, batch, 'cpg').step, plain: makePlainStep };
 const modeNames = Object.keys(modes);
-
-const flag = (name: string): string | undefined => {
-  const hit = process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  return hit === undefined ? undefined : hit.includes('=') ? hit.slice(hit.indexOf('=') + 1) : '';
-};
-const list = (name: string, fallback: readonly string[]): string[] => flag(name)?.split(',').filter((s) => s !== '') ?? [...fallback];
 
 const quick = flag('quick') !== undefined;
 const batch = Number(flag('batch') ?? 64);
