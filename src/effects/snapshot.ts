@@ -14,13 +14,12 @@ import { ownersFromBytes } from '../algebra/ownerMap.js';
 import { pickFromBytes } from '../algebra/pickMask.js';
 import type { PickEntry, SnapshotIndex, TensorEntry } from '../algebra/snapshot.js';
 import type { NetState, TaskPrivates } from './network.js';
-import { blobPath, bytesFloat32, float32Bytes, getBlob, putBlob } from './store.js';
+import { blobPath, bytesFloat32, float32Bytes, getBlob, nonFiniteIn, putBlob } from './store.js';
 
 /** Store a float32 tensor; a non-finite value is never written (loading would refuse it anyway). */
 const putTensor = (dir: string, name: string, shape: readonly number[], a: Float32Array): TE.TaskEither<CpgError, TensorEntry> => {
-  const bad = a.findIndex((x) => !Number.isFinite(x));
-  if (bad >= 0)
-    return TE.left({ tag: 'NumericError', message: `tensor '${name}' holds a non-finite value (${a[bad]}) at cell ${bad}: not written to the checkpoint in ${dir}; lower the learning rate` });
+  const bad = nonFiniteIn(name, a);
+  if (bad !== undefined) return TE.left({ tag: 'NumericError', message: `${bad}: not written to the checkpoint in ${dir}; lower the learning rate` });
   return pipe(
     putBlob(dir, float32Bytes(a)),
     TE.map((blob) => ({ name, shape: [...shape], blob })),
@@ -119,9 +118,8 @@ const loadTensor = (dir: string, e: TensorEntry, expected: readonly number[] | u
       if (bytes.byteLength !== 4 * shapeSize(expected))
         return TE.left(fail(file, `tensor '${e.name}' has ${bytes.byteLength} bytes, [${expected.join(', ')}] float32 needs ${4 * shapeSize(expected)}`));
       const a = bytesFloat32(bytes);
-      for (let i = 0; i < a.length; i++)
-        if (!Number.isFinite(a[i]!)) return TE.left(fail(file, `tensor '${e.name}' holds a non-finite value (${a[i]}) at cell ${i}`));
-      return TE.right(a);
+      const bad = nonFiniteIn(e.name, a);
+      return bad !== undefined ? TE.left(fail(file, bad)) : TE.right(a);
     }),
   );
 };

@@ -58,16 +58,12 @@ export const writeAtomic = (file: string, data: Uint8Array | string): TE.TaskEit
       try {
         await h.writeFile(data);
         await h.sync();
-      } catch (e) {
-        // A write cut short (a full disk): give its space back now, not at the next commit.
-        await h.close().catch(() => undefined);
-        await fs.rm(tmp, { force: true });
-        throw e;
-      }
-      await h.close();
-      try {
+        await h.close();
         await fs.rename(tmp, file);
       } catch (e) {
+        // A write cut short (a full disk) or a failed rename: give the space back now, not at
+        // the next commit. Closing a handle that is already closed is a no-op.
+        await h.close().catch(() => undefined);
         await fs.rm(tmp, { force: true });
         throw e;
       }
@@ -145,6 +141,12 @@ export const collectGarbage = (dir: string, keep: ReadonlySet<string>): TE.TaskE
 
 /** Bytes of a float32 array, little-endian (the layout of every tensor blob). */
 export const float32Bytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/** "tensor 'name' holds a non-finite value (NaN) at cell i" for the first NaN/±Inf in `a`; undefined when all are finite. */
+export const nonFiniteIn = (name: string, a: ArrayLike<number>): string | undefined => {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return `tensor '${name}' holds a non-finite value (${a[i]}) at cell ${i}`;
+  return undefined;
+};
 
 /** A float32 array from blob bytes (copied, so alignment never matters). */
 export const bytesFloat32 = (b: Uint8Array): Float32Array => {

@@ -20,6 +20,7 @@ import { type BatchStats, forward } from './forward.js';
 import { type SharedStore, type SlotInit, deviceStore, hostStore } from './sharedStore.js';
 import { type Evaluation, evaluateWith } from './evaluate.js';
 import type { NetState } from './network.js';
+import { nonFiniteIn } from './store.js';
 
 /**
  * How older tasks' weights take part:
@@ -304,16 +305,12 @@ const makeSession = (
   };
 
   const findNonFinite = (): string | undefined => {
-    const first = (name: string, a: ArrayLike<number>): string | undefined => {
-      for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return `tensor '${name}' holds a non-finite value (${a[i]}) at cell ${i}`;
-      return undefined;
-    };
     for (const name of store.names) {
-      const bad = first(name, store.own(name).values) ?? first(`${name} (pick mask)`, store.pickReal(name) ?? []);
+      const bad = nonFiniteIn(name, store.own(name).values) ?? nonFiniteIn(`${name} (pick mask)`, store.pickReal(name) ?? []);
       if (bad !== undefined) return bad;
     }
     for (const p of privates) {
-      const bad = first(p.name, p.value.dataSync());
+      const bad = nonFiniteIn(p.name, p.value.dataSync());
       if (bad !== undefined) return bad;
     }
     return undefined;
