@@ -314,23 +314,21 @@ const compact = (label: string) => {
 let current: Subscription | undefined;
 let stopping = false;
 
-/** Follow one run to its report; the backend and threads it used. */
-const follow = (req: RunRequest, label: string, verbose: boolean): Promise<{ report: RunReport; meta: RunMeta }> =>
+/** Follow one run to its report (which says the backend and threads it used). */
+const follow = (req: RunRequest, label: string, verbose: boolean): Promise<RunReport> =>
   new Promise((resolve, reject) => {
     const render = verbose ? renderer(err) : compact(label);
-    let meta: RunMeta | undefined;
     let report: RunReport | undefined;
     current = runEvents(req).subscribe({
       next: (e) => {
-        if (e.type === 'run-started') meta = { backend: e.backend, threads: e.threads };
         if (e.type === 'run-finished') report = e.report;
         render(e);
       },
       error: (e: CpgError) => reject(new BenchFailure(`${label}: ${describeError(e)}`, e.tag === 'Cancelled' ? 130 : 1)),
       complete: () => {
         current = undefined;
-        if (report === undefined || meta === undefined) reject(new BenchFailure(`${label}: the run ended without a report`, 1));
-        else resolve({ report, meta });
+        if (report === undefined) reject(new BenchFailure(`${label}: the run ended without a report`, 1));
+        else resolve(report);
       },
     });
   });
@@ -362,13 +360,12 @@ const obtain = async (dir: string, config: RunConfig, label: string, verbose: bo
     } else {
       source = 'resumed';
       say(`${label}: resuming the run in ${dir}`);
-      const r = await follow({ kind: 'resume', dir, ...(config.backend !== 'auto' ? { backend: config.backend } : {}), ...(config.threads !== undefined ? { threads: config.threads } : {}) }, label, verbose);
-      outcome = r;
+      outcome = { report: await follow({ kind: 'resume', dir, ...(config.backend !== 'auto' ? { backend: config.backend } : {}), ...(config.threads !== undefined ? { threads: config.threads } : {}) }, label, verbose), meta: null };
     }
   } else {
     say(`${label}: new run in ${dir}`);
     await fs.mkdir(path.dirname(dir), { recursive: true });
-    outcome = await follow({ kind: 'new', dir, config }, label, verbose);
+    outcome = { report: await follow({ kind: 'new', dir, config }, label, verbose), meta: null };
   }
   // Reports written before they carried the thread count have it in the side file.
   const s = summarize(outcome.report, { dir, threads: outcome.report.threads ?? outcome.meta?.threads ?? null, source });

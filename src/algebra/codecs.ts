@@ -920,3 +920,13 @@ export const RunReport = struct('a run report', {
   simd: Bool,
 });
 export type RunReport = t.TypeOf<typeof RunReport>;
+
+/** "wasm (2 threads, SIMD)": the backend a report was made on, with its threads when known. */
+export const backendLabel = (r: Pick<RunReport, 'backend' | 'threads' | 'simd'>): string => {
+  const parts = [
+    ...(r.threads !== undefined ? [`${r.threads} thread${r.threads === 1 ? '' : 's'}`] : []),
+    ...(r.simd === true ? ['SIMD'] : []),
+  ];
+  return parts.length === 0 ? r.backend : `${r.backend} (${parts.join(', ')})`;
+};
+

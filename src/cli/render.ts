@@ -3,9 +3,8 @@
  * place on a TTY, printed per epoch otherwise), a permanent line per stage
  * and task, and the final table.
  */
-import type { RunReport } from '../algebra/codecs.js';
+import { type RunReport, backendLabel } from '../algebra/codecs.js';
 import type { RunEvent } from '../cpg/events.js';
-import { backendLabel } from '../cpg/report.js';
 
 export const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : `${(100 * x).toFixed(2)}%`);
 const secs = (s: number): string => (s < 90 ? `${s.toFixed(0)} s` : s < 5400 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`);

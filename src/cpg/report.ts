@@ -79,8 +79,8 @@ export const buildReport = (
   o: {
     readonly base: Graph;
     readonly backend: RunReport['backend'];
-    readonly threads?: number;
-    readonly simd?: boolean;
+    readonly threads: number;
+    readonly simd: boolean;
     readonly maxLogitDrift: number;
     readonly createdAt: string;
   },
@@ -151,16 +151,7 @@ export const buildReport = (
       perTask: individual ? m.individual.map((r) => ({ name: r.name, seconds: r.seconds })) : m.finished.map((f) => ({ name: f.name, seconds: f.seconds })),
     },
     createdAt: o.createdAt,
-    ...(o.threads !== undefined ? { threads: o.threads } : {}),
-    ...(o.simd !== undefined ? { simd: o.simd } : {}),
+    threads: o.threads,
+    simd: o.simd,
   };
-};
-
-/** "wasm (2 threads, SIMD)": the backend a report was made on, with its threads when known. */
-export const backendLabel = (r: Pick<RunReport, 'backend' | 'threads' | 'simd'>): string => {
-  const parts = [
-    ...(r.threads !== undefined ? [`${r.threads} thread${r.threads === 1 ? '' : 's'}`] : []),
-    ...(r.simd === true ? ['SIMD'] : []),
-  ];
-  return parts.length === 0 ? r.backend : `${r.backend} (${parts.join(', ')})`;
 };

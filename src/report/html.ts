@@ -13,8 +13,7 @@
  * Every string taken from the report is escaped (task names can contain anything),
  * every number is checked finite before it is printed or placed.
  */
-import type { LayerCapacity, RunReport, TaskReport } from '../algebra/codecs.js';
-import { backendLabel } from '../cpg/report.js';
+import { type LayerCapacity, type RunReport, type TaskReport, backendLabel } from '../algebra/codecs.js';
 
 type Growth = TaskReport['growths'][number];
 
