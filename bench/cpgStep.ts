@@ -10,6 +10,7 @@ import { claimAll, finishTask } from '../src/algebra/backbone.js';
 import { type NetState, initNet, startTaskPrivates } from '../src/effects/network.js';
 import { type Session, openSession } from '../src/effects/trainer.js';
 import { rngFor } from '../src/effects/random.js';
+import type { BenchNet, MakeStep } from './harness.js';
 
 const right = <A>(e: E.Either<unknown, A>): A => {
   if (E.isLeft(e)) throw new Error(JSON.stringify(e.left));
@@ -17,7 +18,7 @@ const right = <A>(e: E.Either<unknown, A>): A => {
 };
 
 /** The nets the step benchmarks compare, with the image shape each takes. */
-export const stepNets: Readonly<Record<string, { readonly arch: ArchitectureName; readonly input: readonly [number, number, number] }>> = {
+export const stepNets: Readonly<Record<BenchNet, { readonly arch: ArchitectureName; readonly input: readonly [number, number, number] }>> = {
   mlp: { arch: 'mlp', input: [28, 28, 1] },
   lenet: { arch: 'lenet', input: [28, 28, 1] },
   'vgg-small': { arch: 'vgg-small', input: [32, 32, 3] },
@@ -43,26 +44,18 @@ const withOlderTasks = (s0: NetState, older: number, classes: number): NetState 
   return right(startTaskPrivates(s, classes, 1));
 };
 
-/**
- * A step function for `net` at `batch`: 'cpg' is task 3 picking with Adam;
- * 'task1' is the first task (no older weights). Call dispose() when done.
- */
-export const makeSessionStep = (net: string, batch: number, mode: 'cpg' | 'task1'): { readonly step: () => void; readonly dispose: () => void } => {
+/** The 'cpg' step for `net` at `batch`: task 3 picking with Adam (the session lives as long as the process). */
+export const makeCpgStep: MakeStep = (net, batch) => {
   const spec = stepNets[net];
-  if (spec === undefined) throw new Error(`unknown net '${net}'`);
   const graph = buildArchitecture(spec.arch, spec.input);
   const classes = 10;
-  const fresh = right(initNet(graph, 1));
-  const state = mode === 'cpg' ? withOlderTasks(fresh, 2, classes) : withOlderTasks(fresh, 0, classes);
-  const session: Session = right(openSession(state, options(mode === 'cpg' ? { kind: 'train', init: 0.01 } : { kind: 'none' })));
+  const state = withOlderTasks(right(initNet(graph, 1)), 2, classes);
+  const session: Session = right(openSession(state, options({ kind: 'train', init: 0.01 })));
   const rng = rngFor(1, `bench/${net}`);
   const pixels = spec.input[0] * spec.input[1] * spec.input[2];
   const x = new Float32Array(batch * pixels).map(() => rng.normal());
   const y = new Int32Array(batch).map(() => rng.int(classes));
-  return {
-    step: () => {
-      right(session.step(x, y, batch, 0.01, 5e-4));
-    },
-    dispose: () => session.dispose(),
+  return () => {
+    right(session.step(x, y, batch, 0.01, 5e-4));
   };
 };

@@ -20,14 +20,14 @@ import { coreCount, selectBackend, type BackendName } from '../src/effects/backe
 import { uninstallWasmKernels } from '../src/effects/kernels/index.js';
 import { benchNets, flag, list, timeStep, type BenchNet, type MakeStep, type StepFigure, type TimingPlan } from './harness.js';
 import { makePlainStep } from './plain.js';
-import { makeSessionStep } from './cpgStep.js';
+import { makeCpgStep } from './cpgStep.js';
 
 /**
  * The modes: 'plain' is an ordinary unmasked step in raw tfjs ops; 'cpg' is
  * the library's session for task 3 (owner maps of several tasks, the pick
  * mask training with Adam), the costliest case.
  */
-const modes: Record<string, MakeStep> = { plain: makePlainStep, cpg: (net, batch) => makeSessionStep(net, batch, 'cpg').step };
+const modes: Record<string, MakeStep> = { plain: makePlainStep, cpg: makeCpgStep };
 
 const quick = flag('quick') !== undefined;
 const batch = Number(flag('batch') ?? 64);

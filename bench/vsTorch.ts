@@ -30,9 +30,9 @@ import { describeError } from '../src/algebra/errors.js';
 import { coreCount, selectBackend } from '../src/effects/backend.js';
 import { benchNets, flag, list, timeStep, type BenchNet, type MakeStep, type TimingPlan } from './harness.js';
 import { makePlainStep } from './plain.js';
-import { makeSessionStep } from './cpgStep.js';
+import { makeCpgStep } from './cpgStep.js';
 
-const modes: Record<string, MakeStep> = { cpg: (net, batch) => makeSessionStep(net, batch, 'cpg').step, plain: makePlainStep };
+const modes: Record<string, MakeStep> = { cpg: makeCpgStep, plain: makePlainStep };
 const modeNames = Object.keys(modes);
 
 const quick = flag('quick') !== undefined;

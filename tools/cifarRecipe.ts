@@ -10,12 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { writeCifar } from './faultlib.js';
+import { cliPath as cli, writeCifar } from './faultlib.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'cpg-cifar-recipe-'));
 const data = writeCifar(root, 6, 2);
-const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli/main.js');
 const out = path.join(root, 'run');
 /** The recipe as README documents it … */
 const recipe = ['run', '--benchmark', 'cifar100', '--data', data, '--net', 'vgg16', '--out', out];

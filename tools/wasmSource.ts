@@ -8,21 +8,9 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
 
-/** The .wat source, found from the compiled file's place (dist/tools or dist/test/...). */
-export const watPath = (): string => {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!readdirHas(dir, 'package.json')) dir = path.dirname(dir);
-  return path.join(dir, 'src', 'effects', 'simd', 'update.wat');
-};
-
-const readdirHas = (dir: string, name: string): boolean => {
-  try {
-    readFileSync(path.join(dir, name));
-    return true;
-  } catch {
-    return dir === path.dirname(dir);
-  }
-};
+/** The .wat source: this file compiles to dist/tools/, two levels below the repository root. */
+export const watPath = (): string =>
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'effects', 'simd', 'update.wat');
 
 /** The module's bytes compiled from the .wat source. */
 export const compileWat = async (): Promise<Uint8Array> => {
