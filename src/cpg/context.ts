@@ -6,7 +6,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import type { CpgError } from '../algebra/errors.js';
 import type { RunConfig } from '../algebra/codecs.js';
-import type { Graph } from '../algebra/graph.js';
+import { type Graph, paramSpecs } from '../algebra/graph.js';
+import { buildArchitecture } from '../algebra/architectures.js';
 import type { RunManifest } from '../algebra/manifest.js';
 import type { SnapshotIndex } from '../algebra/snapshot.js';
 import type { PickMask } from '../algebra/pickMask.js';
@@ -59,6 +60,13 @@ export const save = (ctx: RunCtx, s: NetState, picks: ReadonlyMap<string, PickMa
 /** Load a stored network, checked against the architecture; a fault in its index is a fault of run.json. */
 export const load = (ctx: RunCtx, idx: SnapshotIndex) =>
   run(TE.mapLeft((e: CpgError): CpgError => (e.tag === 'CheckpointError' && e.file === undefined ? { ...e, file: manifestPath(ctx.dir) } : e))(loadNet(ctx.dir, ctx.base, idx)));
+
+/** The configured net built for the data's images, or why it does not fit them. */
+export const architectureFor = (net: RunConfig['net'], bench: Pick<Benchmark, 'name' | 'inputShape'>): E.Either<string, Graph> => {
+  const base = buildArchitecture(net, bench.inputShape);
+  const specs = paramSpecs(base, 1);
+  return E.isLeft(specs) ? E.left(`'${net}' does not fit ${bench.name}'s ${bench.inputShape.join('×')} images: ${specs.left.message}`) : E.right(base);
+};
 
 /** What the data loader needs from a configuration (`tasks` overrides the configured count). */
 export const dataOptionsOf = (c: RunConfig, tasks?: number): DataOptions => {

@@ -3,8 +3,6 @@
  * that each one's outputs are still the ones recorded when it finished.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { buildArchitecture } from '../algebra/architectures.js';
-import { paramSpecs } from '../algebra/graph.js';
 import type { CpgError } from '../algebra/errors.js';
 import type { RunConfig } from '../algebra/codecs.js';
 import { selectBackend } from '../effects/backend.js';
@@ -12,7 +10,7 @@ import { seconds } from '../effects/clock.js';
 import { loadBenchmark } from '../effects/data/index.js';
 import { manifestPath, readManifest } from '../effects/runDir.js';
 import { bytesFloat32, getBlob } from '../effects/store.js';
-import { type RunCtx, dataOptionsOf, load, run } from './context.js';
+import { type RunCtx, architectureFor, dataOptionsOf, load, run } from './context.js';
 import { logitDrift, measureTask } from './finish.js';
 import { CpgFailure, must } from './stages.js';
 
@@ -52,10 +50,7 @@ export const evaluateRun = async (dir: string, o: EvalOptions): Promise<E.Either
     const stored = m.tasks.map((t) => `${t.name} (${t.classes})`).join(', ');
     if (names !== stored)
       must(E.left<CpgError>({ tag: 'CheckpointError', file: manifestPath(dir), message: `the run's tasks [${stored}] are not the data's tasks [${names}]: the data or the run's configuration changed` }));
-    const base = buildArchitecture(config.net, bench.inputShape);
-    const specs = paramSpecs(base, 1);
-    if (E.isLeft(specs))
-      must(E.left<CpgError>({ tag: 'CheckpointError', file: manifestPath(dir), message: `the run's config.net '${config.net}' does not fit ${bench.name}'s ${bench.inputShape.join('×')} images: ${specs.left.message}` }));
+    const base = must(E.mapLeft((why: string): CpgError => ({ tag: 'CheckpointError', file: manifestPath(dir), message: `the run's config.net ${why}` }))(architectureFor(config.net, bench)));
     const ctx: RunCtx = {
       dir,
       config,

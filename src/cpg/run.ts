@@ -5,10 +5,8 @@
  * and apps subscribe to.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { buildArchitecture } from '../algebra/architectures.js';
 import { type GoalFile, type RunConfig, type RunReport, GoalFile as GoalFileCodec, decodeWith, parseJson } from '../algebra/codecs.js';
 import type { CpgError } from '../algebra/errors.js';
-import { paramSpecs } from '../algebra/graph.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type RunManifest } from '../algebra/manifest.js';
 import { selectBackend } from '../effects/backend.js';
 import { isoNow, seconds } from '../effects/clock.js';
@@ -17,7 +15,7 @@ import { initNet } from '../effects/network.js';
 import { holdsRun, manifestPath, readManifest, writeReportFile } from '../effects/runDir.js';
 import { readFile } from '../effects/store.js';
 import { renderReportHtml } from '../report/html.js';
-import { type RunCtx, commit, dataOptionsOf, load, run, save } from './context.js';
+import { type RunCtx, architectureFor, commit, dataOptionsOf, load, run, save } from './context.js';
 import type { RunEvent } from './events.js';
 import { learnTask } from './learn.js';
 import { fineTuneTask, trainIndividual } from './baselines.js';
@@ -98,13 +96,12 @@ const runInner = async (req: RunRequest, io: RunIo): Promise<RunReport> => {
   const t0 = seconds();
   const bench = await run(loadBenchmark(dataOptionsOf(config)));
   io.emit({ type: 'data-loaded', seconds: seconds() - t0, trainImages: bench.tasks.reduce((a, t) => a + t.train.count, 0), tasks: bench.tasks.length });
-  const base = buildArchitecture(config.net, bench.inputShape);
-  const specs = paramSpecs(base, 1);
-  if (E.isLeft(specs)) {
-    const why = `'${config.net}' does not fit ${bench.name}'s ${bench.inputShape.join('×')} images: ${specs.left.message}`;
-    // On resume the net comes from the checkpoint, not the command line.
-    must(E.left(prior === undefined ? configError('net', why) : { tag: 'CheckpointError', file: manifestPath(dir), message: `the run's config.net ${why}` }));
-  }
+  // On resume the net comes from the checkpoint, not the command line.
+  const base = must(
+    E.mapLeft((why: string): CpgError => (prior === undefined ? configError('net', why) : { tag: 'CheckpointError', file: manifestPath(dir), message: `the run's config.net ${why}` }))(
+      architectureFor(config.net, bench),
+    ),
+  );
   if (prior !== undefined) {
     const names = bench.tasks.map((t) => t.name).join(',');
     const stored = prior.tasks.map((t) => t.name).join(',');
