@@ -19,7 +19,6 @@
  * Lives under tools/ (not test/): every .js file under dist/test is run as a test.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
@@ -34,9 +33,9 @@ import { parseArgs } from '../src/cli/args.js';
 import { evaluateRun } from '../src/cpg/evalRun.js';
 import { withPreset } from '../src/cpg/presets.js';
 import { type RunRequest, runToEnd } from '../src/cpg/run.js';
-import { readManifest } from '../src/effects/runDir.js';
+import { manifestPath, readManifest } from '../src/effects/runDir.js';
 import { loadNet } from '../src/effects/snapshot.js';
-import { getBlob, setWriteFault } from '../src/effects/store.js';
+import { bytesFloat32, getBlob, setWriteFault, sha256 } from '../src/effects/store.js';
 
 // ---------------------------------------------------------------------------
 // Paths, randomness, processes, directory hashes
@@ -143,10 +142,10 @@ export const hashTree = (root: string): Map<string, string> => {
       if (st.isDirectory()) {
         out.set(rel, 'dir');
         walk(p);
-      } else out.set(rel, createHash('sha256').update(fs.readFileSync(p)).digest('hex'));
+      } else out.set(rel, sha256(fs.readFileSync(p)));
     }
   };
-  if (fs.existsSync(root) && fs.statSync(root).isFile()) out.set('.', createHash('sha256').update(fs.readFileSync(root)).digest('hex'));
+  if (fs.existsSync(root) && fs.statSync(root).isFile()) out.set('.', sha256(fs.readFileSync(root)));
   else walk(root);
   return out;
 };
@@ -257,9 +256,8 @@ interface SnapshotJson {
   currentPicks: PickJson[] | null;
 }
 
-export const manifestFile = (dir: string): string => path.join(dir, 'run.json');
-const readManifestJson = (dir: string): ManifestJson => readJson(manifestFile(dir)) as ManifestJson;
-const writeManifestJson = (dir: string, m: unknown): void => fs.writeFileSync(manifestFile(dir), `${JSON.stringify(m, null, 1)}\n`);
+const readManifestJson = (dir: string): ManifestJson => readJson(manifestPath(dir)) as ManifestJson;
+const writeManifestJson = (dir: string, m: unknown): void => fs.writeFileSync(manifestPath(dir), `${JSON.stringify(m, null, 1)}\n`);
 
 /** Every snapshot a manifest refers to. */
 const snapshotsOf = (m: ManifestJson): SnapshotJson[] => {
@@ -276,7 +274,14 @@ const floatBlobsOf = (m: ManifestJson): BlobJson[] => [
 const blobFile = (dir: string, sha: string): string => path.join(dir, 'blobs', `${sha}.bin`);
 
 /** Temporary files left anywhere under a run directory. */
-export const leftoverTemps = (dir: string): string[] => [...hashTree(dir).keys()].filter((k) => k.endsWith('.tmp'));
+export const leftoverTemps = (dir: string): string[] => {
+  // Names only: hashing every blob after every kill was the harness's costliest step.
+  try {
+    return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((k) => k.endsWith('.tmp')).sort();
+  } catch {
+    return [];
+  }
+};
 
 /**
  * How a finished run differs from the reference: the committed network
@@ -335,7 +340,7 @@ export const compareReproducible = (a: string, b: string): string[] => {
   };
   const normManifest = (dir: string): string =>
     fs
-      .readFileSync(manifestFile(dir), 'utf8')
+      .readFileSync(manifestPath(dir), 'utf8')
       .replace(/"(elapsedSeconds|seconds)": [0-9.e+-]+/g, '"$1": 0')
       .replace(/"createdAt": "[^"]*"/g, '"createdAt": ""');
   if (normReport(a) !== normReport(b)) problems.push(`report.json differs: ${firstDifference(JSON.parse(normReport(a)), JSON.parse(normReport(b)))}`);
@@ -407,7 +412,7 @@ export const killChain = async (ref: string, dir: string, flags: readonly string
   let processes = 0;
   let next = 0;
   for (let attempt = 0; attempt < triggers.length + 4; attempt++) {
-    const fresh = !fs.existsSync(manifestFile(dir));
+    const fresh = !fs.existsSync(manifestPath(dir));
     const args = fresh ? ['run', '--out', dir, ...flags] : ['resume', dir];
     const trigger = triggers[next];
     let during = '';
@@ -452,7 +457,7 @@ export const killChain = async (ref: string, dir: string, flags: readonly string
     });
     watchers.forEach((w) => w.close());
     if (trigger !== undefined && fired && r.signal === 'SIGKILL') {
-      kills.push({ trigger: describeTrigger(trigger), during, tempsLeft: leftoverTemps(dir).length, beforeFirstCheckpoint: !fs.existsSync(manifestFile(dir)) });
+      kills.push({ trigger: describeTrigger(trigger), during, tempsLeft: leftoverTemps(dir).length, beforeFirstCheckpoint: !fs.existsSync(manifestPath(dir)) });
       next += 1;
       continue;
     }
@@ -580,7 +585,7 @@ export const nonFiniteBlobs = (dir: string): string[] => {
       bad.push(`${file} (unreadable)`);
       continue;
     }
-    const a = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + (bytes.byteLength & ~3)));
+    const a = bytesFloat32(bytes);
     if (!a.every((x) => Number.isFinite(x))) bad.push(file);
   }
   return bad;
@@ -690,7 +695,7 @@ export const runWithWriteFault = async (req: RunRequest, f: WriteFault): Promise
   if (!named) problems.push(`the message does not name the file that failed (${failedFiles[0] ?? '?'})`);
   if (!f.says.test(message)) problems.push(`the message does not say ${f.says}`);
   // Before the first commit there is no checkpoint yet: `cpg run` starts again (the chain does).
-  const first = req.kind === 'new' && !fs.existsSync(manifestFile(req.dir));
+  const first = req.kind === 'new' && !fs.existsSync(manifestPath(req.dir));
   if (f.keep !== undefined) copyDir(req.dir, f.keep);
   if (!first) problems.push(...(await validateCheckpoint(req.dir)).map((p) => `previous checkpoint broken: ${p}`));
   return { name: `${f.name}${first ? ' (before the first checkpoint)' : ''}`, ok: problems.length === 0, message, problems };
@@ -784,7 +789,7 @@ export interface WriteChainResult {
 export const writeFaultChain = async (ref: string, dir: string, config: RunConfig, faults: readonly WriteFault[]): Promise<WriteChainResult> => {
   const cases: WriteFaultResult[] = [];
   for (const f of faults) {
-    const req: RunRequest = fs.existsSync(manifestFile(dir)) ? { kind: 'resume', dir } : { kind: 'new', dir, config };
+    const req: RunRequest = fs.existsSync(manifestPath(dir)) ? { kind: 'resume', dir } : { kind: 'new', dir, config };
     cases.push(await runWithWriteFault(req, f));
   }
   const end = await runInProcess({ kind: 'resume', dir });
@@ -803,7 +808,7 @@ export const checkpointWhere = async (dir: string, config: RunConfig, when: (m: 
     return when(readJson(file) as ManifestJson) ? fsError('ENOSPC', file) : undefined;
   });
   try {
-    const r = await runInProcess(fs.existsSync(manifestFile(dir)) ? { kind: 'resume', dir } : { kind: 'new', dir, config });
+    const r = await runInProcess(fs.existsSync(manifestPath(dir)) ? { kind: 'resume', dir } : { kind: 'new', dir, config });
     if (E.isRight(r)) throw new Error('checkpointWhere: the condition never held');
     if (!/ENOSPC/.test(describeError(r.left))) throw new Error(`checkpointWhere: ${describeError(r.left)}`);
   } finally {
@@ -849,11 +854,11 @@ export const realDiskFull = async (ref: string, work: string, flags: readonly st
   if (!message.includes(out)) problems.push('the message does not name a file of the run directory');
   if (!/ENOSPC/.test(message)) problems.push('the message does not say ENOSPC');
   if (!noStack(r.stderr)) problems.push('stack trace');
-  const fresh = !fs.existsSync(manifestFile(saved));
+  const fresh = !fs.existsSync(manifestPath(saved));
   if (!fresh) problems.push(...(await validateCheckpoint(saved)).map((p) => `the checkpoint left on the full disk is broken: ${p}`));
   const temps = fs.existsSync(saved) ? leftoverTemps(saved).length : 0;
   if (temps > 0) problems.push(`${temps} half-written temporary file(s) left on the full disk`);
-  const where = fresh ? 'before the first checkpoint' : `after ${(readJson(manifestFile(saved)) as ManifestJson).finished.length} finished task(s)`;
+  const where = fresh ? 'before the first checkpoint' : `after ${(readJson(manifestPath(saved)) as ManifestJson).finished.length} finished task(s)`;
   const again = await cpg(fresh ? ['run', '--out', saved, ...flags] : ['resume', saved]);
   if (again.status !== 0) problems.push(`\`cpg ${fresh ? 'run' : 'resume'}\` on a disk with room failed: ${again.stderr.trim()}`);
   else problems.push(...compareWithReference(ref, saved));
@@ -1035,7 +1040,7 @@ const mutateJson = (r: Rng, doc: Json, kinds: readonly string[]): { doc: Json | 
 
 /** Store bytes as a blob of a run directory; its new hash and size. */
 const putRawBlob = (dir: string, bytes: Buffer): BlobJson => {
-  const sha = createHash('sha256').update(bytes).digest('hex');
+  const sha = sha256(bytes);
   fs.writeFileSync(blobFile(dir, sha), bytes);
   return { sha256: sha, bytes: bytes.length };
 };
@@ -1059,7 +1064,7 @@ const blobKinds = ['blob-truncate', 'blob-flip', 'blob-empty', 'blob-delete', 'b
 
 /** Mutate a copy of a run directory's manifest or blobs. Returns the detail and which files a message may name. */
 const mutateRunDir = (r: Rng, dir: string, target: 'manifest' | 'blob'): { kind: string; detail: string; names: string[] } => {
-  const mf = manifestFile(dir);
+  const mf = manifestPath(dir);
   const text = fs.readFileSync(mf);
   const m = JSON.parse(text.toString('utf8')) as ManifestJson;
   const snaps = snapshotsOf(m);
@@ -1152,7 +1157,7 @@ const mutateRunDir = (r: Rng, dir: string, target: 'manifest' | 'blob'): { kind:
     case 'blob-hash': {
       const e = r.pick([...tensors, ...owners]);
       const other = allBlobs.map((n) => n.slice(0, -4)).find((h) => h !== e.blob.sha256);
-      const sha = r.pick([createHash('sha256').update(String(r.next())).digest('hex'), other ?? 'f'.repeat(64), e.blob.sha256.toUpperCase(), e.blob.sha256.slice(1)]);
+      const sha = r.pick([sha256(Buffer.from(String(r.next()))), other ?? 'f'.repeat(64), e.blob.sha256.toUpperCase(), e.blob.sha256.slice(1)]);
       replaceIn(d, e, (t) => ({ ...t, blob: { ...t.blob, sha256: sha } }));
       save(d);
       return { kind, detail: `'${e.name}' blob hash → ${sha.slice(0, 12)}…`, names };
