@@ -33,10 +33,8 @@ import { type CpgError, describeError } from '../src/algebra/errors.js';
 import { parseArgs, asFlag } from '../src/cli/args.js';
 import { pct, renderer } from '../src/cli/render.js';
 import { withPreset } from '../src/cpg/presets.js';
-import type { RunRequest } from '../src/cpg/run.js';
 import { shutdownBackend } from '../src/effects/backend.js';
-import { holdsRun, readManifest } from '../src/effects/runDir.js';
-import { type RunEvent, runEvents } from '../src/streams/run.js';
+import { type RunEvent, type RunRequest, readRun, runEvents } from '../src/streams/run.js';
 import { type BenchResult, type RunSource, type RunSummary, benchMethods, duration, renderMarkdown, renderText, resultJson, summarize } from './accuracyTable.js';
 
 /** A failure of the benchmark itself: message and exit code. */
@@ -345,8 +343,9 @@ const obtain = async (dir: string, config: RunConfig, label: string, verbose: bo
   const t0 = performance.now();
   let source: RunSource = 'ran';
   let outcome: { report: RunReport; meta: RunMeta | null };
-  if (await te(holdsRun(dir))) {
-    const m = await te(readManifest(dir));
+  const held = await te(readRun(dir));
+  if (held !== null) {
+    const m = held;
     const diff = configDifferences(m.config, config);
     if (diff.length > 0)
       throw new BenchFailure(`${dir} holds a run with another configuration (${diff.join('; ')}): choose another --out, or delete ${dir}`, 2);

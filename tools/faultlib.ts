@@ -6,9 +6,9 @@
  * - kill chains: a real run killed with SIGKILL at seeded moments (by time,
  *   by the n-th temporary checkpoint file, by the n-th progress line), resumed
  *   until it finishes, and compared with an uninterrupted run;
- * - write faults: the store's `setWriteFault` hook makes a write fail (an
- *   injected error, EACCES, ENOSPC); the run must stop naming the file and
- *   leave the previous checkpoint valid and resumable;
+ * - write faults: the run's directory store is given a `writeFault` that
+ *   makes a write fail (an injected error, EACCES, ENOSPC); the run must stop
+ *   naming the file and leave the previous checkpoint valid and resumable;
  * - numerical faults: non-finite losses stop the stage and nothing
  *   non-finite reaches a checkpoint;
  * - hostile input: seeded mutations of checkpoints, goal files, config files
@@ -30,12 +30,19 @@ import { RunConfigInput, decodeConfig, decodeWith, type RunConfig, type RunRepor
 import { type CpgError, describeError } from '../src/algebra/errors.js';
 import type { SnapshotIndex } from '../src/algebra/snapshot.js';
 import { parseArgs } from '../src/cli/args.js';
-import { evaluateRun } from '../src/cpg/evalRun.js';
+import { exitCodeOf } from '../src/algebra/errors.js';
+import { modelShape } from '../src/algebra/manifest.js';
 import { withPreset } from '../src/cpg/presets.js';
-import { type RunRequest, runToEnd } from '../src/cpg/run.js';
-import { manifestPath, readManifest } from '../src/effects/runDir.js';
 import { loadNet } from '../src/effects/snapshot.js';
-import { bytesFloat32, getBlob, setWriteFault, sha256 } from '../src/effects/store.js';
+import { bytesFloat32 } from '../src/effects/store.js';
+import { fsStore, sha256 } from '../src/effects/stores/fs.js';
+import { type RunRequest, evaluateRun, readRun, runEvents } from '../src/streams/run.js';
+
+/** The manifest of a run directory. */
+export const manifestPath = (dir: string): string => path.join(dir, 'run.json');
+
+/** A write fault: asked before each atomic write with the file's path. */
+type Fault = (file: string) => Error | undefined;
 
 // ---------------------------------------------------------------------------
 // Paths, randomness, processes, directory hashes
@@ -487,13 +494,18 @@ export const configFromFlags = (flags: readonly string[]): RunConfig => {
   return c.right;
 };
 
-const quiet = { emit: () => undefined, cancelled: () => false };
-
-/** Run (or resume) in this process to the end. */
-export const runInProcess = (req: RunRequest): Promise<E.Either<CpgError, RunReport>> => runToEnd(req, quiet);
-
-const exitCodeOf = (e: CpgError): number =>
-  e.tag === 'ConfigError' || e.tag === 'DecodeError' || e.tag === 'GraphError' || e.tag === 'DataError' ? 2 : e.tag === 'Cancelled' ? 130 : 1;
+/** Run (or resume) in this process to the end; a write fault goes in through the run's store, as any store would. */
+export const runInProcess = (req: RunRequest, writeFault?: Fault): Promise<E.Either<CpgError, RunReport>> =>
+  new Promise((resolve) => {
+    let report: RunReport | undefined;
+    runEvents(req, { store: fsStore(req.dir, writeFault !== undefined ? { writeFault } : {}) }).subscribe({
+      next: (e) => {
+        if (e.type === 'run-finished') report = e.report;
+      },
+      error: (e: CpgError) => resolve(E.left(e)),
+      complete: () => resolve(report !== undefined ? E.right(report) : E.left({ tag: 'InternalError', message: 'the run completed without a report' })),
+    });
+  });
 
 /**
  * `cpg run|resume|eval ARGS` in this process, as src/cli/main.ts does it
@@ -528,7 +540,7 @@ export const cpgInProcess = async (argv: readonly string[]): Promise<Proc> => {
       return E.isLeft(r) ? failed(r.left) : done(0, '', '');
     }
     if (cmd.kind === 'eval') {
-      const r = await evaluateRun(cmd.dir, cmd.task !== undefined ? { task: cmd.task } : {});
+      const r = await evaluateRun(cmd.dir, cmd.task !== undefined ? { task: cmd.task } : {})();
       if (E.isLeft(r)) return failed(r.left);
       return done(r.right.rows.every((x) => x.logitDrift === 0) ? 0 : 1, `${JSON.stringify(r.right.rows)}\n`, '');
     }
@@ -538,30 +550,30 @@ export const cpgInProcess = async (argv: readonly string[]): Promise<Proc> => {
   }
 };
 
-/** Input shape of a benchmark's images. */
-const inputShapeOf = (benchmark: string): [number, number, number] => (benchmark === 'cifar100' ? [32, 32, 3] : [28, 28, 1]);
-
 /**
  * Whether `dir` holds a valid, loadable checkpoint: run.json decodes and
  * every snapshot it refers to loads (shapes, hashes, finite values, owner
  * ids), and every probe blob is intact. Returns the problems.
  */
 export const validateCheckpoint = async (dir: string): Promise<string[]> => {
-  const m = await readManifest(dir)();
-  if (E.isLeft(m)) return [`run.json does not load: ${describeError(m.left)}`];
-  const base = buildArchitecture(m.right.config.net, inputShapeOf(m.right.config.benchmark));
-  const c = m.right.current;
-  const snaps: SnapshotIndex[] = [m.right.state, c?.trained ?? null, c?.lastPruned ?? null, c?.retrained ?? null, ...(c?.pruned ?? []).map((p) => p.snapshot)].filter(
+  const read = await readRun(dir)();
+  if (E.isLeft(read)) return [`run.json does not load: ${describeError(read.left)}`];
+  const m = read.right;
+  if (m === null) return ['run.json is missing'];
+  const store = fsStore(dir);
+  const base = buildArchitecture(m.config.net, modelShape(m));
+  const c = m.current;
+  const snaps: SnapshotIndex[] = [m.state, c?.trained ?? null, c?.lastPruned ?? null, c?.retrained ?? null, ...(c?.pruned ?? []).map((p) => p.snapshot)].filter(
     (s): s is SnapshotIndex => s !== null,
   );
   const problems: string[] = [];
   for (const s of snaps) {
-    const r = await loadNet(dir, base, s)();
+    const r = await loadNet(store, base, s)();
     if (E.isLeft(r)) problems.push(`a snapshot does not load: ${describeError(r.left)}`);
   }
-  for (const f of m.right.finished)
-    if (f.probe !== null) {
-      const r = await getBlob(dir, f.probe)();
+  for (const ref of [...m.finished.map((f) => f.probe), ...m.tasks.map((t) => t.probeInputs ?? null)])
+    if (ref !== null) {
+      const r = await store.getBlob(ref)();
       if (E.isLeft(r)) problems.push(`a probe does not load: ${describeError(r.left)}`);
     }
   return problems;
@@ -661,7 +673,7 @@ export interface WriteFaultResult {
 export const runWithWriteFault = async (req: RunRequest, f: WriteFault): Promise<WriteFaultResult> => {
   const n = { any: 0, blob: 0, manifest: 0 };
   const failedFiles: string[] = [];
-  setWriteFault((file) => {
+  const fault: Fault = (file) => {
     n.any += 1;
     if (file.endsWith('.bin')) n.blob += 1;
     if (path.basename(file) === 'run.json') n.manifest += 1;
@@ -674,15 +686,14 @@ export const runWithWriteFault = async (req: RunRequest, f: WriteFault): Promise
     const e = f.fault(file, n, m);
     if (e !== undefined) failedFiles.push(file);
     return e;
-  });
+  };
   f.around?.before(req.dir);
   let r: E.Either<CpgError, RunReport>;
   try {
-    r = await runInProcess(req);
+    r = await runInProcess(req, fault);
   } catch (e) {
     r = E.left({ tag: 'CheckpointError', file: undefined, message: `EXCEPTION ${e instanceof Error ? e.stack : String(e)}` });
   } finally {
-    setWriteFault(undefined);
     f.around?.after(req.dir);
   }
   const problems: string[] = [];
@@ -803,17 +814,13 @@ export const writeFaultChain = async (ref: string, dir: string, config: RunConfi
  * `dir` is left exactly as committed then.
  */
 export const checkpointWhere = async (dir: string, config: RunConfig, when: (m: ManifestJson) => boolean): Promise<void> => {
-  setWriteFault((file) => {
+  const fault: Fault = (file) => {
     if (path.basename(file) !== 'run.json' || !fs.existsSync(file)) return undefined;
     return when(readJson(file) as ManifestJson) ? fsError('ENOSPC', file) : undefined;
-  });
-  try {
-    const r = await runInProcess(fs.existsSync(manifestPath(dir)) ? { kind: 'resume', dir } : { kind: 'new', dir, config });
-    if (E.isRight(r)) throw new Error('checkpointWhere: the condition never held');
-    if (!/ENOSPC/.test(describeError(r.left))) throw new Error(`checkpointWhere: ${describeError(r.left)}`);
-  } finally {
-    setWriteFault(undefined);
-  }
+  };
+  const r = await runInProcess(fs.existsSync(manifestPath(dir)) ? { kind: 'resume', dir } : { kind: 'new', dir, config }, fault);
+  if (E.isRight(r)) throw new Error('checkpointWhere: the condition never held');
+  if (!/ENOSPC/.test(describeError(r.left))) throw new Error(`checkpointWhere: ${describeError(r.left)}`);
 };
 
 /** Whether a private tmpfs can be mounted here (`unshare -m`, needs root or CAP_SYS_ADMIN): a real full disk. */

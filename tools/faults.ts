@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { describeError } from '../src/algebra/errors.js';
-import { readManifest } from '../src/effects/runDir.js';
+import { readRun } from '../src/streams/run.js';
 import { shutdownBackend } from '../src/effects/backend.js';
 import {
   type ChainResult,
@@ -283,7 +283,7 @@ const main = async (): Promise<void> => {
     const m = JSON.parse(fs.readFileSync(path.join(trav, 'run.json'), 'utf8')) as { state: { sharable: { blob: { sha256: string } }[] } };
     m.state.sharable[0]!.blob.sha256 = '../x';
     fs.writeFileSync(path.join(trav, 'run.json'), JSON.stringify(m));
-    const d = await readManifest(trav)();
+    const d = await readRun(trav)();
     checks += 1;
     if (E.isRight(d) || !/run\.json.*sha256/.test(describeError(d.left))) fail('safety', `a blob hash '../x' was not refused by the codec: ${E.isLeft(d) ? describeError(d.left) : 'decoded'}`);
     else if (verbose) log(`  blob hash '../x': ${describeError(d.left)}`);

@@ -330,6 +330,8 @@ export const nullable = <C extends t.Mixed>(of: C): NullableType<C> => new Nulla
 /** Options of a list. */
 export interface ListOptions {
   readonly minLength?: number;
+  /** At most this many items (absent: no bound). */
+  readonly maxLength?: number;
   /** Numbers only: each item greater than the one before. */
   readonly strictlyIncreasing?: boolean;
 }
@@ -338,25 +340,30 @@ export interface ListOptions {
 export class ListType<C extends t.Mixed> extends t.Type<ReadonlyArray<t.TypeOf<C>>, ReadonlyArray<t.OutputOf<C>>, unknown> {
   readonly _tag = 'ListType' as const;
   readonly minLength: number;
+  readonly maxLength: number;
   readonly strictlyIncreasing: boolean;
   constructor(
     readonly of: C,
     options: ListOptions = {},
   ) {
     const minLength = options.minLength ?? 0;
+    const maxLength = options.maxLength ?? Infinity;
     const increasing = options.strictlyIncreasing ?? false;
-    const name = `${minLength > 0 ? 'a non-empty list' : 'a list'} of ${of.name}${increasing ? ', strictly increasing' : ''}`;
+    const size =
+      maxLength === minLength ? `a list of ${minLength}` : minLength > 0 ? 'a non-empty list of' : 'a list of';
+    const name = `${size} ${of.name}${increasing ? ', strictly increasing' : ''}`;
     const ordered = (xs: readonly unknown[], i: number): boolean => {
       const prev = xs[i - 1];
       const x = xs[i];
       return !increasing || i === 0 || (typeof prev === 'number' && typeof x === 'number' && x > prev);
     };
     const is = (u: unknown): u is ReadonlyArray<t.TypeOf<C>> =>
-      Array.isArray(u) && u.length >= minLength && u.every((x, i) => of.is(x) && ordered(u, i));
+      Array.isArray(u) && u.length >= minLength && u.length <= maxLength && u.every((x, i) => of.is(x) && ordered(u, i));
     const validate = (u: unknown, c: t.Context): t.Validation<ReadonlyArray<t.TypeOf<C>>> => {
       if (!Array.isArray(u)) return t.failure(u, c);
       if (u.length < minLength)
         return t.failure(u, c, `expected at least ${minLength} item${minLength === 1 ? '' : 's'}, got ${u.length}`);
+      if (u.length > maxLength) return t.failure(u, c, `expected at most ${maxLength} item${maxLength === 1 ? '' : 's'}, got ${u.length}`);
       const errors: t.ValidationError[] = [];
       const out: t.TypeOf<C>[] = [];
       u.forEach((x: unknown, i) => {
@@ -370,6 +377,7 @@ export class ListType<C extends t.Mixed> extends t.Type<ReadonlyArray<t.TypeOf<C
     };
     super(name, is, validate, (a) => a.map((x) => of.encode(x) as t.OutputOf<C>));
     this.minLength = minLength;
+    this.maxLength = maxLength;
     this.strictlyIncreasing = increasing;
   }
 }
@@ -614,13 +622,17 @@ export const checked = <C extends t.Mixed>(base: C, checks: (a: t.TypeOf<C>) => 
 // The task life cycle (checkpointed)
 
 /** Codec of lifecycle's TaskContext. */
-export const TaskContextCodec = struct('a task context', {
-  task: PositiveInt,
-  tasksTotal: PositiveInt,
-  goal: Fraction,
-  valSize: PositiveInt,
-  multiplier: Multiplier,
-});
+export const TaskContextCodec = struct(
+  'a task context',
+  {
+    task: PositiveInt,
+    tasksTotal: PositiveInt,
+    goal: Fraction,
+    valSize: PositiveInt,
+    multiplier: Multiplier,
+  },
+  { reserve: OpenFraction },
+);
 
 /** Codec of lifecycle's CycleConfig. */
 export const CycleConfigCodec = struct('a life-cycle configuration', {
@@ -694,7 +706,10 @@ export const lifecycleCodecsMatch: [
 // The run configuration
 
 /** The benchmarks the library ships. */
-export const Benchmark = oneOf('split-mnist', 'permuted-mnist', 'split-fmnist', 'cifar100');
+export const BenchmarkName = oneOf('split-mnist', 'permuted-mnist', 'split-fmnist', 'cifar100');
+export type BenchmarkName = t.TypeOf<typeof BenchmarkName>;
+/** What a run learns: a shipped benchmark, or 'custom' — tasks given to `cpg learn` or to a learner. */
+export const Benchmark = oneOf('split-mnist', 'permuted-mnist', 'split-fmnist', 'cifar100', 'custom');
 export type Benchmark = t.TypeOf<typeof Benchmark>;
 /** CPG and its baselines. */
 export const Method = oneOf('cpg', 'packnet', 'finetune', 'individual');
@@ -765,6 +780,18 @@ const runConfigOptionalFields = {
   threads: PositiveInt,
   /** Cap on training images per task (quick runs). */
   limitPerTask: PositiveInt,
+  /**
+   * Open-ended streams (the count of tasks to come is unknown): how many tasks
+   * the model is expected to hold; the reference's compacting cap then counts
+   * the tasks left to that number.
+   */
+  expectedTasks: PositiveInt,
+  /**
+   * Open-ended streams: the share of its claim a task that misses its goal at
+   * the maximum width must free for the tasks to come (its compacting cap).
+   * Absent, with expectedTasks absent too: 0.9, the reference's cap with nine or more tasks still to come.
+   */
+  reserve: OpenFraction,
 };
 
 const increasingMilestones = (field: string, ms: readonly Milestone[]): FieldProblem[] =>
@@ -788,8 +815,8 @@ export const RunConfig = checked(struct('a run configuration', runConfigFields, 
 ]);
 export type RunConfig = t.TypeOf<typeof RunConfig>;
 
-/** A run configuration as written by a user: every field optional, unknown fields rejected. */
-export const RunConfigInput = struct('a run configuration', {}, { ...runConfigFields, ...runConfigOptionalFields });
+/** A run configuration as written by a user: every field optional, unknown fields rejected; only a shipped benchmark is named. */
+export const RunConfigInput = struct('a run configuration', {}, { ...runConfigFields, benchmark: BenchmarkName, ...runConfigOptionalFields });
 export type RunConfigInput = t.TypeOf<typeof RunConfigInput>;
 
 /** The reference defaults (CPG-SPEC, CIFAR-100 / VGG16-BN) of every defaulted field; individualEpochs defaults to trainEpochs. */
@@ -852,6 +879,18 @@ export const decodeConfig =
     );
 
 // ---------------------------------------------------------------------------
+// Inputs
+
+/** [height, width, channels] of a model's input. */
+export const InputShapeCodec = list(range(1, 4096, false, false, true), { minLength: 3, maxLength: 3 });
+
+/** Per-channel mean and standard deviation applied to pixels in [0, 1]. */
+export const NormalisationCodec = checked(
+  struct('a normalisation', { mean: list(FiniteNumber, { minLength: 1 }), std: list(PositiveNumber, { minLength: 1 }) }),
+  (n) => (n.mean.length !== n.std.length ? [{ path: ['std'], message: `has ${n.std.length} channel(s), mean has ${n.mean.length}` }] : []),
+);
+
+// ---------------------------------------------------------------------------
 // Goal files
 
 /** A goal file: task name → accuracy goal in [0, 1] (also as "0.6280", as the reference writes them); at least one task. */
@@ -876,6 +915,11 @@ export const TaskReport = struct('a task report', {
   pruneCurve: list(PruneRecordCodec),
   retrainKept: Bool,
   note: nullable(Text),
+}, {
+  /** What `accuracy` was measured on: the test split, or validation for a task given without one. */
+  accuracyOn: oneOf('test', 'validation'),
+  /** How far below its goal the task's validation accuracy may be and still meet it. */
+  allowedLoss: Fraction,
 });
 export type TaskReport = t.TypeOf<typeof TaskReport>;
 
@@ -918,6 +962,8 @@ export const RunReport = struct('a run report', {
   threads: PositiveInt,
   /** Whether that backend ran wasm SIMD code. */
   simd: Bool,
+  /** How the compacting cap of a task that misses its goal at the maximum width was set, in words. */
+  capacityPolicy: Text,
 });
 export type RunReport = t.TypeOf<typeof RunReport>;
 

@@ -22,8 +22,14 @@ export type CpgError =
   | { readonly tag: 'CheckpointError'; readonly file: string | undefined; readonly message: string }
   /** A non-finite loss or weight. */
   | { readonly tag: 'NumericError'; readonly message: string }
+  /** A task that cannot be learned as given: names the task and the field (`train.y[12]`, `classNames`). */
+  | { readonly tag: 'TaskError'; readonly task: string; readonly field: string; readonly message: string }
+  /** A run directory another process is working on. */
+  | { readonly tag: 'LockError'; readonly file: string; readonly message: string }
   /** A run stopped on request (unsubscribe, signal). */
-  | { readonly tag: 'Cancelled'; readonly message: string };
+  | { readonly tag: 'Cancelled'; readonly message: string }
+  /** A failure nothing above expected (a bug, or a library that threw): never a checkpoint or configuration problem. */
+  | { readonly tag: 'InternalError'; readonly message: string; readonly stack?: string };
 
 export type CpgErrorTag = CpgError['tag'];
 
@@ -48,7 +54,40 @@ export const describeError = (e: CpgError): string => {
       return `${e.file !== undefined ? `${e.file}: ` : 'checkpoint: '}${e.message}`;
     case 'NumericError':
       return `numerical fault: ${e.message}`;
+    case 'TaskError':
+      return `task '${e.task}': ${e.field}: ${e.message}`;
+    case 'LockError':
+      return `${e.file}: ${e.message}`;
     case 'Cancelled':
       return `cancelled: ${e.message}`;
+    case 'InternalError':
+      return `internal error: ${e.message}`;
   }
 };
+
+/** What the command line exits with for an error: 2 for input it refused (nothing changed), 130 when stopped, else 1. */
+export const exitCodeOf = (e: CpgError): number => {
+  switch (e.tag) {
+    case 'ConfigError':
+    case 'DecodeError':
+    case 'GraphError':
+    case 'DataError':
+    case 'TaskError':
+    case 'LockError':
+      return 2;
+    case 'Cancelled':
+      return 130;
+    default:
+      return 1;
+  }
+};
+
+/** An unexpected failure as a value: what was thrown, with its stack kept for a debug flag. */
+export const internalError = (e: unknown): CpgError => {
+  const message = e instanceof Error ? e.message : typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : String(e);
+  return e instanceof Error && e.stack !== undefined ? { tag: 'InternalError', message, stack: e.stack } : { tag: 'InternalError', message };
+};
+
+/** Whether an unknown value is one of our error values (an error that travelled through a stream). */
+export const isCpgError = (u: unknown): u is CpgError =>
+  typeof u === 'object' && u !== null && typeof (u as { tag?: unknown }).tag === 'string' && typeof (u as { message?: unknown }).message === 'string';

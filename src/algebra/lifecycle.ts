@@ -40,6 +40,11 @@ export interface TaskContext {
   readonly valSize: number;
   /** Width (parameter multiplier) of the network when the task starts. */
   readonly multiplier: number;
+  /**
+   * Open-ended streams: the compacting cap of a task that misses its goal at
+   * the maximum width, instead of the reference's rule over `tasksTotal`.
+   */
+  readonly reserve?: number;
 }
 
 /** What the effects layer must run next. */
@@ -129,6 +134,9 @@ export const pruneCap = (tasksLeft: number): number =>
 /** Tasks after the current one. */
 export const tasksLeft = (ctx: TaskContext): number => ctx.tasksTotal - ctx.task;
 
+/** The compacting cap of a task that missed its goal at the maximum width: its reserve, else the reference's rule. */
+export const capOf = (ctx: TaskContext): number => ctx.reserve ?? pruneCap(tasksLeft(ctx));
+
 // Accuracies are counts over valSize and the tolerance is a decimal: a sum such as
 // k/200 + 0.005 can land an ulp below (k+1)/200 and refuse a model exactly one image
 // within the allowed loss. The bound is inclusive, so compare with a hair of slack.
@@ -202,6 +210,8 @@ const checkContext = (ctx: TaskContext, c: CycleConfig): E.Either<CpgError, Task
     return E.left(lifecycleError(`tasksTotal must be an integer ≥ task (${ctx.task}), got ${ctx.tasksTotal}`));
   if (!inUnit(ctx.goal)) return E.left(lifecycleError(`goal must be in [0, 1], got ${ctx.goal}`));
   if (!isInt(ctx.valSize, 1)) return E.left(lifecycleError(`valSize must be an integer ≥ 1, got ${ctx.valSize}`));
+  if (ctx.reserve !== undefined && !(isNum(ctx.reserve) && ctx.reserve > 0 && ctx.reserve < 1))
+    return E.left(lifecycleError(`reserve must be in (0, 1), got ${ctx.reserve}`));
   if (!isNum(ctx.multiplier) || ctx.multiplier < 1 || ctx.multiplier > c.maxMultiplier)
     return E.left(
       lifecycleError(`the starting multiplier must be in [1, maxMultiplier = ${c.maxMultiplier}], got ${ctx.multiplier}`),
@@ -300,7 +310,7 @@ const onTrained = (s: CycleState, m: Extract<Measured, { tag: 'trained' }>): E.E
     ...s,
     unprunedValAcc: m.valAcc,
     goalMissedAtMax: !passed,
-    pruneCap: passed ? null : pruneCap(tasksLeft(s.ctx)),
+    pruneCap: passed ? null : capOf(s.ctx),
   };
   if (!m.ownsAny)
     return E.right({

@@ -1,55 +1,81 @@
 /**
- * The checkpoint manifest of a run directory (io-ts): the configuration,
- * goals, the committed network (by blob), every finished task's results, and
- * — while a task is being learned — its life-cycle state and the snapshots of
- * its completed stages. Writing a new manifest is a run's commit point.
+ * The checkpoint manifest of a run (io-ts): the configuration, goals, the
+ * committed network (by blob), every finished task's results and — while a
+ * task is being learned — its life-cycle state and the snapshots of its
+ * completed stages. Writing a new manifest is a run's commit point.
+ *
+ * Version 2 also holds what later learns and evaluations need without the
+ * earlier tasks' data: the model's input shape and normalisation, and per task
+ * its class names, a hash of its data, its probe inputs and where its data
+ * came from. Version 1 (written before tasks could arrive over time) is read
+ * and upgraded: its benchmark supplies the shape and normalisation, and the
+ * per-task facts are filled in when the run next sees the data.
  */
+import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import {
+  BenchmarkName,
   Bool,
   CycleStateCodec,
   Fraction,
   GoalFile,
   GrowthCodec,
+  InputShapeCodec,
   Multiplier,
+  NonEmptyText,
+  NonNegativeInt,
   NonNegativeNumber,
+  NormalisationCodec,
+  HalfOpenFraction,
   PositiveInt,
   PruneRecordCodec,
   RunConfig,
+  Sha256,
   Text,
   list,
   nullable,
   oneOf,
   struct,
+  tagged,
 } from './codecs.js';
+import { benchmarkFacts, isBenchmarkName } from './benchmarks.js';
+import type { CpgError } from './errors.js';
+import type { InputShape } from './task.js';
 import { BlobRefCodec, SnapshotIndex } from './snapshot.js';
 
 export const MANIFEST_FORMAT = 'cpg-run';
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
 
 /** What a finished task left in the run. */
-export const TaskResult = struct('a finished task', {
-  name: Text,
-  classes: PositiveInt,
-  goal: nullable(Fraction),
-  valAccuracy: Fraction,
-  testAccuracy: Fraction,
-  multiplier: Multiplier,
-  /** Chosen compacting sparsity (0: unpruned). */
-  sparsity: Fraction,
-  retrainKept: Bool,
-  growths: list(GrowthCodec),
-  pruneCurve: list(PruneRecordCodec),
-  unprunedValAcc: nullable(Fraction),
-  /** Test accuracy of tasks 1..k right after task k finished. */
-  accuracyRow: list(Fraction),
-  /** This task's logits on its probe batch when it finished (float32), to prove later outputs identical. */
-  probe: nullable(BlobRefCodec),
-  ownedFraction: Fraction,
-  pickedFraction: Fraction,
-  seconds: NonNegativeNumber,
-  note: nullable(Text),
-});
+export const TaskResult = struct(
+  'a finished task',
+  {
+    name: Text,
+    classes: PositiveInt,
+    goal: nullable(Fraction),
+    valAccuracy: Fraction,
+    testAccuracy: Fraction,
+    multiplier: Multiplier,
+    /** Chosen compacting sparsity (0: unpruned). */
+    sparsity: Fraction,
+    retrainKept: Bool,
+    growths: list(GrowthCodec),
+    pruneCurve: list(PruneRecordCodec),
+    unprunedValAcc: nullable(Fraction),
+    /** Test accuracy of tasks 1..k right after task k finished. */
+    accuracyRow: list(Fraction),
+    /** This task's logits on its probe batch when it finished (float32), to prove later outputs identical. */
+    probe: nullable(BlobRefCodec),
+    ownedFraction: Fraction,
+    pickedFraction: Fraction,
+    seconds: NonNegativeNumber,
+    note: nullable(Text),
+  },
+  {
+    /** What testAccuracy was measured on: absent or 'test', or 'validation' for a task given without a test split. */
+    accuracyOn: oneOf('test', 'validation'),
+  },
+);
 export type TaskResult = t.TypeOf<typeof TaskResult>;
 
 /** An individually trained network's result (goal runs and the individual baseline). */
@@ -81,13 +107,58 @@ export const CurrentTask = struct('the task in progress', {
 });
 export type CurrentTask = t.TypeOf<typeof CurrentTask>;
 
-export const RunManifest = struct('a run manifest', {
+/** Where a task's data came from, so a resumed run or an evaluation can read it again. */
+export const TaskSource = tagged('a task source', 'kind', {
+  /** Task `index` (1-based) of a shipped benchmark, built with the run's configuration. */
+  benchmark: struct('a benchmark task', { benchmark: BenchmarkName, index: PositiveInt }),
+  /** An image folder, split with these settings. */
+  folder: struct(
+    'an image-folder task',
+    { path: NonEmptyText, seed: NonNegativeInt, valFraction: HalfOpenFraction, testFraction: HalfOpenFraction },
+    { limitPerTask: PositiveInt },
+  ),
+  /** Arrays or tensors given in memory: only the caller has them. */
+  memory: struct('a task given in memory', {}),
+});
+export type TaskSource = t.TypeOf<typeof TaskSource>;
+
+/** Where one task's accuracy goal comes from. */
+export const GoalChoice = tagged('a goal choice', 'kind', {
+  /** The validation accuracy of a network trained on the task alone (the reference's). */
+  individual: struct('an individual goal', {}),
+  /** A given accuracy. */
+  given: struct('a given goal', { goal: Fraction }),
+  /** None: CPG keeps compacting while training accuracy stays above the threshold. */
+  none: struct('no goal', {}),
+});
+export type GoalChoice = t.TypeOf<typeof GoalChoice>;
+
+/** A task of the run: name and classes always; the rest once the run has seen its data (always, from version 2 on). */
+export const TaskEntry = struct(
+  'a task',
+  { name: Text, classes: PositiveInt },
+  {
+    classNames: list(Text, { minLength: 2 }),
+    /** SHA-256 over the task's class names, shape and every split: the same data, or a refusal. */
+    dataHash: Sha256,
+    /** The probe batch's inputs (float32): the finished task's outputs are re-checked on them without its data. */
+    probeInputs: BlobRefCodec,
+    source: TaskSource,
+    /** Tasks learned over time: where the goal comes from. */
+    goal: GoalChoice,
+    /** Tasks learned over time: the configuration this task is learned with (absent: the run's). */
+    config: RunConfig,
+  },
+);
+export type TaskEntry = t.TypeOf<typeof TaskEntry>;
+
+const manifestFields = {
   format: oneOf(MANIFEST_FORMAT),
   version: PositiveInt,
   config: RunConfig,
   backend: Text,
-  /** The benchmark's tasks in order. */
-  tasks: list(struct('a task', { name: Text, classes: PositiveInt })),
+  /** The tasks in order: every task of a benchmark run; the tasks so far of one learned over time. */
+  tasks: list(TaskEntry),
   /** Accuracy goals by task name, once known. */
   goals: nullable(GoalFile),
   /** Individually trained networks so far (goal runs, or the individual baseline). */
@@ -99,5 +170,40 @@ export const RunManifest = struct('a run manifest', {
   elapsedSeconds: NonNegativeNumber,
   status: oneOf('running', 'finished'),
   createdAt: Text,
+};
+
+export const RunManifest = struct('a run manifest', {
+  ...manifestFields,
+  /** The model's input [height, width, channels]. */
+  inputShape: InputShapeCodec,
+  /** How pixels in [0, 1] became inputs; null: inputs used as given. */
+  normalisation: nullable(NormalisationCodec),
+}, {
+  /** A benchmark run's task count, fixed when it started; absent for a model learned over time. */
+  plannedTasks: PositiveInt,
 });
 export type RunManifest = t.TypeOf<typeof RunManifest>;
+
+/** The model's input shape as a tuple (the codec holds it as a list of exactly three). */
+export const modelShape = (m: Pick<RunManifest, 'inputShape'>): InputShape => [m.inputShape[0]!, m.inputShape[1]!, m.inputShape[2]!];
+
+/** Version 1: a benchmark run, every task known at the start. */
+export const RunManifestV1 = struct('a run manifest', {
+  ...manifestFields,
+  tasks: list(struct('a task', { name: Text, classes: PositiveInt })),
+});
+export type RunManifestV1 = t.TypeOf<typeof RunManifestV1>;
+
+/** A version-1 manifest as version 2: its benchmark gives the input shape and normalisation; its tasks were planned. */
+export const upgradeV1 = (file: string) => (m: RunManifestV1): E.Either<CpgError, RunManifest> => {
+  const b = m.config.benchmark;
+  if (!isBenchmarkName(b)) return E.left({ tag: 'CheckpointError', file, message: `a version-1 run must be of a shipped benchmark, not '${b}'` });
+  const facts = benchmarkFacts[b];
+  return E.right({
+    ...m,
+    version: MANIFEST_VERSION,
+    inputShape: facts.inputShape,
+    normalisation: facts.normalisation,
+    plannedTasks: Math.max(1, m.tasks.length),
+  });
+};

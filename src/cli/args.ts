@@ -10,6 +10,16 @@ import type { CpgError } from '../algebra/errors.js';
 
 export type Command =
   | { readonly kind: 'run'; readonly flags: Flags; readonly configFile: string | undefined; readonly out: string | undefined }
+  | {
+      readonly kind: 'learn';
+      readonly dir: string;
+      readonly flags: Flags;
+      readonly configFile: string | undefined;
+      /** The task's name (--task), its image folder (--data), its goal (--goal: a fraction, 'individual' or 'none'). */
+      readonly task: string | undefined;
+      readonly data: string | undefined;
+      readonly goal: string | undefined;
+    }
   | { readonly kind: 'resume'; readonly dir: string; readonly flags: Flags }
   | { readonly kind: 'eval'; readonly dir: string; readonly task: string | undefined; readonly flags: Flags }
   | { readonly kind: 'help'; readonly topic: string | undefined }
@@ -28,6 +38,11 @@ const aliases: Readonly<Record<string, string>> = { data: 'dataPath' };
 
 /** Every configuration field a flag can set. */
 export const configFields = (): readonly string[] => Object.keys(RunConfigInput.optional);
+
+/** The configuration fields `cpg learn` takes: all but those naming a benchmark's data. */
+export const learnFields = (): readonly string[] => configFields().filter((f) => !['benchmark', 'tasks', 'dataPath'].includes(f));
+
+const commands = ['run', 'learn', 'resume', 'eval'] as const;
 
 const codecOf = (field: string): { readonly _tag?: string; readonly of?: { readonly _tag?: string } } | undefined =>
   (RunConfigInput.optional as Record<string, { _tag?: string; of?: { _tag?: string } }>)[field];
@@ -72,18 +87,20 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
   if (command === undefined || command === 'help' || command === '--help' || command === '-h')
     return E.right({ kind: 'help', topic: command === 'help' ? rest[0] : undefined });
   if (command === '--version' || command === 'version') return E.right({ kind: 'version' });
-  if (!['run', 'resume', 'eval'].includes(command))
-    return E.left(usage(`unknown command '${command}' (commands: run, resume, eval, help)${suggest(command, ['run', 'resume', 'eval', 'help'])}`));
+  if (!(commands as readonly string[]).includes(command))
+    return E.left(usage(`unknown command '${command}' (commands: ${commands.join(', ')}, help)${suggest(command, [...commands, 'help'])}`));
   if (rest.includes('--help') || rest.includes('-h')) return E.right({ kind: 'help', topic: command });
 
-  const fields = configFields();
-  const extra = command === 'run' ? ['out', 'config', 'data'] : command === 'eval' ? ['task', 'backend', 'threads'] : ['backend', 'threads'];
-  const knownFlags = command === 'run' ? [...fields.map(kebab), ...extra] : extra;
+  const extra =
+    command === 'run' ? ['out', 'config', 'data'] : command === 'learn' ? ['config', 'task', 'data', 'goal'] : command === 'eval' ? ['task', 'backend', 'threads'] : ['backend', 'threads'];
+  const knownFlags = command === 'run' ? [...configFields().map(kebab), ...extra] : command === 'learn' ? [...learnFields().map(kebab), ...extra] : extra;
   const flags: Record<string, unknown> = {};
   const positional: string[] = [];
   let out: string | undefined;
   let configFile: string | undefined;
   let task: string | undefined;
+  let data: string | undefined;
+  let goal: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
     if (!arg.startsWith('--')) {
@@ -102,9 +119,15 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
       value = next;
       i += 1;
     }
-    if (name === 'out') out = value;
-    else if (name === 'config') configFile = value;
-    else if (name === 'task') task = value;
+    const once = (was: string | undefined): E.Either<CpgError, string> => (was === undefined ? E.right(value!) : E.left(usage(`--${name} is given twice`, `--${name}`)));
+    const given = name === 'out' ? out : name === 'config' ? configFile : name === 'task' ? task : name === 'goal' ? goal : name === 'data' && command === 'learn' ? data : undefined;
+    const v = once(given);
+    if (E.isLeft(v)) return v;
+    if (name === 'out') out = v.right;
+    else if (name === 'config') configFile = v.right;
+    else if (name === 'task') task = v.right;
+    else if (name === 'goal') goal = v.right;
+    else if (name === 'data' && command === 'learn') data = v.right;
     else {
       const field = aliases[name] ?? camel(name);
       if (field in flags) return E.left(usage(`--${name} is given twice`, `--${name}`));
@@ -115,6 +138,10 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
     case 'run':
       if (positional.length > 0) return E.left(usage(`unexpected argument '${positional[0]}' (flags look like --benchmark split-mnist)`));
       return E.right({ kind: 'run', flags, configFile, out });
+    case 'learn':
+      if (positional.length !== 1)
+        return E.left(usage(positional.length === 0 ? '`cpg learn` needs the run directory: cpg learn RUN --task NAME --data DIR' : `\`cpg learn\` takes one run directory, got ${positional.length}`));
+      return E.right({ kind: 'learn', dir: positional[0]!, flags, configFile, task, data, goal });
     case 'resume':
     case 'eval': {
       if (positional.length !== 1)

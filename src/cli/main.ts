@@ -8,18 +8,17 @@ import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
+import type { Observable } from 'rxjs';
 import { RunConfigInput, decodeConfig, decodeWith, parseJson, runConfigDefaults, type RunConfig } from '../algebra/codecs.js';
-import { type CpgError, describeError } from '../algebra/errors.js';
+import { type CpgError, describeError, exitCodeOf } from '../algebra/errors.js';
 import { withPreset, presets } from '../cpg/presets.js';
-import { evaluateRun } from '../cpg/evalRun.js';
-import { runEvents } from '../streams/run.js';
-import type { RunRequest } from '../cpg/run.js';
+import type { RunEvent } from '../cpg/events.js';
+import { evaluateRun, runEvents } from '../streams/run.js';
 import { asFlag, configFields, kebab, parseArgs, type Command } from './args.js';
 import { pct, renderer, table } from './render.js';
+import { learnCommand } from './learn.js';
+import { readConfigFile } from './configFile.js';
 import { shutdownBackend } from '../effects/backend.js';
-
-const exitCodeOf = (e: CpgError): number =>
-  e.tag === 'ConfigError' || e.tag === 'DecodeError' || e.tag === 'GraphError' || e.tag === 'DataError' ? 2 : e.tag === 'Cancelled' ? 130 : 1;
 
 /** Errors in the user's words: config fields named as the flags that set them. */
 const explain = (e: CpgError, fromFlags: boolean): string => {
@@ -31,18 +30,12 @@ const explain = (e: CpgError, fromFlags: boolean): string => {
 
 const fail = (e: CpgError, fromFlags = false): number => {
   process.stderr.write(`cpg: ${explain(e, fromFlags)}\n`);
+  if (e.tag === 'InternalError' && e.stack !== undefined && process.env['CPG_DEBUG'] !== undefined) process.stderr.write(`${e.stack}\n`);
   return exitCodeOf(e);
 };
 
 const timestamp = (): string => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
 
-const readConfigFile = async (file: string): Promise<E.Either<CpgError, RunConfigInput>> => {
-  const text = await fs.readFile(file, 'utf8').then(
-    (t) => E.right<CpgError, string>(t),
-    (err: NodeJS.ErrnoException) => E.left<CpgError, string>({ tag: 'ConfigError', field: '--config', message: `cannot read ${file}: ${err.code ?? err.message}` }),
-  );
-  return pipe(text, E.chain(parseJson(file)), E.chain(decodeWith(RunConfigInput, file)));
-};
 
 /** The run's configuration: benchmark preset, then the config file, then flags; decoded with the reference defaults. */
 const resolveConfig = async (cmd: Extract<Command, { kind: 'run' }>): Promise<E.Either<CpgError, RunConfig>> => {
@@ -71,26 +64,33 @@ const resolveConfig = async (cmd: Extract<Command, { kind: 'run' }>): Promise<E.
   return config;
 };
 
-/** Subscribe to a run and render it; resolves to the exit code. */
-const follow = (req: RunRequest): Promise<number> =>
+/**
+ * Subscribe to a run and render it; resolves to the exit code. Ctrl-C (or
+ * SIGTERM) asks the run to stop: it ends at its next step, releases the run
+ * directory, and the stream completes with 'stopped' (exit 130); a second one
+ * exits at once.
+ */
+export const follow = (dir: string, start: (signal: AbortSignal) => Observable<RunEvent>): Promise<number> =>
   new Promise((resolve) => {
     const render = renderer(process.stdout);
-    let stopping = false;
-    const sub = runEvents(req).subscribe({
-      next: render,
-      error: (e: CpgError) => resolve(fail(e)),
-      complete: () => resolve(0),
-    });
+    const stop = new AbortController();
+    let stopped = false;
     const onSignal = () => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      sub.unsubscribe();
-      process.stdout.write(`\ncpg: stopped. The last checkpoint in ${req.dir} is valid; continue with: cpg resume ${req.dir}\n`);
-      // The step in flight finishes before the run notices; give it a moment.
-      setTimeout(() => resolve(130), 200);
+      if (stop.signal.aborted) process.exit(130);
+      stop.abort();
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    start(stop.signal).subscribe({
+      next: (e) => {
+        if (e.type === 'stopped') {
+          stopped = true;
+          process.stdout.write(`\ncpg: stopped. The last checkpoint in ${dir} is valid; continue with: cpg resume ${dir}\n`);
+        } else render(e);
+      },
+      error: (e: CpgError) => resolve(fail(e)),
+      complete: () => resolve(stopped ? 130 : 0),
+    });
   });
 
 /** "(MNIST family: 8)" when the MNIST presets agree on a field, else which benchmark sets what. */
@@ -176,20 +176,27 @@ const main = async (argv: readonly string[]): Promise<number> => {
       const config = await resolveConfig(cmd);
       if (E.isLeft(config)) return fail(config.left, true);
       const c = config.right;
+      if (c.benchmark === 'custom')
+        return fail({ tag: 'ConfigError', field: 'benchmark', message: "'custom' is a model learned from your own tasks: use `cpg learn RUN --task NAME --data DIR`" }, true);
       const out = cmd.out ?? path.join('runs', `${c.benchmark}-${c.method}-${c.net}-${timestamp()}`);
-      return follow({ kind: 'new', dir: out, config: c });
+      return follow(out, (signal) => runEvents({ kind: 'new', dir: out, config: c, signal }));
     }
+    case 'learn':
+      return learnCommand(cmd, { fail, follow });
     case 'resume': {
       const backend = cmd.flags['backend'];
       const threads = cmd.flags['threads'];
       const o = decodeWith(RunConfigInput, undefined)({ ...(backend !== undefined ? { backend } : {}), ...(threads !== undefined ? { threads } : {}) });
       if (E.isLeft(o)) return fail(o.left, true);
-      return follow({
-        kind: 'resume',
-        dir: cmd.dir,
-        ...(o.right.backend !== undefined ? { backend: o.right.backend } : {}),
-        ...(o.right.threads !== undefined ? { threads: o.right.threads } : {}),
-      });
+      return follow(cmd.dir, (signal) =>
+        runEvents({
+          kind: 'resume',
+          dir: cmd.dir,
+          signal,
+          ...(o.right.backend !== undefined ? { backend: o.right.backend } : {}),
+          ...(o.right.threads !== undefined ? { threads: o.right.threads } : {}),
+        }),
+      );
     }
     case 'eval': {
       const o = decodeWith(RunConfigInput, undefined)(cmd.flags);
@@ -198,13 +205,14 @@ const main = async (argv: readonly string[]): Promise<number> => {
         ...(cmd.task !== undefined ? { task: cmd.task } : {}),
         ...(o.right.backend !== undefined ? { backend: o.right.backend } : {}),
         ...(o.right.threads !== undefined ? { threads: o.right.threads } : {}),
-      });
+      })();
       if (E.isLeft(r)) return fail(r.left);
+      const carried = r.right.rows.some((x) => x.testAccuracy === null);
       process.stdout.write(
         `${table(
           ['task', 'test acc', 'val acc', 'recorded', 'logit drift'],
           r.right.rows.map((x) => [x.name, pct(x.testAccuracy), pct(x.valAccuracy), pct(x.recordedAccuracy), String(x.logitDrift)]),
-        )}\n(backend ${r.right.backend})\n`,
+        )}\n(backend ${r.right.backend})${carried ? "\n— : the task's data is not at hand (given in memory, or its folder is gone); its probe logits were checked" : ''}\n`,
       );
       return r.right.rows.every((x) => x.logitDrift === 0) ? 0 : 1;
     }

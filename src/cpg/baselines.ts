@@ -8,87 +8,114 @@
  * PackNet runs through learn.ts with its own cycle settings.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import { defer } from 'rxjs';
 import { claimAll } from '../algebra/backbone.js';
 import { stepLr } from '../algebra/schedule.js';
 import type { IndividualResult } from '../algebra/manifest.js';
-import { initNet, startTaskPrivates, type NetState } from '../effects/network.js';
-import { openSession } from '../effects/trainer.js';
 import { emptyPick } from '../algebra/pickMask.js';
-import type { TaskData } from '../effects/data/index.js';
-import { type RunCtx, commit, load, sessionOptionsOf } from './context.js';
-import { must, runStage } from './stages.js';
+import { classCount, reportSplit, type Task } from '../algebra/task.js';
+import { initNet, startTaskPrivates } from '../effects/network.js';
+import { type RunCtx, type RunState, commit, load, sessionOptionsOf } from './context.js';
+import { type Flow, chain, emit, fail, fromEither, mapValue } from './flow.js';
+import { runStage } from './stages.js';
 import { finishTask } from './finish.js';
+import { withSession } from './learn.js';
 
 /** Train task k on a network of its own; record its validation and test accuracy. */
-export const trainIndividual = async (ctx: RunCtx, data: TaskData, k: number): Promise<IndividualResult> => {
-  const c = ctx.config;
-  const t0 = ctx.env.now();
-  ctx.env.emit({ type: 'task-started', task: k, name: data.name, of: ctx.bench.tasks.length, purpose: 'goal' });
-  const fresh = must(initNet(ctx.base, c.seed, `individual/task${k}`));
-  const claimed: NetState = { ...fresh, backbone: must(claimAll(1)(fresh.backbone)) };
-  const ready = must(startTaskPrivates(claimed, data.classes, c.seed));
-  const session = must(openSession(ready, sessionOptionsOf(c, { kind: 'none' })));
-  try {
-    const r = await runStage(session, data, ctx.env, {
-      task: k,
-      name: data.name,
-      kind: 'individual',
-      label: `individual/task${k}`,
-      epochs: c.individualEpochs,
-      lr: stepLr({ base: c.lr, epochs: c.individualEpochs, milestones: c.lrMilestones }),
-      lrMask: () => 0,
-      multiplier: 1,
-    });
-    const test = session.evaluate(data.test.x, data.test.y, data.test.count, c.evalBatchSize);
-    const result: IndividualResult = { name: data.name, valAccuracy: r.valAcc, testAccuracy: test.accuracy, seconds: ctx.env.now() - t0 };
-    await commit(ctx, { ...ctx.manifest, individual: [...ctx.manifest.individual, result] });
-    ctx.env.emit({
-      type: 'task-finished',
-      task: k,
-      name: data.name,
-      purpose: 'goal',
-      accuracyRow: [test.accuracy],
-      valAcc: r.valAcc,
-      goal: null,
-      multiplier: 1,
-      sparsity: 0,
-      ownedFraction: 1,
-      freeFraction: 0,
-      maxLogitDrift: ctx.maxLogitDrift,
-      seconds: result.seconds,
-    });
-    return result;
-  } finally {
-    session.dispose();
-  }
-};
+export const trainIndividual = (ctx: RunCtx, s: RunState, data: Task, k: number, of: number | null): Flow<{ readonly state: RunState; readonly result: IndividualResult }> =>
+  defer(() => {
+    const c = ctx.config;
+    const t0 = ctx.env.clock.seconds();
+    const ready = pipe(
+      initNet(ctx.base, c.seed, `individual/task${k}`),
+      E.chain((fresh) => E.map((backbone: typeof fresh.backbone) => ({ ...fresh, backbone }))(claimAll(1)(fresh.backbone))),
+      E.chain((claimed) => startTaskPrivates(claimed, classCount(data), c.seed)),
+    );
+    return pipe(
+      emit({ type: 'task-started', task: k, name: data.name, of, purpose: 'goal' }),
+      chain(() => fromEither(ready)),
+      chain((net) =>
+        withSession(net, sessionOptionsOf(c, { kind: 'none' }), (session) =>
+          pipe(
+            runStage(ctx, session, data, {
+              task: k,
+              name: data.name,
+              kind: 'individual',
+              label: `individual/task${k}`,
+              epochs: c.individualEpochs,
+              lr: stepLr({ base: c.lr, epochs: c.individualEpochs, milestones: c.lrMilestones }),
+              lrMask: () => 0,
+              multiplier: 1,
+            }),
+            mapValue((r) => {
+              const rep = reportSplit(data);
+              const test = session.evaluate(rep.x, rep.y, rep.count, c.evalBatchSize);
+              return { name: data.name, valAccuracy: r.valAcc, testAccuracy: test.accuracy, seconds: ctx.env.clock.seconds() - t0 } satisfies IndividualResult;
+            }),
+          ),
+        ),
+      ),
+      chain((result) =>
+        pipe(
+          commit(ctx, s, { ...s.manifest, individual: [...s.manifest.individual, result] }),
+          chain((state) =>
+            pipe(
+              emit({
+                type: 'task-finished',
+                task: k,
+                name: data.name,
+                purpose: 'goal',
+                accuracyRow: [result.testAccuracy],
+                valAcc: result.valAccuracy,
+                goal: null,
+                multiplier: 1,
+                sparsity: 0,
+                ownedFraction: 1,
+                freeFraction: 0,
+                maxLogitDrift: state.maxLogitDrift,
+                seconds: result.seconds,
+              }),
+              mapValue(() => ({ state, result })),
+            ),
+          ),
+        ),
+      ),
+    );
+  });
 
 /** Fine-tune task k into the one shared network: every weight trains, nothing is protected. */
-export const fineTuneTask = async (ctx: RunCtx, data: TaskData, k: number): Promise<void> => {
-  const c = ctx.config;
-  const committed = ctx.manifest.state;
-  if (committed === null) must(E.left({ tag: 'CheckpointError', file: undefined, message: 'the checkpoint lacks the network to fine-tune' }));
-  const { state } = await load(ctx, committed!);
-  const ready = must(startTaskPrivates(state, data.classes, c.seed));
-  const session = must(openSession(ready, sessionOptionsOf(c, { kind: 'none' }, 'everything')));
-  try {
-    const t0 = ctx.env.now();
-    const r = await runStage(session, data, ctx.env, {
-      task: k,
-      name: data.name,
-      kind: 'finetune',
-      label: `finetune/task${k}`,
-      epochs: c.trainEpochs,
-      lr: stepLr({ base: c.lr, epochs: c.trainEpochs, milestones: c.lrMilestones }),
-      lrMask: () => 0,
-      multiplier: 1,
-    });
-    ctx.env.emit({ type: 'stage-ended', task: k, name: data.name, stage: 'finetune', trainAcc: r.trainAcc, valAcc: r.valAcc, next: 'done' });
-    const trained = session.export();
-    // No pick masks: the fine-tuned network has no owners, every task sees every weight.
-    const picks = new Map([...trained.backbone.owners].map(([name, o]) => [name, emptyPick(o.cells.length)] as const));
-    await finishTask(ctx, data, k, trained, picks, { goal: null, ignoreOwners: true, seconds: ctx.env.now() - t0 });
-  } finally {
-    session.dispose();
-  }
-};
+export const fineTuneTask = (ctx: RunCtx, s: RunState, data: Task, k: number): Flow<RunState> =>
+  defer(() => {
+    const c = ctx.config;
+    const committed = s.manifest.state;
+    if (committed === null) return fail<RunState>({ tag: 'CheckpointError', file: undefined, message: 'the checkpoint lacks the network to fine-tune' });
+    return pipe(
+      load(ctx, committed),
+      chain(({ state }) => fromEither(startTaskPrivates(state, classCount(data), c.seed))),
+      chain((ready) =>
+        withSession(ready, sessionOptionsOf(c, { kind: 'none' }, 'everything'), (session) => {
+          const t0 = ctx.env.clock.seconds();
+          return pipe(
+            runStage(ctx, session, data, {
+              task: k,
+              name: data.name,
+              kind: 'finetune',
+              label: `finetune/task${k}`,
+              epochs: c.trainEpochs,
+              lr: stepLr({ base: c.lr, epochs: c.trainEpochs, milestones: c.lrMilestones }),
+              lrMask: () => 0,
+              multiplier: 1,
+            }),
+            chain((r) => emit({ type: 'stage-ended', task: k, name: data.name, stage: 'finetune', trainAcc: r.trainAcc, valAcc: r.valAcc, next: 'done' })),
+            chain(() => {
+              const trained = session.export();
+              // No pick masks: the fine-tuned network has no owners, every task sees every weight.
+              const picks = new Map([...trained.backbone.owners].map(([name, o]) => [name, emptyPick(o.cells.length)] as const));
+              return finishTask(ctx, s, data, k, trained, picks, { goal: null, ignoreOwners: true, seconds: ctx.env.clock.seconds() - t0 });
+            }),
+          );
+        }),
+      ),
+    );
+  });

@@ -1,9 +1,13 @@
 /**
- * What every part of a run shares: configuration, data, the architecture,
- * the stage environment, and the manifest with its commit step.
+ * What every part of a run shares — the environment, the configuration, the
+ * architecture, the data this process has — and the run's state (the
+ * manifest as last committed, the largest logit drift seen), threaded from
+ * one piece to the next as a value, with its commit step.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
+import { defer } from 'rxjs';
 import type { CpgError } from '../algebra/errors.js';
 import type { RunConfig } from '../algebra/codecs.js';
 import { type Graph, paramSpecs } from '../algebra/graph.js';
@@ -11,75 +15,73 @@ import { buildArchitecture } from '../algebra/architectures.js';
 import type { RunManifest } from '../algebra/manifest.js';
 import type { SnapshotIndex } from '../algebra/snapshot.js';
 import type { PickMask } from '../algebra/pickMask.js';
-import type { Benchmark, DataOptions } from '../effects/data/index.js';
+import type { InputShape, Task } from '../algebra/task.js';
 import type { PickMode, SessionOptions } from '../effects/trainer.js';
-import { type NetState } from '../effects/network.js';
+import type { NetState } from '../effects/network.js';
 import { loadNet, saveNet } from '../effects/snapshot.js';
-import { manifestPath, writeManifest } from '../effects/runDir.js';
-import { CpgFailure, type StageEnv } from './stages.js';
+import { manifestName, writeManifest } from '../effects/checkpoint.js';
+import { type Flow, chain, emit, fromTE, mapValue } from './flow.js';
+import type { StageCtx } from './stages.js';
 
-export interface RunCtx {
-  readonly dir: string;
+/** A run's fixed surroundings (one per process working on it). */
+export interface RunCtx extends StageCtx {
+  /** The configuration this part of the run follows (a task learned over time may have its own). */
   readonly config: RunConfig;
-  readonly bench: Benchmark;
-  /** The architecture at multiplier 1, sized for the benchmark's images. */
+  /** The architecture at multiplier 1, sized for the model's input. */
   readonly base: Graph;
-  readonly backend: string;
-  readonly env: StageEnv;
-  /** The manifest as last committed. */
-  manifest: RunManifest;
-  /** Largest logit difference seen when re-checking finished tasks (must stay 0). */
-  maxLogitDrift: number;
-  /** Clock reading when this process started on the run (for elapsed time). */
+  /** Clock reading when this process took the run over, and the run's elapsed seconds then. */
   readonly startedAt: number;
-  /** elapsedSeconds of the manifest when this process took the run over. */
   readonly elapsedBefore: number;
+  /** The data of task k (1-based), when this process has it. */
+  readonly dataOf: (k: number) => Task | undefined;
 }
 
-/** Run an effect to completion or stop the run with its error. */
-export const run = async <A>(te: TE.TaskEither<CpgError, A>): Promise<A> => {
-  const r = await te();
-  if (E.isLeft(r)) throw new CpgFailure(r.left);
-  return r.right;
-};
+/** What changes as the run goes: the manifest as last committed, and the largest logit drift seen (must stay 0). */
+export interface RunState {
+  readonly manifest: RunManifest;
+  readonly maxLogitDrift: number;
+}
 
-/** Commit a new manifest (atomically) and make it the context's. */
-export const commit = async (ctx: RunCtx, next: RunManifest): Promise<void> => {
-  const t0 = ctx.env.now();
-  const elapsed = ctx.elapsedBefore + (ctx.env.now() - ctx.startedAt);
-  const m: RunManifest = { ...next, elapsedSeconds: elapsed };
-  const bytes = await run(writeManifest(ctx.dir, m));
-  ctx.manifest = m;
-  ctx.env.emit({ type: 'checkpoint', seconds: ctx.env.now() - t0, bytes });
-};
+/** The context a task learns in: its own configuration (seed, batch sizes and all). */
+export const withConfig = (ctx: RunCtx, config: RunConfig): RunCtx => ({
+  ...ctx,
+  config,
+  seed: config.seed,
+  batchSize: config.batchSize,
+  evalBatchSize: config.evalBatchSize,
+});
+
+/** Commit a new manifest (atomically); the state after it. */
+export const commit = (ctx: RunCtx, s: RunState, next: RunManifest): Flow<RunState> =>
+  defer(() => {
+    const t0 = ctx.env.clock.seconds();
+    const m: RunManifest = { ...next, elapsedSeconds: ctx.elapsedBefore + (t0 - ctx.startedAt) };
+    return pipe(
+      fromTE(writeManifest(ctx.env.store, m)),
+      chain((bytes) => emit({ type: 'checkpoint', seconds: ctx.env.clock.seconds() - t0, bytes })),
+      mapValue((): RunState => ({ ...s, manifest: m })),
+    );
+  });
 
 /** Store a network (with the current task's picks between stages). */
-export const save = (ctx: RunCtx, s: NetState, picks: ReadonlyMap<string, PickMask> | undefined): Promise<SnapshotIndex> =>
-  run(saveNet(ctx.dir, s, picks));
+export const save = (ctx: RunCtx, s: NetState, picks: ReadonlyMap<string, PickMask> | undefined): Flow<SnapshotIndex> =>
+  fromTE(saveNet(ctx.env.store, s, picks));
 
-/** Load a stored network, checked against the architecture; a fault in its index is a fault of run.json. */
-export const load = (ctx: RunCtx, idx: SnapshotIndex) =>
-  run(TE.mapLeft((e: CpgError): CpgError => (e.tag === 'CheckpointError' && e.file === undefined ? { ...e, file: manifestPath(ctx.dir) } : e))(loadNet(ctx.dir, ctx.base, idx)));
+/** A stored network checked against the architecture, as a TaskEither; a fault in its index is a fault of the manifest. */
+export const loadTE = (ctx: Pick<RunCtx, 'env' | 'base'>, idx: SnapshotIndex) =>
+  pipe(
+    loadNet(ctx.env.store, ctx.base, idx),
+    TE.mapLeft((e: CpgError): CpgError => (e.tag === 'CheckpointError' && e.file === undefined ? { ...e, file: manifestName(ctx.env.store) } : e)),
+  );
 
-/** The configured net built for the data's images, or why it does not fit them. */
-export const architectureFor = (net: RunConfig['net'], bench: Pick<Benchmark, 'name' | 'inputShape'>): E.Either<string, Graph> => {
-  const base = buildArchitecture(net, bench.inputShape);
+/** Load a stored network, checked against the architecture. */
+export const load = (ctx: RunCtx, idx: SnapshotIndex) => fromTE(loadTE(ctx, idx));
+
+/** The configured net built for inputs of `shape`, or why it does not fit them (`what` names the data in the message). */
+export const architectureFor = (net: RunConfig['net'], shape: InputShape, what: string): E.Either<string, Graph> => {
+  const base = buildArchitecture(net, shape);
   const specs = paramSpecs(base, 1);
-  return E.isLeft(specs) ? E.left(`'${net}' does not fit ${bench.name}'s ${bench.inputShape.join('×')} images: ${specs.left.message}`) : E.right(base);
-};
-
-/** What the data loader needs from a configuration (`tasks` overrides the configured count). */
-export const dataOptionsOf = (c: RunConfig, tasks?: number): DataOptions => {
-  const n = tasks ?? c.tasks;
-  return {
-    benchmark: c.benchmark,
-    seed: c.seed,
-    valFraction: c.valFraction,
-    testFraction: c.testFraction,
-    ...(n !== undefined ? { tasks: n } : {}),
-    ...(c.dataPath !== undefined ? { dataPath: c.dataPath } : {}),
-    ...(c.limitPerTask !== undefined ? { limitPerTask: c.limitPerTask } : {}),
-  };
+  return E.isLeft(specs) ? E.left(`'${net}' does not fit ${what}'s ${shape.join('×')} inputs: ${specs.left.message}`) : E.right(base);
 };
 
 /** A training session's settings from the configuration. */

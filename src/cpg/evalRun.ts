@@ -1,80 +1,92 @@
 /**
  * `cpg eval`: evaluate finished tasks from a checkpoint alone, and check
- * that each one's outputs are still the ones recorded when it finished.
+ * that each one's outputs are still the ones recorded when it finished. The
+ * probe check needs no data (the probe inputs are in the store); accuracies
+ * are re-measured for the tasks whose data is at hand. Nothing is written.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import { defer } from 'rxjs';
 import type { CpgError } from '../algebra/errors.js';
-import type { RunConfig } from '../algebra/codecs.js';
-import { selectBackend } from '../effects/backend.js';
-import { seconds } from '../effects/clock.js';
-import { loadBenchmark } from '../effects/data/index.js';
-import { manifestPath, readManifest } from '../effects/runDir.js';
-import { bytesFloat32, getBlob } from '../effects/store.js';
-import { type RunCtx, architectureFor, dataOptionsOf, load, run } from './context.js';
-import { logitDrift, measureTask } from './finish.js';
-import { CpgFailure, must } from './stages.js';
+import type { RunManifest } from '../algebra/manifest.js';
+import { classCount, type Task } from '../algebra/task.js';
+import type { Env } from '../effects/env.js';
+import { manifestName } from '../effects/checkpoint.js';
+import { bytesFloat32 } from '../effects/store.js';
+import { type RunState, load } from './context.js';
+import { type Flow, chain, fail, fold, fromEither, fromTE, mapValue, pure } from './flow.js';
+import { logitDrift, measureTask, probeOf } from './finish.js';
+import { dataHashOf } from './model.js';
+import { runCtxOf } from './run.js';
 
 /** One finished task, evaluated now. */
 export interface EvalRow {
   readonly task: number;
   readonly name: string;
-  readonly testAccuracy: number;
-  readonly valAccuracy: number;
+  /** Accuracy now on the task's test split (validation for a task without one); null without its data. */
+  readonly testAccuracy: number | null;
+  readonly valAccuracy: number | null;
   /** Test accuracy recorded in the run (at the end of the last task). */
   readonly recordedAccuracy: number;
   /** Largest logit difference from the probe recorded when the task finished. */
   readonly logitDrift: number;
 }
 
-export interface EvalOptions {
-  readonly task?: string;
-  readonly backend?: RunConfig['backend'];
-  readonly threads?: number;
-}
-
-/** Evaluate the finished tasks of the run in `dir` (or just one). */
-export const evaluateRun = async (dir: string, o: EvalOptions): Promise<E.Either<CpgError, { backend: string; rows: EvalRow[] }>> => {
-  try {
-    const m = await run(readManifest(dir));
-    if (m.state === null || m.config.method === 'individual')
-      must(E.left<CpgError>({ tag: 'ConfigError', field: 'dir', message: `${dir} is an individual-networks run: it keeps no shared network to evaluate` }));
-    if (m.finished.length === 0) must(E.left<CpgError>({ tag: 'ConfigError', field: 'dir', message: `${dir} has no finished task yet` }));
-    const which = o.task === undefined ? m.finished.map((_, i) => i + 1) : [m.finished.findIndex((f) => f.name === o.task) + 1];
-    if (which[0] === 0)
-      must(E.left<CpgError>({ tag: 'ConfigError', field: '--task', message: `no finished task named '${o.task}' (finished: ${m.finished.map((f) => f.name).join(', ')})` }));
-    const config = m.config;
-    const backend = await run(selectBackend({ prefer: o.backend ?? config.backend, ...(o.threads !== undefined ? { threads: o.threads } : config.threads !== undefined ? { threads: config.threads } : {}) }));
-    const bench = await run(loadBenchmark(dataOptionsOf(config, m.tasks.length)));
-    // The same check as a resume: the finished tasks must be evaluated on their own data.
-    const names = bench.tasks.map((t) => `${t.name} (${t.classes})`).join(', ');
-    const stored = m.tasks.map((t) => `${t.name} (${t.classes})`).join(', ');
-    if (names !== stored)
-      must(E.left<CpgError>({ tag: 'CheckpointError', file: manifestPath(dir), message: `the run's tasks [${stored}] are not the data's tasks [${names}]: the data or the run's configuration changed` }));
-    const base = must(E.mapLeft((why: string): CpgError => ({ tag: 'CheckpointError', file: manifestPath(dir), message: `the run's config.net ${why}` }))(architectureFor(config.net, bench)));
-    const ctx: RunCtx = {
-      dir,
-      config,
-      bench,
-      base,
-      backend: backend.name,
-      env: { seed: config.seed, batchSize: config.batchSize, evalBatchSize: config.evalBatchSize, augmentation: 'none', inputShape: bench.inputShape, emit: () => {}, cancelled: () => false, now: seconds },
-      manifest: m,
-      maxLogitDrift: 0,
-      startedAt: seconds(),
-      elapsedBefore: m.elapsedSeconds,
-    };
-    const { state } = await load(ctx, m.state!);
-    const last = m.finished[m.finished.length - 1]!.accuracyRow;
-    const rows: EvalRow[] = [];
-    for (const k of which) {
-      const r = measureTask(ctx, state, k, config.method === 'finetune');
-      const probe = m.finished[k - 1]!.probe;
-      const drift = probe === null ? 0 : logitDrift(bytesFloat32(await run(getBlob(dir, probe))), r.logits);
-      rows.push({ task: k, name: m.finished[k - 1]!.name, testAccuracy: r.testAcc, valAccuracy: r.valAcc, recordedAccuracy: last[k - 1] ?? r.testAcc, logitDrift: drift });
-    }
-    return E.right({ backend: backend.name, rows });
-  } catch (e) {
-    if (e instanceof CpgFailure) return E.left(e.error);
-    throw e;
-  }
+/** Which finished tasks to evaluate: all, or the one named. */
+export const tasksToEvaluate = (m: RunManifest, dir: string, task: string | undefined): E.Either<CpgError, number[]> => {
+  if (m.state === null || m.config.method === 'individual')
+    return E.left({ tag: 'ConfigError', field: 'dir', message: `${dir} is an individual-networks run: it keeps no shared network to evaluate` });
+  if (m.finished.length === 0) return E.left({ tag: 'ConfigError', field: 'dir', message: `${dir} has no finished task yet` });
+  if (task === undefined) return E.right(m.finished.map((_, i) => i + 1));
+  const k = m.finished.findIndex((f) => f.name === task) + 1;
+  return k === 0
+    ? E.left({ tag: 'ConfigError', field: '--task', message: `no finished task named '${task}' (finished: ${m.finished.map((f) => f.name).join(', ')})` })
+    : E.right([k]);
 };
+
+/** Checks, without writing anything, that `t` is the data task k was learned from. */
+const sameData = (m: RunManifest, file: string, k: number, t: Task): Flow<Task> => {
+  const e = m.tasks[k - 1]!;
+  const changed = (why: string): CpgError => ({ tag: 'CheckpointError', file, message: `task ${k} ('${e.name}') ${why}: the data or the run's configuration changed` });
+  if (e.name !== t.name || e.classes !== classCount(t)) return fail(changed(`is '${e.name}' (${e.classes} classes), the data gives '${t.name}' (${classCount(t)} classes)`));
+  if (e.dataHash === undefined) return pure(t);
+  return pipe(fromTE(dataHashOf(t)), chain((h) => (h === e.dataHash ? pure(t) : fail<Task>(changed('has different data (its hash differs)')))));
+};
+
+/** Evaluate finished tasks `which` of the run whose manifest is `m`, with the data at hand (task k at k − 1). */
+export const evaluateModel = (env: Env, m: RunManifest, which: readonly number[], data: readonly (Task | undefined)[]): Flow<readonly EvalRow[]> =>
+  defer(() => {
+    const file = manifestName(env.store);
+    const last = m.finished[m.finished.length - 1]!.accuracyRow;
+    const ctx = runCtxOf(env, m.config, m, m.config.benchmark, (k) => data[k - 1], {}, true);
+    if (E.isLeft(ctx)) return fail<readonly EvalRow[]>(ctx.left);
+    const c = ctx.right;
+    const s: RunState = { manifest: m, maxLogitDrift: 0 };
+    return pipe(
+      fold(which, [] as (Task | undefined)[], (acc, k) => {
+        const d = data[k - 1];
+        return d === undefined ? pure([...acc, undefined]) : pipe(sameData(m, file, k, d), mapValue((t) => [...acc, t]));
+      }),
+      chain(() => load(c, m.state!)),
+      chain(({ state }) =>
+        fold(which, [] as EvalRow[], (rows, k) =>
+          pipe(
+            probeOf(c, s, k),
+            chain((probe) => fromEither(measureTask(c, state, k, m.config.method === 'finetune', probe, data[k - 1]))),
+            chain((r) => {
+              const rec = m.finished[k - 1]!;
+              const drift: Flow<number> =
+                rec.probe === null ? pure(0) : pipe(fromTE(env.store.getBlob(rec.probe)), mapValue((b) => logitDrift(bytesFloat32(b), r.logits)));
+              return pipe(
+                drift,
+                mapValue((d): EvalRow[] => [
+                  ...rows,
+                  { task: k, name: rec.name, testAccuracy: r.testAcc ?? null, valAccuracy: r.valAcc ?? null, recordedAccuracy: last[k - 1] ?? rec.testAccuracy, logitDrift: d },
+                ]),
+              );
+            }),
+          ),
+        ),
+      ),
+    );
+  });

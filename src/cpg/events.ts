@@ -15,14 +15,25 @@ export type RunEvent =
       readonly net: string;
       readonly backend: string;
       readonly threads: number;
+      /** The run's tasks: every task of a benchmark run, the tasks so far of a model learned over time. */
       readonly tasks: readonly string[];
+      /** How many tasks the run plans (a benchmark's); null for a model that learns tasks as they come. */
+      readonly planned: number | null;
+      /** Where the model is kept: a run directory, or 'memory'. */
       readonly dir: string;
       readonly resumed: boolean;
     }
   | { readonly type: 'data-loaded'; readonly seconds: number; readonly trainImages: number; readonly tasks: number }
   | { readonly type: 'goals-started'; readonly tasks: number }
   | { readonly type: 'goals-ready'; readonly goals: Readonly<Record<string, number>>; readonly source: 'individual' | 'file' | 'checkpoint' }
-  | { readonly type: 'task-started'; readonly task: number; readonly name: string; readonly of: number; readonly purpose: 'goal' | 'learn' }
+  | {
+      readonly type: 'task-started';
+      readonly task: number;
+      readonly name: string;
+      /** Tasks planned, or null when tasks arrive over time. */
+      readonly of: number | null;
+      readonly purpose: 'goal' | 'learn';
+    }
   | {
       readonly type: 'stage-started';
       readonly task: number;
@@ -76,4 +87,8 @@ export type RunEvent =
       readonly maxLogitDrift: number;
       readonly seconds: number;
     }
-  | { readonly type: 'run-finished'; readonly report: RunReport; readonly dir: string };
+  | { readonly type: 'run-finished'; readonly report: RunReport; readonly dir: string }
+  /** A task the model already holds arrived again with the same data: nothing to learn. */
+  | { readonly type: 'task-skipped'; readonly task: number; readonly name: string; readonly message: string }
+  /** The run was asked to stop: it stopped at a step boundary and its last checkpoint is valid (the stream completes next). */
+  | { readonly type: 'stopped'; readonly dir: string; readonly message: string };

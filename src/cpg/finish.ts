@@ -1,48 +1,85 @@
 /**
  * Freezing a task (CPG-SPEC §3.8) and the proof that nothing was forgotten:
- * every finished task is rebuilt from the network's values alone, its test
- * accuracy re-measured, and its logits on a fixed probe batch compared with
- * the ones recorded when it finished. Any difference is reported as
- * `maxLogitDrift` (which must be exactly 0).
+ * every finished task is rebuilt from the network's values alone and its
+ * logits on a fixed probe batch are compared with the ones recorded when it
+ * finished. Any difference is reported as `maxLogitDrift` (which must be
+ * exactly 0). The probe inputs are kept in the store, so the proof needs no
+ * task's data; where this process has a task's data, its accuracy is
+ * re-measured too.
  */
+import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import { defer } from 'rxjs';
 import { finishTask as finishBackbone, ownersOf } from '../algebra/backbone.js';
+import type { CpgError } from '../algebra/errors.js';
 import { totalCapacity, countOwned, type OwnerMap } from '../algebra/ownerMap.js';
 import { pickedCount, type PickMask } from '../algebra/pickMask.js';
-import type { CurrentTask, TaskResult } from '../algebra/manifest.js';
-import type { BlobRef } from '../effects/store.js';
-import { bytesFloat32, float32Bytes, getBlob, putBlob } from '../effects/store.js';
+import { type CurrentTask, type TaskResult, modelShape } from '../algebra/manifest.js';
+import { classCount, pixelsOf, reportSplit, type Task } from '../algebra/task.js';
+import { bytesFloat32, float32Bytes } from '../effects/store.js';
 import { evaluateWith, logitsWith, taskModel } from '../effects/evaluate.js';
 import type { NetState } from '../effects/network.js';
-import type { TaskData } from '../effects/data/index.js';
-import { type RunCtx, commit, run, save } from './context.js';
-import { must } from './stages.js';
+import { type RunCtx, type RunState, commit, save } from './context.js';
+import { type Flow, chain, emit, fail, fold, fromEither, fromTE, mapValue, pure } from './flow.js';
 
-/** The probe batch of a task: its first `probeSize` test images. */
-export const probeOf = (ctx: RunCtx, data: TaskData): { x: Float32Array; count: number } => {
-  const pixels = ctx.bench.inputShape[0] * ctx.bench.inputShape[1] * ctx.bench.inputShape[2];
-  const count = Math.min(ctx.config.probeSize, data.test.count);
-  return { x: data.test.x.subarray(0, count * pixels), count };
+/** The probe batch of a task, from its data: the first `probeSize` inputs of the split reports measure. */
+export const probeFromData = (probeSize: number, data: Task): { readonly x: Float32Array; readonly count: number } => {
+  const split = reportSplit(data);
+  const count = Math.min(probeSize, split.count);
+  return { x: split.x.subarray(0, count * pixelsOf(data.inputShape)), count };
 };
 
-/** Test accuracy, validation accuracy and probe logits of finished task `j`, from the state alone. */
+/** The probe inputs of finished task k: from its data when this process has it, else from the store. */
+export const probeOf = (ctx: RunCtx, s: RunState, k: number): Flow<{ readonly x: Float32Array; readonly count: number }> => {
+  const data = ctx.dataOf(k);
+  if (data !== undefined) return pure(probeFromData(ctx.config.probeSize, data));
+  const entry = s.manifest.tasks[k - 1];
+  const ref = entry?.probeInputs;
+  if (ref === undefined)
+    return fail({ tag: 'DataError', file: undefined, message: `task ${k} ('${entry?.name ?? '?'}'): neither its data nor its probe inputs are available to check it` });
+  const pixels = pixelsOf(modelShape(s.manifest));
+  return pipe(
+    fromTE(ctx.env.store.getBlob(ref)),
+    mapValue((b) => {
+      const x = bytesFloat32(b);
+      return { x, count: Math.floor(x.length / pixels) };
+    }),
+  );
+};
+
+/** A finished task measured now: probe logits always; accuracies where the data is here. */
+export interface Measured {
+  readonly logits: Float32Array;
+  /** Accuracy on the report split (test, else validation) and on validation; undefined without the data. */
+  readonly testAcc: number | undefined;
+  readonly valAcc: number | undefined;
+}
+
+/** Measure finished task `j` on state `s` from the network's values alone. */
 export const measureTask = (
   ctx: RunCtx,
   s: NetState,
   j: number,
   ignoreOwners: boolean,
-): { testAcc: number; valAcc: number; logits: Float32Array } => {
-  const data = ctx.bench.tasks[j - 1]!;
-  const model = must(taskModel(s, j, ignoreOwners));
-  try {
-    const bs = ctx.config.evalBatchSize;
-    const test = evaluateWith(model.graph, model.param, data.test.x, data.test.y, data.test.count, bs);
-    const val = evaluateWith(model.graph, model.param, data.val.x, data.val.y, data.val.count, bs);
-    const probe = probeOf(ctx, data);
-    return { testAcc: test.accuracy, valAcc: val.accuracy, logits: logitsWith(model.graph, model.param, probe.x, probe.count, bs) };
-  } finally {
-    model.dispose();
-  }
-};
+  probe: { readonly x: Float32Array; readonly count: number },
+  data: Task | undefined,
+): E.Either<CpgError, Measured> =>
+  pipe(
+    taskModel(s, j, ignoreOwners),
+    E.map((model) => {
+      try {
+        const bs = ctx.config.evalBatchSize;
+        const logits = logitsWith(model.graph, model.param, probe.x, probe.count, bs);
+        if (data === undefined) return { logits, testAcc: undefined, valAcc: undefined };
+        const rep = reportSplit(data);
+        const test = evaluateWith(model.graph, model.param, rep.x, rep.y, rep.count, bs);
+        const val = evaluateWith(model.graph, model.param, data.val.x, data.val.y, data.val.count, bs);
+        return { logits, testAcc: test.accuracy, valAcc: val.accuracy };
+      } finally {
+        model.dispose();
+      }
+    }),
+  );
 
 /** Largest absolute difference between two logit arrays (Infinity if their sizes differ). */
 export const logitDrift = (a: Float32Array, b: Float32Array): number => {
@@ -55,22 +92,38 @@ export const logitDrift = (a: Float32Array, b: Float32Array): number => {
   return d;
 };
 
+/** The drift of finished task j's probe logits from its record (0 when it recorded none). */
+const driftOf = (ctx: RunCtx, s: RunState, j: number, logits: Float32Array): Flow<number> => {
+  const probe = s.manifest.finished[j - 1]?.probe ?? null;
+  return probe === null ? pure(0) : pipe(fromTE(ctx.env.store.getBlob(probe)), mapValue((b) => logitDrift(bytesFloat32(b), logits)));
+};
+
 /**
- * Re-measure finished tasks 1..upTo on `s` and compare each one's probe
- * logits with its record; raises ctx.maxLogitDrift. Returns the test accuracies.
+ * Re-measure finished tasks 1..upTo on `net` and compare each one's probe
+ * logits with its record; raises the state's maxLogitDrift. Returns the
+ * accuracy row: measured where this process has the data, else the last
+ * recorded value (which the probe check then proves unchanged).
  */
-export const recheckFinished = async (ctx: RunCtx, s: NetState, upTo: number, ignoreOwners: boolean): Promise<number[]> => {
-  const accs: number[] = [];
-  for (let j = 1; j <= upTo; j++) {
-    const m = measureTask(ctx, s, j, ignoreOwners);
-    accs.push(m.testAcc);
-    const probe = ctx.manifest.finished[j - 1]?.probe ?? null;
-    if (probe !== null) {
-      const before = bytesFloat32(await run(getBlob(ctx.dir, probe)));
-      ctx.maxLogitDrift = Math.max(ctx.maxLogitDrift, logitDrift(before, m.logits));
-    }
-  }
-  return accs;
+export const recheckFinished = (ctx: RunCtx, s: RunState, net: NetState, upTo: number, ignoreOwners: boolean): Flow<{ readonly state: RunState; readonly row: number[] }> => {
+  const lastRow = s.manifest.finished[s.manifest.finished.length - 1]?.accuracyRow ?? [];
+  return fold(
+    Array.from({ length: upTo }, (_, i) => i + 1),
+    { state: s, row: [] as number[] },
+    (acc, j) =>
+      pipe(
+        probeOf(ctx, acc.state, j),
+        chain((probe) => fromEither(measureTask(ctx, net, j, ignoreOwners, probe, ctx.dataOf(j)))),
+        chain((m) =>
+          pipe(
+            driftOf(ctx, acc.state, j, m.logits),
+            mapValue((d) => ({
+              state: { ...acc.state, maxLogitDrift: Math.max(acc.state.maxLogitDrift, d) },
+              row: [...acc.row, m.testAcc ?? lastRow[j - 1] ?? acc.state.manifest.finished[j - 1]?.testAccuracy ?? 0],
+            })),
+          ),
+        ),
+      ),
+  );
 };
 
 /**
@@ -85,12 +138,15 @@ export const shareOf = (s: NetState, k: number): { owned: number; picked: number
   const rec = s.backbone.finished[k - 1];
   let picked = 0;
   let old = 0;
-  if (rec !== undefined)
-    for (const [name, o] of must(ownersOf(k)(s.backbone))) {
-      const c = pickedCount(k, o, rec.picks.get(name));
-      picked += c.picked;
-      old += c.old;
-    }
+  if (rec !== undefined) {
+    const restricted = ownersOf(k)(s.backbone);
+    if (E.isRight(restricted))
+      for (const [name, o] of restricted.right) {
+        const c = pickedCount(k, o, rec.picks.get(name));
+        picked += c.picked;
+        old += c.old;
+      }
+  }
   return { owned: total === 0 ? 0 : owned / total, picked: old === 0 ? 0 : picked / old, free: total === 0 ? 0 : free / total };
 };
 
@@ -99,60 +155,84 @@ export const shareOf = (s: NetState, k: number): { owned: number; picked: number
  * every earlier task unchanged, store the new committed network, and emit
  * the task's row of the accuracy matrix.
  */
-export const finishTask = async (
+export const finishTask = (
   ctx: RunCtx,
-  data: TaskData,
+  s0: RunState,
+  data: Task,
   k: number,
   trained: NetState,
   picks: ReadonlyMap<string, PickMask>,
   o: { readonly cur?: CurrentTask; readonly goal: number | null; readonly ignoreOwners?: boolean; readonly seconds: number },
-): Promise<void> => {
-  const { cur, goal } = o;
-  const ignoreOwners = o.ignoreOwners ?? false;
-  const backbone = must(finishBackbone({ name: data.name, classes: data.classes, picks })(trained.backbone));
-  const state: NetState = { ...trained, backbone };
-  const row = await recheckFinished(ctx, state, k - 1, ignoreOwners);
-  const mine = measureTask(ctx, state, k, ignoreOwners);
-  row.push(mine.testAcc);
-  const probe: BlobRef = await run(putBlob(ctx.dir, float32Bytes(mine.logits)));
-  const share = shareOf(state, k);
-  const cycle = cur?.cycle;
-  const done = cycle?.phase.tag === 'done' ? cycle.phase : undefined;
-  const seconds = o.seconds;
-  const result: TaskResult = {
-    name: data.name,
-    classes: data.classes,
-    goal,
-    valAccuracy: mine.valAcc,
-    testAccuracy: mine.testAcc,
-    multiplier: backbone.finished[k - 1]!.multiplier,
-    sparsity: done?.chosen ?? 0,
-    retrainKept: done?.keptRetrain ?? false,
-    growths: cycle?.growths ?? [],
-    pruneCurve: cycle?.record ?? [],
-    unprunedValAcc: cycle?.unprunedValAcc ?? null,
-    accuracyRow: row,
-    probe,
-    ownedFraction: share.owned,
-    pickedFraction: share.picked,
-    seconds,
-    note: done !== undefined ? done.reason : null,
-  };
-  const snapshot = await save(ctx, state, undefined);
-  await commit(ctx, { ...ctx.manifest, state: snapshot, finished: [...ctx.manifest.finished, result], current: null });
-  ctx.env.emit({
-    type: 'task-finished',
-    task: k,
-    name: data.name,
-    purpose: 'learn',
-    accuracyRow: row,
-    valAcc: mine.valAcc,
-    goal,
-    multiplier: result.multiplier,
-    sparsity: result.sparsity,
-    ownedFraction: share.owned,
-    freeFraction: share.free,
-    maxLogitDrift: ctx.maxLogitDrift,
-    seconds,
+): Flow<RunState> =>
+  defer(() => {
+    const { cur, goal } = o;
+    const ignoreOwners = o.ignoreOwners ?? false;
+    const backbone = finishBackbone({ name: data.name, classes: classCount(data), picks })(trained.backbone);
+    if (E.isLeft(backbone)) return fail<RunState>(backbone.left);
+    const state: NetState = { ...trained, backbone: backbone.right };
+    const probe = probeFromData(ctx.config.probeSize, data);
+    return pipe(
+      recheckFinished(ctx, s0, state, k - 1, ignoreOwners),
+      chain(({ state: s1, row }) =>
+        pipe(
+          fromEither(measureTask(ctx, state, k, ignoreOwners, probe, data)),
+          chain((mine) =>
+            pipe(
+              fromTE(ctx.env.store.putBlob(float32Bytes(mine.logits))),
+              chain((probeRef) => {
+                const share = shareOf(state, k);
+                const cycle = cur?.cycle;
+                const done = cycle?.phase.tag === 'done' ? cycle.phase : undefined;
+                const testAcc = mine.testAcc ?? 0;
+                const fullRow = [...row, testAcc];
+                const result: TaskResult = {
+                  name: data.name,
+                  classes: classCount(data),
+                  goal,
+                  valAccuracy: mine.valAcc ?? 0,
+                  testAccuracy: testAcc,
+                  multiplier: backbone.right.finished[k - 1]!.multiplier,
+                  sparsity: done?.chosen ?? 0,
+                  retrainKept: done?.keptRetrain ?? false,
+                  growths: cycle?.growths ?? [],
+                  pruneCurve: cycle?.record ?? [],
+                  unprunedValAcc: cycle?.unprunedValAcc ?? null,
+                  accuracyRow: fullRow,
+                  probe: probeRef,
+                  ownedFraction: share.owned,
+                  pickedFraction: share.picked,
+                  seconds: o.seconds,
+                  note: done !== undefined ? done.reason : null,
+                  ...(data.test === undefined ? { accuracyOn: 'validation' as const } : {}),
+                };
+                return pipe(
+                  save(ctx, state, undefined),
+                  chain((snapshot) => commit(ctx, s1, { ...s1.manifest, state: snapshot, finished: [...s1.manifest.finished, result], current: null })),
+                  chain((s2) =>
+                    pipe(
+                      emit({
+                        type: 'task-finished',
+                        task: k,
+                        name: data.name,
+                        purpose: 'learn',
+                        accuracyRow: fullRow,
+                        valAcc: result.valAccuracy,
+                        goal,
+                        multiplier: result.multiplier,
+                        sparsity: result.sparsity,
+                        ownedFraction: share.owned,
+                        freeFraction: share.free,
+                        maxLogitDrift: s2.maxLogitDrift,
+                        seconds: o.seconds,
+                      }),
+                      mapValue(() => s2),
+                    ),
+                  ),
+                );
+              }),
+            ),
+          ),
+        ),
+      ),
+    );
   });
-};

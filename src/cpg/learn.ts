@@ -4,26 +4,35 @@
  * choose, retrain the pick, freeze. PackNet runs through the same machine
  * with a fixed sparsity, every older weight reused and no growth.
  *
- * Every completed stage is committed to the manifest, so a killed run
- * resumes at the stage it was in, with the same seeds.
+ * The task is the machine unfolded over its state (`unfold`, i.e. expand):
+ * each phase is a stage in a training session acquired and released around
+ * it (`bracket`), and every completed stage is committed to the manifest, so
+ * a killed run resumes at the stage it was in, with the same seeds.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import type { CycleConfig, CycleState } from '../algebra/lifecycle.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import { defer } from 'rxjs';
+import type { CpgError } from '../algebra/errors.js';
+import type { CycleConfig, CycleState, TaskContext } from '../algebra/lifecycle.js';
 import { advance, startCycle } from '../algebra/lifecycle.js';
 import { stepLr } from '../algebra/schedule.js';
 import { claimAll, currentTask } from '../algebra/backbone.js';
 import type { PickMask } from '../algebra/pickMask.js';
 import type { CurrentTask } from '../algebra/manifest.js';
 import type { SnapshotIndex } from '../algebra/snapshot.js';
+import { classCount, type Task } from '../algebra/task.js';
 import { type NetState, growNet, startTaskPrivates } from '../effects/network.js';
-import { type PickMode, openSession } from '../effects/trainer.js';
-import type { TaskData } from '../effects/data/index.js';
-import { type RunCtx, commit, load, save, sessionOptionsOf } from './context.js';
-import { must, runStage } from './stages.js';
+import { type PickMode, type Session, type SessionOptions, openSession } from '../effects/trainer.js';
+import { type RunCtx, type RunState, commit, load, save, sessionOptionsOf } from './context.js';
+import { type Flow, bracket, chain, emit, fail, fromEither, mapValue, pure, sync, unfold } from './flow.js';
+import { runStage } from './stages.js';
 import { finishTask } from './finish.js';
 
 /** Which method's rules the cycle follows. */
 export type LearnMethod = 'cpg' | 'packnet';
+
+/** How many tasks are still to come, as the compacting cap needs it: a count, or a reserve for open-ended streams. */
+export type Capacity = Pick<TaskContext, 'tasksTotal' | 'reserve'>;
 
 const cycleConfigFor = (ctx: RunCtx, method: LearnMethod, task: number): CycleConfig => {
   const c = ctx.config;
@@ -64,153 +73,257 @@ const describePhase = (s: CycleState): string => {
   }
 };
 
-/** Learn task `k` (1-based) of the benchmark into the committed network. */
-export const learnTask = async (ctx: RunCtx, method: LearnMethod, data: TaskData, k: number, goal: number | null): Promise<void> => {
-  const c = ctx.config;
-  const m0 = ctx.manifest;
-  const committed = must(E.fromNullable(missing('a committed network to learn into'))(m0.state));
-  const s0 = (await load(ctx, committed)).state;
-  if (currentTask(s0.backbone) !== k)
-    must(E.left({ tag: 'LifecycleError', message: `the checkpoint's network has ${s0.backbone.finished.length} finished task(s); cannot learn task ${k} next` }));
-  const taskStart = ctx.env.now();
-  let cur: CurrentTask =
-    m0.current !== null && m0.current.task === k
-      ? m0.current
-      : {
-          task: k,
-          cycle: must(
-            startCycle(
-              { task: k, tasksTotal: ctx.bench.tasks.length, goal: goal ?? 0, valSize: Math.max(1, data.val.count), multiplier: s0.backbone.multiplier },
-              cycleConfigFor(ctx, method, k),
-            ),
-          ),
-          trained: null,
-          pruned: [],
-          lastPruned: null,
-          retrained: null,
-          seconds: 0,
-        };
-  const secondsBefore = cur.seconds;
-  const update = async (next: CurrentTask): Promise<void> => {
-    cur = { ...next, seconds: secondsBefore + (ctx.env.now() - taskStart) };
-    await commit(ctx, { ...ctx.manifest, current: cur });
-  };
-  if (m0.current === null || m0.current.task !== k) await update(cur);
+/** A training session over `state`, disposed however the stage ends. */
+export const withSession = <A>(state: NetState, o: SessionOptions, use: (s: Session) => Flow<A>): Flow<A> =>
+  bracket(use, (s: Session) => sync(() => s.dispose()))(defer(() => fromEither(openSession(state, o))));
 
-  const pickFor = (picks: ReadonlyMap<string, PickMask> | undefined): PickMode =>
-    k === 1 ? { kind: 'none' } : method === 'packnet' ? { kind: 'all' } : picks === undefined ? { kind: 'train', init: c.maskInit } : { kind: 'fixed', picks };
-  const sessionOptions = (pick: PickMode) => sessionOptionsOf(c, pick);
-  const emitEnd = (stage: 'train' | 'prune' | 'retrain', trainAcc: number, valAcc: number, s: CycleState) =>
-    ctx.env.emit({ type: 'stage-ended', task: k, name: data.name, stage, trainAcc, valAcc, next: describePhase(s) });
+const missing = (what: string): CpgError => ({ tag: 'CheckpointError', file: undefined, message: `the checkpoint lacks ${what}` });
 
-  for (;;) {
-    const phase = cur.cycle.phase;
-    if (phase.tag === 'done') break;
-    if (phase.tag === 'train') {
-      // Claim + pick/train; after a growth, from the task's starting network widened.
-      let start: NetState = s0;
-      if (phase.multiplier > s0.backbone.multiplier) {
-        ctx.env.emit({ type: 'stage-started', task: k, name: data.name, stage: 'grow', epochs: 0, multiplier: phase.multiplier, sparsity: null });
-        start = must(growNet(s0, phase.multiplier, c.seed));
-      }
-      const claimed: NetState = { ...start, backbone: must(claimAll(k)(start.backbone)) };
-      const ready = must(startTaskPrivates(claimed, data.classes, c.seed));
-      const session = must(openSession(ready, sessionOptions(pickFor(undefined))));
-      try {
-        const r = await runStage(session, data, ctx.env, {
-          task: k,
-          name: data.name,
-          kind: 'train',
-          label: `task${k}/train@${phase.multiplier}`,
-          epochs: c.trainEpochs,
-          lr: stepLr({ base: c.lr, epochs: c.trainEpochs, milestones: c.lrMilestones }),
-          lrMask: k > 1 && method === 'cpg' ? stepLr({ base: c.lrMask, epochs: c.trainEpochs, milestones: c.maskLrMilestones }) : () => 0,
-          multiplier: phase.multiplier,
-        });
-        const owns = session.ownedCount() > 0;
-        const cycle = must(advance({ tag: 'trained', trainAcc: r.trainAcc, valAcc: r.valAcc, ownsAny: owns })(cur.cycle));
-        const trained = cycle.phase.tag === 'train' ? null : await save(ctx, session.export(), session.picks());
-        emitEnd('train', r.trainAcc, r.valAcc, cycle);
-        await update({ ...cur, cycle, trained, pruned: [], lastPruned: null, retrained: null });
-      } finally {
-        session.dispose();
-      }
-    } else if (phase.tag === 'prune') {
-      const from = phase.from === 0 ? cur.trained : cur.lastPruned;
-      const { state, currentPicks } = await load(ctx, must(E.fromNullable(missing('the network to compact'))(from)));
-      const session = must(openSession(state, sessionOptions(pickFor(currentPicks))));
-      try {
-        const r = await runStage(session, data, ctx.env, {
-          task: k,
-          name: data.name,
-          kind: 'prune',
-          label: `task${k}/prune${phase.to}`,
-          epochs: c.pruneEpochs,
-          lr: () => c.pruneLr,
-          lrMask: () => 0,
-          multiplier: cur.cycle.multiplier,
-          prune: { from: phase.from, to: phase.to, rampEpochs: c.pruneRampEpochs, frequency: c.pruneFrequency },
-        });
-        const cycle = must(advance({ tag: 'pruned', trainAcc: r.trainAcc, valAcc: r.valAcc })(cur.cycle));
-        const snap = await save(ctx, session.export(), session.picks());
-        const recorded = cycle.record.some((x) => x.sparsity === phase.to);
-        emitEnd('prune', r.trainAcc, r.valAcc, cycle);
-        await update({ ...cur, cycle, lastPruned: snap, pruned: recorded ? [...cur.pruned, { sparsity: phase.to, snapshot: snap }] : cur.pruned });
-      } finally {
-        session.dispose();
-      }
-    } else {
-      // Retrain the pick mask from scratch on the chosen network; keep the best epoch only if it beats the chosen one.
-      const chosen = snapshotAt(cur, phase.chosen);
-      const { state } = await load(ctx, chosen);
-      const session = must(openSession(state, sessionOptions({ kind: 'train', init: c.maskInit })));
-      try {
-        let best = cur.cycle.chosenValAcc ?? 0;
-        let bestSeen = 0;
-        let bestSnap: { state: NetState; picks: ReadonlyMap<string, PickMask> } | undefined;
-        let stale = 0;
-        const r = await runStage(session, data, ctx.env, {
-          task: k,
-          name: data.name,
-          kind: 'retrain',
-          label: `task${k}/retrain`,
-          epochs: c.retrainEpochs,
-          lr: () => c.retrainLr,
-          lrMask: () => c.retrainMaskLr,
-          multiplier: cur.cycle.multiplier,
-          afterEpoch: (_epoch, valAcc) => {
-            bestSeen = Math.max(bestSeen, valAcc);
-            if (valAcc > best) {
-              best = valAcc;
-              bestSnap = { state: session.export(), picks: session.picks() };
-              stale = 0;
-            } else stale += 1;
-            return stale >= c.retrainPatience ? 'stop' : 'continue';
-          },
-        });
-        const valAcc = bestSnap !== undefined ? best : bestSeen;
-        const cycle = must(advance({ tag: 'retrained', valAcc })(cur.cycle));
-        const retrained = bestSnap !== undefined ? await save(ctx, bestSnap.state, bestSnap.picks) : null;
-        emitEnd('retrain', r.trainAcc, valAcc, cycle);
-        await update({ ...cur, cycle, retrained });
-      } finally {
-        session.dispose();
-      }
-    }
-  }
-
-  const done = cur.cycle.phase;
-  if (done.tag !== 'done') return;
-  const final = done.keptRetrain && cur.retrained !== null ? cur.retrained : snapshotAt(cur, done.chosen);
-  const { state, currentPicks } = await load(ctx, final);
-  await finishTask(ctx, data, k, state, currentPicks ?? new Map(), { cur, goal, seconds: secondsBefore + (ctx.env.now() - taskStart) });
-};
-
-const missing = (what: string) => ({ tag: 'CheckpointError' as const, file: undefined, message: `the checkpoint lacks ${what}` });
+const required = <A>(a: A | null | undefined, what: string): Flow<A> => (a === null || a === undefined ? fail(missing(what)) : pure(a));
 
 /** The stored network a chosen sparsity stands for (0: the trained, unpruned one). */
-const snapshotAt = (cur: CurrentTask, sparsity: number): SnapshotIndex => {
-  if (sparsity === 0) return must(E.fromNullable(missing('the trained network'))(cur.trained));
+const snapshotAt = (cur: CurrentTask, sparsity: number): E.Either<CpgError, SnapshotIndex> => {
+  if (sparsity === 0) return cur.trained === null ? E.left(missing('the trained network')) : E.right(cur.trained);
   const hit = cur.pruned.find((p) => p.sparsity === sparsity);
-  return must(E.fromNullable(missing(`the network compacted to ${sparsity}`))(hit?.snapshot));
+  return hit === undefined ? E.left(missing(`the network compacted to ${sparsity}`)) : E.right(hit.snapshot);
 };
+
+interface Step {
+  readonly state: RunState;
+  readonly cur: CurrentTask;
+}
+
+/** Learn task `k` (1-based) into the committed network. */
+export const learnTask =
+  (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal: number | null, capacity: Capacity) =>
+  (s0: RunState): Flow<RunState> =>
+    pipe(
+      required(s0.manifest.state, 'a committed network to learn into'),
+      chain((committed) => load(ctx, committed)),
+      chain(({ state: net0 }) =>
+        currentTask(net0.backbone) !== k
+          ? fail<RunState>({ tag: 'LifecycleError', message: `the checkpoint's network has ${net0.backbone.finished.length} finished task(s); cannot learn task ${k} next` })
+          : cycleFrom(ctx, method, data, k, goal, capacity, s0, net0),
+      ),
+    );
+
+const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal: number | null, capacity: Capacity, s0: RunState, net0: NetState): Flow<RunState> =>
+  defer(() => {
+    const c = ctx.config;
+    const m0 = s0.manifest;
+    const taskStart = ctx.env.clock.seconds();
+    const resumed = m0.current !== null && m0.current.task === k ? m0.current : undefined;
+    const fresh: E.Either<CpgError, CurrentTask> =
+      resumed !== undefined
+        ? E.right(resumed)
+        : E.map((cycle: CycleState): CurrentTask => ({ task: k, cycle, trained: null, pruned: [], lastPruned: null, retrained: null, seconds: 0 }))(
+            startCycle(
+              { task: k, ...capacity, goal: goal ?? 0, valSize: Math.max(1, data.val.count), multiplier: net0.backbone.multiplier },
+              cycleConfigFor(ctx, method, k),
+            ),
+          );
+    if (E.isLeft(fresh)) return fail<RunState>(fresh.left);
+    const secondsBefore = fresh.right.seconds;
+    const update = (s: RunState, next: CurrentTask): Flow<Step> =>
+      defer(() => {
+        const cur: CurrentTask = { ...next, seconds: secondsBefore + (ctx.env.clock.seconds() - taskStart) };
+        return pipe(
+          commit(ctx, s, { ...s.manifest, current: cur }),
+          mapValue((state): Step => ({ state, cur })),
+        );
+      });
+    const pickFor = (picks: ReadonlyMap<string, PickMask> | undefined): PickMode =>
+      k === 1 ? { kind: 'none' } : method === 'packnet' ? { kind: 'all' } : picks === undefined ? { kind: 'train', init: c.maskInit } : { kind: 'fixed', picks };
+    const sessionOptions = (pick: PickMode) => sessionOptionsOf(c, pick);
+    const emitEnd = (stage: 'train' | 'prune' | 'retrain', trainAcc: number, valAcc: number, s: CycleState) =>
+      emit({ type: 'stage-ended', task: k, name: data.name, stage, trainAcc, valAcc, next: describePhase(s) });
+
+    // Claim + pick/train; after a growth, from the task's starting network widened.
+    const train = (st: Step, multiplier: number): Flow<Step> => {
+      const grown: Flow<NetState> =
+        multiplier > net0.backbone.multiplier
+          ? pipe(
+              emit({ type: 'stage-started', task: k, name: data.name, stage: 'grow', epochs: 0, multiplier, sparsity: null }),
+              chain(() => fromEither(growNet(net0, multiplier, c.seed))),
+            )
+          : pure(net0);
+      return pipe(
+        grown,
+        chain((start) =>
+          fromEither(
+            pipe(
+              claimAll(k)(start.backbone),
+              E.chain((backbone) => startTaskPrivates({ ...start, backbone }, classCount(data), c.seed)),
+            ),
+          ),
+        ),
+        chain((ready) =>
+          withSession(ready, sessionOptions(pickFor(undefined)), (session) =>
+            pipe(
+              runStage(ctx, session, data, {
+                task: k,
+                name: data.name,
+                kind: 'train',
+                label: `task${k}/train@${multiplier}`,
+                epochs: c.trainEpochs,
+                lr: stepLr({ base: c.lr, epochs: c.trainEpochs, milestones: c.lrMilestones }),
+                lrMask: k > 1 && method === 'cpg' ? stepLr({ base: c.lrMask, epochs: c.trainEpochs, milestones: c.maskLrMilestones }) : () => 0,
+                multiplier,
+              }),
+              chain((r) =>
+                pipe(
+                  fromEither(advance({ tag: 'trained', trainAcc: r.trainAcc, valAcc: r.valAcc, ownsAny: session.ownedCount() > 0 })(st.cur.cycle)),
+                  chain((cycle) =>
+                    pipe(
+                      cycle.phase.tag === 'train' ? pure<SnapshotIndex | null>(null) : save(ctx, session.export(), session.picks()),
+                      chain((trained) =>
+                        pipe(
+                          emitEnd('train', r.trainAcc, r.valAcc, cycle),
+                          chain(() => update(st.state, { ...st.cur, cycle, trained, pruned: [], lastPruned: null, retrained: null })),
+                        ),
+                      ),
+                    ),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+    };
+
+    const prune = (st: Step, from: number, to: number): Flow<Step> =>
+      pipe(
+        required(from === 0 ? st.cur.trained : st.cur.lastPruned, 'the network to compact'),
+        chain((idx) => load(ctx, idx)),
+        chain(({ state, currentPicks }) =>
+          withSession(state, sessionOptions(pickFor(currentPicks)), (session) =>
+            pipe(
+              runStage(ctx, session, data, {
+                task: k,
+                name: data.name,
+                kind: 'prune',
+                label: `task${k}/prune${to}`,
+                epochs: c.pruneEpochs,
+                lr: () => c.pruneLr,
+                lrMask: () => 0,
+                multiplier: st.cur.cycle.multiplier,
+                prune: { from, to, rampEpochs: c.pruneRampEpochs, frequency: c.pruneFrequency },
+              }),
+              chain((r) =>
+                pipe(
+                  fromEither(advance({ tag: 'pruned', trainAcc: r.trainAcc, valAcc: r.valAcc })(st.cur.cycle)),
+                  chain((cycle) =>
+                    pipe(
+                      save(ctx, session.export(), session.picks()),
+                      chain((snap) => {
+                        const recorded = cycle.record.some((x) => x.sparsity === to);
+                        return pipe(
+                          emitEnd('prune', r.trainAcc, r.valAcc, cycle),
+                          chain(() =>
+                            update(st.state, { ...st.cur, cycle, lastPruned: snap, pruned: recorded ? [...st.cur.pruned, { sparsity: to, snapshot: snap }] : st.cur.pruned }),
+                          ),
+                        );
+                      }),
+                    ),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+
+    // Retrain the pick mask from scratch on the chosen network; keep the best epoch only if it beats the chosen one.
+    const retrain = (st: Step, chosen: number): Flow<Step> =>
+      pipe(
+        fromEither(snapshotAt(st.cur, chosen)),
+        chain((idx) => load(ctx, idx)),
+        chain(({ state }) =>
+          withSession(state, sessionOptions({ kind: 'train', init: c.maskInit }), (session) =>
+            defer(() => {
+              // The best epoch so far, kept while the stage runs (local to this stage).
+              let best = st.cur.cycle.chosenValAcc ?? 0;
+              let bestSeen = 0;
+              let bestSnap: { state: NetState; picks: ReadonlyMap<string, PickMask> } | undefined;
+              let stale = 0;
+              return pipe(
+                runStage(ctx, session, data, {
+                  task: k,
+                  name: data.name,
+                  kind: 'retrain',
+                  label: `task${k}/retrain`,
+                  epochs: c.retrainEpochs,
+                  lr: () => c.retrainLr,
+                  lrMask: () => c.retrainMaskLr,
+                  multiplier: st.cur.cycle.multiplier,
+                  afterEpoch: (_epoch, valAcc) => {
+                    bestSeen = Math.max(bestSeen, valAcc);
+                    if (valAcc > best) {
+                      best = valAcc;
+                      bestSnap = { state: session.export(), picks: session.picks() };
+                      stale = 0;
+                    } else stale += 1;
+                    return stale >= c.retrainPatience ? 'stop' : 'continue';
+                  },
+                }),
+                chain((r) => {
+                  const valAcc = bestSnap !== undefined ? best : bestSeen;
+                  const kept = bestSnap;
+                  return pipe(
+                    fromEither(advance({ tag: 'retrained', valAcc })(st.cur.cycle)),
+                    chain((cycle) =>
+                      pipe(
+                        kept !== undefined ? save(ctx, kept.state, kept.picks) : pure<SnapshotIndex | null>(null),
+                        chain((retrained) =>
+                          pipe(
+                            emitEnd('retrain', r.trainAcc, valAcc, cycle),
+                            chain(() => update(st.state, { ...st.cur, cycle, retrained })),
+                          ),
+                        ),
+                      ),
+                    ),
+                  );
+                }),
+              );
+            }),
+          ),
+        ),
+      );
+
+    const phaseStep = (st: Step): Flow<Step> => {
+      const p = st.cur.cycle.phase;
+      switch (p.tag) {
+        case 'train':
+          return train(st, p.multiplier);
+        case 'prune':
+          return prune(st, p.from, p.to);
+        case 'retrainPick':
+          return retrain(st, p.chosen);
+        case 'done':
+          return pure(st);
+      }
+    };
+
+    const started: Flow<Step> = resumed !== undefined ? pure({ state: s0, cur: resumed }) : update(s0, fresh.right);
+    return pipe(
+      started,
+      chain((st) => unfold(st, (x) => x.cur.cycle.phase.tag === 'done', phaseStep)),
+      chain((st) => {
+        const done = st.cur.cycle.phase;
+        if (done.tag !== 'done') return pure(st.state);
+        const final = done.keptRetrain && st.cur.retrained !== null ? E.right(st.cur.retrained) : snapshotAt(st.cur, done.chosen);
+        return pipe(
+          fromEither(final),
+          chain((idx) => load(ctx, idx)),
+          chain(({ state, currentPicks }) =>
+            finishTask(ctx, st.state, data, k, state, currentPicks ?? new Map(), {
+              cur: st.cur,
+              goal,
+              seconds: secondsBefore + (ctx.env.clock.seconds() - taskStart),
+            }),
+          ),
+        );
+      }),
+    );
+  });

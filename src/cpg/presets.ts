@@ -4,7 +4,7 @@
  * small enough that a 2-core machine learns them in minutes with shorter
  * stages. A preset only fills fields the user did not set.
  */
-import type { RunConfigInput } from '../algebra/codecs.js';
+import type { RunConfig, RunConfigInput } from '../algebra/codecs.js';
 
 type Preset = Omit<RunConfigInput, 'benchmark'>;
 
@@ -27,7 +27,7 @@ const mnistFamily: Preset = {
 };
 
 /** The presets by benchmark (CIFAR-100 runs the reference defaults on VGG16). */
-export const presets: Readonly<Record<NonNullable<RunConfigInput['benchmark']>, Preset>> = {
+export const presets: Readonly<Record<RunConfig['benchmark'], Preset>> = {
   'split-mnist': mnistFamily,
   'permuted-mnist': { ...mnistFamily, tasks: 10 },
   // Fashion-MNIST's tasks have ~1,400 validation images each: one image is 0.07
@@ -35,10 +35,15 @@ export const presets: Readonly<Record<NonNullable<RunConfigInput['benchmark']>, 
   // and half a point would let CPG give up 7 images per task to compact further.
   'split-fmnist': { ...mnistFamily, limitPerTask: 4000, allowedLoss: 0 },
   cifar100: { net: 'vgg16' },
+  // Your own tasks: small images on a CPU, as the MNIST family (give longer stages for harder data).
+  custom: mnistFamily,
 };
 
 /** The user's fields over the benchmark's preset (the reference defaults fill the rest when decoded). */
-export const withPreset = (input: RunConfigInput): RunConfigInput => ({
-  ...presets[input.benchmark ?? 'split-mnist'],
+export const withPreset = (input: RunConfigInput): RunConfigInput => withPresetFor(input.benchmark ?? 'split-mnist', input);
+
+/** The user's fields over the preset of `what` ('custom': a model learned from your own tasks). */
+export const withPresetFor = (what: keyof typeof presets, input: RunConfigInput): RunConfigInput => ({
+  ...presets[what],
   ...input,
 });

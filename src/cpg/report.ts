@@ -83,6 +83,7 @@ export const buildReport = (
     readonly simd: boolean;
     readonly maxLogitDrift: number;
     readonly createdAt: string;
+    readonly capacityPolicy: string;
   },
 ): RunReport => {
   const c = m.config;
@@ -120,6 +121,8 @@ export const buildReport = (
         pruneCurve: f.pruneCurve,
         retrainKept: f.retrainKept,
         note: f.note,
+        ...(f.accuracyOn !== undefined ? { accuracyOn: f.accuracyOn } : {}),
+        allowedLoss: (m.tasks[j]?.config ?? c).allowedLoss,
       }));
   let parameters: number;
   if (individual) parameters = m.individual.length * oneNetwork;
@@ -153,5 +156,6 @@ export const buildReport = (
     createdAt: o.createdAt,
     threads: o.threads,
     simd: o.simd,
+    capacityPolicy: o.capacityPolicy,
   };
 };

@@ -1,192 +1,222 @@
 /**
- * A whole run: prepare (or reopen) the run directory, pick the backend, load
- * the data, get the goals, learn every task with the chosen method, and write
- * the report. Used by the stream layer (src/streams), which the command line
- * and apps subscribe to.
+ * A benchmark run: every task is known when it starts (the reference's
+ * setting). Goals first (one individually trained network per task, unless a
+ * goal file gives them), then every task with the chosen method, then the
+ * report. A resumed run first proves that what it finished before is still
+ * exactly there, and continues at the stage it was in.
+ *
+ * The data comes in from the edge (a benchmark loader, in the stream layer):
+ * the method never imports a data source.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { type GoalFile, type RunConfig, type RunReport, GoalFile as GoalFileCodec, decodeWith, parseJson } from '../algebra/codecs.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import type { GoalFile, RunConfig, RunReport } from '../algebra/codecs.js';
 import type { CpgError } from '../algebra/errors.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, type RunManifest } from '../algebra/manifest.js';
-import { selectBackend } from '../effects/backend.js';
-import { isoNow, seconds } from '../effects/clock.js';
-import { type Benchmark, loadBenchmark } from '../effects/data/index.js';
+import { type RunManifest, type TaskEntry, type TaskSource, modelShape } from '../algebra/manifest.js';
+import type { SnapshotIndex } from '../algebra/snapshot.js';
+import type { Task } from '../algebra/task.js';
+import type { Env } from '../effects/env.js';
 import { initNet } from '../effects/network.js';
-import { holdsRun, manifestPath, readManifest, writeReportFile } from '../effects/runDir.js';
-import { readFile } from '../effects/store.js';
-import { renderReportHtml } from '../report/html.js';
-import { type RunCtx, architectureFor, commit, dataOptionsOf, load, run, save } from './context.js';
-import type { RunEvent } from './events.js';
-import { learnTask } from './learn.js';
+import { manifestName } from '../effects/checkpoint.js';
+import { type RunCtx, type RunState, architectureFor, commit, load, save } from './context.js';
+import { type Flow, chain, emit, fail, fold, fromEither, mapValue, pure } from './flow.js';
 import { fineTuneTask, trainIndividual } from './baselines.js';
 import { recheckFinished } from './finish.js';
-import { buildReport } from './report.js';
-import { CpgFailure, must } from './stages.js';
+import { learnTask } from './learn.js';
+import { capacityFor, freshManifest, markFinished, matchTask, taskEntryFor, writeReports } from './model.js';
 
-/** Start a new run in `dir`, or resume the one there. */
-export type RunRequest =
-  | { readonly kind: 'new'; readonly dir: string; readonly config: RunConfig }
-  | { readonly kind: 'resume'; readonly dir: string; readonly backend?: RunConfig['backend']; readonly threads?: number };
-
-/** How the run talks to its subscriber. */
-export interface RunIo {
-  readonly emit: (e: RunEvent) => void;
-  readonly cancelled: () => boolean;
+/** How a caller stops a run: it ends at its next step with its last checkpoint valid (AbortSignal fits). */
+export interface RunOptions {
+  readonly signal?: { readonly aborted: boolean };
 }
 
-const configError = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
+const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 
-const readGoals = async (path: string, names: readonly string[]): Promise<GoalFile> => {
-  // A goal file that cannot be read is bad input (exit 2), like a config file, not a broken checkpoint.
-  const bytes = must(E.mapLeft((e: CpgError): CpgError => ({ tag: 'ConfigError', field: '--goals', message: `cannot read ${path}: ${e.message}` }))(await readFile(path)()));
-  const goals = must(E.chain(decodeWith(GoalFileCodec, path))(parseJson(path)(new TextDecoder().decode(bytes))));
-  const lacking = names.filter((n) => goals[n] === undefined);
-  if (lacking.length > 0)
-    must(E.left<CpgError>({ tag: 'DecodeError', file: path, field: lacking[0]!, message: `no goal for task '${lacking[0]}' (the benchmark's tasks are: ${names.join(', ')})` }));
-  return goals;
-};
-
-/** The first manifest of a new run. */
-const freshManifest = async (config: RunConfig, bench: Benchmark, backend: string): Promise<RunManifest> => {
-  const goals = config.goals.kind === 'file' ? await readGoals(config.goals.path, bench.tasks.map((t) => t.name)) : null;
-  return {
-    format: MANIFEST_FORMAT,
-    version: MANIFEST_VERSION,
-    config,
-    backend,
-    tasks: bench.tasks.map((t) => ({ name: t.name, classes: t.classes })),
-    goals,
-    individual: [],
-    state: null,
-    finished: [],
-    current: null,
-    elapsedSeconds: 0,
-    status: 'running',
-    createdAt: isoNow(),
-  };
-};
-
-/** Run (or resume) to the end; the report, or the error that stopped it. */
-export const runToEnd = async (req: RunRequest, io: RunIo): Promise<E.Either<CpgError, RunReport>> => {
-  try {
-    return E.right(await runInner(req, io));
-  } catch (e) {
-    if (e instanceof CpgFailure) return E.left(e.error);
-    throw e;
-  }
-};
-
-const runInner = async (req: RunRequest, io: RunIo): Promise<RunReport> => {
-  const dir = req.dir;
-  const startedAt = seconds();
-  let prior: RunManifest | undefined;
-  if (req.kind === 'new') {
-    if (await run(holdsRun(dir)))
-      must(E.left(configError('out', `${dir} already holds a run: continue it with \`cpg resume ${dir}\`, or choose another --out`)));
-  } else prior = await run(readManifest(dir));
-  const config: RunConfig =
-    req.kind === 'new'
-      ? req.config
-      : {
-          ...prior!.config,
-          ...(req.backend !== undefined ? { backend: req.backend } : {}),
-          ...(req.threads !== undefined ? { threads: req.threads } : {}),
-        };
-  const backend = await run(selectBackend({ prefer: config.backend, ...(config.threads !== undefined ? { threads: config.threads } : {}) }));
-  const t0 = seconds();
-  const bench = await run(loadBenchmark(dataOptionsOf(config)));
-  io.emit({ type: 'data-loaded', seconds: seconds() - t0, trainImages: bench.tasks.reduce((a, t) => a + t.train.count, 0), tasks: bench.tasks.length });
-  // On resume the net comes from the checkpoint, not the command line.
-  const base = must(
-    E.mapLeft((why: string): CpgError => (prior === undefined ? configError('net', why) : { tag: 'CheckpointError', file: manifestPath(dir), message: `the run's config.net ${why}` }))(
-      architectureFor(config.net, bench),
+/** A run's context in this process. */
+export const runCtxOf = (env: Env, config: RunConfig, m: Pick<RunManifest, 'inputShape' | 'elapsedSeconds'>, what: string, dataOf: (k: number) => Task | undefined, o: RunOptions, resumed: boolean) =>
+  pipe(
+    architectureFor(config.net, modelShape(m), what),
+    E.mapLeft((why): CpgError => (resumed ? { tag: 'CheckpointError', file: manifestName(env.store), message: `the run's config.net ${why}` } : { tag: 'ConfigError', field: 'net', message: why })),
+    E.map(
+      (base): RunCtx => ({
+        env,
+        config,
+        base,
+        seed: config.seed,
+        batchSize: config.batchSize,
+        evalBatchSize: config.evalBatchSize,
+        stopRequested: () => o.signal?.aborted === true,
+        startedAt: env.clock.seconds(),
+        elapsedBefore: m.elapsedSeconds,
+        dataOf,
+      }),
     ),
   );
-  if (prior !== undefined) {
-    const names = bench.tasks.map((t) => t.name).join(',');
-    const stored = prior.tasks.map((t) => t.name).join(',');
-    if (names !== stored)
-      must(E.left<CpgError>({ tag: 'CheckpointError', file: manifestPath(dir), message: `the run's tasks (${stored}) are not the data's tasks (${names}): the data changed since the run started` }));
-  }
-  const ctx: RunCtx = {
-    dir,
-    config,
-    bench,
-    base,
-    backend: backend.name,
-    env: {
-      seed: config.seed,
-      batchSize: config.batchSize,
-      evalBatchSize: config.evalBatchSize,
-      augmentation: bench.augmentation,
-      inputShape: bench.inputShape,
-      emit: io.emit,
-      cancelled: io.cancelled,
-      now: seconds,
-    },
-    manifest: prior ?? ({} as RunManifest),
-    maxLogitDrift: 0,
-    startedAt,
-    elapsedBefore: prior?.elapsedSeconds ?? 0,
+
+/** Learn task k with the run's method. */
+export const learnWithMethod = (ctx: RunCtx, s: RunState, data: Task, k: number, goal: number | null): Flow<RunState> => {
+  const method = ctx.config.method;
+  if (method === 'finetune') return fineTuneTask(ctx, s, data, k);
+  if (method === 'individual') return fail({ tag: 'ConfigError', field: 'method', message: "the 'individual' baseline keeps no shared model to learn into" });
+  return learnTask(ctx, method, data, k, method === 'cpg' ? goal : null, capacityFor(s.manifest, ctx.config, k))(s);
+};
+
+/**
+ * Everything after the first commit: prove finished tasks unchanged (when
+ * resumed), goals, every task not yet finished, the report.
+ */
+const toEnd = (ctx: RunCtx, s0: RunState, count: number, resumed: boolean): Flow<RunReport> => {
+  const c = ctx.config;
+  const names = s0.manifest.tasks.map((t) => t.name);
+  const dataAt = (k: number): Flow<Task> => {
+    const d = ctx.dataOf(k);
+    return d === undefined ? fail({ tag: 'DataError', file: undefined, message: `the data of task ${k} ('${names[k - 1] ?? '?'}') is not available` }) : pure(d);
   };
-  if (prior === undefined) {
-    const m = await freshManifest(config, bench, backend.name);
-    const needsNetwork = config.method !== 'individual';
-    const state = needsNetwork ? await save(ctx, must(initNet(base, config.seed)), undefined) : null;
-    await commit(ctx, { ...m, state });
-  }
-  io.emit({
+  const started = emit({
     type: 'run-started',
-    method: config.method,
-    benchmark: config.benchmark,
-    net: config.net,
-    backend: backend.name,
-    threads: backend.threads,
-    tasks: bench.tasks.map((t) => t.name),
-    dir,
-    resumed: prior !== undefined,
+    method: c.method,
+    benchmark: c.benchmark,
+    net: c.net,
+    backend: ctx.env.backend.name,
+    threads: ctx.env.backend.threads,
+    tasks: names,
+    planned: count,
+    dir: ctx.env.store.location,
+    resumed,
   });
-
-  const ignoreOwners = config.method === 'finetune';
   // A resumed run first proves that what it finished before is still exactly there.
-  if (prior !== undefined && ctx.manifest.state !== null && ctx.manifest.finished.length > 0) {
-    const { state } = await load(ctx, ctx.manifest.state);
-    await recheckFinished(ctx, state, ctx.manifest.finished.length, ignoreOwners);
-  }
-
+  const rechecked = (s: RunState): Flow<RunState> =>
+    resumed && s.manifest.state !== null && s.manifest.finished.length > 0
+      ? pipe(
+          load(ctx, s.manifest.state),
+          chain(({ state }) => recheckFinished(ctx, s, state, s.manifest.finished.length, c.method === 'finetune')),
+          mapValue((r) => r.state),
+        )
+      : pure(s);
   // Goals: from individually trained networks (CPG's default), a file, or the checkpoint.
-  const wantsIndividual = config.method === 'individual' || (config.method === 'cpg' && config.goals.kind === 'individual');
-  if (wantsIndividual) {
-    if (ctx.manifest.individual.length < bench.tasks.length) io.emit({ type: 'goals-started', tasks: bench.tasks.length });
-    for (let k = ctx.manifest.individual.length + 1; k <= bench.tasks.length; k++) await trainIndividual(ctx, bench.tasks[k - 1]!, k);
-    if (ctx.manifest.goals === null) {
-      const goals = Object.fromEntries(ctx.manifest.individual.map((r) => [r.name, r.valAccuracy]));
-      await commit(ctx, { ...ctx.manifest, goals });
-      io.emit({ type: 'goals-ready', goals, source: 'individual' });
-    } else io.emit({ type: 'goals-ready', goals: ctx.manifest.goals, source: 'checkpoint' });
-  } else if (ctx.manifest.goals !== null) io.emit({ type: 'goals-ready', goals: ctx.manifest.goals, source: config.goals.kind === 'file' ? 'file' : 'checkpoint' });
+  const wantsIndividual = c.method === 'individual' || (c.method === 'cpg' && c.goals.kind === 'individual');
+  const goals = (s: RunState): Flow<RunState> => {
+    if (!wantsIndividual)
+      return s.manifest.goals !== null
+        ? pipe(
+            emit({ type: 'goals-ready', goals: s.manifest.goals, source: c.goals.kind === 'file' ? 'file' : 'checkpoint' }),
+            mapValue(() => s),
+          )
+        : pure(s);
+    const todo = range(s.manifest.individual.length + 1, count);
+    return pipe(
+      todo.length > 0 ? emit({ type: 'goals-started', tasks: count }) : pure(undefined),
+      chain(() => fold(todo, s, (st, k) => pipe(dataAt(k), chain((d) => trainIndividual(ctx, st, d, k, count)), mapValue((r) => r.state)))),
+      chain((st) => {
+        if (st.manifest.goals !== null) return pipe(emit({ type: 'goals-ready', goals: st.manifest.goals, source: 'checkpoint' }), mapValue(() => st));
+        const g = Object.fromEntries(st.manifest.individual.map((r) => [r.name, r.valAccuracy]));
+        return pipe(
+          commit(ctx, st, { ...st.manifest, goals: g }),
+          chain((st2) => pipe(emit({ type: 'goals-ready', goals: g, source: 'individual' }), mapValue(() => st2))),
+        );
+      }),
+    );
+  };
+  const learnAll = (s: RunState): Flow<RunState> =>
+    c.method === 'individual'
+      ? pure(s)
+      : fold(range(s.manifest.finished.length + 1, count), s, (st, k) =>
+          pipe(
+            dataAt(k),
+            chain((d) =>
+              pipe(
+                emit({ type: 'task-started', task: k, name: d.name, of: count, purpose: 'learn' }),
+                chain(() => learnWithMethod(ctx, st, d, k, st.manifest.goals?.[d.name] ?? null)),
+              ),
+            ),
+          ),
+        );
+  return pipe(
+    started,
+    chain(() => rechecked(s0)),
+    chain(goals),
+    chain(learnAll),
+    chain((s) => markFinished(ctx, s)),
+    chain((s) => writeReports(ctx, s)),
+    chain((report) => pipe(emit({ type: 'run-finished', report, dir: ctx.env.store.location }), mapValue(() => report))),
+  );
+};
 
-  if (config.method !== 'individual') {
-    for (let k = ctx.manifest.finished.length + 1; k <= bench.tasks.length; k++) {
-      const data = bench.tasks[k - 1]!;
-      io.emit({ type: 'task-started', task: k, name: data.name, of: bench.tasks.length, purpose: 'learn' });
-      if (config.method === 'finetune') await fineTuneTask(ctx, data, k);
-      else await learnTask(ctx, config.method, data, k, config.method === 'cpg' ? (ctx.manifest.goals?.[data.name] ?? null) : null);
-    }
-  }
+/** The tasks of a new benchmark run, as the run sees them. */
+export interface RunTasks {
+  /** Every task, in order. */
+  readonly tasks: readonly Task[];
+  /** Where each came from (stored, so a resumed run finds the data again). */
+  readonly sources: readonly TaskSource[];
+  /** Goals read from a goal file, when the configuration names one. */
+  readonly goals?: GoalFile;
+}
 
-  const final = ctx.manifest.state === null ? undefined : (await load(ctx, ctx.manifest.state)).state;
-  await commit(ctx, { ...ctx.manifest, status: 'finished' });
-  const report = buildReport(ctx.manifest, final, {
-    base,
-    backend: backend.name,
-    threads: backend.threads,
-    simd: backend.simd,
-    maxLogitDrift: ctx.maxLogitDrift,
-    createdAt: isoNow(),
-  });
-  await run(writeReportFile(dir, 'report.json', `${JSON.stringify(report, null, 1)}\n`));
-  await run(writeReportFile(dir, 'report.html', renderReportHtml(report)));
-  io.emit({ type: 'run-finished', report, dir });
-  return report;
+/** A new benchmark run in an empty store: the first manifest (with every task's facts and the initial network), then to the end. */
+export const newRun = (env: Env, config: RunConfig, given: RunTasks, o: RunOptions = {}): Flow<RunReport> => {
+  const first = given.tasks[0];
+  if (first === undefined) return fail({ tag: 'ConfigError', field: 'tasks', message: 'a run needs at least one task' });
+  const dataOf = (k: number) => given.tasks[k - 1];
+  return pipe(
+    fromEither(runCtxOf(env, config, { inputShape: first.inputShape, elapsedSeconds: 0 }, config.benchmark, dataOf, o, false)),
+    chain((ctx) =>
+      pipe(
+        fold(given.tasks, [] as TaskEntry[], (acc, t, i) => pipe(taskEntryFor(ctx, t, given.sources[i] ?? { kind: 'memory' }), mapValue((e) => [...acc, e]))),
+        chain((entries) =>
+          pipe(
+            config.method === 'individual' ? pure<SnapshotIndex | null>(null) : pipe(fromEither(initNet(ctx.base, config.seed)), chain((net) => save(ctx, net, undefined))),
+            chain((state) => {
+              const m: RunManifest = {
+                ...freshManifest({
+                  config,
+                  backend: env.backend.name,
+                  inputShape: first.inputShape,
+                  normalisation: first.normalisation,
+                  tasks: entries,
+                  planned: true,
+                  goals: given.goals ?? null,
+                  createdAt: env.clock.isoNow(),
+                }),
+                state,
+              };
+              return commit(ctx, { manifest: m, maxLogitDrift: 0 }, m);
+            }),
+          ),
+        ),
+        chain((s) => toEnd(ctx, s, given.tasks.length, false)),
+      ),
+    ),
+  );
+};
+
+/** Which tasks of a run a resume needs the data of (every planned task: finished ones are re-measured). */
+export const resumeNeeds = (m: RunManifest): number[] => range(1, m.tasks.length);
+
+/**
+ * Resume the run whose manifest is `m` with the data of its tasks (`data`,
+ * task k at k − 1; a finished task whose data is missing is checked by its
+ * probe alone). The configuration may change only where it does not change
+ * results: the backend and its threads.
+ */
+export const resumeRun = (env: Env, m: RunManifest, data: readonly (Task | undefined)[], o: RunOptions = {}, over: Partial<Pick<RunConfig, 'backend' | 'threads'>> = {}): Flow<RunReport> => {
+  const config: RunConfig = { ...m.config, ...(over.backend !== undefined ? { backend: over.backend } : {}), ...(over.threads !== undefined ? { threads: over.threads } : {}) };
+  const count = m.plannedTasks ?? m.tasks.length;
+  return pipe(
+    fromEither(runCtxOf(env, config, m, config.benchmark, (k) => data[k - 1], o, true)),
+    chain((ctx) =>
+      pipe(
+        // Every task whose data is here must be the data it was learned from; entries from before hashes get theirs.
+        fold(m.tasks, [] as TaskEntry[], (acc, entry, i) => {
+          const d = data[i];
+          return d === undefined ? pure([...acc, entry]) : pipe(matchTask(ctx, entry, i + 1, d), mapValue((e) => [...acc, e]));
+        }),
+        chain((entries) => {
+          const s: RunState = { manifest: m, maxLogitDrift: 0 };
+          const changed = entries.some((e, i) => e !== m.tasks[i]);
+          return changed ? commit(ctx, s, { ...m, tasks: entries }) : pure(s);
+        }),
+        chain((s) => toEnd(ctx, s, count, true)),
+      ),
+    ),
+  );
 };

@@ -91,71 +91,64 @@ const loadTensorflow = async (): Promise<E.Either<CpgError, BackendInfo>> => {
 const stockWasmFactory = tf.findBackendFactory('wasm');
 const wasmPriority = 2;
 
-/** The wasm backend currently registered: which factory and the threads asked of it. */
-let wasmState: { readonly threads: number; readonly info: BackendInfo } | undefined;
-
 const registerWasmFactory = (factory: () => Promise<tf.KernelBackend> | tf.KernelBackend): void => {
   if (tf.findBackendFactory('wasm') !== null) tf.removeBackend('wasm');
   tf.registerBackend('wasm', factory, wasmPriority);
 };
 
-const wasmInfo = async (threads: number, detail: string): Promise<BackendInfo> => ({
-  name: 'wasm',
-  threads,
-  simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true,
-  detail,
-});
+/** The live wasm backend, if tfjs has one: what runs is read off it, never remembered beside it. */
+const liveWasm = (): tfwasm.BackendWasm | undefined => tf.engine().registry['wasm'] as tfwasm.BackendWasm | undefined;
+
+/** What a live wasm backend is: its threads (XNNPACK's pool), SIMD, and which build and kernels. */
+const wasmInfo = async (b: tfwasm.BackendWasm, note = ''): Promise<BackendInfo> => {
+  const threads = b.wasm.tfjs.getThreadsCount();
+  const threaded = (b.wasm as unknown as { PThread?: unknown }).PThread !== undefined;
+  const kernels = wasmKernelsInstalled() ? 'with cpg training kernels' : 'stock kernels';
+  return {
+    name: 'wasm',
+    threads,
+    simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true,
+    detail: `${note}tfjs-backend-wasm ${threaded ? `threaded SIMD build, ${threads} threads` : 'single-threaded build'}, ${kernels}`,
+  };
+};
+
+const setWasm = async (note: string): Promise<E.Either<CpgError, BackendInfo>> => {
+  const ok = await tf.setBackend('wasm');
+  const live = liveWasm();
+  return ok && live !== undefined
+    ? E.right(await wasmInfo(live, note))
+    : E.left(backendError('wasm', `${note}the wasm module did not load: reinstall @tensorflow/tfjs-backend-wasm@4.22.0`));
+};
 
 const loadWasm = async (threads: number): Promise<E.Either<CpgError, BackendInfo>> => {
   if (stockWasmFactory === null) return E.left(backendError('wasm', 'the wasm backend did not register: reinstall @tensorflow/tfjs-backend-wasm@4.22.0'));
   installWasmKernels();
-  const kernels = wasmKernelsInstalled() ? 'with cpg training kernels' : 'stock kernels';
   let threadedFailure = '';
   if (threads > 1) {
-    let failure: unknown;
+    // Built here rather than inside tfjs's factory call: a failure is ours to report, without tfjs's console warnings.
     tfwasm.setThreadsCount(threads);
-    registerWasmFactory(() =>
-      createThreadedWasmBackend(threads).catch((e: unknown) => {
-        failure = e;
-        throw e;
-      }),
+    const built = await createThreadedWasmBackend(threads).then(
+      (b) => E.right<string, tfwasm.BackendWasm>(b),
+      (e: unknown) => E.left<string, tfwasm.BackendWasm>(messageOf(e)),
     );
-    if (await quietly(() => tf.setBackend('wasm'))) {
-      const actual = tfwasm.getThreadsCount();
-      return E.right(await wasmInfo(actual, `tfjs-backend-wasm threaded SIMD build, ${actual} threads, ${kernels}`));
-    }
-    threadedFailure = `threaded build failed (${messageOf(failure)}); `;
+    if (E.isRight(built)) {
+      registerWasmFactory(() => built.right);
+      const r = await setWasm('');
+      if (E.isRight(r)) return r;
+      threadedFailure = `threaded build failed (${r.left.message}); `;
+    } else threadedFailure = `threaded build failed (${built.left}); `;
   }
   tfwasm.setThreadsCount(1);
   registerWasmFactory(stockWasmFactory);
-  if (await quietly(() => tf.setBackend('wasm'))) {
-    return E.right(await wasmInfo(tfwasm.getThreadsCount(), `${threadedFailure}tfjs-backend-wasm single-threaded build, ${kernels}`));
-  }
-  return E.left(backendError('wasm', `${threadedFailure}the wasm module did not load: reinstall @tensorflow/tfjs-backend-wasm@4.22.0`));
-};
-
-/** Runs f with console.warn silenced: tfjs warns on a failed backend init, which we report ourselves. */
-const quietly = async <A>(f: () => Promise<A>): Promise<A> => {
-  const warn = console.warn;
-  console.warn = () => undefined;
-  try {
-    return await f();
-  } finally {
-    console.warn = warn;
-  }
+  return setWasm(threadedFailure);
 };
 
 const selectWasm = async (threads: number | undefined): Promise<E.Either<CpgError, BackendInfo>> => {
   // Reuse the live instance unless a different thread count is asked for:
   // re-creating it loses every tensor that lives on it.
-  if (wasmState !== undefined && (threads === undefined || threads === wasmState.threads) && tf.engine().registry['wasm'] !== undefined) {
-    await tf.setBackend('wasm');
-    return E.right(wasmState.info);
-  }
-  const asked = threads ?? coreCount();
-  const r = await loadWasm(asked);
-  wasmState = E.isRight(r) ? { threads: asked, info: r.right } : undefined;
-  return r;
+  const live = liveWasm();
+  if (live !== undefined && (threads === undefined || threads === live.wasm.tfjs.getThreadsCount())) return setWasm('');
+  return loadWasm(threads ?? coreCount());
 };
 
 // ---- cpu --------------------------------------------------------------------
@@ -231,8 +224,7 @@ export const withBackend = <A>(name: BackendName, f: () => A | Promise<A>): TE.T
 export const shutdownBackend = (): TE.TaskEither<CpgError, void> =>
   TE.tryCatch(
     async () => {
-      if (wasmState !== undefined && stockWasmFactory !== null) registerWasmFactory(stockWasmFactory);
-      wasmState = undefined;
+      if (liveWasm() !== undefined && stockWasmFactory !== null) registerWasmFactory(stockWasmFactory);
     },
     (e): CpgError => backendError('wasm', messageOf(e)),
   );

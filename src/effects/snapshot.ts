@@ -14,23 +14,23 @@ import { ownersFromBytes } from '../algebra/ownerMap.js';
 import { pickFromBytes } from '../algebra/pickMask.js';
 import type { PickEntry, SnapshotIndex, TensorEntry } from '../algebra/snapshot.js';
 import type { NetState, TaskPrivates } from './network.js';
-import { blobPath, bytesFloat32, float32Bytes, getBlob, nonFiniteIn, putBlob } from './store.js';
+import { type Store, blobEntry, bytesFloat32, float32Bytes, nonFiniteIn } from './store.js';
 
 /** Store a float32 tensor; a non-finite value is never written (loading would refuse it anyway). */
-const putTensor = (dir: string, name: string, shape: readonly number[], a: Float32Array): TE.TaskEither<CpgError, TensorEntry> => {
+const putTensor = (store: Store, name: string, shape: readonly number[], a: Float32Array): TE.TaskEither<CpgError, TensorEntry> => {
   const bad = nonFiniteIn(name, a);
-  if (bad !== undefined) return TE.left({ tag: 'NumericError', message: `${bad}: not written to the checkpoint in ${dir}; lower the learning rate` });
+  if (bad !== undefined) return TE.left({ tag: 'NumericError', message: `${bad}: not written to the checkpoint in ${store.location}; lower the learning rate` });
   return pipe(
-    putBlob(dir, float32Bytes(a)),
+    store.putBlob(float32Bytes(a)),
     TE.map((blob) => ({ name, shape: [...shape], blob })),
   );
 };
 
-const putPicks = (dir: string, picks: ReadonlyMap<string, PickMask>): TE.TaskEither<CpgError, PickEntry[]> =>
+const putPicks = (store: Store, picks: ReadonlyMap<string, PickMask>): TE.TaskEither<CpgError, PickEntry[]> =>
   pipe(
     [...picks].map(([name, p]) =>
       pipe(
-        putBlob(dir, p.bits),
+        store.putBlob(p.bits),
         TE.map((blob) => ({ name, length: p.length, blob })),
       ),
     ),
@@ -46,7 +46,7 @@ const shapesOf = (g: Graph, classes: number): E.Either<CpgError, ReadonlyMap<str
 
 /** Store a network's values (and the current task's binary picks, between stages). */
 export const saveNet = (
-  dir: string,
+  store: Store,
   s: NetState,
   currentPicks: ReadonlyMap<string, PickMask> | undefined,
 ): TE.TaskEither<CpgError, SnapshotIndex> => {
@@ -57,13 +57,13 @@ export const saveNet = (
       pipe(
         TE.Do,
         TE.bind('sharable', () =>
-          TE.sequenceSeqArray([...s.sharable].map(([name, a]) => putTensor(dir, name, shapes.get(name)!, a))),
+          TE.sequenceSeqArray([...s.sharable].map(([name, a]) => putTensor(store, name, shapes.get(name)!, a))),
         ),
         TE.bind('owners', () =>
           TE.sequenceSeqArray(
             [...s.backbone.owners].map(([name, o]) =>
               pipe(
-                putBlob(dir, o.cells),
+                store.putBlob(o.cells),
                 TE.map((blob) => ({ name, blob })),
               ),
             ),
@@ -73,7 +73,7 @@ export const saveNet = (
           TE.sequenceSeqArray(
             s.backbone.finished.map((f) =>
               pipe(
-                putPicks(dir, f.picks),
+                putPicks(store, f.picks),
                 TE.map((picks) => ({ id: f.id, name: f.name, classes: f.classes, multiplier: f.multiplier, picks })),
               ),
             ),
@@ -84,13 +84,13 @@ export const saveNet = (
             [...s.privates].map(([task, p]) =>
               pipe(
                 TE.fromEither(shapesOf(graphAt(s.backbone, p.multiplier), p.classes)),
-                TE.chain((pshapes) => TE.sequenceSeqArray([...p.values].map(([name, a]) => putTensor(dir, name, pshapes.get(name)!, a)))),
+                TE.chain((pshapes) => TE.sequenceSeqArray([...p.values].map(([name, a]) => putTensor(store, name, pshapes.get(name)!, a)))),
                 TE.map((tensors) => ({ task, classes: p.classes, multiplier: p.multiplier, tensors: [...tensors] })),
               ),
             ),
           ),
         ),
-        TE.bind('currentPicks', () => (currentPicks === undefined ? TE.right(null) : putPicks(dir, currentPicks))),
+        TE.bind('currentPicks', () => (currentPicks === undefined ? TE.right(null) : putPicks(store, currentPicks))),
         TE.map((r) => ({
           multiplier: s.backbone.multiplier,
           sharable: [...r.sharable],
@@ -107,13 +107,13 @@ export const saveNet = (
 const fail = (file: string | undefined, message: string): CpgError => ({ tag: 'CheckpointError', file, message });
 
 /** Read a float32 tensor blob and check its shape against the architecture and its values for NaN/Inf. */
-const loadTensor = (dir: string, e: TensorEntry, expected: readonly number[] | undefined): TE.TaskEither<CpgError, Float32Array> => {
-  const file = blobPath(dir, e.blob);
+const loadTensor = (store: Store, e: TensorEntry, expected: readonly number[] | undefined): TE.TaskEither<CpgError, Float32Array> => {
+  const file = store.nameOf(blobEntry(e.blob));
   if (expected === undefined) return TE.left(fail(file, `tensor '${e.name}' is not part of this architecture`));
   if (expected.join(',') !== e.shape.join(','))
     return TE.left(fail(file, `tensor '${e.name}' has shape [${e.shape.join(', ')}], the architecture needs [${expected.join(', ')}]`));
   return pipe(
-    getBlob(dir, e.blob),
+    store.getBlob(e.blob),
     TE.chain((bytes) => {
       if (bytes.byteLength !== 4 * shapeSize(expected))
         return TE.left(fail(file, `tensor '${e.name}' has ${bytes.byteLength} bytes, [${expected.join(', ')}] float32 needs ${4 * shapeSize(expected)}`));
@@ -124,15 +124,15 @@ const loadTensor = (dir: string, e: TensorEntry, expected: readonly number[] | u
   );
 };
 
-const loadPicks = (dir: string, entries: readonly PickEntry[], sizes: ReadonlyMap<string, number>): TE.TaskEither<CpgError, ReadonlyMap<string, PickMask>> =>
+const loadPicks = (store: Store, entries: readonly PickEntry[], sizes: ReadonlyMap<string, number>): TE.TaskEither<CpgError, ReadonlyMap<string, PickMask>> =>
   pipe(
     entries.map((p) => {
-      const file = blobPath(dir, p.blob);
+      const file = store.nameOf(blobEntry(p.blob));
       const size = sizes.get(p.name);
       if (size === undefined) return TE.left(fail(file, `pick mask for '${p.name}', which the architecture does not share`));
       if (size !== p.length) return TE.left(fail(file, `pick mask for '${p.name}' has ${p.length} cells, the tensor has ${size}`));
       return pipe(
-        getBlob(dir, p.blob),
+        store.getBlob(p.blob),
         TE.chain((bytes) =>
           TE.fromEither(
             pipe(
@@ -159,7 +159,7 @@ const unique = (names: readonly string[], what: string): E.Either<CpgError, void
 
 /** Load and check a network's values against the architecture `base` (at multiplier 1). */
 export const loadNet = (
-  dir: string,
+  store: Store,
   base: Graph,
   idx: SnapshotIndex,
 ): TE.TaskEither<CpgError, { readonly state: NetState; readonly currentPicks: ReadonlyMap<string, PickMask> | undefined }> => {
@@ -187,20 +187,20 @@ export const loadNet = (
       return pipe(
         TE.Do,
         TE.bind('sharable', () =>
-          TE.sequenceSeqArray(idx.sharable.map((e) => pipe(loadTensor(dir, e, want.get(e.name)), TE.map((a) => [e.name, a] as const)))),
+          TE.sequenceSeqArray(idx.sharable.map((e) => pipe(loadTensor(store, e, want.get(e.name)), TE.map((a) => [e.name, a] as const)))),
         ),
         TE.bind('owners', () =>
           TE.sequenceSeqArray(
             idx.owners.map((e) =>
               pipe(
-                getBlob(dir, e.blob),
+                store.getBlob(e.blob),
                 TE.chain((bytes) => {
                   const shape = want.get(e.name);
-                  if (shape === undefined) return TE.left(fail(blobPath(dir, e.blob), `owner map for '${e.name}', which the architecture does not share`));
+                  if (shape === undefined) return TE.left(fail(store.nameOf(blobEntry(e.blob)), `owner map for '${e.name}', which the architecture does not share`));
                   return TE.fromEither(
                     pipe(
                       ownersFromBytes(e.name, shapeSize(shape), bytes, maxTask),
-                      E.mapLeft((err) => fail(blobPath(dir, e.blob), err.message)),
+                      E.mapLeft((err) => fail(store.nameOf(blobEntry(e.blob)), err.message)),
                       E.map((o) => [e.name, o] as const),
                     ),
                   );
@@ -214,7 +214,7 @@ export const loadNet = (
             idx.finished.map((f) =>
               pipe(
                 TE.fromEither(sizesAt(f.multiplier)),
-                TE.chain((sizes) => loadPicks(dir, f.picks, sizes)),
+                TE.chain((sizes) => loadPicks(store, f.picks, sizes)),
                 TE.map((picks): FinishedTask => ({ id: f.id, name: f.name, classes: f.classes, multiplier: f.multiplier, picks })),
               ),
             ),
@@ -230,7 +230,7 @@ export const loadNet = (
                   const names = [...shapes].filter(([n]) => !want.has(n)).map(([n]) => n);
                   const lacking = names.find((n) => !p.tensors.some((e) => e.name === n));
                   if (lacking !== undefined) return TE.left(fail(undefined, `task ${p.task} lacks private tensor '${lacking}'`));
-                  return TE.sequenceSeqArray(p.tensors.map((e) => pipe(loadTensor(dir, e, shapes.get(e.name)), TE.map((a) => [e.name, a] as const))));
+                  return TE.sequenceSeqArray(p.tensors.map((e) => pipe(loadTensor(store, e, shapes.get(e.name)), TE.map((a) => [e.name, a] as const))));
                 }),
                 TE.map((tensors): readonly [number, TaskPrivates] => [p.task, { classes: p.classes, multiplier: p.multiplier, values: new Map(tensors) }]),
               );
@@ -242,7 +242,7 @@ export const loadNet = (
             ? TE.right(undefined)
             : pipe(
                 TE.fromEither(sizesAt(idx.multiplier)),
-                TE.chain((sizes) => loadPicks(dir, idx.currentPicks!, sizes)),
+                TE.chain((sizes) => loadPicks(store, idx.currentPicks!, sizes)),
               ),
         ),
         TE.chain((r) => {

@@ -1,17 +1,16 @@
 /**
- * Atomic files and a content-addressed blob store for run directories.
+ * Where a model lives: the manifest (the commit point), content-addressed
+ * blobs (tensors, owner maps, pick masks, probes), the reports, and a lock.
  *
- * Every write goes to a temporary file in the same directory, is fsynced, and
- * renamed over its target (then the directory is fsynced), so a reader sees
- * the old file or the new one, never half of one. Tensors live in
- * `blobs/<sha256>.bin`: a blob is immutable once named, identical tensors are
- * stored once, and every read checks the hash, so a flipped byte is caught and
- * named instead of silently loaded.
+ * The interface uses nothing Node-only (Uint8Array, TaskEither), so a run can
+ * live in a directory (stores/fs.ts), in memory (stores/memory.ts) or, later,
+ * in a browser's IndexedDB. Every implementation promises the same: the
+ * manifest is replaced atomically (a reader sees the old one or the new one),
+ * a blob is immutable once named by its SHA-256, and every read of a blob
+ * checks its size and hash, so a flipped byte is named instead of loaded.
  */
-import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import * as TE from 'fp-ts/lib/TaskEither.js';
+import { pipe } from 'fp-ts/lib/function.js';
 import type { CpgError } from '../algebra/errors.js';
 
 /** A stored blob: its hash names it; its size is checked on read. */
@@ -20,124 +19,73 @@ export interface BlobRef {
   readonly bytes: number;
 }
 
-const ioError = (file: string, what: string, e: unknown): CpgError => ({
-  tag: 'CheckpointError',
-  file,
-  message: `${what}: ${(e as NodeJS.ErrnoException)?.code ?? ''} ${(e as Error)?.message ?? String(e)}`.trim(),
-});
+/** A held store: release it when the work is done (a killed process leaves a lock the next taker sees is stale). */
+export interface StoreLock {
+  readonly release: TE.TaskEither<CpgError, void>;
+}
 
-/** A hook the fault-injection tests use to make writes fail; undefined in normal runs. */
-let writeFault: ((file: string) => Error | undefined) | undefined;
-/** Install (or clear) a write-fault hook: every atomic write asks it first. For tests. */
-export const setWriteFault = (f: ((file: string) => Error | undefined) | undefined): void => {
-  writeFault = f;
-};
+/** The capabilities a run needs from where it is kept. */
+export interface Store {
+  /** Where the store lives, for messages: a directory, or 'memory'. */
+  readonly location: string;
+  /** How messages name an entry of the store ('run.json', 'blobs/<sha>.bin'): a path for a directory. */
+  readonly nameOf: (entry: string) => string;
+  /** The manifest's bytes, or null when the store holds no run yet. */
+  readonly readManifest: TE.TaskEither<CpgError, Uint8Array | null>;
+  /** Replace the manifest atomically, then drop the blobs whose hash is not in `keep`. */
+  readonly writeManifest: (bytes: Uint8Array, keep: ReadonlySet<string>) => TE.TaskEither<CpgError, void>;
+  /** Store bytes as a blob (a no-op when an intact blob of that hash exists). */
+  readonly putBlob: (bytes: Uint8Array) => TE.TaskEither<CpgError, BlobRef>;
+  /** Read a blob, checked against its size and hash. */
+  readonly getBlob: (ref: BlobRef) => TE.TaskEither<CpgError, Uint8Array>;
+  /** Write a report (report.json, report.html) atomically; returns where it went. */
+  readonly writeReport: (name: string, text: string) => TE.TaskEither<CpgError, string>;
+  /** Take the store for this learner; a LockError naming the holder while another holds it. */
+  readonly lock: TE.TaskEither<CpgError, StoreLock>;
+}
 
-const syncDir = async (dir: string): Promise<void> => {
-  const h = await fs.open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-};
+/** The manifest's entry name in every store. */
+export const MANIFEST_ENTRY = 'run.json';
 
-let tmpCounter = 0;
+/** The entry name of a blob. */
+export const blobEntry = (ref: Pick<BlobRef, 'sha256'>): string => `blobs/${ref.sha256}.bin`;
 
-/** Write `data` to `file` atomically (temp file, fsync, rename, fsync directory). */
-export const writeAtomic = (file: string, data: Uint8Array | string): TE.TaskEither<CpgError, void> =>
+const hex = (digest: ArrayBuffer): string => Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+
+/** SHA-256 of bytes as hex, with the platform's WebCrypto (Node ≥ 20 and browsers alike). */
+export const sha256Hex = (parts: readonly Uint8Array[]): TE.TaskEither<CpgError, string> =>
   TE.tryCatch(
     async () => {
-      const fault = writeFault?.(file);
-      if (fault !== undefined) throw fault;
-      const dir = path.dirname(file);
-      await fs.mkdir(dir, { recursive: true });
-      tmpCounter += 1;
-      const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${tmpCounter}.tmp`);
-      const h = await fs.open(tmp, 'w');
-      try {
-        await h.writeFile(data);
-        await h.sync();
-        await h.close();
-        await fs.rename(tmp, file);
-      } catch (e) {
-        // A write cut short (a full disk) or a failed rename: give the space back now, not at
-        // the next commit. Closing a handle that is already closed is a no-op.
-        await h.close().catch(() => undefined);
-        await fs.rm(tmp, { force: true });
-        throw e;
-      }
-      await syncDir(dir);
+      const one =
+        parts.length === 1
+          ? parts[0]!
+          : (() => {
+              const all = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
+              let at = 0;
+              for (const p of parts) {
+                all.set(p, at);
+                at += p.byteLength;
+              }
+              return all;
+            })();
+      return hex(await globalThis.crypto.subtle.digest('SHA-256', one));
     },
-    (e) => ioError(file, 'could not write', e),
+    (e): CpgError => ({ tag: 'InternalError', message: `SHA-256 failed: ${e instanceof Error ? e.message : String(e)}` }),
   );
 
-/** Read a whole file; a missing file is an error naming it. */
-export const readFile = (file: string): TE.TaskEither<CpgError, Uint8Array> =>
-  TE.tryCatch(
-    async () => new Uint8Array(await fs.readFile(file)),
-    (e) =>
-      (e as NodeJS.ErrnoException)?.code === 'ENOENT'
-        ? { tag: 'CheckpointError', file, message: 'file is missing' }
-        : ioError(file, 'could not read', e),
-  );
-
-export const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
-
-/** The path of a blob inside a run directory. */
-export const blobPath = (dir: string, ref: BlobRef): string => path.join(dir, 'blobs', `${ref.sha256}.bin`);
-
-/** Store bytes as a blob (skipped when an intact blob of that hash exists). */
-export const putBlob = (dir: string, data: Uint8Array): TE.TaskEither<CpgError, BlobRef> => {
-  const ref: BlobRef = { sha256: sha256(data), bytes: data.byteLength };
-  const file = blobPath(dir, ref);
-  return TE.tryCatch(
-    async () => {
-      const st = await fs.stat(file).catch(() => undefined);
-      if (st !== undefined && st.size === ref.bytes) return ref;
-      const r = await writeAtomic(file, data)();
-      if (r._tag === 'Left') throw r.left;
-      return ref;
-    },
-    (e) => (isCpgError(e) ? e : ioError(file, 'could not store blob', e)),
-  );
-};
-
-const isCpgError = (e: unknown): e is CpgError => typeof e === 'object' && e !== null && 'tag' in e && 'message' in e;
-
-/** Read a blob and check its size and hash. */
-export const getBlob = (dir: string, ref: BlobRef): TE.TaskEither<CpgError, Uint8Array> => {
-  const file = blobPath(dir, ref);
-  return TE.chain((data: Uint8Array) => {
+/** Checks bytes read for a blob against its reference (size, then hash). */
+export const checkBlob =
+  (file: string, ref: BlobRef, hash: (b: Uint8Array) => TE.TaskEither<CpgError, string>) =>
+  (data: Uint8Array): TE.TaskEither<CpgError, Uint8Array> => {
     if (data.byteLength !== ref.bytes)
-      return TE.left<CpgError>({ tag: 'CheckpointError', file, message: `blob is ${data.byteLength} bytes, the manifest says ${ref.bytes} (truncated or replaced)` });
-    if (sha256(data) !== ref.sha256)
-      return TE.left<CpgError>({ tag: 'CheckpointError', file, message: 'blob content does not match its sha256 (corrupted)' });
-    return TE.right(data);
-  })(readFile(file));
-};
-
-/** Delete blobs no longer referenced (after a new manifest is safely written). */
-export const collectGarbage = (dir: string, keep: ReadonlySet<string>): TE.TaskEither<CpgError, number> =>
-  TE.tryCatch(
-    async () => {
-      const blobs = path.join(dir, 'blobs');
-      const names = await fs.readdir(blobs).catch(() => [] as string[]);
-      let removed = 0;
-      for (const n of names) {
-        const hash = n.endsWith('.bin') ? n.slice(0, -4) : undefined;
-        if (hash !== undefined && !keep.has(hash)) {
-          await fs.rm(path.join(blobs, n), { force: true });
-          removed += 1;
-        } else if (n.endsWith('.tmp')) await fs.rm(path.join(blobs, n), { force: true });
-      }
-      // Temporary files of atomic writes cut short by a crash (`.run.json.<pid>.<n>.tmp`).
-      for (const n of await fs.readdir(dir).catch(() => [] as string[]))
-        if (/^\..+\.\d+\.\d+\.tmp$/.test(n)) await fs.rm(path.join(dir, n), { force: true });
-      return removed;
-    },
-    (e) => ioError(dir, 'could not clean blobs', e),
-  );
+      return TE.left({ tag: 'CheckpointError', file, message: `blob is ${data.byteLength} bytes, the manifest says ${ref.bytes} (truncated or replaced)` });
+    return pipe(
+      hash(data),
+      TE.chain((h) =>
+        h === ref.sha256 ? TE.right(data) : TE.left<CpgError, Uint8Array>({ tag: 'CheckpointError', file, message: 'blob content does not match its sha256 (corrupted)' }),
+      ),
+    );
+  };
 
 /** Bytes of a float32 array, little-endian (the layout of every tensor blob). */
 export const float32Bytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -155,5 +103,5 @@ export const bytesFloat32 = (b: Uint8Array): Float32Array => {
   return new Float32Array(copy.buffer, 0, b.byteLength >>> 2);
 };
 
-if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1)
-  throw new Error('cpg stores tensors little-endian and this machine is big-endian: not supported');
+/** Blobs are little-endian float32; a big-endian host would read them wrong. */
+export const littleEndian = (): boolean => new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

@@ -63,7 +63,6 @@ interface PrivateSlot {
   readonly velocity: tf.Variable | undefined;
 }
 
-let sessionCounter = 0;
 const BN_MOMENTUM = 0.1;
 
 /** A live session; call `dispose` when done (tensors are not garbage collected). */
@@ -88,8 +87,9 @@ export interface Session {
 }
 
 /** A variable from a fresh tensor, releasing the tensor (tf.variable keeps its own reference). */
-const variableFrom = (t: tf.Tensor, trainable: boolean, name?: string): tf.Variable => {
-  const v = tf.variable(t, trainable, name);
+const variableFrom = (t: tf.Tensor, trainable: boolean): tf.Variable => {
+  // Unnamed: tfjs numbers variables itself, so two sessions (two learners) never clash.
+  const v = tf.variable(t, trainable);
   t.dispose();
   return v;
 };
@@ -120,8 +120,6 @@ const makeSession = (
   privValues: ReadonlyMap<string, Float32Array>,
 ): Session => {
   let backbone: Backbone = state.backbone;
-  // tfjs variable names are global: make this session's unique.
-  const tag = `s${(sessionCounter += 1)}`;
   const everything = o.scope === 'everything';
   const threshold = o.maskThreshold;
   const slots: SlotInit[] = [];
@@ -160,7 +158,7 @@ const makeSession = (
     .filter((s) => s.role === 'private')
     .map((s) => ({
       name: s.name,
-      value: variableFrom(tf.tensor(privValues.get(s.name)!, [...s.shape]), s.trainable, `${s.name}/task${task}/${tag}`),
+      value: variableFrom(tf.tensor(privValues.get(s.name)!, [...s.shape]), s.trainable),
       velocity: s.trainable ? variableFrom(tf.zeros([...s.shape]), false) : undefined,
     }));
   const privByName = new Map(privates.map((p) => [p.name, p] as const));

@@ -23,7 +23,7 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { describeError } from '../../src/algebra/errors.js';
 import { shutdownBackend } from '../../src/effects/backend.js';
-import { readManifest } from '../../src/effects/runDir.js';
+import { readRun } from '../../src/streams/run.js';
 import {
   type Baselines,
   type Fixtures,
@@ -200,7 +200,7 @@ test('names and hashes from files cannot reach outside the run directory', { tim
   const m = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as { state: { owners: { blob: { sha256: string } }[] } };
   m.state.owners[0]!.blob.sha256 = '../x';
   fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(m));
-  const d = await readManifest(dir)();
+  const d = await readRun(dir)();
   assert.ok(E.isLeft(d));
   assert.match(describeError(d.left), /run\.json: invalid value at 'state\.owners\[0\]\.blob\.sha256'/);
 

@@ -76,7 +76,7 @@ const arbitraryOf = (c: t.Mixed): fc.Arbitrary<unknown> => {
       return fc
         .uniqueArray(arbitraryOf(c.of) as fc.Arbitrary<number>, { minLength: c.minLength, maxLength: 6 })
         .map((xs) => [...xs].sort((a, b) => a - b));
-    return fc.array(arbitraryOf(c.of), { minLength: c.minLength, maxLength: 4 });
+    return fc.array(arbitraryOf(c.of), { minLength: c.minLength, maxLength: Math.min(c.maxLength, Math.max(4, c.minLength)) });
   }
   if (c instanceof StructType) {
     const req = c.required as Record<string, t.Mixed>;

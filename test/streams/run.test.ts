@@ -1,24 +1,24 @@
 /**
  * Stream behaviour: operator order and completion (marble tests), and
- * cancellation of a real run — unsubscribing stops it at the next step and
- * leaves a checkpoint that resumes.
+ * stopping a real run — a stop request ends it at the next step, the stream
+ * then completes with 'stopped' once the checkpoint is valid and the run
+ * directory released, and the run resumes; unsubscribing stops it too.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { TestScheduler } from 'rxjs/testing';
-import { lastValueFrom, map, takeWhile, toArray } from 'rxjs';
-import { type RunEvent, finalReport, goalsThenCpg, ofType, progress, runEvents, sequence } from '../../src/streams/run.js';
+import { lastValueFrom, map, takeWhile, tap, toArray } from 'rxjs';
+import { type RunEvent, finalReport, goalsThenCpg, ofType, progress, readRun, runEvents, sequence } from '../../src/streams/run.js';
 import { writeFileSync } from 'node:fs';
 import { decodeConfig, type RunReport } from '../../src/algebra/codecs.js';
-import { readManifest } from '../../src/effects/runDir.js';
 
 const marbles = () => new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
 
-const started: RunEvent = { type: 'run-started', method: 'cpg', benchmark: 'split-mnist', net: 'mlp', backend: 'cpu', threads: 1, tasks: ['a', 'b'], dir: 'd', resumed: false };
+const started: RunEvent = { type: 'run-started', method: 'cpg', benchmark: 'split-mnist', net: 'mlp', backend: 'cpu', threads: 1, tasks: ['a', 'b'], planned: 2, dir: 'd', resumed: false };
 const taskA: RunEvent = { type: 'task-started', task: 1, name: 'a', of: 2, purpose: 'learn' };
 const epoch: RunEvent = { type: 'epoch-ended', task: 1, name: 'a', stage: 'train', epoch: 1, epochs: 2, loss: 0.5, trainAcc: 0.9, valAcc: 0.8, sparsity: 0, lr: 0.01, samplesPerSec: 100, stageEtaSeconds: 3 };
 const report = { method: 'cpg', averageAccuracy: 0.9 } as unknown as RunReport;
@@ -79,24 +79,28 @@ test('ofType keeps only the events of one kind', () => {
   });
 });
 
-test('unsubscribing stops a real run at the next step and leaves a checkpoint that resumes', { timeout: 120_000 }, async () => {
+test('a stop request ends a real run at the next step; the stream completes after the checkpoint is valid, and the run resumes', { timeout: 120_000 }, async () => {
   process.env['CPG_BACKEND'] ??= 'wasm';
   const dir = path.join(mkdtempSync(path.join(tmpdir(), 'cpg-stream-')), 'run');
   const config = decodeConfig(undefined)({ tasks: 2, limitPerTask: 64, trainEpochs: 3, individualEpochs: 1, pruneEpochs: 1, pruneRampEpochs: 1, sparsities: [0.5], retrainEpochs: 1, goals: { kind: 'individual' } });
   assert.ok(E.isRight(config));
-  // Stop during task 1's training: after the first training epoch of the learning phase.
+  const stop = new AbortController();
+  // Ask to stop during task 1's training, after the first training epoch of the learning phase; wait for the stream to complete.
   const seen = await lastValueFrom(
-    runEvents({ kind: 'new', dir, config: config.right }).pipe(
-      takeWhile((e) => !(e.type === 'epoch-ended' && e.stage === 'train'), true),
+    runEvents({ kind: 'new', dir, config: config.right, signal: stop.signal }).pipe(
+      tap((e) => {
+        if (e.type === 'epoch-ended' && e.stage === 'train') stop.abort();
+      }),
       toArray(),
     ),
   );
   assert.ok(seen.some((e) => e.type === 'goals-ready'));
-  // The run notices at its next step; give it a moment, then the manifest must be valid and resumable.
-  await new Promise((r) => setTimeout(r, 500));
-  const m = await readManifest(dir)();
-  assert.ok(E.isRight(m), 'the last checkpoint is valid');
+  assert.equal(seen[seen.length - 1]?.type, 'stopped', 'the last event says the run stopped');
+  assert.equal(seen.filter((e) => e.type === 'epoch-ended' && e.stage === 'train').length, 1, 'no epoch ended after the stop');
+  const m = await readRun(dir)();
+  assert.ok(E.isRight(m) && m.right !== null, 'the last checkpoint is valid');
   assert.equal(m.right.finished.length, 0);
+  assert.ok(!existsSync(path.join(dir, 'lock')), 'the run directory is released');
   const events = await lastValueFrom(runEvents({ kind: 'resume', dir }).pipe(toArray()));
   const end = events[events.length - 1];
   assert.equal(end?.type, 'run-finished');
@@ -104,6 +108,29 @@ test('unsubscribing stops a real run at the next step and leaves a checkpoint th
     assert.equal(end.report.tasks.length, 2);
     assert.equal(end.report.maxLogitDrift, 0);
   }
+});
+
+test('unsubscribing stops a real run at its next step and releases the run directory at once', { timeout: 120_000 }, async () => {
+  process.env['CPG_BACKEND'] ??= 'wasm';
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'cpg-unsub-')), 'run');
+  const config = decodeConfig(undefined)({ tasks: 1, limitPerTask: 64, trainEpochs: 3, pruneEpochs: 1, pruneRampEpochs: 1, sparsities: [0.5], goals: { kind: 'file', path: path.join(dir, '..', 'goals.json') } });
+  assert.ok(E.isRight(config));
+  writeFileSync(path.join(dir, '..', 'goals.json'), JSON.stringify({ 'digits-0-1': 0.9 }));
+  let steps = 0;
+  const seen = await lastValueFrom(
+    runEvents({ kind: 'new', dir, config: config.right }).pipe(
+      tap((e) => {
+        if (e.type === 'epoch-ended') steps += 1;
+      }),
+      takeWhile((e) => !(e.type === 'epoch-ended' && e.stage === 'train')),
+      toArray(),
+    ),
+  );
+  assert.ok(seen.length > 0);
+  assert.ok(!existsSync(path.join(dir, 'lock')), 'the lock is gone when unsubscribe returns');
+  const m = await readRun(dir)();
+  assert.ok(E.isRight(m) && m.right !== null && m.right.finished.length === 0, 'the last checkpoint is valid');
+  assert.equal(steps, 1);
 });
 
 test('goalsThenCpg: individual networks set the goals, written to a file, that the CPG run then reads', { timeout: 120_000 }, async () => {

@@ -22,23 +22,14 @@ import { dataError } from './files.js';
 import { mnistPixels, readDigits } from './mnist.js';
 import { bytePool, fashionStats, mnistStats, planarPool, unitFloatPool } from './pools.js';
 import { allocateLimit, assembleSplit, type ClassSplit, type SplitPart, splitClass } from './split.js';
+import { benchmarkFacts } from '../../algebra/benchmarks.js';
 import { type Benchmark, type BenchmarkName, benchmarkNames, type ClassPool, type DataOptions, type TaskData } from './types.js';
 
 /** The default number of tasks of each benchmark. */
-export const benchmarkTaskCount = (b: BenchmarkName): number => {
-  switch (b) {
-    case 'split-mnist':
-    case 'split-fmnist':
-      return 5;
-    case 'permuted-mnist':
-      return 10;
-    case 'cifar100':
-      return 20;
-  }
-};
+export const benchmarkTaskCount = (b: BenchmarkName): number => benchmarkFacts[b].defaultTasks;
 
 /** The most tasks a benchmark can have (Permuted MNIST is capped only to bound memory: ~31 MB a task). */
-export const benchmarkMaxTasks = (b: BenchmarkName): number => (b === 'permuted-mnist' ? 100 : benchmarkTaskCount(b));
+export const benchmarkMaxTasks = (b: BenchmarkName): number => benchmarkFacts[b].maxTasks;
 
 /**
  * The pixel permutation of Permuted MNIST task t (1-based): the identity for
@@ -103,7 +94,8 @@ const pooledTask = (
       return { pool: c.pool, label, indices: which === 'train' ? s.train.subarray(0, keep[label]) : s[which] };
     });
   const build = (which: keyof ClassSplit) => assembleSplit(parts(which), pixels, rngFor(o.seed, `order/${orderKey}/${which}`));
-  return { name, classes: classes.length, classNames, train: build('train'), val: build('val'), test: build('test') };
+  const facts = benchmarkFacts[o.benchmark];
+  return { name, classNames, inputShape: facts.inputShape, train: build('train'), val: build('val'), test: build('test'), normalisation: facts.normalisation, augmentation: facts.augmentation };
 };
 
 const splitsOf = (o: DataOptions, classes: readonly TaskClass[]): ClassSplit[] =>
@@ -181,8 +173,10 @@ const cifarTasks = (o: DataOptions, tasks: number, dataPath: string): TE.TaskEit
         const all = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
         out.push({
           name,
-          classes: fines.length,
           classNames: fines.map((f) => d.fineNames[f]!),
+          inputShape: benchmarkFacts.cifar100.inputShape,
+          normalisation: benchmarkFacts.cifar100.normalisation,
+          augmentation: benchmarkFacts.cifar100.augmentation,
           train: assembleSplit(fines.map((_, i) => ({ pool: trainPools[i]!, label: i, indices: splits[i]!.train.subarray(0, keep[i]) })), pixels, order('train')),
           val: assembleSplit(fines.map((_, i) => ({ pool: trainPools[i]!, label: i, indices: splits[i]!.val })), pixels, order('val')),
           test: assembleSplit(fines.map((_, i) => ({ pool: testPools[i]!, label: i, indices: all(testPools[i]!.count) })), pixels, order('test')),
@@ -202,18 +196,17 @@ export const loadBenchmark = (o: DataOptions): TE.TaskEither<CpgError, Benchmark
   pipe(
     TE.fromEither(checkDataOptions(o)),
     TE.chain((tasks): TE.TaskEither<CpgError, Benchmark> => {
-      const grey = [28, 28, 1] as const;
-      const make = (inputShape: readonly [number, number, number], augmentation: Benchmark['augmentation']) =>
-        TE.map((ts: TaskData[]): Benchmark => ({ name: o.benchmark, inputShape, tasks: ts, augmentation }));
+      const facts = benchmarkFacts[o.benchmark];
+      const make = TE.map((ts: TaskData[]): Benchmark => ({ name: o.benchmark, inputShape: facts.inputShape, tasks: ts, augmentation: facts.augmentation }));
       switch (o.benchmark) {
         case 'split-mnist':
-          return pipe(splitMnist(o, tasks), make(grey, 'none'));
+          return pipe(splitMnist(o, tasks), make);
         case 'permuted-mnist':
-          return pipe(permutedMnist(o, tasks), make(grey, 'none'));
+          return pipe(permutedMnist(o, tasks), make);
         case 'split-fmnist':
-          return pipe(splitFashion(o, tasks), make(grey, 'none'));
+          return pipe(splitFashion(o, tasks), make);
         case 'cifar100':
-          return pipe(cifarTasks(o, tasks, o.dataPath ?? ''), make([cifarSide, cifarSide, 3], 'crop-flip'));
+          return pipe(cifarTasks(o, tasks, o.dataPath ?? ''), make);
       }
     }),
   );

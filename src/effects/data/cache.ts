@@ -9,7 +9,7 @@
  * size | f64 source mtime ms | 32-byte SHA-256 of the first 32 bytes and the
  * payload | payload.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -78,8 +78,6 @@ export const readCache =
     return undefined;
   };
 
-let tempCounter = 0;
-
 /**
  * Writes the entry to the first directory that accepts it, atomically (a
  * temp file renamed into place, so a reader never sees half a file).
@@ -91,7 +89,7 @@ export const writeCache =
     const bytes = encodeCache(images, stamp);
     for (const dir of dirs) {
       const file = join(dir, name);
-      const temp = `${file}.${process.pid}.${tempCounter++}.tmp`;
+      const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
       try {
         await mkdir(dir, { recursive: true });
         await writeFile(temp, bytes);

@@ -2,14 +2,10 @@
  * Class pools over each source's compact storage, and the normalisation
  * statistics each dataset is usually trained with.
  */
+import { cifarStats } from '../../algebra/benchmarks.js';
 import type { ClassPool } from './types.js';
 
-/** Mean / standard deviation of MNIST pixels in [0, 1]. */
-export const mnistStats = { mean: 0.1307, std: 0.3081 } as const;
-/** Mean / standard deviation of Fashion-MNIST pixels in [0, 1]. */
-export const fashionStats = { mean: 0.286, std: 0.353 } as const;
-/** Per-channel (R, G, B) mean / standard deviation of CIFAR-100 pixels in [0, 1]. */
-export const cifarStats = { mean: [0.5071, 0.4865, 0.4409], std: [0.2673, 0.2564, 0.2762] } as const;
+export { cifarStats, fashionStats, mnistStats } from '../../algebra/benchmarks.js';
 
 /**
  * Grey images stored as floats in [0, 1], one after another. With a

@@ -4,37 +4,24 @@
  * test splits of normalised NHWC images and task-local labels.
  */
 
-/** The benchmarks the library can build from real data. */
-export type BenchmarkName = 'split-mnist' | 'permuted-mnist' | 'split-fmnist' | 'cifar100';
+import type { BenchmarkName } from '../../algebra/codecs.js';
+import type { Augmentation, InputShape, Split, Task } from '../../algebra/task.js';
 
-/** Every benchmark name, in a fixed order (for flags and help text). */
-export const benchmarkNames: readonly BenchmarkName[] = ['split-mnist', 'permuted-mnist', 'split-fmnist', 'cifar100'];
+export type { BenchmarkName } from '../../algebra/codecs.js';
+export { benchmarkNames } from '../../algebra/benchmarks.js';
+export type { Split } from '../../algebra/task.js';
 
-/** One split: `count` images, `x` is count × H·W·C (NHWC, normalised), `y` the task-local labels. */
-export interface Split {
-  readonly x: Float32Array;
-  readonly y: Int32Array;
-  readonly count: number;
-}
-
-/** One task: its classes (labels 0..classes-1 in `classNames` order) and its three splits. */
-export interface TaskData {
-  readonly name: string;
-  readonly classes: number;
-  readonly classNames: readonly string[];
-  readonly train: Split;
-  readonly val: Split;
-  readonly test: Split;
-}
+/** A shipped benchmark's task: every split present, test included. */
+export type TaskData = Task & { readonly test: Split };
 
 /** A sequence of tasks over images of one shape. */
 export interface Benchmark {
   readonly name: BenchmarkName;
   /** [height, width, channels]. */
-  readonly inputShape: readonly [number, number, number];
+  readonly inputShape: InputShape;
   readonly tasks: readonly TaskData[];
   /** What training should do to each batch: nothing, or random crop + horizontal flip. */
-  readonly augmentation: 'none' | 'crop-flip';
+  readonly augmentation: Augmentation;
 }
 
 /** What to load and how to split it. */

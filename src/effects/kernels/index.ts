@@ -62,31 +62,28 @@ const ourKernel = (name: OurKernel): tf.KernelConfig => {
   };
 };
 
-let installed = false;
+/**
+ * Whether our kernels are the registered ones: read off tfjs's kernel registry
+ * (CpgBatchNormStats exists only while ours are installed), not kept beside it.
+ */
+export const wasmKernelsInstalled = (): boolean => tf.getKernel('CpgBatchNormStats', 'wasm') !== undefined;
 
 /** Replaces the wasm kernels named in `wasmKernelNames` with ours (idempotent). */
 export const installWasmKernels = (): void => {
-  if (installed) return;
-  // Capture every stock kernel ours delegate to before replacing any.
-  for (const n of [...wasmKernelNames, 'Transpose', 'Slice']) stockKernel(n);
+  if (wasmKernelsInstalled()) return;
   for (const name of wasmKernelNames) {
     const config = ourKernel(name);
     if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
     tf.registerKernel(config);
   }
-  installed = true;
 };
 
 /** Puts tfjs's own wasm kernels back (for Conv2DBackpropFilter and our Cpg* kernels: none). */
 export const uninstallWasmKernels = (): void => {
-  if (!installed) return;
+  if (!wasmKernelsInstalled()) return;
   for (const name of wasmKernelNames) {
     if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
     const stock = stockKernel(name);
     if (stock !== undefined) tf.registerKernel(stock);
   }
-  installed = false;
 };
-
-/** Whether our kernels are the registered ones. */
-export const wasmKernelsInstalled = (): boolean => installed;

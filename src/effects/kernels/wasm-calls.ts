@@ -4,23 +4,20 @@
  * helpers, and freeing intermediates.
  */
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 export type Info = tf.TensorInfo;
 
-const stock = new Map<string, tf.KernelConfig>();
-
 /**
- * The stock wasm kernel of that name, remembered the first time it is asked
- * for; call this before registering a replacement.
+ * Every stock wasm kernel, as the backend package registered them on import,
+ * before any of ours replaced one (this module is evaluated right after that
+ * package, and is never changed afterwards).
  */
-export const stockKernel = (name: string): tf.KernelConfig | undefined => {
-  const known = stock.get(name);
-  if (known !== undefined) return known;
-  const k = tf.getKernel(name, 'wasm');
-  if (k !== undefined) stock.set(name, k);
-  return k;
-};
+const stock: ReadonlyMap<string, tf.KernelConfig> = new Map(tf.getKernelsForBackend('wasm').map((k) => [k.kernelName, k] as const));
+
+/** The stock wasm kernel of that name. */
+export const stockKernel = (name: string): tf.KernelConfig | undefined => stock.get(name);
 
 /** Runs the stock wasm kernel `name` (one output). */
 export const runStock = (name: string, backend: BackendWasm, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap = {}): Info => {

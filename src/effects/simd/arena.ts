@@ -45,16 +45,13 @@ export interface Arena {
   readonly kernels: Exports;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+/** The compiled module (a few kilobytes, compiled once on import), or null where wasm SIMD is not available. */
+const compiled: WebAssembly.Module | null = (() => {
+  const bytes = Buffer.from(updateWasmBase64, 'base64');
+  return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+})();
 
-/** The compiled module, or null where wasm SIMD is not available. */
-const module = (): WebAssembly.Module | null => {
-  if (compiled === undefined) {
-    const bytes = Buffer.from(updateWasmBase64, 'base64');
-    compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-  }
-  return compiled;
-};
+const module = (): WebAssembly.Module | null => compiled;
 
 /** Bytes the arrays of `sizes` need, each padded to 16 bytes. */
 export const arenaBytes = (sizes: readonly number[]): number => sizes.reduce((a, n) => a + Math.ceil(n / 4) * 16, 0);

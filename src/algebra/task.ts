@@ -1,0 +1,205 @@
+/**
+ * A task as data: what the learner is given to learn. A name, class names,
+ * the input shape, and train / validation / optional test splits of inputs
+ * (NHWC float32, as the network sees them) with task-local labels.
+ *
+ * Every source (the built-in benchmarks, image folders, arrays or tensors in
+ * memory) produces this one type, and it is checked once, where it enters the
+ * learner: each refusal is a TaskError naming the task and the field.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { CpgError } from './errors.js';
+
+/** [height, width, channels] of one input. */
+export type InputShape = readonly [number, number, number];
+
+/** One split: `count` inputs, `x` is count × H·W·C (NHWC), `y` the labels 0..classes-1. */
+export interface Split {
+  readonly x: Float32Array;
+  readonly y: Int32Array;
+  readonly count: number;
+}
+
+/**
+ * How raw pixels in [0, 1] became the inputs: `(p − mean[c]) / std[c]` per
+ * channel. A model records its first task's, and every later task must use the
+ * same (an app that predicts needs to know it). Null: the inputs are the
+ * caller's own features, used as given.
+ */
+export interface Normalisation {
+  readonly mean: readonly number[];
+  readonly std: readonly number[];
+}
+
+/** What training does to each batch: nothing, or random crop with 4-pixel padding and horizontal flip. */
+export type Augmentation = 'none' | 'crop-flip';
+
+/** A classification task to learn. */
+export interface Task {
+  readonly name: string;
+  /** Label i is classNames[i]. */
+  readonly classNames: readonly string[];
+  readonly inputShape: InputShape;
+  readonly train: Split;
+  /** Tests the goal and chooses the compacting ratio: at least `minValidation` inputs, one of every class. */
+  readonly val: Split;
+  /** Measures the accuracy reports show; without it they show validation accuracy. */
+  readonly test?: Split;
+  readonly normalisation: Normalisation | null;
+  readonly augmentation?: Augmentation;
+}
+
+/** The fewest validation inputs that can test a goal (one input more or less is then at most 10 points). */
+export const minValidation = 10;
+
+/** Number of classes of a task. */
+export const classCount = (t: Pick<Task, 'classNames'>): number => t.classNames.length;
+
+/** H·W·C of one input. */
+export const pixelsOf = (shape: InputShape): number => shape[0] * shape[1] * shape[2];
+
+/** The split reports measure accuracy on: test when the task has one, else validation. */
+export const reportSplit = (t: Pick<Task, 'test' | 'val'>): Split => t.test ?? t.val;
+
+const taskError = (task: string, field: string, message: string): CpgError => ({ tag: 'TaskError', task, field, message });
+
+// Control characters would break one-line messages and reports; a bound keeps tables readable.
+const printable = (s: string): boolean => s.length > 0 && s.length <= 200 && !/[\u0000-\u001f\u007f]/.test(s);
+
+const isShape = (s: unknown): s is InputShape =>
+  Array.isArray(s) && s.length === 3 && s.every((d) => Number.isSafeInteger(d) && (d as number) >= 1 && (d as number) <= 4096);
+
+/** Checks one split's arrays and labels; counts the inputs of each class. */
+const checkSplit = (task: string, which: string, s: Split | undefined, pixels: number, classes: number): E.Either<CpgError, Int32Array> => {
+  const bad = (field: string, message: string) => E.left(taskError(task, `${which}${field}`, message));
+  if (typeof s !== 'object' || s === null) return bad('', 'missing: expected { x, y, count }');
+  if (!(s.x instanceof Float32Array)) return bad('.x', 'must be a Float32Array of count × H·W·C inputs');
+  if (!(s.y instanceof Int32Array)) return bad('.y', 'must be an Int32Array of labels');
+  if (!Number.isSafeInteger(s.count) || s.count < 0) return bad('.count', `must be a whole number, got ${String(s.count)}`);
+  if (s.y.length !== s.count) return bad('.y', `holds ${s.y.length} labels for ${s.count} inputs`);
+  if (s.x.length !== s.count * pixels)
+    return bad('.x', `holds ${s.x.length} values; ${s.count} inputs of ${pixels} values need ${s.count * pixels}`);
+  const perClass = new Int32Array(classes);
+  for (let i = 0; i < s.count; i++) {
+    const label = s.y[i]!;
+    if (label < 0 || label >= classes) return bad(`.y[${i}]`, `label ${label} is outside 0..${classes - 1} (the task has ${classes} classes)`);
+    perClass[label] = perClass[label]! + 1;
+  }
+  for (let i = 0; i < s.x.length; i++)
+    if (!Number.isFinite(s.x[i]!)) return bad('.x', `input ${Math.floor(i / pixels)} holds a non-finite value (${s.x[i]}) at position ${i % pixels}`);
+  return E.right(perClass);
+};
+
+const checkNormalisation = (task: string, n: Normalisation | null, channels: number): E.Either<CpgError, void> => {
+  if (n === null) return E.right(undefined);
+  const ok = (xs: unknown, positive: boolean) =>
+    Array.isArray(xs) && xs.length === channels && xs.every((v) => typeof v === 'number' && Number.isFinite(v) && (!positive || v > 0));
+  if (!ok(n.mean, false)) return E.left(taskError(task, 'normalisation.mean', `must be ${channels} finite number(s), one per channel`));
+  if (!ok(n.std, true)) return E.left(taskError(task, 'normalisation.std', `must be ${channels} number(s) > 0, one per channel`));
+  return E.right(undefined);
+};
+
+/**
+ * Checks a task on its own: name, class names, shape, every split's arrays,
+ * labels in range and finite inputs, no class without training inputs, and
+ * enough validation inputs to test a goal.
+ */
+export const checkTask = (t: Task): E.Either<CpgError, Task> => {
+  const name = typeof t.name === 'string' ? t.name : String(t.name);
+  if (!printable(name)) return E.left(taskError(name, 'name', 'must be 1 to 200 characters with no control characters'));
+  const bad = (field: string, message: string) => E.left(taskError(name, field, message));
+  if (!Array.isArray(t.classNames) || t.classNames.length < 2) return bad('classNames', 'a task needs at least 2 classes');
+  const seen = new Set<string>();
+  for (const [i, c] of t.classNames.entries()) {
+    if (typeof c !== 'string' || !printable(c)) return bad(`classNames[${i}]`, 'must be 1 to 200 characters with no control characters');
+    if (seen.has(c)) return bad(`classNames[${i}]`, `'${c}' appears twice`);
+    seen.add(c);
+  }
+  if (!isShape(t.inputShape)) return bad('inputShape', `must be [height, width, channels] of whole numbers in 1..4096, got ${JSON.stringify(t.inputShape)}`);
+  if (t.augmentation !== undefined && t.augmentation !== 'none' && t.augmentation !== 'crop-flip')
+    return bad('augmentation', `must be 'none' or 'crop-flip', got ${JSON.stringify(t.augmentation)}`);
+  const norm = checkNormalisation(name, t.normalisation, t.inputShape[2]);
+  if (E.isLeft(norm)) return norm;
+  const pixels = pixelsOf(t.inputShape);
+  const classes = t.classNames.length;
+  const train = checkSplit(name, 'train', t.train, pixels, classes);
+  if (E.isLeft(train)) return train;
+  const empty = train.right.findIndex((n) => n === 0);
+  if (empty !== -1) return bad('train', `class '${t.classNames[empty]}' has no training inputs`);
+  const val = checkSplit(name, 'val', t.val, pixels, classes);
+  if (E.isLeft(val)) return val;
+  if (t.val.count < minValidation)
+    return bad('val', `holds ${t.val.count} input(s); testing a goal needs at least ${minValidation} (one input would move accuracy by ${(100 / Math.max(1, t.val.count)).toFixed(0)} points)`);
+  const missing = val.right.findIndex((n) => n === 0);
+  if (missing !== -1) return bad('val', `class '${t.classNames[missing]}' has no validation inputs: its accuracy cannot be checked`);
+  if (t.test !== undefined) {
+    const test = checkSplit(name, 'test', t.test, pixels, classes);
+    if (E.isLeft(test)) return test;
+    if (t.test.count === 0) return bad('test', 'is empty: leave it out to report validation accuracy instead');
+  }
+  return E.right(t);
+};
+
+/** What a model already holds that a new task must agree with. */
+export interface ModelFacts {
+  readonly inputShape: InputShape;
+  readonly normalisation: Normalisation | null;
+  /** Names of the tasks the model holds (finished or in progress). */
+  readonly names: readonly string[];
+}
+
+const sameNumbers = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Whether two normalisations are the same (both null, or equal numbers). */
+export const sameNormalisation = (a: Normalisation | null, b: Normalisation | null): boolean =>
+  a === null || b === null ? a === b : sameNumbers(a.mean, b.mean) && sameNumbers(a.std, b.std);
+
+const showNormalisation = (n: Normalisation | null): string => (n === null ? 'none' : `mean [${n.mean.join(', ')}], std [${n.std.join(', ')}]`);
+
+/** Checks a task, then that it fits a model: same input shape and normalisation, a name not yet used. */
+export const checkTaskFor =
+  (model: ModelFacts | undefined) =>
+  (t: Task): E.Either<CpgError, Task> => {
+    const own = checkTask(t);
+    if (E.isLeft(own) || model === undefined) return own;
+    if (model.names.includes(t.name)) return E.left(taskError(t.name, 'name', `the model already holds a task named '${t.name}': task names must be unique`));
+    if (!sameNumbers(t.inputShape, model.inputShape))
+      return E.left(taskError(t.name, 'inputShape', `is ${t.inputShape.join('×')}, the model's input is ${model.inputShape.join('×')}`));
+    if (!sameNormalisation(t.normalisation, model.normalisation))
+      return E.left(
+        taskError(t.name, 'normalisation', `is ${showNormalisation(t.normalisation)}, the model was learned with ${showNormalisation(model.normalisation)}`),
+      );
+    return E.right(t);
+  };
+
+/** The bytes that identify a task's data (for its hash): classes, shape and every split's inputs and labels. */
+export const taskDataParts = (t: Task): Uint8Array[] => {
+  const bytes = (a: Float32Array | Int32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const head = new TextEncoder().encode(JSON.stringify({ classNames: t.classNames, inputShape: t.inputShape, test: t.test !== undefined }));
+  const splits = [t.train, t.val, ...(t.test !== undefined ? [t.test] : [])];
+  return [head, ...splits.flatMap((s) => [bytes(s.x), bytes(s.y)])];
+};
+
+/** Per-channel population mean and standard deviation of NHWC values (float64); a constant channel is a Left naming it. */
+export const fitNormalisation = (x: Float32Array, channels: number): E.Either<string, Normalisation> => {
+  const n = x.length / channels;
+  const sum = new Float64Array(channels);
+  for (let i = 0; i < x.length; i++) sum[i % channels] = sum[i % channels]! + x[i]!;
+  const mean = Array.from(sum, (s) => s / n);
+  const sq = new Float64Array(channels);
+  for (let i = 0; i < x.length; i++) {
+    const d = x[i]! - mean[i % channels]!;
+    sq[i % channels] = sq[i % channels]! + d * d;
+  }
+  const std = Array.from(sq, (s) => Math.sqrt(s / n));
+  const flat = std.findIndex((s) => !(s > 0));
+  return flat === -1 ? E.right({ mean, std }) : E.left(`channel ${flat} is constant (${mean[flat]}): it cannot be normalised`);
+};
+
+/** `(x − mean[c]) / std[c]` per channel, as float32. */
+export const applyNormalisation = (x: Float32Array, n: Normalisation): Float32Array => {
+  const channels = n.mean.length;
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = (x[i]! - n.mean[i % channels]!) / n.std[i % channels]!;
+  return out;
+};

@@ -1,0 +1,133 @@
+/**
+ * `cpg learn RUN --task NAME --data DIR [--goal ACC|individual|none] [flags]`:
+ * learn one more task, from an image folder, into the model in RUN (created
+ * by the first call, with the input shape of the first task's images).
+ *
+ * Everything about the input is checked before RUN is touched — the flags,
+ * the folder and its images, the task against the model — so a refusal
+ * (exit 2) leaves RUN as it was.
+ */
+import * as path from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import type { Observable } from 'rxjs';
+import { RunConfig, RunConfigInput, decodeConfig, decodeWith, type RunConfigInput as Input } from '../algebra/codecs.js';
+import type { CpgError } from '../algebra/errors.js';
+import { type GoalChoice, type RunManifest, type TaskSource, modelShape } from '../algebra/manifest.js';
+import { checkTaskFor } from '../algebra/task.js';
+import { architectureFor } from '../cpg/context.js';
+import type { RunEvent } from '../cpg/events.js';
+import { withPresetFor } from '../cpg/presets.js';
+import { readManifest } from '../effects/checkpoint.js';
+import { readImageFolder } from '../effects/sources/folder.js';
+import { fsStore } from '../effects/stores/fs.js';
+import { type LearnRequest, learner } from '../streams/run.js';
+import type { Command } from './args.js';
+import { readConfigFile } from './configFile.js';
+
+type LearnCommand = Extract<Command, { kind: 'learn' }>;
+
+const usage = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
+
+/** `--goal`: a fraction in [0, 1], 'individual' (train one network on the task alone) or 'none'. */
+export const parseGoal = (text: string | undefined): E.Either<CpgError, GoalChoice> => {
+  if (text === undefined || text === 'individual') return E.right({ kind: 'individual' });
+  if (text === 'none') return E.right({ kind: 'none' });
+  const x = Number(text);
+  return text.trim() !== '' && Number.isFinite(x) && x >= 0 && x <= 1
+    ? E.right({ kind: 'given', goal: x })
+    : E.left(usage('--goal', `expected an accuracy in [0, 1] (like 0.95), 'individual' or 'none', got '${text}'`));
+};
+
+/** The configuration of this learn: the model's (or, for a new model, the preset for your own data), then the file, then flags. */
+const resolveConfig = async (cmd: LearnCommand, m: RunManifest | null): Promise<E.Either<CpgError, { readonly config: RunConfig; readonly changed: boolean }>> => {
+  let fromFile: Input = {};
+  if (cmd.configFile !== undefined) {
+    const r = await readConfigFile(cmd.configFile);
+    if (E.isLeft(r)) return r;
+    fromFile = r.right;
+  }
+  const flags = decodeWith(RunConfigInput, undefined)(cmd.flags);
+  if (E.isLeft(flags)) return flags;
+  const given: Input = { ...fromFile, ...flags.right };
+  for (const f of ['benchmark', 'tasks', 'dataPath'] as const)
+    if (given[f] !== undefined) return E.left(usage(f, `is about a shipped benchmark; \`cpg learn\` learns the task in --data`));
+  // A new model starts from the preset for your own data; an existing one from its own configuration.
+  const decoded =
+    m === null
+      ? E.map((c: RunConfig): RunConfig => ({ ...c, benchmark: 'custom' }))(decodeConfig(cmd.configFile)(withPresetFor('custom', given)))
+      : decodeWith(RunConfig, cmd.configFile)({ ...RunConfig.encode(m.config), ...given });
+  const config = decoded;
+  if (E.isLeft(config)) return config;
+  if (m !== null) {
+    if (config.right.net !== m.config.net) return E.left(usage('net', `the model in ${cmd.dir} is a '${m.config.net}' network; it cannot learn with '${config.right.net}'`));
+    if (config.right.method !== m.config.method) return E.left(usage('method', `the model in ${cmd.dir} learns with '${m.config.method}', not '${config.right.method}'`));
+  }
+  if (config.right.method !== 'cpg' && config.right.method !== 'packnet')
+    return E.left(usage('method', `a model learns tasks over time with cpg or packnet, not '${config.right.method}'`));
+  return E.right({ config: config.right, changed: Object.keys(given).length > 0 });
+};
+
+/** Run `cpg learn`; resolves to the exit code. */
+export const learnCommand = async (
+  cmd: LearnCommand,
+  io: { readonly fail: (e: CpgError, fromFlags?: boolean) => number; readonly follow: (dir: string, start: (signal: AbortSignal) => Observable<RunEvent>) => Promise<number> },
+): Promise<number> => {
+  if (cmd.task === undefined) return io.fail(usage('--task', 'name the task: cpg learn RUN --task NAME --data DIR'));
+  if (cmd.data === undefined) return io.fail(usage('--data', 'give the task\'s image folder: cpg learn RUN --task NAME --data DIR (one sub-folder per class)'));
+  const goal = parseGoal(cmd.goal);
+  if (E.isLeft(goal)) return io.fail(goal.left);
+  const store = fsStore(cmd.dir);
+  // Another process at work on RUN is named first (its half-learned task is its business, not an error of this call).
+  const free = await store.lock();
+  if (E.isLeft(free)) return io.fail(free.left);
+  await free.right.release();
+  const m = await readManifest(store)();
+  if (E.isLeft(m)) return io.fail(m.left);
+  const model = m.right;
+  if (model !== null && model.tasks.length > model.finished.length)
+    return io.fail({
+      tag: 'ConfigError',
+      field: 'dir',
+      message: `${cmd.dir} has an unfinished task '${model.tasks[model.finished.length]!.name}': \`cpg resume ${cmd.dir}\` finishes it first`,
+    });
+  const resolved = await resolveConfig(cmd, model);
+  if (E.isLeft(resolved)) return io.fail(resolved.left, true);
+  const { config, changed } = resolved.right;
+  const read = await readImageFolder(cmd.data, {
+    name: cmd.task,
+    ...(model !== null ? { inputShape: modelShape(model) } : {}),
+    seed: config.seed,
+    valFraction: config.valFraction,
+    testFraction: config.testFraction,
+    ...(config.limitPerTask !== undefined ? { limitPerTask: config.limitPerTask } : {}),
+    ...(model !== null && model.normalisation !== null ? { normalisation: model.normalisation } : {}),
+  })();
+  if (E.isLeft(read)) return io.fail(read.left);
+  const { task, images, skipped, layout } = read.right;
+  const fits = checkTaskFor(model === null ? undefined : { inputShape: modelShape(model), normalisation: model.normalisation, names: model.tasks.map((t) => t.name) })(task);
+  if (E.isLeft(fits)) return io.fail(fits.left);
+  const arch = architectureFor(config.net, task.inputShape, `task '${task.name}'`);
+  if (E.isLeft(arch)) return io.fail(usage('net', arch.left), true);
+  process.stdout.write(
+    `data: ${images.toLocaleString('en-US')} images of ${task.classNames.length} classes from ${cmd.data} (${layout === 'splits' ? 'train/val/test folders' : 'split by class'}; ` +
+      `${task.train.count} train, ${task.val.count} validation, ${task.test?.count ?? 0} test; ${task.inputShape.join('×')})${skipped > 0 ? `; ${skipped} non-image or hidden entr${skipped === 1 ? 'y' : 'ies'} skipped` : ''}\n`,
+  );
+  const source: TaskSource = {
+    kind: 'folder',
+    path: path.resolve(cmd.data),
+    seed: config.seed,
+    valFraction: config.valFraction,
+    testFraction: config.testFraction,
+    ...(config.limitPerTask !== undefined ? { limitPerTask: config.limitPerTask } : {}),
+  };
+  const request: LearnRequest = { task, goal: goal.right, source, ...(model === null || changed ? { config } : {}) };
+  return io.follow(cmd.dir, (signal) =>
+    learner({
+      store,
+      signal,
+      ...(model === null ? { config } : {}),
+      ...(config.backend !== 'auto' ? { backend: config.backend } : {}),
+      ...(config.threads !== undefined ? { threads: config.threads } : {}),
+    })([request]),
+  );
+};

@@ -1,0 +1,154 @@
+/**
+ * The shape of every piece of a run: an Observable that emits the run's
+ * events as they happen and, last, the value the piece computed (a stage's
+ * result, the run state after a commit). Errors travel in the Observable's
+ * error channel as CpgError values, never as thrown exceptions.
+ *
+ * `chain` sequences pieces (concatMap on the final value), `unfold` runs a
+ * state machine until it is finished (expand), and `bracket` acquires and
+ * releases a resource (a training session, the store's lock) around a piece,
+ * releasing it however the piece ends — completed, failed or unsubscribed.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type * as TE from 'fp-ts/lib/TaskEither.js';
+import { EMPTY, Observable, concatMap, defer, expand, filter, from, map, of, throwError } from 'rxjs';
+import { type CpgError, internalError, isCpgError } from '../algebra/errors.js';
+import type { RunEvent } from './events.js';
+
+/** One emission of a piece: an event for the subscriber, or the piece's final value. */
+export type Emit<A> = { readonly _tag: 'event'; readonly event: RunEvent } | { readonly _tag: 'done'; readonly value: A };
+
+/** A piece of a run: events, then exactly one final value (or a CpgError). */
+export type Flow<A> = Observable<Emit<A>>;
+
+const doneOf = <A>(value: A): Emit<A> => ({ _tag: 'done', value });
+const eventOf = (event: RunEvent): Emit<never> => ({ _tag: 'event', event });
+
+/** A value, no events. */
+export const pure = <A>(a: A): Flow<A> => of(doneOf(a));
+
+/** One event. */
+export const emit = (e: RunEvent): Flow<void> => of(eventOf(e), doneOf(undefined));
+
+/** An error. */
+export const fail = <A = never>(e: CpgError): Flow<A> => throwError(() => e);
+
+/** An Either's value or its error. */
+export const fromEither = <A>(e: E.Either<CpgError, A>): Flow<A> => (E.isLeft(e) ? fail(e.left) : pure(e.right));
+
+/** A TaskEither, run when the flow is subscribed to. */
+export const fromTE = <A>(te: TE.TaskEither<CpgError, A>): Flow<A> => defer(() => from(te())).pipe(concatMap((r) => fromEither(r)));
+
+/** A value computed when the flow is subscribed to (for reads of the clock and other effects that cannot fail). */
+export const sync = <A>(f: () => A): Flow<A> => defer(() => pure(f()));
+
+/** Then: run `f` on the final value, passing every event on. */
+export const chain =
+  <A, B>(f: (a: A) => Flow<B>) =>
+  (fa: Flow<A>): Flow<B> =>
+    fa.pipe(concatMap((x): Flow<B> => (x._tag === 'event' ? of(x) : f(x.value))));
+
+/** Map the final value. */
+export const mapValue =
+  <A, B>(f: (a: A) => B) =>
+  (fa: Flow<A>): Flow<B> =>
+    fa.pipe(map((x): Emit<B> => (x._tag === 'event' ? x : doneOf(f(x.value)))));
+
+/** `a`, then `b` on its value, keeping `a`'s value. */
+export const tapFlow =
+  <A>(f: (a: A) => Flow<unknown>) =>
+  (fa: Flow<A>): Flow<A> =>
+    chain((a: A) => mapValue(() => a)(f(a)))(fa);
+
+/** Fold over items one after the other, each step a flow from the state so far. */
+export const fold = <S, X>(xs: readonly X[], s0: S, f: (s: S, x: X, i: number) => Flow<S>): Flow<S> =>
+  xs.reduce<Flow<S>>((acc, x, i) => chain((s: S) => f(s, x, i))(acc), pure(s0));
+
+/**
+ * Run `step` from `s0` until `finished` holds (a state machine unfolded with
+ * expand); the final state is the value. A step's state is its last
+ * emission, so the next step starts only when the one before has ended; and
+ * expand is left unbounded so that events pass on as they happen (a bound of
+ * one would hold them back until the step ends).
+ */
+export const unfold = <S>(s0: S, finished: (s: S) => boolean, step: (s: S) => Flow<S>): Flow<S> =>
+  of(doneOf(s0)).pipe(
+    expand((x: Emit<S>) => (x._tag === 'done' && !finished(x.value) ? step(x.value) : EMPTY)),
+    filter((x) => x._tag === 'event' || finished(x.value)),
+  );
+
+/**
+ * Acquire, use, release: `release` runs once whether `use` completes, fails
+ * (the release's own failure is then dropped, the first error wins) or is
+ * unsubscribed (then the release is started and not waited for).
+ */
+export const bracket =
+  <R, A>(use: (r: R) => Flow<A>, release: (r: R) => Flow<void>) =>
+  (acquire: Flow<R>): Flow<A> =>
+    chain(
+      (r: R) =>
+        new Observable<Emit<A>>((sub) => {
+          let released = false;
+          let last: Emit<A> | undefined;
+          let releasing: { unsubscribe: () => void } | undefined;
+          const runRelease = (after: () => void, onError: (e: unknown) => void): void => {
+            released = true;
+            releasing = release(r).subscribe({
+              next: (x) => {
+                if (x._tag === 'event') sub.next(x);
+              },
+              error: onError,
+              complete: after,
+            });
+          };
+          const inner = use(r).subscribe({
+            next: (x) => {
+              if (x._tag === 'event') sub.next(x);
+              else last = x;
+            },
+            error: (e: unknown) => runRelease(() => sub.error(e), () => sub.error(e)),
+            complete: () =>
+              runRelease(
+                () => {
+                  if (last !== undefined) sub.next(last);
+                  sub.complete();
+                },
+                (e) => sub.error(e),
+              ),
+          });
+          return () => {
+            inner.unsubscribe();
+            if (!released) {
+              released = true;
+              release(r).subscribe({ error: () => undefined });
+            }
+            releasing?.unsubscribe();
+          };
+        }),
+    )(acquire);
+
+/** The events of a flow (its final value dropped). */
+export const eventsOf = <A>(f: Flow<A>): Observable<RunEvent> =>
+  f.pipe(
+    filter((x): x is Extract<Emit<A>, { _tag: 'event' }> => x._tag === 'event'),
+    map((x) => x.event),
+  );
+
+/** A flow as a TaskEither of its final value (its events dropped); an exception that escaped is an InternalError. */
+export const toTE =
+  <A>(f: Flow<A>): TE.TaskEither<CpgError, A> =>
+  () =>
+    new Promise((resolve) => {
+      let last: A | undefined;
+      let seen = false;
+      f.subscribe({
+        next: (x) => {
+          if (x._tag === 'done') {
+            last = x.value;
+            seen = true;
+          }
+        },
+        error: (e: unknown) => resolve(E.left(isCpgError(e) ? e : internalError(e))),
+        complete: () => resolve(seen ? E.right(last as A) : E.left({ tag: 'InternalError', message: 'a run piece completed without its value' })),
+      });
+    });

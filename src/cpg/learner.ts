@@ -1,0 +1,262 @@
+/**
+ * A model that learns tasks as they come: the learner folds a stream of
+ * tasks into the model in a store, one after another. A task that arrives
+ * while another is being learned waits its turn. Each task is checked where
+ * it enters (against itself and against the model: input shape,
+ * normalisation, a new name), gets its goal (an individually trained network,
+ * a given accuracy, or none), is learned with the model's method, and the
+ * report is rewritten for all tasks so far.
+ *
+ * The model may be new (created from the first task: its input shape and
+ * normalisation), a model learned before (the "sixth task next week"), or a
+ * finished benchmark run. A task that was being learned when a learner
+ * stopped is finished when it arrives again; a task the model already holds,
+ * with the same data, is skipped.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import { type Observable, concat, concatMap, defer, EMPTY, of, tap } from 'rxjs';
+import type { RunConfig, RunReport } from '../algebra/codecs.js';
+import type { CpgError } from '../algebra/errors.js';
+import { type GoalChoice, type RunManifest, type TaskEntry, type TaskSource, modelShape } from '../algebra/manifest.js';
+import { checkTask, checkTaskFor, type Task } from '../algebra/task.js';
+import type { Env } from '../effects/env.js';
+import { initNet } from '../effects/network.js';
+import { type RunCtx, type RunState, commit, save, withConfig } from './context.js';
+import { type Emit, type Flow, chain, emit, fail, fromEither, mapValue, pure } from './flow.js';
+import { trainIndividual } from './baselines.js';
+import { freshManifest, markFinished, matchTask, taskEntryFor, writeReports } from './model.js';
+import { type RunOptions, learnWithMethod, runCtxOf } from './run.js';
+
+/** A task to learn, with where its goal comes from and where its data came from. */
+export interface LearnRequest {
+  readonly task: Task;
+  /** Default: the learner's `goal`. */
+  readonly goal?: GoalChoice;
+  /** Recorded so `cpg resume` can read the data again; default: given in memory. */
+  readonly source?: TaskSource;
+  /** The configuration to learn this task with; default: the model's. Its net and method must be the model's. */
+  readonly config?: RunConfig;
+}
+
+/** How the learner works. */
+export interface LearnerOptions extends RunOptions {
+  /**
+   * The configuration of a new model (its method must be cpg or packnet), or,
+   * for a model in the store already, of the tasks learned now (net and method
+   * must be the model's). Absent for an existing model: the model's own.
+   */
+  readonly config?: RunConfig;
+  /** Where goals come from when a request does not say; default: an individually trained network per task. */
+  readonly goal?: GoalChoice;
+}
+
+const configError = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
+
+const learnable = (method: RunConfig['method']): E.Either<CpgError, RunConfig['method']> =>
+  method === 'cpg' || method === 'packnet'
+    ? E.right(method)
+    : E.left(configError('method', `a model learns new tasks over time with cpg or packnet; '${method}' cannot (its network is not protected task by task)`));
+
+/** The configuration a task is learned with: the request's, else the learner's, else the model's; same net and method. */
+const taskConfig = (m: RunManifest | null, o: LearnerOptions, r: LearnRequest): E.Either<CpgError, RunConfig> => {
+  const base = r.config ?? o.config ?? m?.config;
+  if (base === undefined) return E.left(configError('config', 'a new model needs a configuration (net, method, stage lengths)'));
+  if (m !== null) {
+    if (base.net !== m.config.net) return E.left(configError('net', `the model is a '${m.config.net}' network; this task asks for '${base.net}'`));
+    if (base.method !== m.config.method) return E.left(configError('method', `the model learns with '${m.config.method}'; this task asks for '${base.method}'`));
+  }
+  return pipe(
+    learnable(base.method),
+    E.map(() => (m === null ? { ...base, benchmark: 'custom' as const } : { ...base, benchmark: m.config.benchmark })),
+  );
+};
+
+/** What a learner knows of its model between tasks. */
+interface Learned {
+  readonly ctx: RunCtx | undefined;
+  readonly state: RunState | undefined;
+  readonly report: RunReport | undefined;
+}
+
+/**
+ * Learn `tasks` into the model in `env.store` (created from the first task if
+ * the store holds none), from manifest `m0` as read under the store's lock.
+ */
+export const learnerFlow = (env: Env, m0: RunManifest | null, tasks: Observable<Task | LearnRequest>, o: LearnerOptions): Flow<RunReport | undefined> =>
+  defer(() => {
+    if (m0 !== null) {
+      const ok = learnable(m0.config.method);
+      if (E.isLeft(ok)) return fail<RunReport | undefined>(ok.left);
+    }
+    const started = emit({
+      type: 'run-started',
+      method: m0?.config.method ?? o.config?.method ?? 'cpg',
+      benchmark: m0?.config.benchmark ?? 'custom',
+      net: m0?.config.net ?? o.config?.net ?? 'mlp',
+      backend: env.backend.name,
+      threads: env.backend.threads,
+      tasks: m0?.tasks.map((t) => t.name) ?? [],
+      planned: null,
+      dir: env.store.location,
+      resumed: m0 !== null,
+    });
+    // The model as it stands after each task: local to this subscription.
+    let learned: Learned = { ctx: undefined, state: m0 === null ? undefined : { manifest: m0, maxLogitDrift: 0 }, report: undefined };
+    const each = tasks.pipe(
+      concatMap((input) => {
+        const r: LearnRequest = 'task' in input ? input : { task: input };
+        return oneTask(env, learned, r, o).pipe(
+          tap((x) => {
+            if (x._tag === 'done') learned = x.value;
+          }),
+        );
+      }),
+    );
+    const finish: Flow<RunReport | undefined> = defer(() => {
+      const { ctx, state, report } = learned;
+      if (report !== undefined) return pipe(emit({ type: 'run-finished', report, dir: env.store.location }), mapValue(() => report));
+      // No task learned now: report the model as it stands (if there is one).
+      if (state === undefined) return pure(undefined);
+      if (ctx !== undefined) return reportNow(ctx, state);
+      const c = runCtxOf(env, state.manifest.config, state.manifest, 'the model', () => undefined, o, true);
+      return E.isLeft(c) ? fail<RunReport | undefined>(c.left) : reportNow(c.right, state);
+    });
+    const eventsOnly = each.pipe(concatMap((x): Observable<Emit<RunReport | undefined>> => (x._tag === 'event' ? of(x) : EMPTY)));
+    return chain(() => concat(eventsOnly, finish))(started);
+  });
+
+const reportNow = (ctx: RunCtx, s: RunState): Flow<RunReport | undefined> =>
+  pipe(
+    writeReports(ctx, s),
+    chain((report) => pipe(emit({ type: 'run-finished', report, dir: ctx.env.store.location }), mapValue(() => report))),
+  );
+
+/** One task, from its arrival to the report: check, enter, goal, learn. */
+const oneTask = (env: Env, before: Learned, r: LearnRequest, o: LearnerOptions): Flow<Learned> =>
+  defer(() => {
+    const m = before.state?.manifest ?? null;
+    const t = r.task;
+    const config = taskConfig(m, o, r);
+    if (E.isLeft(config)) return fail<Learned>(config.left);
+    const index = m === null ? -1 : m.tasks.findIndex((e) => e.name === t.name);
+    const k = index === -1 ? (m?.tasks.length ?? 0) + 1 : index + 1;
+    const ctxOf = (mm: Pick<RunManifest, 'inputShape' | 'elapsedSeconds'>) =>
+      E.map((c: RunCtx) => withConfig(c, config.right))(runCtxOf(env, config.right, mm, `task '${t.name}'`, (j) => (j === k ? t : undefined), o, m !== null));
+    // Already held: the same data is skipped; a pending task continues; a new one is entered.
+    if (m !== null && index !== -1) {
+      const own = checkTask(t);
+      if (E.isLeft(own)) return fail<Learned>(own.left);
+      const ctx = ctxOf(m);
+      if (E.isLeft(ctx)) return fail<Learned>(ctx.left);
+      const entry = m.tasks[index]!;
+      const s0 = before.state!;
+      if (k <= m.finished.length)
+        return pipe(
+          matchTask(ctx.right, entry, k, t),
+          chain(() => emit({ type: 'task-skipped', task: k, name: t.name, message: 'the model already holds this task, learned from the same data' })),
+          mapValue((): Learned => ({ ...before, ctx: ctx.right })),
+        );
+      if (k !== m.finished.length + 1)
+        return fail<Learned>({ tag: 'TaskError', task: t.name, field: 'name', message: `task ${k} cannot be learned before task ${m.finished.length + 1} ('${m.tasks[m.finished.length]?.name}')` });
+      return pipe(
+        matchTask(ctx.right, entry, k, t),
+        chain((e) => learnEntry(ctx.right, s0, e, k, t)),
+      );
+    }
+    const pending = m !== null && m.tasks.length > m.finished.length ? m.tasks[m.finished.length] : undefined;
+    if (pending !== undefined)
+      return fail<Learned>({
+        tag: 'TaskError',
+        task: t.name,
+        field: 'name',
+        message: `the model is still learning task '${pending.name}' (stopped before it finished): give it again first, or resume it (\`cpg resume\`)`,
+      });
+    const checked = checkTaskFor(m === null ? undefined : { inputShape: modelShape(m), normalisation: m.normalisation, names: m.tasks.map((e) => e.name) })(t);
+    if (E.isLeft(checked)) return fail<Learned>(checked.left);
+    const ctx = ctxOf(m ?? { inputShape: t.inputShape, elapsedSeconds: 0 });
+    if (E.isLeft(ctx)) return fail<Learned>(ctx.left);
+    const c = ctx.right;
+    // A new model: its first manifest, with the initial network, before the task enters it.
+    const model: Flow<RunState> =
+      before.state !== undefined
+        ? pure(before.state)
+        : pipe(
+            fromEither(initNet(c.base, config.right.seed)),
+            chain((net) => save(c, net, undefined)),
+            chain((state) => {
+              const fresh: RunManifest = {
+                ...freshManifest({
+                  config: config.right,
+                  backend: env.backend.name,
+                  inputShape: t.inputShape,
+                  normalisation: t.normalisation,
+                  tasks: [],
+                  planned: false,
+                  goals: null,
+                  createdAt: env.clock.isoNow(),
+                }),
+                state,
+              };
+              return commit(c, { manifest: fresh, maxLogitDrift: 0 }, fresh);
+            }),
+          );
+    const sameConfig = m !== null && JSON.stringify(config.right) === JSON.stringify(m.config);
+    return pipe(
+      model,
+      chain((s) =>
+        pipe(
+          taskEntryFor(c, t, r.source ?? { kind: 'memory' }, {
+            goal: r.goal ?? o.goal ?? { kind: 'individual' },
+            ...(m === null || sameConfig ? {} : { config: config.right }),
+          }),
+          chain((entry) => commit(c, s, { ...s.manifest, tasks: [...s.manifest.tasks, entry], status: 'running' })),
+          chain((s1) => learnEntry(c, s1, s1.manifest.tasks[k - 1]!, k, t)),
+        ),
+      ),
+    );
+  });
+
+/** The goal of task k as its entry says, training the individual network if needed (once: a result is kept). */
+const goalOf = (ctx: RunCtx, s: RunState, entry: TaskEntry, k: number, t: Task): Flow<{ readonly state: RunState; readonly goal: number | null }> => {
+  const choice = entry.goal ?? { kind: 'individual' };
+  const known = s.manifest.goals?.[t.name];
+  const record = (state: RunState, goal: number | null, source: 'individual' | 'file'): Flow<{ readonly state: RunState; readonly goal: number | null }> =>
+    goal === null
+      ? pure({ state, goal })
+      : pipe(
+          known === goal ? pure(state) : commit(ctx, state, { ...state.manifest, goals: { ...(state.manifest.goals ?? {}), [t.name]: goal } }),
+          chain((st) => pipe(emit({ type: 'goals-ready', goals: { [t.name]: goal }, source: known === goal ? 'checkpoint' : source }), mapValue(() => ({ state: st, goal })))),
+        );
+  switch (choice.kind) {
+    case 'none':
+      return pure({ state: s, goal: null });
+    case 'given':
+      return record(s, choice.goal, 'file');
+    case 'individual': {
+      const done = s.manifest.individual.find((x) => x.name === t.name);
+      if (done !== undefined) return record(s, done.valAccuracy, 'individual');
+      return pipe(
+        emit({ type: 'goals-started', tasks: 1 }),
+        chain(() => trainIndividual(ctx, s, t, k, null)),
+        chain(({ state, result }) => record(state, result.valAccuracy, 'individual')),
+      );
+    }
+  }
+};
+
+/** Goal, learn, report: task k, whose entry is in the manifest. */
+const learnEntry = (ctx0: RunCtx, s0: RunState, entry: TaskEntry, k: number, t: Task): Flow<Learned> => {
+  const ctx = entry.config !== undefined ? withConfig(ctx0, entry.config) : ctx0;
+  return pipe(
+    goalOf(ctx, s0, entry, k, t),
+    chain(({ state, goal }) =>
+      pipe(
+        emit({ type: 'task-started', task: k, name: t.name, of: null, purpose: 'learn' }),
+        chain(() => learnWithMethod(ctx, state, t, k, goal)),
+      ),
+    ),
+    chain((s) => markFinished(ctx, s)),
+    chain((s) => pipe(writeReports(ctx, s), mapValue((report): Learned => ({ ctx, state: s, report })))),
+  );
+};

@@ -1,0 +1,164 @@
+/**
+ * The model a run builds in its store, as the method needs it: the first
+ * manifest, each task's entry with the facts later learns and evaluations
+ * need without its data (class names, a hash of the data, the probe inputs,
+ * where the data came from), the capacity policy for tasks still to come, and
+ * the reports written after learning.
+ */
+import { pipe } from 'fp-ts/lib/function.js';
+import * as TE from 'fp-ts/lib/TaskEither.js';
+import { defer } from 'rxjs';
+import type { RunConfig, RunReport } from '../algebra/codecs.js';
+import type { CpgError } from '../algebra/errors.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type GoalChoice, type RunManifest, type TaskEntry, type TaskSource } from '../algebra/manifest.js';
+import { classCount, type InputShape, type Normalisation, type Task, taskDataParts } from '../algebra/task.js';
+import { sha256Hex, float32Bytes } from '../effects/store.js';
+import { renderReportHtml } from '../report/html.js';
+import { type RunCtx, type RunState, commit, load } from './context.js';
+import { type Flow, chain, fail, fromTE, mapValue, pure } from './flow.js';
+import { probeFromData } from './finish.js';
+import type { Capacity } from './learn.js';
+import { buildReport } from './report.js';
+
+/** The compacting cap of a task beyond a planned count when the configuration sets neither expectedTasks nor reserve. */
+export const DEFAULT_RESERVE = 0.9;
+
+/** The SHA-256 that identifies a task's data. */
+export const dataHashOf = (t: Task): TE.TaskEither<CpgError, string> => sha256Hex(taskDataParts(t));
+
+/** A task's entry in the manifest, with its facts: hash, probe inputs (stored as a blob), class names, source. */
+export const taskEntryFor = (
+  ctx: RunCtx,
+  t: Task,
+  source: TaskSource,
+  extra: { readonly goal?: GoalChoice; readonly config?: RunConfig } = {},
+): Flow<TaskEntry> =>
+  pipe(
+    fromTE(
+      pipe(
+        TE.Do,
+        TE.bind('dataHash', () => dataHashOf(t)),
+        TE.bind('probeInputs', () => ctx.env.store.putBlob(float32Bytes(probeFromData(ctx.config.probeSize, t).x.slice()))),
+      ),
+    ),
+    mapValue(({ dataHash, probeInputs }): TaskEntry => ({
+      name: t.name,
+      classes: classCount(t),
+      classNames: [...t.classNames],
+      dataHash,
+      probeInputs,
+      source,
+      ...(extra.goal !== undefined ? { goal: extra.goal } : {}),
+      ...(extra.config !== undefined ? { config: extra.config } : {}),
+    })),
+  );
+
+const dataChanged = (entry: TaskEntry, k: number, why: string): CpgError => ({
+  tag: 'DataError',
+  file: undefined,
+  message: `task ${k} ('${entry.name}') ${why}: the data or the run's configuration changed since it was learned`,
+});
+
+/**
+ * Checks that `t` is the data task k was (or is being) learned from: same
+ * name, classes and data hash. An entry written before hashes existed (a
+ * version-1 run) gets its facts filled in instead.
+ */
+export const matchTask = (ctx: RunCtx, entry: TaskEntry, k: number, t: Task): Flow<TaskEntry> => {
+  if (entry.name !== t.name || entry.classes !== classCount(t))
+    return fail(dataChanged(entry, k, `is '${entry.name}' with ${entry.classes} classes, the data gives '${t.name}' with ${classCount(t)}`));
+  if (entry.classNames !== undefined && entry.classNames.join('\u0000') !== t.classNames.join('\u0000'))
+    return fail(dataChanged(entry, k, `has classes [${entry.classNames.join(', ')}], the data [${t.classNames.join(', ')}]`));
+  if (entry.dataHash === undefined || entry.probeInputs === undefined)
+    return pipe(
+      taskEntryFor(ctx, t, entry.source ?? { kind: 'memory' }),
+      mapValue((filled): TaskEntry => ({ ...entry, ...filled, ...(entry.source !== undefined ? { source: entry.source } : {}) })),
+    );
+  return pipe(
+    fromTE(dataHashOf(t)),
+    mapValue((h) => h),
+    chain((h) => (h === entry.dataHash ? pure(entry) : fail<TaskEntry>(dataChanged(entry, k, 'has different data (its hash differs)')))),
+  );
+};
+
+/** The first manifest of a run over a model of input `shape`. */
+export const freshManifest = (
+  o: {
+    readonly config: RunConfig;
+    readonly backend: string;
+    readonly inputShape: InputShape;
+    readonly normalisation: Normalisation | null;
+    readonly tasks: readonly TaskEntry[];
+    readonly planned: boolean;
+    readonly goals: RunManifest['goals'];
+    readonly createdAt: string;
+  },
+): RunManifest => ({
+  format: MANIFEST_FORMAT,
+  version: MANIFEST_VERSION,
+  config: o.config,
+  backend: o.backend,
+  tasks: o.tasks,
+  goals: o.goals,
+  individual: [],
+  state: null,
+  finished: [],
+  current: null,
+  elapsedSeconds: 0,
+  status: 'running',
+  createdAt: o.createdAt,
+  inputShape: o.inputShape,
+  normalisation: o.normalisation,
+  ...(o.planned ? { plannedTasks: Math.max(1, o.tasks.length) } : {}),
+});
+
+/**
+ * How many tasks are still to come for task k: the planned count of a
+ * benchmark run (the reference's rule); past it, or for a model learned over
+ * time, the configured expected count, else a fixed reserve.
+ */
+export const capacityFor = (m: RunManifest, config: RunConfig, k: number): Capacity =>
+  m.plannedTasks !== undefined && k <= m.plannedTasks
+    ? { tasksTotal: m.plannedTasks }
+    : config.expectedTasks !== undefined
+      ? { tasksTotal: Math.max(config.expectedTasks, k) }
+      : { tasksTotal: k, reserve: config.reserve ?? DEFAULT_RESERVE };
+
+/** The capacity policy in words, for reports. */
+export const describePolicy = (m: RunManifest, config: RunConfig): string => {
+  const rule = '1 − round(1/(tasks left + 1), 1)';
+  const open =
+    config.expectedTasks !== undefined
+      ? `the reference's cap ${rule}, counting tasks left to the ${config.expectedTasks} expected`
+      : `a reserve: a task that misses its goal at the maximum width frees ${config.reserve ?? DEFAULT_RESERVE} of its weights for the tasks to come`;
+  if (m.plannedTasks === undefined) return `tasks learned as they come: ${open}`;
+  const beyond = m.tasks.length > m.plannedTasks ? `; tasks after the ${m.plannedTasks} planned: ${open}` : '';
+  return `${m.plannedTasks} tasks planned: the reference's cap ${rule}${beyond}`;
+};
+
+/** The report of the run as it stands, written as report.json and report.html. */
+export const writeReports = (ctx: RunCtx, s: RunState): Flow<RunReport> =>
+  pipe(
+    s.manifest.state === null ? pure(undefined) : mapValue((l: { state: Parameters<typeof buildReport>[1] }) => l.state)(load(ctx, s.manifest.state)),
+    chain((final) =>
+      defer(() => {
+        const report = buildReport(s.manifest, final, {
+          base: ctx.base,
+          backend: ctx.env.backend.name,
+          threads: ctx.env.backend.threads,
+          simd: ctx.env.backend.simd,
+          maxLogitDrift: s.maxLogitDrift,
+          createdAt: ctx.env.clock.isoNow(),
+          capacityPolicy: describePolicy(s.manifest, s.manifest.config),
+        });
+        return pipe(
+          fromTE(ctx.env.store.writeReport('report.json', `${JSON.stringify(report, null, 1)}\n`)),
+          chain(() => fromTE(ctx.env.store.writeReport('report.html', renderReportHtml(report)))),
+          mapValue(() => report),
+        );
+      }),
+    ),
+  );
+
+/** Commit the run as finished (nothing in progress). */
+export const markFinished = (ctx: RunCtx, s: RunState): Flow<RunState> => commit(ctx, s, { ...s.manifest, status: 'finished' });

@@ -1,0 +1,105 @@
+/**
+ * A run's manifest in a store: reading decodes and checks it (any version this
+ * release reads) before anything in it is used; writing replaces it atomically
+ * and only then drops blobs that nothing refers to any more.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import * as TE from 'fp-ts/lib/TaskEither.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import type { CpgError } from '../algebra/errors.js';
+import { decodeWith, parseJson } from '../algebra/codecs.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, RunManifest, RunManifestV1, upgradeV1 } from '../algebra/manifest.js';
+import { snapshotBlobs } from '../algebra/snapshot.js';
+import { MANIFEST_ENTRY, type Store } from './store.js';
+
+/** The manifest's name in messages (a path for a directory store). */
+export const manifestName = (store: Store): string => store.nameOf(MANIFEST_ENTRY);
+
+const decode = (file: string) => (u: unknown): E.Either<CpgError, RunManifest> => {
+  const o = u as { format?: unknown; version?: unknown } | null;
+  if (typeof o !== 'object' || o === null || o.format !== MANIFEST_FORMAT)
+    return E.left({ tag: 'CheckpointError', file, message: `not a cpg run manifest (its "format" is ${JSON.stringify(o?.format)}, expected "${MANIFEST_FORMAT}")` });
+  if (o.version === 1) return pipe(decodeWith(RunManifestV1, file)(u), E.chain(upgradeV1(file)));
+  if (o.version !== MANIFEST_VERSION)
+    return E.left({ tag: 'CheckpointError', file, message: `manifest version ${JSON.stringify(o.version)} is not supported (this cpg reads versions 1 and ${MANIFEST_VERSION})` });
+  return decodeWith(RunManifest, file)(u);
+};
+
+/** Read and check the manifest of a store; null when the store holds no run. */
+export const readManifest = (store: Store): TE.TaskEither<CpgError, RunManifest | null> => {
+  const file = manifestName(store);
+  return pipe(
+    store.readManifest,
+    TE.chainEitherK((bytes) =>
+      bytes === null
+        ? E.right(null)
+        : pipe(
+            parseJson(file)(new TextDecoder('utf-8', { fatal: false }).decode(bytes)),
+            E.chain(decode(file)),
+            E.chain(consistent(file)),
+          ),
+    ),
+  );
+};
+
+/**
+ * What the codec cannot see field by field: the finished tasks are the first
+ * tasks of the run, in order, recorded alike in the task list, the results and
+ * the committed network, and the task in progress is the next one.
+ */
+const consistent =
+  (file: string) =>
+  (m: RunManifest): E.Either<CpgError, RunManifest> => {
+    const bad = (message: string): E.Either<CpgError, RunManifest> => E.left({ tag: 'CheckpointError', file, message: `inconsistent manifest: ${message}` });
+    if (m.finished.length > m.tasks.length) return bad(`${m.finished.length} finished tasks, but the run has ${m.tasks.length}`);
+    if (m.individual.length > m.tasks.length) return bad(`${m.individual.length} individual results, but the run has ${m.tasks.length} tasks`);
+    const names = new Set<string>();
+    for (const [i, t] of m.tasks.entries()) {
+      if (names.has(t.name)) return bad(`task ${i + 1}'s name '${t.name}' is used twice`);
+      names.add(t.name);
+      if (t.classNames !== undefined && t.classNames.length !== t.classes)
+        return bad(`task '${t.name}' has ${t.classes} classes but ${t.classNames.length} class names`);
+    }
+    for (const [i, f] of m.finished.entries()) {
+      const t = m.tasks[i]!;
+      if (f.name !== t.name || f.classes !== t.classes)
+        return bad(`finished task ${i + 1} is '${f.name}' (${f.classes} classes), but task ${i + 1} of the run is '${t.name}' (${t.classes} classes)`);
+    }
+    if (m.state !== null) {
+      if (m.state.finished.length !== m.finished.length)
+        return bad(`the committed network holds ${m.state.finished.length} finished task(s), the results ${m.finished.length}`);
+      for (const [i, f] of m.state.finished.entries())
+        if (f.name !== m.finished[i]!.name || f.classes !== m.finished[i]!.classes)
+          return bad(`the committed network's task ${i + 1} is '${f.name}' (${f.classes} classes), the results say '${m.finished[i]!.name}' (${m.finished[i]!.classes} classes)`);
+    }
+    if (m.current !== null && m.current.task !== m.finished.length + 1)
+      return bad(`task ${m.current.task} is in progress after ${m.finished.length} finished task(s)`);
+    if (m.current !== null && m.current.task > m.tasks.length) return bad(`task ${m.current.task} is in progress, but the run lists ${m.tasks.length} task(s)`);
+    if (m.plannedTasks !== undefined && m.plannedTasks > m.tasks.length)
+      return bad(`${m.plannedTasks} tasks were planned, but the run lists ${m.tasks.length}`);
+    return E.right(m);
+  };
+
+/** Every blob a manifest refers to. */
+export const manifestBlobs = (m: RunManifest): Set<string> => {
+  const keep = new Set<string>();
+  const add = (xs: string[]) => xs.forEach((x) => keep.add(x));
+  if (m.state !== null) add(snapshotBlobs(m.state));
+  for (const f of m.finished) if (f.probe !== null) keep.add(f.probe.sha256);
+  for (const t of m.tasks) if (t.probeInputs !== undefined) keep.add(t.probeInputs.sha256);
+  const c = m.current;
+  if (c !== null) {
+    for (const s of [c.trained, c.lastPruned, c.retrained]) if (s !== null) add(snapshotBlobs(s));
+    for (const p of c.pruned) add(snapshotBlobs(p.snapshot));
+  }
+  return keep;
+};
+
+/** Commit a manifest: atomic replace, then drop blobs nothing refers to. Returns the bytes written. */
+export const writeManifest = (store: Store, m: RunManifest): TE.TaskEither<CpgError, number> => {
+  const bytes = new TextEncoder().encode(`${JSON.stringify(RunManifest.encode(m), null, 1)}\n`);
+  return pipe(
+    store.writeManifest(bytes, manifestBlobs(m)),
+    TE.map(() => bytes.byteLength),
+  );
+};
