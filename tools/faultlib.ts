@@ -31,7 +31,7 @@ import { type CpgError, describeError } from '../src/algebra/errors.js';
 import type { SnapshotIndex } from '../src/algebra/snapshot.js';
 import { parseArgs } from '../src/cli/args.js';
 import { exitCodeOf } from '../src/algebra/errors.js';
-import { modelShape } from '../src/algebra/manifest.js';
+import { MANIFEST_VERSION, modelShape } from '../src/algebra/manifest.js';
 import { withPreset } from '../src/cpg/presets.js';
 import { loadNet } from '../src/effects/snapshot.js';
 import { bytesFloat32 } from '../src/effects/store.js';
@@ -1129,7 +1129,8 @@ const mutateRunDir = (r: Rng, dir: string, target: 'manifest' | 'blob'): { kind:
       return { kind, detail: `run.json ${out.detail}`, names };
     }
     case 'version':
-      d.version = r.pick([0, 2, 99, -1, 1.5, '1', null] as never[]);
+      // Around the version this release writes: the next one, a string of it, nonsense.
+      d.version = r.pick([0, MANIFEST_VERSION + 1, 99, -1, 1.5, String(MANIFEST_VERSION), null] as never[]);
       save(d);
       return { kind, detail: `version ${JSON.stringify(d.version)}`, names };
     case 'format':

@@ -21,10 +21,10 @@ import {
   freeOwners,
   ownersFromBytes,
   release,
-  restrictOwnersE,
-  widenOwnersE,
+  restrictOwners,
+  widenOwners,
 } from './ownerMap.js';
-import { type PickMask, effectiveE } from './pickMask.js';
+import { type PickMask, effective } from './pickMask.js';
 import { type WideningPlan, atMultiplier, widen } from './widen.js';
 
 export type { TaskId, OwnerMap } from './ownerMap.js';
@@ -139,7 +139,7 @@ export const growTo =
         for (const [name, o] of b.owners) {
           const t = byName.get(name);
           if (t === undefined) return E.left(ownership(name, `the widening plan has no tensor '${name}'`));
-          const w = widenOwnersE(t)(o);
+          const w = widenOwners(t)(o);
           if (E.isLeft(w)) return w;
           owners.set(name, w.right);
         }
@@ -213,7 +213,7 @@ export const ownersOf =
         for (const [name, o] of b.owners) {
           const t = byName.get(name);
           if (t === undefined) return E.left(ownership(name, `the plan of task ${task} has no tensor '${name}'`));
-          const r = restrictOwnersE(t)(o);
+          const r = restrictOwners(t)(o);
           if (E.isLeft(r)) return r;
           out.set(name, r.right);
         }
@@ -235,7 +235,7 @@ export const selectorOf =
       E.chain(({ t, owners }) => {
         const out = new Map<string, Uint8Array>();
         for (const [name, o] of owners) {
-          const s = effectiveE(task, o, t.picks.get(name));
+          const s = effective(task, o, t.picks.get(name));
           if (E.isLeft(s)) return s;
           out.set(name, s.right);
         }

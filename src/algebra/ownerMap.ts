@@ -88,42 +88,27 @@ const planMismatch = (plan: TensorPlan, o: OwnerMap, expected: number, what: str
 
 /**
  * The owner map of the wider tensor (CPG-SPEC §3.4): every old cell keeps its
- * owner at its new position (`embedIndex`), every new cell is free.
- * Precondition: the map has the plan's old size (use `widenOwnersE` to check).
+ * owner at its new position (`embedIndex`), every new cell is free. A map of
+ * another tensor or of the wrong size is refused.
  */
 export const widenOwners =
   (plan: TensorPlan) =>
-  (o: OwnerMap): OwnerMap => ({ tensor: o.tensor, cells: embed(plan, o.cells, new Uint8Array(newSize(plan))) });
-
-/** `widenOwners`, refusing a map of another tensor or of the wrong size. */
-export const widenOwnersE =
-  (plan: TensorPlan) =>
   (o: OwnerMap): E.Either<CpgError, OwnerMap> => {
     const bad = planMismatch(plan, o, oldSize(plan), 'old');
-    return bad === undefined ? E.right(widenOwners(plan)(o)) : E.left(bad);
+    if (bad !== undefined) return E.left(bad);
+    return E.map((cells: Uint8Array) => ({ tensor: o.tensor, cells }))(embed(plan, o.cells, new Uint8Array(newSize(plan))));
   };
 
-/**
- * The old block of a widened owner map: the owners at the plan's old width.
- * Precondition: the map has the plan's new size (use `restrictOwnersE` to check).
- */
+/** The old block of a widened owner map: the owners at the plan's old width (a map of another tensor or size is refused). */
 export const restrictOwners =
-  (plan: TensorPlan) =>
-  (o: OwnerMap): OwnerMap => {
-    const index = embedIndex(plan);
-    if (o.cells.length !== newSize(plan))
-      throw new RangeError(`restrictOwners '${o.tensor}': ${o.cells.length} cells, plan expects ${newSize(plan)}`);
-    const cells = new Uint8Array(index.length);
-    for (let i = 0; i < index.length; i++) cells[i] = o.cells[index[i]!]!;
-    return { tensor: o.tensor, cells };
-  };
-
-/** `restrictOwners`, refusing a map of another tensor or of the wrong size. */
-export const restrictOwnersE =
   (plan: TensorPlan) =>
   (o: OwnerMap): E.Either<CpgError, OwnerMap> => {
     const bad = planMismatch(plan, o, newSize(plan), 'new');
-    return bad === undefined ? E.right(restrictOwners(plan)(o)) : E.left(bad);
+    if (bad !== undefined) return E.left(bad);
+    const index = embedIndex(plan);
+    const cells = new Uint8Array(index.length);
+    for (let i = 0; i < index.length; i++) cells[i] = o.cells[index[i]!]!;
+    return E.right({ tensor: o.tensor, cells });
   };
 
 /** 0/1 per cell: the cells `task` owns (its own weights, the ones it trains). */

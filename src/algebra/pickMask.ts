@@ -100,14 +100,13 @@ const sizeError = (plan: TensorPlan, got: number, expected: number, what: string
 
 /**
  * The pick mask of the wider tensor: every old bit at its new position
- * (`embedIndex`), every new cell unpicked.
- * Precondition: `p.length` is the plan's old size (`widenPickE` checks).
+ * (`embedIndex`), every new cell unpicked. A mask of the wrong size is refused.
  */
 export const widenPick =
   (plan: TensorPlan) =>
-  (p: PickMask): PickMask => {
+  (p: PickMask): E.Either<CpgError, PickMask> => {
     const index = embedIndex(plan);
-    if (p.length !== index.length) throw new RangeError(`widenPick '${plan.name}': ${p.length} cells, plan expects ${index.length}`);
+    if (p.length !== index.length) return E.left(sizeError(plan, p.length, index.length, 'old'));
     const out = emptyPick(newSize(plan));
     const bits = out.bits;
     for (let i = 0; i < index.length; i++) {
@@ -116,87 +115,64 @@ export const widenPick =
         bits[j >>> 3]! |= 1 << (j & 7);
       }
     }
-    return out;
+    return E.right(out);
   };
 
-/** `widenPick`, refusing a mask of the wrong size. */
-export const widenPickE =
-  (plan: TensorPlan) =>
-  (p: PickMask): E.Either<CpgError, PickMask> =>
-    p.length === oldSize(plan) ? E.right(widenPick(plan)(p)) : E.left(sizeError(plan, p.length, oldSize(plan), 'old'));
-
-/**
- * The old block of a widened pick mask.
- * Precondition: `p.length` is the plan's new size (`restrictPickE` checks).
- */
+/** The old block of a widened pick mask (a mask of the wrong size is refused). */
 export const restrictPick =
   (plan: TensorPlan) =>
-  (p: PickMask): PickMask => {
+  (p: PickMask): E.Either<CpgError, PickMask> => {
     const index = embedIndex(plan);
-    if (p.length !== newSize(plan)) throw new RangeError(`restrictPick '${plan.name}': ${p.length} cells, plan expects ${newSize(plan)}`);
+    if (p.length !== newSize(plan)) return E.left(sizeError(plan, p.length, newSize(plan), 'new'));
     const out = emptyPick(index.length);
     const bits = out.bits;
     for (let i = 0; i < index.length; i++) {
       const j = index[i]!;
       if (((p.bits[j >>> 3]! >>> (j & 7)) & 1) === 1) bits[i >>> 3]! |= 1 << (i & 7);
     }
-    return out;
+    return E.right(out);
   };
 
-/** `restrictPick`, refusing a mask of the wrong size. */
-export const restrictPickE =
-  (plan: TensorPlan) =>
-  (p: PickMask): E.Either<CpgError, PickMask> =>
-    p.length === newSize(plan) ? E.right(restrictPick(plan)(p)) : E.left(sizeError(plan, p.length, newSize(plan), 'new'));
+const lengthError = (owners: OwnerMap, pick: PickMask): CpgError => ({
+  tag: 'OwnershipError',
+  tensor: owners.tensor,
+  message: `pick mask has ${pick.length} cells, the owner map ${owners.cells.length}`,
+});
 
 /**
  * The effective-weight selector of CPG-SPEC §2, 0/1 per cell:
  * [O == task] ∨ ([1 ≤ O < task] ∧ pick). Without a pick (task 1, or no
  * reuse) the task sees only its own cells. Free cells and later tasks' cells
- * are never selected.
- * Precondition: the pick (if any) has the owner map's length (`effectiveE` checks).
+ * are never selected. A pick whose length is not the owner map's is refused.
  */
-export const effective = (task: TaskId, owners: OwnerMap, pick: PickMask | undefined): Uint8Array => {
+export const effective = (task: TaskId, owners: OwnerMap, pick: PickMask | undefined): E.Either<CpgError, Uint8Array> => {
   const cells = owners.cells;
   const n = cells.length;
-  if (pick !== undefined && pick.length !== n)
-    throw new RangeError(`effective '${owners.tensor}': pick mask of ${pick.length} cells for ${n} owner cells`);
+  if (pick !== undefined && pick.length !== n) return E.left(lengthError(owners, pick));
   const out = new Uint8Array(n);
   if (pick === undefined) {
     for (let i = 0; i < n; i++) out[i] = cells[i] === task ? 1 : 0;
-    return out;
+    return E.right(out);
   }
   const bits = pick.bits;
   for (let i = 0; i < n; i++) {
     const o = cells[i]!;
     out[i] = o === task ? 1 : o >= 1 && o < task ? (bits[i >>> 3]! >>> (i & 7)) & 1 : 0;
   }
-  return out;
+  return E.right(out);
 };
-
-/** `effective`, refusing a pick mask whose length is not the owner map's. */
-export const effectiveE = (task: TaskId, owners: OwnerMap, pick: PickMask | undefined): E.Either<CpgError, Uint8Array> =>
-  pick !== undefined && pick.length !== owners.cells.length
-    ? E.left({
-        tag: 'OwnershipError',
-        tensor: owners.tensor,
-        message: `pick mask has ${pick.length} cells, the owner map ${owners.cells.length}`,
-      })
-    : E.right(effective(task, owners, pick));
 
 /**
  * How much of the old weights `task` reuses: `old` counts cells with
- * 1 ≤ O < task, `picked` those of them the pick selects.
- * Precondition as for `effective`.
+ * 1 ≤ O < task, `picked` those of them the pick selects (a pick of the wrong length is refused).
  */
 export const pickedCount = (
   task: TaskId,
   owners: OwnerMap,
   pick: PickMask | undefined,
-): { readonly picked: number; readonly old: number } => {
+): E.Either<CpgError, { readonly picked: number; readonly old: number }> => {
   const cells = owners.cells;
-  if (pick !== undefined && pick.length !== cells.length)
-    throw new RangeError(`pickedCount '${owners.tensor}': pick mask of ${pick.length} cells for ${cells.length} owner cells`);
+  if (pick !== undefined && pick.length !== cells.length) return E.left(lengthError(owners, pick));
   let old = 0;
   let picked = 0;
   for (let i = 0; i < cells.length; i++) {
@@ -206,5 +182,5 @@ export const pickedCount = (
       if (pick !== undefined && ((pick.bits[i >>> 3]! >>> (i & 7)) & 1) === 1) picked++;
     }
   }
-  return { picked, old };
+  return E.right({ picked, old });
 };

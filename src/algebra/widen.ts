@@ -9,6 +9,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
+import type { CpgError } from './errors.js';
 import { type Graph, type GraphError, type Node, type ParamSpec, graphError, paramSpecs, scaledWidth, shapeSize } from './graph.js';
 
 /** How one axis grows. */
@@ -133,20 +134,22 @@ type Cells = Float32Array | Uint8Array;
  * The wider tensor: `fresh` (already of the new size, e.g. random or zeros)
  * with every old cell written at its new position. Inputs are not mutated.
  */
-export const embed = <T extends Cells>(p: TensorPlan, old: T, fresh: T): T => {
+export const embed = <T extends Cells>(p: TensorPlan, old: T, fresh: T): E.Either<CpgError, T> => {
   const index = embedIndex(p);
-  if (old.length !== index.length) throw new RangeError(`embed '${p.name}': old has ${old.length} cells, plan expects ${index.length}`);
-  if (fresh.length !== newSize(p)) throw new RangeError(`embed '${p.name}': fresh has ${fresh.length} cells, plan expects ${newSize(p)}`);
+  if (old.length !== index.length) return E.left(sizeError(p, `has ${old.length} cells, the plan's old shape has ${index.length}`));
+  if (fresh.length !== newSize(p)) return E.left(sizeError(p, `new cells: ${fresh.length}, the plan's new shape has ${newSize(p)}`));
   const out = fresh.slice() as T;
   for (let i = 0; i < index.length; i++) out[index[i]!] = old[i]!;
-  return out;
+  return E.right(out);
 };
 
 /** The old block of a wider tensor: the inverse of `embed` on the old cells. */
-export const restrict = <T extends Cells>(p: TensorPlan, wide: T, make: (n: number) => T): T => {
+export const restrict = <T extends Cells>(p: TensorPlan, wide: T, make: (n: number) => T): E.Either<CpgError, T> => {
   const index = embedIndex(p);
-  if (wide.length !== newSize(p)) throw new RangeError(`restrict '${p.name}': tensor has ${wide.length} cells, plan expects ${newSize(p)}`);
+  if (wide.length !== newSize(p)) return E.left(sizeError(p, `has ${wide.length} cells, the plan's new shape has ${newSize(p)}`));
   const out = make(index.length);
   for (let i = 0; i < index.length; i++) out[i] = wide[index[i]!]!;
-  return out;
+  return E.right(out);
 };
+
+const sizeError = (p: TensorPlan, message: string): CpgError => ({ tag: 'OwnershipError', tensor: p.name, message });

@@ -116,13 +116,15 @@ const helpText = (topic: string | undefined): string => {
   const common = `
 Usage:
   cpg run [--benchmark B] [--method M] [--net N] [--out DIR] [--config FILE] [field flags]
+  cpg learn RUN --task NAME --data DIR [--goal ACC|individual|none] [--config FILE] [field flags]
   cpg resume DIR [--backend auto|tensorflow|wasm|cpu] [--threads N]
   cpg eval DIR [--task NAME]
-  cpg help [run|resume|eval]
+  cpg help [run|learn|resume|eval]
 
 Commands:
   run      learn a benchmark's tasks one after the other, checkpointing every stage
-  resume   continue a stopped or killed run from its last completed stage
+  learn    learn one more task, from an image folder, into the model in RUN (created by the first call)
+  resume   continue a stopped or killed run or learn from its last completed stage
   eval     re-evaluate finished tasks from a checkpoint alone and prove their outputs unchanged
 `;
   if (topic === 'resume')
@@ -130,6 +132,32 @@ Commands:
 cpg resume DIR continues the run in DIR exactly where its last completed stage
 ended, with the same seeds; it ends with the same finished tasks as a run that
 was never stopped. --backend / --threads may differ from the original run.`;
+  if (topic === 'learn')
+    return `${common}
+cpg learn RUN --task NAME --data DIR learns one task into the model in RUN and
+rewrites RUN/report.json and report.html for every task so far.
+
+  DIR        one sub-folder per class (DIR/<class>/*.png|*.jpg, sub-folders allowed),
+             or DIR/train, DIR/val, DIR/test each with the class folders. Labels follow
+             the sorted class names; files without an image extension and hidden
+             entries are skipped. Without train/val/test each class is split with
+             --val-fraction and --test-fraction (seeded by --seed).
+  --goal     where the task's accuracy goal comes from: individual (default: a network
+             trained on the task alone), a fraction such as 0.9, or none.
+
+The first call creates RUN: the input shape is the first image's height × width
+(grey if every image is grey, else RGB), normalised with the first task's
+training images; --net (default mlp), --method (cpg or packnet) and the stage
+flags are taken then. Later calls use RUN's configuration; they may change a
+task's stage lengths and rates, not the net or the method. RUN may also be a
+finished \`cpg run\` (one more task for a benchmark model).
+
+Capacity for tasks to come: a model learned over time frees --reserve (default
+0.9) of a task's weights when the task misses its goal at the maximum width, or
+counts tasks left to --expected-tasks N with the reference's rule.
+
+A killed learn is finished by \`cpg resume RUN\`. RUN is locked while a process
+works on it; bad input is refused (exit 2) before RUN is touched.`;
   if (topic === 'eval')
     return `${common}
 cpg eval DIR [--task NAME] rebuilds every finished task (or NAME) from DIR's
@@ -156,6 +184,7 @@ Examples:
   cpg run --benchmark permuted-mnist --tasks 10 --out runs/pmnist
   cpg run --method packnet --out runs/packnet      # a baseline on the same data and budget
   cpg run --benchmark cifar100 --data ~/data/cifar-100-binary --backend tensorflow
+  cpg learn runs/mine --task zero-one --data data/zero-one     # your own images, one task per call
   cpg resume runs/pmnist
   cpg eval runs/pmnist --task digits-0-1
 `;

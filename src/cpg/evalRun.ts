@@ -11,7 +11,7 @@ import type { CpgError } from '../algebra/errors.js';
 import type { RunManifest } from '../algebra/manifest.js';
 import { classCount, type Task } from '../algebra/task.js';
 import type { Env } from '../effects/env.js';
-import { manifestName } from '../effects/checkpoint.js';
+import { checkProbes, manifestName } from '../effects/checkpoint.js';
 import { bytesFloat32 } from '../effects/store.js';
 import { type RunState, load } from './context.js';
 import { type Flow, chain, fail, fold, fromEither, fromTE, mapValue, pure } from './flow.js';
@@ -63,10 +63,11 @@ export const evaluateModel = (env: Env, m: RunManifest, which: readonly number[]
     const c = ctx.right;
     const s: RunState = { manifest: m, maxLogitDrift: 0 };
     return pipe(
-      fold(which, [] as (Task | undefined)[], (acc, k) => {
+      fromTE(checkProbes(env.store, m)),
+      chain(() => fold(which, [] as (Task | undefined)[], (acc, k) => {
         const d = data[k - 1];
         return d === undefined ? pure([...acc, undefined]) : pipe(sameData(m, file, k, d), mapValue((t) => [...acc, t]));
-      }),
+      })),
       chain(() => load(c, m.state!)),
       chain(({ state }) =>
         fold(which, [] as EvalRow[], (rows, k) =>

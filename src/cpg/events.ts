@@ -25,7 +25,7 @@ export type RunEvent =
     }
   | { readonly type: 'data-loaded'; readonly seconds: number; readonly trainImages: number; readonly tasks: number }
   | { readonly type: 'goals-started'; readonly tasks: number }
-  | { readonly type: 'goals-ready'; readonly goals: Readonly<Record<string, number>>; readonly source: 'individual' | 'file' | 'checkpoint' }
+  | { readonly type: 'goals-ready'; readonly goals: Readonly<Record<string, number>>; readonly source: 'individual' | 'file' | 'given' | 'checkpoint' }
   | {
       readonly type: 'task-started';
       readonly task: number;

@@ -130,24 +130,33 @@ export const recheckFinished = (ctx: RunCtx, s: RunState, net: NetState, upTo: n
  * Fractions of the network (at the current width) task `k` owns and leaves
  * free, and of the older weights within its width that its pick mask reuses.
  */
-export const shareOf = (s: NetState, k: number): { owned: number; picked: number; free: number } => {
+export const shareOf = (s: NetState, k: number): E.Either<CpgError, { readonly owned: number; readonly picked: number; readonly free: number }> => {
   const maps: OwnerMap[] = [...s.backbone.owners.values()];
   const total = maps.reduce((a, o) => a + o.cells.length, 0);
   const owned = maps.reduce((a, o) => a + countOwned(k)(o), 0);
   const free = totalCapacity(maps).free;
   const rec = s.backbone.finished[k - 1];
-  let picked = 0;
-  let old = 0;
-  if (rec !== undefined) {
-    const restricted = ownersOf(k)(s.backbone);
-    if (E.isRight(restricted))
-      for (const [name, o] of restricted.right) {
-        const c = pickedCount(k, o, rec.picks.get(name));
-        picked += c.picked;
-        old += c.old;
-      }
-  }
-  return { owned: total === 0 ? 0 : owned / total, picked: old === 0 ? 0 : picked / old, free: total === 0 ? 0 : free / total };
+  const counts: E.Either<CpgError, { picked: number; old: number }> =
+    rec === undefined
+      ? E.right({ picked: 0, old: 0 })
+      : pipe(
+          ownersOf(k)(s.backbone),
+          E.chain((restricted) =>
+            [...restricted].reduce<E.Either<CpgError, { picked: number; old: number }>>(
+              (acc, [name, o]) =>
+                pipe(
+                  acc,
+                  E.chain((a) => E.map((c: { picked: number; old: number }) => ({ picked: a.picked + c.picked, old: a.old + c.old }))(pickedCount(k, o, rec.picks.get(name)))),
+                ),
+              E.right({ picked: 0, old: 0 }),
+            ),
+          ),
+        );
+  return E.map(({ picked, old }: { picked: number; old: number }) => ({
+    owned: total === 0 ? 0 : owned / total,
+    picked: old === 0 ? 0 : picked / old,
+    free: total === 0 ? 0 : free / total,
+  }))(counts);
 };
 
 /**
@@ -179,8 +188,8 @@ export const finishTask = (
           chain((mine) =>
             pipe(
               fromTE(ctx.env.store.putBlob(float32Bytes(mine.logits))),
-              chain((probeRef) => {
-                const share = shareOf(state, k);
+              chain((probeRef) => mapValue((share: { readonly owned: number; readonly picked: number; readonly free: number }) => ({ probeRef, share }))(fromEither(shareOf(state, k)))),
+              chain(({ probeRef, share }) => {
                 const cycle = cur?.cycle;
                 const done = cycle?.phase.tag === 'done' ? cycle.phase : undefined;
                 const testAcc = mine.testAcc ?? 0;

@@ -11,7 +11,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
-import { EMPTY, Observable, concatMap, defer, expand, filter, from, map, of, throwError } from 'rxjs';
+import { EMPTY, Observable, catchError, concatMap, defer, expand, filter, from, map, of, throwError } from 'rxjs';
 import { type CpgError, internalError, isCpgError } from '../algebra/errors.js';
 import type { RunEvent } from './events.js';
 
@@ -152,3 +152,9 @@ export const toTE =
         complete: () => resolve(seen ? E.right(last as A) : E.left({ tag: 'InternalError', message: 'a run piece completed without its value' })),
       });
     });
+
+/** Map the error of a flow (an escaped exception passes as it is, to become an InternalError at the edge). */
+export const mapError =
+  (f: (e: CpgError) => CpgError) =>
+  <A>(fa: Flow<A>): Flow<A> =>
+    fa.pipe(catchError((e: unknown) => throwError(() => (isCpgError(e) ? f(e) : e))));

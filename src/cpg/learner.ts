@@ -22,8 +22,9 @@ import { type GoalChoice, type RunManifest, type TaskEntry, type TaskSource, mod
 import { checkTask, checkTaskFor, type Task } from '../algebra/task.js';
 import type { Env } from '../effects/env.js';
 import { initNet } from '../effects/network.js';
+import { checkProbes } from '../effects/checkpoint.js';
 import { type RunCtx, type RunState, commit, save, withConfig } from './context.js';
-import { type Emit, type Flow, chain, emit, fail, fromEither, mapValue, pure } from './flow.js';
+import { type Emit, type Flow, chain, emit, fail, fromEither, fromTE, mapError, mapValue, pure } from './flow.js';
 import { trainIndividual } from './baselines.js';
 import { freshManifest, markFinished, matchTask, taskEntryFor, writeReports } from './model.js';
 import { type RunOptions, learnWithMethod, runCtxOf } from './run.js';
@@ -89,6 +90,7 @@ export const learnerFlow = (env: Env, m0: RunManifest | null, tasks: Observable<
       const ok = learnable(m0.config.method);
       if (E.isLeft(ok)) return fail<RunReport | undefined>(ok.left);
     }
+    const probes: Flow<void> = m0 === null ? pure(undefined) : fromTE(checkProbes(env.store, m0));
     const started = emit({
       type: 'run-started',
       method: m0?.config.method ?? o.config?.method ?? 'cpg',
@@ -123,7 +125,11 @@ export const learnerFlow = (env: Env, m0: RunManifest | null, tasks: Observable<
       return E.isLeft(c) ? fail<RunReport | undefined>(c.left) : reportNow(c.right, state);
     });
     const eventsOnly = each.pipe(concatMap((x): Observable<Emit<RunReport | undefined>> => (x._tag === 'event' ? of(x) : EMPTY)));
-    return chain(() => concat(eventsOnly, finish))(started);
+    return pipe(
+      probes,
+      chain(() => started),
+      chain(() => concat(eventsOnly, finish)),
+    );
   });
 
 const reportNow = (ctx: RunCtx, s: RunState): Flow<RunReport | undefined> =>
@@ -151,9 +157,15 @@ const oneTask = (env: Env, before: Learned, r: LearnRequest, o: LearnerOptions):
       if (E.isLeft(ctx)) return fail<Learned>(ctx.left);
       const entry = m.tasks[index]!;
       const s0 = before.state!;
+      // The caller gave this task: data that differs from what the model holds under its name is the caller's to fix.
+      const same = (e: CpgError): CpgError =>
+        e.tag === 'CheckpointError'
+          ? { tag: 'TaskError', task: t.name, field: 'name', message: `the model holds a task named '${t.name}' learned from other data (${e.message.replace(/^task \d+ \('[^']*'\) /, '')})` }
+          : e;
       if (k <= m.finished.length)
         return pipe(
           matchTask(ctx.right, entry, k, t),
+          mapError(same),
           chain(() => emit({ type: 'task-skipped', task: k, name: t.name, message: 'the model already holds this task, learned from the same data' })),
           mapValue((): Learned => ({ ...before, ctx: ctx.right })),
         );
@@ -161,6 +173,7 @@ const oneTask = (env: Env, before: Learned, r: LearnRequest, o: LearnerOptions):
         return fail<Learned>({ tag: 'TaskError', task: t.name, field: 'name', message: `task ${k} cannot be learned before task ${m.finished.length + 1} ('${m.tasks[m.finished.length]?.name}')` });
       return pipe(
         matchTask(ctx.right, entry, k, t),
+        mapError(same),
         chain((e) => learnEntry(ctx.right, s0, e, k, t)),
       );
     }
@@ -221,7 +234,7 @@ const oneTask = (env: Env, before: Learned, r: LearnRequest, o: LearnerOptions):
 const goalOf = (ctx: RunCtx, s: RunState, entry: TaskEntry, k: number, t: Task): Flow<{ readonly state: RunState; readonly goal: number | null }> => {
   const choice = entry.goal ?? { kind: 'individual' };
   const known = s.manifest.goals?.[t.name];
-  const record = (state: RunState, goal: number | null, source: 'individual' | 'file'): Flow<{ readonly state: RunState; readonly goal: number | null }> =>
+  const record = (state: RunState, goal: number | null, source: 'individual' | 'given'): Flow<{ readonly state: RunState; readonly goal: number | null }> =>
     goal === null
       ? pure({ state, goal })
       : pipe(
@@ -232,7 +245,7 @@ const goalOf = (ctx: RunCtx, s: RunState, entry: TaskEntry, k: number, t: Task):
     case 'none':
       return pure({ state: s, goal: null });
     case 'given':
-      return record(s, choice.goal, 'file');
+      return record(s, choice.goal, 'given');
     case 'individual': {
       const done = s.manifest.individual.find((x) => x.name === t.name);
       if (done !== undefined) return record(s, done.valAccuracy, 'individual');

@@ -5,6 +5,7 @@
  * where the data came from), the capacity policy for tasks still to come, and
  * the reports written after learning.
  */
+import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { defer } from 'rxjs';
@@ -13,6 +14,7 @@ import type { CpgError } from '../algebra/errors.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type GoalChoice, type RunManifest, type TaskEntry, type TaskSource } from '../algebra/manifest.js';
 import { classCount, type InputShape, type Normalisation, type Task, taskDataParts } from '../algebra/task.js';
 import { sha256Hex, float32Bytes } from '../effects/store.js';
+import { manifestName } from '../effects/checkpoint.js';
 import { renderReportHtml } from '../report/html.js';
 import { type RunCtx, type RunState, commit, load } from './context.js';
 import { type Flow, chain, fail, fromTE, mapValue, pure } from './flow.js';
@@ -53,9 +55,10 @@ export const taskEntryFor = (
     })),
   );
 
-const dataChanged = (entry: TaskEntry, k: number, why: string): CpgError => ({
-  tag: 'DataError',
-  file: undefined,
+// The run's record and the data disagree: either may have changed, and the run's manifest is what says what the task was.
+const dataChanged = (ctx: RunCtx, entry: TaskEntry, k: number, why: string): CpgError => ({
+  tag: 'CheckpointError',
+  file: manifestName(ctx.env.store),
   message: `task ${k} ('${entry.name}') ${why}: the data or the run's configuration changed since it was learned`,
 });
 
@@ -66,9 +69,9 @@ const dataChanged = (entry: TaskEntry, k: number, why: string): CpgError => ({
  */
 export const matchTask = (ctx: RunCtx, entry: TaskEntry, k: number, t: Task): Flow<TaskEntry> => {
   if (entry.name !== t.name || entry.classes !== classCount(t))
-    return fail(dataChanged(entry, k, `is '${entry.name}' with ${entry.classes} classes, the data gives '${t.name}' with ${classCount(t)}`));
+    return fail(dataChanged(ctx, entry, k, `is '${entry.name}' with ${entry.classes} classes, the data gives '${t.name}' with ${classCount(t)}`));
   if (entry.classNames !== undefined && entry.classNames.join('\u0000') !== t.classNames.join('\u0000'))
-    return fail(dataChanged(entry, k, `has classes [${entry.classNames.join(', ')}], the data [${t.classNames.join(', ')}]`));
+    return fail(dataChanged(ctx, entry, k, `has classes [${entry.classNames.join(', ')}], the data [${t.classNames.join(', ')}]`));
   if (entry.dataHash === undefined || entry.probeInputs === undefined)
     return pipe(
       taskEntryFor(ctx, t, entry.source ?? { kind: 'memory' }),
@@ -76,8 +79,7 @@ export const matchTask = (ctx: RunCtx, entry: TaskEntry, k: number, t: Task): Fl
     );
   return pipe(
     fromTE(dataHashOf(t)),
-    mapValue((h) => h),
-    chain((h) => (h === entry.dataHash ? pure(entry) : fail<TaskEntry>(dataChanged(entry, k, 'has different data (its hash differs)')))),
+    chain((h) => (h === entry.dataHash ? pure(entry) : fail<TaskEntry>(dataChanged(ctx, entry, k, 'has different data (its hash differs)')))),
   );
 };
 
@@ -132,8 +134,9 @@ export const describePolicy = (m: RunManifest, config: RunConfig): string => {
       ? `the reference's cap ${rule}, counting tasks left to the ${config.expectedTasks} expected`
       : `a reserve: a task that misses its goal at the maximum width frees ${config.reserve ?? DEFAULT_RESERVE} of its weights for the tasks to come`;
   if (m.plannedTasks === undefined) return `tasks learned as they come: ${open}`;
-  const beyond = m.tasks.length > m.plannedTasks ? `; tasks after the ${m.plannedTasks} planned: ${open}` : '';
-  return `${m.plannedTasks} tasks planned: the reference's cap ${rule}${beyond}`;
+  const n = m.plannedTasks;
+  const beyond = m.tasks.length > n ? `; the tasks after ${n === 1 ? 'it' : 'them'}, learned as they came: ${open}` : '';
+  return `${n} task${n === 1 ? '' : 's'} planned: the reference's cap ${rule}${beyond}`;
 };
 
 /** The report of the run as it stands, written as report.json and report.html. */
@@ -142,7 +145,7 @@ export const writeReports = (ctx: RunCtx, s: RunState): Flow<RunReport> =>
     s.manifest.state === null ? pure(undefined) : mapValue((l: { state: Parameters<typeof buildReport>[1] }) => l.state)(load(ctx, s.manifest.state)),
     chain((final) =>
       defer(() => {
-        const report = buildReport(s.manifest, final, {
+        const built = buildReport(s.manifest, final, {
           base: ctx.base,
           backend: ctx.env.backend.name,
           threads: ctx.env.backend.threads,
@@ -151,6 +154,8 @@ export const writeReports = (ctx: RunCtx, s: RunState): Flow<RunReport> =>
           createdAt: ctx.env.clock.isoNow(),
           capacityPolicy: describePolicy(s.manifest, s.manifest.config),
         });
+        if (E.isLeft(built)) return fail<RunReport>(built.left);
+        const report = built.right;
         return pipe(
           fromTE(ctx.env.store.writeReport('report.json', `${JSON.stringify(report, null, 1)}\n`)),
           chain(() => fromTE(ctx.env.store.writeReport('report.html', renderReportHtml(report)))),

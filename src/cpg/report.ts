@@ -12,6 +12,8 @@ import type { RunManifest } from '../algebra/manifest.js';
 import { snapshotBytes } from '../algebra/snapshot.js';
 import type { NetState } from '../effects/network.js';
 import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import type { CpgError } from '../algebra/errors.js';
 import type { Graph } from '../algebra/graph.js';
 
 const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -55,21 +57,32 @@ const parametersOf = (g: Graph, classes: number, role?: 'sharable' | 'private'):
 };
 
 /** Capacity of every sharable layer: per task owned and picked fractions, and the free fraction. */
-export const capacityOf = (s: NetState): LayerCapacity[] => {
+export const capacityOf = (s: NetState): E.Either<CpgError, LayerCapacity[]> => {
   const b = s.backbone;
-  const restricted = b.finished.map((t) => {
-    const r = ownersOf(t.id)(b);
-    return E.isRight(r) ? r.right : new Map();
-  });
-  return [...b.owners].map(([name, o]) => ({
-    name,
-    size: o.cells.length,
-    perTask: b.finished.map((t, i) => ({
-      owned: o.cells.length === 0 ? 0 : countOwned(t.id)(o) / o.cells.length,
-      picked: o.cells.length === 0 ? 0 : pickedCount(t.id, restricted[i]!.get(name) ?? o, t.picks.get(name)).picked / o.cells.length,
-    })),
-    free: o.cells.length === 0 ? 0 : countFree(o) / o.cells.length,
-  }));
+  return pipe(
+    E.sequenceArray(b.finished.map((t) => ownersOf(t.id)(b))),
+    E.chain((restricted) =>
+      E.sequenceArray(
+        [...b.owners].map(([name, o]) =>
+          pipe(
+            E.sequenceArray(b.finished.map((t, i) => pickedCount(t.id, restricted[i]!.get(name) ?? o, t.picks.get(name)))),
+            E.map(
+              (picked): LayerCapacity => ({
+                name,
+                size: o.cells.length,
+                perTask: b.finished.map((t, i) => ({
+                  owned: o.cells.length === 0 ? 0 : countOwned(t.id)(o) / o.cells.length,
+                  picked: o.cells.length === 0 ? 0 : picked[i]!.picked / o.cells.length,
+                })),
+                free: o.cells.length === 0 ? 0 : countFree(o) / o.cells.length,
+              }),
+            ),
+          ),
+        ),
+      ),
+    ),
+    E.map((xs) => [...xs]),
+  );
 };
 
 /** The report of a run as it stands. */
@@ -85,7 +98,7 @@ export const buildReport = (
     readonly createdAt: string;
     readonly capacityPolicy: string;
   },
-): RunReport => {
+): E.Either<CpgError, RunReport> => {
   const c = m.config;
   const rows = accuracyMatrix(m);
   const last = rows[rows.length - 1] ?? [];
@@ -131,7 +144,9 @@ export const buildReport = (
     parameters = parametersOf(g, 1, 'sharable');
     for (const p of final.privates.values()) for (const v of p.values.values()) parameters += v.length;
   } else parameters = 0;
-  return {
+  const capacity = final === undefined ? E.right([]) : capacityOf(final);
+  if (E.isLeft(capacity)) return capacity;
+  return E.right({
     method: c.method,
     benchmark: c.benchmark,
     net: c.net,
@@ -148,7 +163,7 @@ export const buildReport = (
       relativeToOneNetwork: oneNetwork === 0 ? 0 : parameters / oneNetwork,
       checkpointBytes: m.state === null ? 0 : snapshotBytes(m.state),
     },
-    capacity: final === undefined ? [] : capacityOf(final),
+    capacity: capacity.right,
     timing: {
       totalSeconds: m.elapsedSeconds,
       perTask: individual ? m.individual.map((r) => ({ name: r.name, seconds: r.seconds })) : m.finished.map((f) => ({ name: f.name, seconds: f.seconds })),
@@ -157,5 +172,5 @@ export const buildReport = (
     threads: o.threads,
     simd: o.simd,
     capacityPolicy: o.capacityPolicy,
-  };
+  });
 };

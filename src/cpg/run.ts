@@ -17,9 +17,9 @@ import type { SnapshotIndex } from '../algebra/snapshot.js';
 import type { Task } from '../algebra/task.js';
 import type { Env } from '../effects/env.js';
 import { initNet } from '../effects/network.js';
-import { manifestName } from '../effects/checkpoint.js';
+import { checkProbes, manifestName } from '../effects/checkpoint.js';
 import { type RunCtx, type RunState, architectureFor, commit, load, save } from './context.js';
-import { type Flow, chain, emit, fail, fold, fromEither, mapValue, pure } from './flow.js';
+import { type Flow, chain, emit, fail, fold, fromEither, fromTE, mapValue, pure } from './flow.js';
 import { fineTuneTask, trainIndividual } from './baselines.js';
 import { recheckFinished } from './finish.js';
 import { learnTask } from './learn.js';
@@ -203,6 +203,7 @@ export const resumeRun = (env: Env, m: RunManifest, data: readonly (Task | undef
   const count = m.plannedTasks ?? m.tasks.length;
   return pipe(
     fromEither(runCtxOf(env, config, m, config.benchmark, (k) => data[k - 1], o, true)),
+    chain((ctx) => mapValue(() => ctx)(fromTE(checkProbes(env.store, m)))),
     chain((ctx) =>
       pipe(
         // Every task whose data is here must be the data it was learned from; entries from before hashes get theirs.

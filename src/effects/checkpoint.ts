@@ -103,3 +103,15 @@ export const writeManifest = (store: Store, m: RunManifest): TE.TaskEither<CpgEr
     TE.map(() => bytes.byteLength),
   );
 };
+
+/**
+ * Reads every probe blob of the run (each task's probe inputs and recorded
+ * logits), checking sizes and hashes: a later evaluation or learn without
+ * the tasks' data depends on them, so a damaged one is named now, not then.
+ */
+export const checkProbes = (store: Store, m: RunManifest): TE.TaskEither<CpgError, void> =>
+  pipe(
+    [...m.tasks.flatMap((t) => (t.probeInputs !== undefined ? [t.probeInputs] : [])), ...m.finished.flatMap((f) => (f.probe !== null ? [f.probe] : []))],
+    TE.traverseSeqArray((ref) => store.getBlob(ref)),
+    TE.map(() => undefined),
+  );

@@ -47,6 +47,16 @@ export const initValues = (init: Init, size: number, seed: number, label: string
   }
 };
 
+/** A map from named results, or the first error among them. */
+const entries = <A>(xs: readonly (readonly [string, E.Either<CpgError, A>])[]): E.Either<CpgError, Map<string, A>> => {
+  const out = new Map<string, A>();
+  for (const [name, r] of xs) {
+    if (E.isLeft(r)) return r;
+    out.set(name, r.right);
+  }
+  return E.right(out);
+};
+
 const specsOrFail = (g: Graph, classes: number): E.Either<CpgError, readonly ParamSpec[]> => paramSpecs(g, classes);
 
 /**
@@ -87,17 +97,21 @@ export const startTaskPrivates = (s: NetState, classes: number, seed: number): E
       const prev = s.privates.get(task - 1);
       const fresh = (spec: ParamSpec) =>
         initValues(spec.init, shapeSize(spec.shape), seed, `init/task${task}/${spec.name}@${g.multiplier}`);
-      const values = new Map<string, Float32Array>();
       const carry = prev === undefined ? E.right(undefined) : planFrom(s, prev, classes);
       if (E.isLeft(carry)) return carry;
-      for (const spec of specs.filter((p) => p.role === 'private')) {
-        const old = prev?.values.get(spec.name);
-        const plan = carry.right?.get(spec.name);
-        const isHead = spec.node === 'head';
-        values.set(spec.name, old === undefined || plan === undefined || isHead ? fresh(spec) : embed(plan, old, fresh(spec)));
-      }
+      const values = entries(
+        specs
+          .filter((p) => p.role === 'private')
+          .map((spec) => {
+            const old = prev?.values.get(spec.name);
+            const plan = carry.right?.get(spec.name);
+            const isHead = spec.node === 'head';
+            return [spec.name, old === undefined || plan === undefined || isHead ? E.right(fresh(spec)) : embed(plan, old, fresh(spec))] as const;
+          }),
+      );
+      if (E.isLeft(values)) return values;
       const privates = new Map(s.privates);
-      privates.set(task, { classes, multiplier: g.multiplier, values });
+      privates.set(task, { classes, multiplier: g.multiplier, values: values.right });
       return E.right({ ...s, privates });
     }),
   );
@@ -128,25 +142,28 @@ export const growNet = (s: NetState, to: number, seed: number): E.Either<CpgErro
         E.bind('specs', () => specsOrFail(graphAt(backbone, to), current?.classes ?? 1)),
         // The current task's head has its own class count: plan its tensors separately.
         E.bind('privatePlan', () => (current === undefined ? E.right(undefined) : widen(from, to, current.classes))),
-        E.map(({ specs, privatePlan }) => {
+        E.chain(({ specs, privatePlan }) => {
           const byName = new Map(specs.map((p) => [p.name, p] as const));
           const fresh = (t: TensorPlan, label: string) => {
             const spec = byName.get(t.name)!;
             return initValues(spec.init, shapeSize(spec.shape), seed, `${label}/${t.name}@${to}`);
           };
-          const sharable = new Map<string, Float32Array>();
-          for (const t of plan.tensors)
-            if (byName.get(t.name)?.role === 'sharable') sharable.set(t.name, embed(t, s.sharable.get(t.name)!, fresh(t, 'grow')));
+          const sharable = entries(
+            plan.tensors.filter((t) => byName.get(t.name)?.role === 'sharable').map((t) => [t.name, embed(t, s.sharable.get(t.name)!, fresh(t, 'grow'))] as const),
+          );
+          if (E.isLeft(sharable)) return sharable;
           const privates = new Map(s.privates);
           if (current !== undefined && privatePlan !== undefined) {
-            const values = new Map<string, Float32Array>();
-            for (const t of privatePlan.plan.tensors) {
-              const old = current.values.get(t.name);
-              if (old !== undefined) values.set(t.name, embed(t, old, fresh(t, `grow/task${task}`)));
-            }
-            privates.set(task, { ...current, multiplier: to, values });
+            const values = entries(
+              privatePlan.plan.tensors.flatMap((t) => {
+                const old = current.values.get(t.name);
+                return old === undefined ? [] : [[t.name, embed(t, old, fresh(t, `grow/task${task}`))] as const];
+              }),
+            );
+            if (E.isLeft(values)) return values;
+            privates.set(task, { ...current, multiplier: to, values: values.right });
           }
-          return { backbone, sharable, privates };
+          return E.right({ backbone, sharable: sharable.right, privates });
         }),
       );
     }),
@@ -161,13 +178,13 @@ export const sharableAtTask = (s: NetState, task: TaskId): E.Either<CpgError, Re
   if (task === currentTask(s.backbone)) return E.right(s.sharable);
   return pipe(
     taskPlan(task)(s.backbone),
-    E.map((plan) => {
-      const out = new Map<string, Float32Array>();
-      for (const t of plan.tensors) {
-        const w = s.sharable.get(t.name);
-        if (w !== undefined) out.set(t.name, restrict(t, w, (n) => new Float32Array(n)));
-      }
-      return out;
-    }),
+    E.chain((plan) =>
+      entries(
+        plan.tensors.flatMap((t) => {
+          const w = s.sharable.get(t.name);
+          return w === undefined ? [] : [[t.name, restrict(t, w, (n) => new Float32Array(n))] as const];
+        }),
+      ),
+    ),
   );
 };

@@ -176,3 +176,19 @@ test('bad task input is refused with exit 2, one line naming the file or field, 
   assert.equal(r.status, 2);
   assert.ok(!existsSync(fresh), 'no run directory was created');
 });
+
+test('a finished benchmark run learns one more task from a folder (the sixth-task case), and evaluates with both sources', { timeout: 180_000 }, async () => {
+  const run = path.join(work, 'benchmark');
+  const goals = path.join(work, 'bench-goals.json');
+  writeFileSync(goals, JSON.stringify({ 'digits-0-1': 0.9 }));
+  const r = cpg('run', '--out', run, '--tasks', '1', '--goals', goals, '--limit-per-task', '96', ...quick.slice(4));
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  learned(run, 'two-three');
+  const rep = report(run) as Report & { benchmark: string };
+  assert.deepEqual(rep.tasks.map((t) => t.name), ['digits-0-1', 'two-three']);
+  assert.equal(rep.benchmark, 'split-mnist');
+  assert.match(rep.capacityPolicy ?? '', /1 task planned.*the tasks after it, learned as they came/);
+  const ev = cpg('eval', run);
+  assert.equal(ev.status, 0, ev.stderr);
+  assert.match(ev.stdout, /digits-0-1[\s\S]*two-three/);
+});

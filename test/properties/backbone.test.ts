@@ -256,7 +256,7 @@ class Finish implements fc.Command<Model, Real> {
     const selector = new Map<string, Uint8Array>();
     const owners = new Map<string, Uint8Array>();
     for (const [name, o] of before.owners) {
-      selector.set(name, effective(id, o, picks.get(name)));
+      selector.set(name, right(effective(id, o, picks.get(name)), 'selector'));
       owners.set(name, o.cells.slice());
     }
     m.frozen.push({

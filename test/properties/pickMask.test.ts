@@ -8,7 +8,6 @@ import {
   byteLength,
   countPicked,
   effective,
-  effectiveE,
   emptyPick,
   isPicked,
   pack,
@@ -18,9 +17,15 @@ import {
   restrictPick,
   unpack,
   widenPick,
-  widenPickE,
 } from '../../src/algebra/pickMask.js';
 import { type TensorPlan, embedIndex, newSize, oldSize } from '../../src/algebra/widen.js';
+
+
+/** The value of a Right (the test fails on a Left). */
+const ok = <A>(e: E.Either<unknown, A>): A => {
+  assert.ok(E.isRight(e), JSON.stringify(E.isLeft(e) ? e.left : ''));
+  return e.right;
+};
 
 const runs = { seed: 42, numRuns: 300 };
 
@@ -131,16 +136,17 @@ test('widenPick keeps every old bit at its embedIndex position and leaves new ce
       ),
       ({ plan, flags }) => {
         const p = pack(flags);
-        const w = widenPick(plan)(p);
+        const w = ok(widenPick(plan)(p));
         assert.equal(w.length, newSize(plan));
         const wide = unpack(w);
         const index = embedIndex(plan);
         const expected = new Uint8Array(newSize(plan));
         for (let i = 0; i < index.length; i++) expected[index[i]!] = flags[i]!;
         assert.deepEqual(wide, expected);
-        assert.ok(pickEquals(restrictPick(plan)(w), p));
+        assert.ok(pickEquals(ok(restrictPick(plan)(w)), p));
         assert.ok(E.isRight(pickFromBytes(w.length, w.bits)), 'padding stays clear');
-        assert.ok(E.isLeft(widenPickE(plan)(emptyPick(oldSize(plan) + 1))));
+        assert.ok(E.isLeft(widenPick(plan)(emptyPick(oldSize(plan) + 1))));
+        assert.ok(E.isLeft(restrictPick(plan)(emptyPick(newSize(plan) + 1))));
       },
     ),
     runs,
@@ -151,13 +157,13 @@ test('effective = [O == task] ∨ ([1 ≤ O < task] ∧ pick): never a free cell
   fc.assert(
     fc.property(ownersAndPickArb, fc.integer({ min: 1, max: 6 }), fc.boolean(), ({ owners, flags }, task, withPick) => {
       const pick = withPick ? pack(flags) : undefined;
-      const sel = effective(task, owners, pick);
+      const sel = ok(effective(task, owners, pick));
       for (let i = 0; i < owners.cells.length; i++) {
         const o = owners.cells[i]!;
         const want = o === task || (o >= 1 && o < task && withPick && flags[i] === 1);
         assert.equal(sel[i], want ? 1 : 0, `cell ${i} owner ${o}`);
       }
-      const { picked, old } = pickedCount(task, owners, pick);
+      const { picked, old } = ok(pickedCount(task, owners, pick));
       let o1 = 0;
       let p1 = 0;
       for (let i = 0; i < owners.cells.length; i++) {
@@ -173,12 +179,14 @@ test('effective = [O == task] ∨ ([1 ≤ O < task] ∧ pick): never a free cell
   );
 });
 
-test('effectiveE refuses a pick mask whose length is not the owner map\'s', () => {
+test('effective and pickedCount refuse a pick mask whose length is not the owner map\'s', () => {
   fc.assert(
     fc.property(ownersAndPickArb, fc.integer({ min: 1, max: 3 }), ({ owners }, extra) => {
-      const r = effectiveE(2, owners, emptyPick(owners.cells.length + extra));
+      const r = effective(2, owners, emptyPick(owners.cells.length + extra));
       assert.ok(E.isLeft(r) && r.left.tag === 'OwnershipError');
-      assert.ok(E.isRight(effectiveE(2, owners, emptyPick(owners.cells.length))));
+      assert.ok(E.isRight(effective(2, owners, emptyPick(owners.cells.length))));
+      const c = pickedCount(2, owners, emptyPick(owners.cells.length + extra));
+      assert.ok(E.isLeft(c) && c.left.tag === 'OwnershipError');
     }),
     { seed: 42, numRuns: 50 },
   );

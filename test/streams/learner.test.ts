@@ -128,3 +128,13 @@ test('a learner stopped mid-task finishes the task when it is given again, bit-i
   assert.deepEqual(a.state, b.state, 'the same weights, owner maps, pick masks and private tensors');
   assert.deepEqual(a.finished.map((f) => f.probe), b.finished.map((f) => f.probe), 'the same probe logits');
 });
+
+test('an unexpected failure (a store that breaks its contract) is an InternalError carrying its message, never a checkpoint or configuration error', { timeout: 60_000 }, async () => {
+  const inner = memoryStore();
+  const broken = { ...inner, putBlob: () => () => Promise.reject(new Error('the disk controller caught fire')) };
+  const r = await run(learner({ store: broken, config: config() })([task('one', 1)]));
+  assert.ok(E.isLeft(r));
+  assert.equal(r.left.tag, 'InternalError');
+  assert.match(r.left.message, /caught fire/);
+  assert.ok(r.left.tag === 'InternalError' && r.left.stack !== undefined, 'the stack is kept for a debug flag');
+});

@@ -133,7 +133,10 @@ export const fsStore = (dir: string, o: FsStoreOptions = {}): Store => {
   const lockedBy = (pid: number, host: unknown): CpgError => ({
     tag: 'LockError',
     file: lockPath,
-    message: `the run is locked by process ${pid}${host === undefined || host === os.hostname() ? '' : ` on ${String(host)}`}, which is working on it: wait for it to end or stop it`,
+    message:
+      pid === process.pid && (host === undefined || host === os.hostname())
+        ? `the run is locked by this process (${pid}): another run or learner here is working on it — subscribe to one run once, or share it (RxJS share())`
+        : `the run is locked by process ${pid}${host === undefined || host === os.hostname() ? '' : ` on ${String(host)}`}, which is working on it: wait for it to end or stop it`,
   });
   // One attempt: create the lock file exclusively; if it exists, say who holds it, or clear it when its holder is gone.
   const attempt = async (body: string): Promise<'taken' | 'stale' | CpgError> => {
