@@ -1,5 +1,6 @@
 /**
- * `npm run bench:open-stream -- [--tasks 10] [--seed 1] [--limit-per-task 2000] [--reserve F | --expected-tasks N] [--out DIR]`
+ * `npm run bench:open-stream -- [--tasks=10] [--seed=1] [--limit-per-task=2000] [--reserve=F | --expected-tasks=N]
+ *    [--train-epochs=N] [--prune-epochs=N] [--retrain-epochs=N] [--sparsities=a,b] [--out=DIR]`
  *
  * What the capacity policy for an open-ended stream does, against the
  * closed-world run: Permuted MNIST learned twice on the same seed, data and
@@ -46,7 +47,14 @@ const main = async (): Promise<number> => {
   const reserve = num('reserve');
   const expected = num('expected-tasks');
   const out = flag('out') ?? path.join('bench-runs', `open-stream-${tasks}-seed${seed}`);
-  const decoded = decodeConfig(undefined)(withPreset({ benchmark: 'permuted-mnist', tasks, seed, limitPerTask: limit }));
+  // Stage lengths as flags (the short budget of the capacity issue: --train-epochs=2 --prune-epochs=1 --retrain-epochs=1 --sparsities=0.5,0.9).
+  const stages = {
+    ...(num('train-epochs') !== undefined ? { trainEpochs: num('train-epochs')! } : {}),
+    ...(num('prune-epochs') !== undefined ? { pruneEpochs: num('prune-epochs')!, pruneRampEpochs: 1 } : {}),
+    ...(num('retrain-epochs') !== undefined ? { retrainEpochs: num('retrain-epochs')! } : {}),
+    ...(flag('sparsities') !== undefined ? { sparsities: flag('sparsities')!.split(',').map(Number) } : {}),
+  };
+  const decoded = decodeConfig(undefined)(withPreset({ benchmark: 'permuted-mnist', tasks, seed, limitPerTask: limit, ...stages }));
   if (E.isLeft(decoded)) {
     say(describeError(decoded.left));
     return 2;
@@ -83,7 +91,7 @@ const main = async (): Promise<number> => {
     return `| ${c.name} | ${pct(c.goal)} | ${pct(c.accuracy)} | ${pct(o.accuracy)} | ×${c.widthMultiplier} / ×${o.widthMultiplier} | ${c.sparsity} / ${o.sparsity} | ${bound(closed, i)} / ${bound(open!, i)} |`;
   });
   const table = [
-    `Permuted MNIST, ${tasks} tasks, ≤ ${limit} training images per task, seed ${seed}; MNIST-family preset`,
+    `Permuted MNIST, ${tasks} tasks, ≤ ${limit} training images per task, seed ${seed}; MNIST-family preset${Object.keys(stages).length > 0 ? ` with ${JSON.stringify(stages)}` : ''}`,
     `closed: ${closed.capacityPolicy ?? ''}`,
     `open: ${open.capacityPolicy ?? ''}`,
     '',
