@@ -7,7 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { CpgError } from './errors.js';
 import type { OwnerMap, TaskId } from './ownerMap.js';
-import { type TensorPlan, embedIndex, newSize, oldSize } from './widen.js';
+import { type TensorPlan, embedIndex, newSize } from './widen.js';
 
 /** A packed bit set over the cells of one tensor. */
 export interface PickMask {

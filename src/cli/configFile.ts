@@ -13,3 +13,12 @@ export const readConfigFile = async (file: string): Promise<E.Either<CpgError, R
   );
   return pipe(text, E.chain(parseJson(file)), E.chain(decodeWith(RunConfigInput, file)));
 };
+
+/** The configuration fields a command was given: its --config file's, then its flags' (flags win), decoded. */
+export const givenFields = async (configFile: string | undefined, flags: Readonly<Record<string, unknown>>): Promise<E.Either<CpgError, { readonly fromFile: RunConfigInput; readonly fromFlags: RunConfigInput }>> => {
+  const file = configFile === undefined ? E.right<CpgError, RunConfigInput>({}) : await readConfigFile(configFile);
+  return pipe(
+    file,
+    E.chain((fromFile) => E.map((fromFlags: RunConfigInput) => ({ fromFile, fromFlags }))(decodeWith(RunConfigInput, undefined)(flags))),
+  );
+};

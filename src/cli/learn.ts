@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Observable } from 'rxjs';
-import { RunConfig, RunConfigInput, decodeConfig, decodeWith, type RunConfigInput as Input } from '../algebra/codecs.js';
+import { RunConfig, decodeConfig, decodeWith, type RunConfigInput as Input } from '../algebra/codecs.js';
 import type { CpgError } from '../algebra/errors.js';
 import { type GoalChoice, type RunManifest, type TaskSource, modelShape } from '../algebra/manifest.js';
 import { checkTaskFor } from '../algebra/task.js';
@@ -22,7 +22,7 @@ import { readImageFolder } from '../effects/sources/folder.js';
 import { fsStore } from '../effects/stores/fs.js';
 import { type LearnRequest, learner } from '../streams/run.js';
 import type { Command } from './args.js';
-import { readConfigFile } from './configFile.js';
+import { givenFields } from './configFile.js';
 
 type LearnCommand = Extract<Command, { kind: 'learn' }>;
 
@@ -40,15 +40,9 @@ export const parseGoal = (text: string | undefined): E.Either<CpgError, GoalChoi
 
 /** The configuration of this learn: the model's (or, for a new model, the preset for your own data), then the file, then flags. */
 const resolveConfig = async (cmd: LearnCommand, m: RunManifest | null): Promise<E.Either<CpgError, { readonly config: RunConfig; readonly changed: boolean }>> => {
-  let fromFile: Input = {};
-  if (cmd.configFile !== undefined) {
-    const r = await readConfigFile(cmd.configFile);
-    if (E.isLeft(r)) return r;
-    fromFile = r.right;
-  }
-  const flags = decodeWith(RunConfigInput, undefined)(cmd.flags);
-  if (E.isLeft(flags)) return flags;
-  const given: Input = { ...fromFile, ...flags.right };
+  const fields = await givenFields(cmd.configFile, cmd.flags);
+  if (E.isLeft(fields)) return fields;
+  const given: Input = { ...fields.right.fromFile, ...fields.right.fromFlags };
   for (const f of ['benchmark', 'tasks', 'dataPath'] as const)
     if (given[f] !== undefined) return E.left(usage(f, `is about a shipped benchmark; \`cpg learn\` learns the task in --data`));
   // A new model starts from the preset for your own data; an existing one from its own configuration.

@@ -5,11 +5,9 @@
  * configuration or input file, 130 stopped by Ctrl-C (resumable).
  */
 import * as path from 'node:path';
-import { promises as fs } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
-import { pipe } from 'fp-ts/lib/function.js';
 import type { Observable } from 'rxjs';
-import { RunConfigInput, decodeConfig, decodeWith, parseJson, runConfigDefaults, type RunConfig } from '../algebra/codecs.js';
+import { RunConfigInput, decodeConfig, decodeWith, runConfigDefaults, type RunConfig } from '../algebra/codecs.js';
 import { type CpgError, describeError, exitCodeOf } from '../algebra/errors.js';
 import { withPreset, presets } from '../cpg/presets.js';
 import type { RunEvent } from '../cpg/events.js';
@@ -17,7 +15,7 @@ import { evaluateRun, runEvents } from '../streams/run.js';
 import { asFlag, configFields, kebab, parseArgs, type Command } from './args.js';
 import { pct, renderer, table } from './render.js';
 import { learnCommand } from './learn.js';
-import { readConfigFile } from './configFile.js';
+import { givenFields } from './configFile.js';
 import { shutdownBackend } from '../effects/backend.js';
 
 /** Errors in the user's words: config fields named as the flags that set them. */
@@ -36,23 +34,17 @@ const fail = (e: CpgError, fromFlags = false): number => {
 
 const timestamp = (): string => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
 
-
 /** The run's configuration: benchmark preset, then the config file, then flags; decoded with the reference defaults. */
 const resolveConfig = async (cmd: Extract<Command, { kind: 'run' }>): Promise<E.Either<CpgError, RunConfig>> => {
-  let fromFile: RunConfigInput = {};
-  if (cmd.configFile !== undefined) {
-    const r = await readConfigFile(cmd.configFile);
-    if (E.isLeft(r)) return r;
-    fromFile = r.right;
-  }
-  const flags = decodeWith(RunConfigInput, undefined)(cmd.flags);
-  if (E.isLeft(flags)) return flags;
-  const merged = decodeConfig(undefined)(withPreset({ ...fromFile, ...flags.right }));
+  const given = await givenFields(cmd.configFile, cmd.flags);
+  if (E.isLeft(given)) return given;
+  const { fromFile, fromFlags } = given.right;
+  const merged = decodeConfig(undefined)(withPreset({ ...fromFile, ...fromFlags }));
   // A cross-field fault in a value that came from the config file (not a flag) names the file.
   const top = (field: string) => field.replace(/[[.].*$/, '');
   const config =
     E.isLeft(merged) && merged.left.tag === 'DecodeError' && merged.left.file === undefined && cmd.configFile !== undefined &&
-    top(merged.left.field) in fromFile && !(top(merged.left.field) in flags.right)
+    top(merged.left.field) in fromFile && !(top(merged.left.field) in fromFlags)
       ? E.left<CpgError, RunConfig>({ ...merged.left, file: cmd.configFile })
       : merged;
   if (E.isRight(config) && config.right.benchmark === 'cifar100' && config.right.dataPath === undefined)

@@ -9,7 +9,6 @@
  * lock is released. An error arrives as the stream's error: a CpgError value,
  * never an exception object; an unexpected one is an InternalError.
  */
-import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import {

@@ -13,20 +13,26 @@ export interface ClassSplit {
   readonly test: Int32Array;
 }
 
+/** How many of a class's `count` images go to test, validation and training (see splitClass). */
+export const splitCounts = (count: number, valFraction: number, testFraction: number): { readonly test: number; readonly val: number; readonly train: number } => {
+  let test = Math.round(count * testFraction);
+  let val = Math.round(count * valFraction);
+  const over = test + val - Math.max(0, count - 1);
+  if (over > 0) {
+    const fromVal = Math.min(val, over);
+    val -= fromVal;
+    test -= Math.min(test, over - fromVal);
+  }
+  return { test, val, train: count - test - val };
+};
+
 /**
  * Cuts a class of `count` images: round(count·test) for test, round(count·val)
  * for validation, the rest for training — but training keeps at least one
  * image of a non-empty class (validation gives way first, then test).
  */
 export const splitClass = (count: number, valFraction: number, testFraction: number, rng: Rng): ClassSplit => {
-  let nTest = Math.round(count * testFraction);
-  let nVal = Math.round(count * valFraction);
-  const over = nTest + nVal - Math.max(0, count - 1);
-  if (over > 0) {
-    const fromVal = Math.min(nVal, over);
-    nVal -= fromVal;
-    nTest -= Math.min(nTest, over - fromVal);
-  }
+  const { test: nTest, val: nVal } = splitCounts(count, valFraction, testFraction);
   const order = rng.permutation(count);
   return {
     test: order.slice(0, nTest),

@@ -14,7 +14,7 @@ import { identity, pipe } from 'fp-ts/lib/function.js';
 import { type CpgError, internalError } from '../../algebra/errors.js';
 import { checkTask, type InputShape, type Normalisation, type Split, type Task } from '../../algebra/task.js';
 import { dataError, readBytes } from '../data/files.js';
-import { allocateLimit, assembleSplit, type ClassSplit, type SplitPart, splitClass } from '../data/split.js';
+import { allocateLimit, assembleSplit, type ClassSplit, type SplitPart, splitClass, splitCounts } from '../data/split.js';
 import type { ClassPool } from '../data/types.js';
 import { decodeImage } from '../images/decode.js';
 import { isGrey, toInput } from '../images/resize.js';
@@ -194,17 +194,10 @@ const checkNonEmpty = (root: Root): E.Either<CpgError, Root> => {
   return empty === undefined ? E.right(root) : E.left(dataError(empty.folder, noImages));
 };
 
-/** Training / validation image counts of a class of n (splitClass's arithmetic). */
+/** Training / validation image counts of a class of n (splitClass's own arithmetic). */
 const trainValOf = (n: number, v: number, t: number): readonly [number, number] => {
-  let nTest = Math.round(n * t);
-  let nVal = Math.round(n * v);
-  const over = nTest + nVal - Math.max(0, n - 1);
-  if (over > 0) {
-    const fromVal = Math.min(nVal, over);
-    nVal -= fromVal;
-    nTest -= Math.min(nTest, over - fromVal);
-  }
-  return [n - nTest - nVal, nVal];
+  const c = splitCounts(n, v, t);
+  return [c.train, c.val];
 };
 
 /** The fewest images a class needs to keep one in train and one in validation (undefined: over a million). */
