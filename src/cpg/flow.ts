@@ -54,12 +54,6 @@ export const mapValue =
   (fa: Flow<A>): Flow<B> =>
     fa.pipe(map((x): Emit<B> => (x._tag === 'event' ? x : doneOf(f(x.value)))));
 
-/** `a`, then `b` on its value, keeping `a`'s value. */
-export const tapFlow =
-  <A>(f: (a: A) => Flow<unknown>) =>
-  (fa: Flow<A>): Flow<A> =>
-    chain((a: A) => mapValue(() => a)(f(a)))(fa);
-
 /** Fold over items one after the other, each step a flow from the state so far. */
 export const fold = <S, X>(xs: readonly X[], s0: S, f: (s: S, x: X, i: number) => Flow<S>): Flow<S> =>
   xs.reduce<Flow<S>>((acc, x, i) => chain((s: S) => f(s, x, i))(acc), pure(s0));

@@ -189,9 +189,6 @@ export const newRun = (env: Env, config: RunConfig, given: RunTasks, o: RunOptio
   );
 };
 
-/** Which tasks of a run a resume needs the data of (every planned task: finished ones are re-measured). */
-export const resumeNeeds = (m: RunManifest): number[] => range(1, m.tasks.length);
-
 /**
  * Resume the run whose manifest is `m` with the data of its tasks (`data`,
  * task k at k − 1; a finished task whose data is missing is checked by its

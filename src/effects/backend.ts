@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import type { CpgError } from '../algebra/errors.js';
 import { installWasmKernels, wasmKernelsInstalled } from './kernels/index.js';
+import { littleEndian } from './store.js';
 import { createThreadedWasmBackend } from './kernels/wasm-threads.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -172,7 +173,9 @@ const load = (name: BackendName, threads: number | undefined): Promise<E.Either<
  */
 export const selectBackend = (o: BackendRequest): TE.TaskEither<CpgError, BackendInfo> =>
   pipe(
-    TE.fromEither(resolvePreference(o.prefer, process.env['CPG_BACKEND'])),
+    littleEndian()
+      ? TE.fromEither(resolvePreference(o.prefer, process.env['CPG_BACKEND']))
+      : TE.left<CpgError, never>(backendError(o.prefer, 'cpg stores tensors little-endian and this machine is big-endian: not supported')),
     TE.chainEitherK((p) =>
       o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 1)
         ? E.left<CpgError, typeof p>({ tag: 'ConfigError', field: 'threads', message: `${o.threads} is not a positive integer` })
