@@ -90,7 +90,8 @@ const checkSplit = (task: string, which: string, s: Split | undefined, pixels: n
   return E.right(perClass);
 };
 
-const checkNormalisation = (task: string, n: Normalisation | null, channels: number): E.Either<CpgError, void> => {
+/** Checks a normalisation against a channel count (null: none, always fine); a refusal names the task and field. */
+export const checkNormalisation = (task: string, n: Normalisation | null, channels: number): E.Either<CpgError, void> => {
   if (n === null) return E.right(undefined);
   const ok = (xs: unknown, positive: boolean) =>
     Array.isArray(xs) && xs.length === channels && xs.every((v) => typeof v === 'number' && Number.isFinite(v) && (!positive || v > 0));

@@ -9,14 +9,14 @@ import { pipe } from 'fp-ts/lib/function.js';
 import { defer } from 'rxjs';
 import type { CpgError } from '../algebra/errors.js';
 import type { RunManifest } from '../algebra/manifest.js';
-import { classCount, type Task } from '../algebra/task.js';
+import type { Task } from '../algebra/task.js';
 import type { Env } from '../effects/env.js';
-import { checkProbes, manifestName } from '../effects/checkpoint.js';
+import { checkProbes } from '../effects/checkpoint.js';
 import { bytesFloat32 } from '../effects/store.js';
 import { type RunState, load } from './context.js';
 import { type Flow, chain, fail, fold, fromEither, fromTE, mapValue, pure } from './flow.js';
 import { logitDrift, measureTask, probeOf } from './finish.js';
-import { dataHashOf } from './model.js';
+import { sameTask } from './model.js';
 import { runCtxOf } from './run.js';
 
 /** One finished task, evaluated now. */
@@ -44,19 +44,9 @@ export const tasksToEvaluate = (m: RunManifest, dir: string, task: string | unde
     : E.right([k]);
 };
 
-/** Checks, without writing anything, that `t` is the data task k was learned from. */
-const sameData = (m: RunManifest, file: string, k: number, t: Task): Flow<Task> => {
-  const e = m.tasks[k - 1]!;
-  const changed = (why: string): CpgError => ({ tag: 'CheckpointError', file, message: `task ${k} ('${e.name}') ${why}: the data or the run's configuration changed` });
-  if (e.name !== t.name || e.classes !== classCount(t)) return fail(changed(`is '${e.name}' (${e.classes} classes), the data gives '${t.name}' (${classCount(t)} classes)`));
-  if (e.dataHash === undefined) return pure(t);
-  return pipe(fromTE(dataHashOf(t)), chain((h) => (h === e.dataHash ? pure(t) : fail<Task>(changed('has different data (its hash differs)')))));
-};
-
 /** Evaluate finished tasks `which` of the run whose manifest is `m`, with the data at hand (task k at k − 1). */
 export const evaluateModel = (env: Env, m: RunManifest, which: readonly number[], data: readonly (Task | undefined)[]): Flow<readonly EvalRow[]> =>
   defer(() => {
-    const file = manifestName(env.store);
     const last = m.finished[m.finished.length - 1]!.accuracyRow;
     const ctx = runCtxOf(env, m.config, m, m.config.benchmark, (k) => data[k - 1], {}, true);
     if (E.isLeft(ctx)) return fail<readonly EvalRow[]>(ctx.left);
@@ -66,7 +56,7 @@ export const evaluateModel = (env: Env, m: RunManifest, which: readonly number[]
       fromTE(checkProbes(env.store, m)),
       chain(() => fold(which, [] as (Task | undefined)[], (acc, k) => {
         const d = data[k - 1];
-        return d === undefined ? pure([...acc, undefined]) : pipe(sameData(m, file, k, d), mapValue((t) => [...acc, t]));
+        return d === undefined ? pure([...acc, undefined]) : pipe(sameTask(env.store, m.tasks[k - 1]!, k, d), mapValue(() => [...acc, d]));
       })),
       chain(() => load(c, m.state!)),
       chain(({ state }) =>

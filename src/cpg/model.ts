@@ -13,7 +13,7 @@ import type { RunConfig, RunReport } from '../algebra/codecs.js';
 import type { CpgError } from '../algebra/errors.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type GoalChoice, type RunManifest, type TaskEntry, type TaskSource } from '../algebra/manifest.js';
 import { classCount, type InputShape, type Normalisation, type Task, taskDataParts } from '../algebra/task.js';
-import { sha256Hex, float32Bytes } from '../effects/store.js';
+import { type Store, sha256Hex, float32Bytes } from '../effects/store.js';
 import { manifestName } from '../effects/checkpoint.js';
 import { renderReportHtml } from '../report/html.js';
 import { type RunCtx, type RunState, commit, load } from './context.js';
@@ -56,32 +56,41 @@ export const taskEntryFor = (
   );
 
 // The run's record and the data disagree: either may have changed, and the run's manifest is what says what the task was.
-const dataChanged = (ctx: RunCtx, entry: TaskEntry, k: number, why: string): CpgError => ({
+const dataChanged = (store: Store, entry: TaskEntry, k: number, why: string): CpgError => ({
   tag: 'CheckpointError',
-  file: manifestName(ctx.env.store),
+  file: manifestName(store),
   message: `task ${k} ('${entry.name}') ${why}: the data or the run's configuration changed since it was learned`,
 });
 
-/**
- * Checks that `t` is the data task k was (or is being) learned from: same
- * name, classes and data hash. An entry written before hashes existed (a
- * version-1 run) gets its facts filled in instead.
- */
-export const matchTask = (ctx: RunCtx, entry: TaskEntry, k: number, t: Task): Flow<TaskEntry> => {
+/** Checks, writing nothing, that `t` is the data task k was (or is being) learned from: name, classes, and the hash where recorded. */
+export const sameTask = (store: Store, entry: TaskEntry, k: number, t: Task): Flow<void> => {
   if (entry.name !== t.name || entry.classes !== classCount(t))
-    return fail(dataChanged(ctx, entry, k, `is '${entry.name}' with ${entry.classes} classes, the data gives '${t.name}' with ${classCount(t)}`));
+    return fail(dataChanged(store, entry, k, `is '${entry.name}' with ${entry.classes} classes, the data gives '${t.name}' with ${classCount(t)}`));
   if (entry.classNames !== undefined && entry.classNames.join('\u0000') !== t.classNames.join('\u0000'))
-    return fail(dataChanged(ctx, entry, k, `has classes [${entry.classNames.join(', ')}], the data [${t.classNames.join(', ')}]`));
-  if (entry.dataHash === undefined || entry.probeInputs === undefined)
-    return pipe(
-      taskEntryFor(ctx, t, entry.source ?? { kind: 'memory' }),
-      mapValue((filled): TaskEntry => ({ ...entry, ...filled, ...(entry.source !== undefined ? { source: entry.source } : {}) })),
-    );
+    return fail(dataChanged(store, entry, k, `has classes [${entry.classNames.join(', ')}], the data [${t.classNames.join(', ')}]`));
+  if (entry.dataHash === undefined) return pure(undefined);
   return pipe(
     fromTE(dataHashOf(t)),
-    chain((h) => (h === entry.dataHash ? pure(entry) : fail<TaskEntry>(dataChanged(ctx, entry, k, 'has different data (its hash differs)')))),
+    chain((h) => (h === entry.dataHash ? pure(undefined) : fail<void>(dataChanged(store, entry, k, 'has different data (its hash differs)')))),
   );
 };
+
+/**
+ * `sameTask`, and an entry written before hashes existed (a version-1 run)
+ * gets its facts filled in.
+ */
+export const matchTask = (ctx: RunCtx, entry: TaskEntry, k: number, t: Task): Flow<TaskEntry> =>
+  pipe(
+    sameTask(ctx.env.store, entry, k, t),
+    chain(() =>
+      entry.dataHash !== undefined && entry.probeInputs !== undefined
+        ? pure(entry)
+        : pipe(
+            taskEntryFor(ctx, t, entry.source ?? { kind: 'memory' }),
+            mapValue((filled): TaskEntry => ({ ...entry, ...filled, ...(entry.source !== undefined ? { source: entry.source } : {}) })),
+          ),
+    ),
+  );
 
 /** The first manifest of a run over a model of input `shape`. */
 export const freshManifest = (

@@ -12,7 +12,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { identity, pipe } from 'fp-ts/lib/function.js';
 import { type CpgError, internalError } from '../../algebra/errors.js';
-import { checkTask, type InputShape, type Normalisation, type Split, type Task } from '../../algebra/task.js';
+import { checkNormalisation, checkTask, type InputShape, type Normalisation, type Split, type Task } from '../../algebra/task.js';
 import { dataError, readBytes } from '../data/files.js';
 import { allocateLimit, assembleSplit, type ClassSplit, type SplitPart, splitClass, splitCounts } from '../data/split.js';
 import type { ClassPool } from '../data/types.js';
@@ -227,14 +227,6 @@ const checkOptions = (o: FolderOptions): E.Either<CpgError, FolderOptions> => {
       return bad('inputShape', `must be [height, width, channels] with sides in 1..4096 and 1 or 3 channels, got ${JSON.stringify(s)}`);
   }
   return E.right(o);
-};
-
-const checkNormalisation = (name: string, n: Normalisation, channels: number): E.Either<CpgError, Normalisation> => {
-  const ok = (xs: unknown, positive: boolean) =>
-    Array.isArray(xs) && xs.length === channels && xs.every((v) => typeof v === 'number' && Number.isFinite(v) && (!positive || v > 0));
-  if (!ok(n.mean, false)) return E.left(taskError(name, 'normalisation.mean', `must be ${channels} finite number(s), one per channel`));
-  if (!ok(n.std, true)) return E.left(taskError(name, 'normalisation.std', `must be ${channels} number(s) > 0, one per channel`));
-  return E.right(n);
 };
 
 /** The images of one class folder as inputs in [0, 1], `pixels` values each, one after another. */
@@ -497,7 +489,7 @@ export const readImageFolder = (dir: string, o: FolderOptions): TE.TaskEither<Cp
               const cuts = cutsOf(o, layout, classNames, decoded);
               const pixels = decoded.shape[0] * decoded.shape[1] * decoded.shape[2];
               const channels = decoded.shape[2];
-              const norm = o.normalisation === undefined ? statsOf(o.name, cuts, pixels, channels) : checkNormalisation(o.name, o.normalisation, channels);
+              const norm = o.normalisation === undefined ? statsOf(o.name, cuts, pixels, channels) : E.map(() => o.normalisation!)(checkNormalisation(o.name, o.normalisation, channels));
               if (E.isLeft(norm)) return norm;
               const pools = cuts.map((c) => normalisedPool(c.store, pixels, norm.right));
               const split = (which: Which): Split =>
