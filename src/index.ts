@@ -20,6 +20,8 @@ export type { ArraysTask, SplitInput } from './effects/sources/memory.js';
 export { readImageFolder } from './effects/sources/folder.js';
 export type { FolderOptions, FolderTask } from './effects/sources/folder.js';
 export { benchmarkTasks } from './effects/sources/runTasks.js';
+export { selectBackend, acquireBackend, backendUsers } from './effects/backend.js';
+export type { BackendInfo, BackendLease, BackendRequest, BackendName } from './effects/backend.js';
 export { memoryStore } from './effects/stores/memory.js';
 export type { MemoryStore } from './effects/stores/memory.js';
 export { fsStore } from './effects/stores/fs.js';

@@ -121,6 +121,37 @@ export const bracket =
         }),
     )(acquire);
 
+/**
+ * A resource taken by `acquire` as a flow. Unsubscribed while `acquire` is
+ * still under way, it releases the resource as soon as it arrives, so nothing
+ * stays held by nobody (a lock, a claim on the backend).
+ */
+export const acquired = <R>(acquire: TE.TaskEither<CpgError, R>, release: (r: R) => TE.TaskEither<unknown, void>): Flow<R> =>
+  new Observable<Emit<R>>((sub) => {
+    let open = true;
+    acquire().then(
+      (r) => {
+        if (!open) {
+          if (E.isRight(r)) void release(r.right)();
+        } else if (E.isLeft(r)) sub.error(r.left);
+        else {
+          sub.next(doneOf(r.right));
+          sub.complete();
+        }
+      },
+      (e: unknown) => {
+        if (open) sub.error(internalError(e));
+      },
+    );
+    return () => {
+      open = false;
+    };
+  });
+
+/** `use` with a resource held: taken by `acquire`, given back by `release` however `use` ends (completed, failed or unsubscribed). */
+export const using = <R, A>(acquire: TE.TaskEither<CpgError, R>, release: (r: R) => TE.TaskEither<CpgError, void>, use: (r: R) => Flow<A>): Flow<A> =>
+  bracket(use, (r: R) => fromTE(release(r)))(acquired(acquire, release));
+
 /** The events of a flow (its final value dropped). */
 export const eventsOf = <A>(f: Flow<A>): Observable<RunEvent> =>
   f.pipe(

@@ -166,50 +166,157 @@ const loadCpu = async (): Promise<E.Either<CpgError, BackendInfo>> => {
 const load = (name: BackendName, threads: number | undefined): Promise<E.Either<CpgError, BackendInfo>> =>
   name === 'tensorflow' ? loadTensorflow() : name === 'wasm' ? selectWasm(threads) : loadCpu();
 
+const choose = (p: { readonly name: BackendName | 'auto' }, threads: number | undefined): Promise<E.Either<CpgError, BackendInfo>> =>
+  (async () => {
+    if (p.name !== 'auto') return load(p.name, threads);
+    let last: E.Either<CpgError, BackendInfo> = E.left(backendError('auto', 'no backend loaded'));
+    for (const name of backendNames) {
+      last = await load(name, threads);
+      if (E.isRight(last)) return last;
+    }
+    return last;
+  })();
+
+// ---- one backend per process, shared ---------------------------------------
+
 /**
- * Loads and sets the backend. Idempotent: asking again for what is loaded
- * returns the same info without re-initialising (for wasm, a different
- * `threads` re-creates it, dropping the tensors that live on it).
+ * Who uses the backend. tfjs has one engine per process, and a backend switch
+ * strands every tensor of the old one, so the backend is kept with the engine
+ * and shared by every learner in the process: requests are decided one after
+ * another (concurrent learners wait for the same initialisation), and while
+ * any lease is held only a request the live backend satisfies is granted.
  */
-export const selectBackend = (o: BackendRequest): TE.TaskEither<CpgError, BackendInfo> =>
+interface Holder {
+  /** The last decision: the next one waits for it. */
+  queue: Promise<unknown>;
+  users: number;
+  live: { readonly info: BackendInfo; readonly threadsAsked: number | undefined } | undefined;
+}
+
+const holders = new WeakMap<object, Holder>();
+
+const holderOf = (): Holder => {
+  const engine = tf.engine();
+  const found = holders.get(engine);
+  if (found !== undefined) return found;
+  const made: Holder = { queue: Promise.resolve(), users: 0, live: undefined };
+  holders.set(engine, made);
+  return made;
+};
+
+/** A claim on the process's backend; tensors made under it stay valid until it is released. */
+export interface BackendLease {
+  readonly info: BackendInfo;
+  /** Gives the claim up (once; later calls do nothing). */
+  readonly release: TE.TaskEither<never, void>;
+}
+
+const leaseOf = (h: Holder, info: BackendInfo): BackendLease => {
+  h.users += 1;
+  let released = false;
+  return {
+    info,
+    release: TE.fromIO(() => {
+      if (!released) {
+        released = true;
+        h.users -= 1;
+      }
+    }),
+  };
+};
+
+const describeLive = (i: BackendInfo): string => (i.name === 'wasm' ? `wasm with ${i.threads} thread${i.threads === 1 ? '' : 's'}` : i.name);
+
+const decide = async (h: Holder, p: { readonly name: BackendName | 'auto' }, threads: number | undefined): Promise<E.Either<CpgError, BackendLease>> => {
+  const live = h.live;
+  if (h.users > 0 && live !== undefined) {
+    const sameName = p.name === 'auto' || p.name === live.info.name;
+    const sameThreads = threads === undefined || live.info.name !== 'wasm' || threads === live.info.threads || threads === live.threadsAsked;
+    if (sameName && sameThreads) return E.right(leaseOf(h, live.info));
+    const asked = p.name === 'tensorflow' || p.name === 'cpu' ? p.name : `wasm with ${threads ?? coreCount()} thread${(threads ?? coreCount()) === 1 ? '' : 's'}`;
+    return E.left(
+      backendError(
+        p.name,
+        `this process already runs ${describeLive(live.info)} for ${h.users} other learner${h.users === 1 ? '' : 's'}, and tfjs has one engine per process: ` +
+          `${asked} cannot start beside it; ask for ${describeLive(live.info)} (or auto with no thread count), or start it after the others end`,
+      ),
+    );
+  }
+  const chosen = await choose(p, threads);
+  if (E.isLeft(chosen)) return chosen;
+  h.live = { info: chosen.right, threadsAsked: threads };
+  return E.right(leaseOf(h, chosen.right));
+};
+
+const checkedPreference = (o: BackendRequest): E.Either<CpgError, { readonly name: BackendName | 'auto'; readonly forced: boolean }> =>
   pipe(
     littleEndian()
-      ? TE.fromEither(resolvePreference(o.prefer, process.env['CPG_BACKEND']))
-      : TE.left<CpgError, never>(backendError(o.prefer, 'cpg stores tensors little-endian and this machine is big-endian: not supported')),
-    TE.chainEitherK((p) =>
+      ? resolvePreference(o.prefer, process.env['CPG_BACKEND'])
+      : E.left<CpgError, never>(backendError(o.prefer, 'cpg stores tensors little-endian and this machine is big-endian: not supported')),
+    E.chain((p) =>
       o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 1)
         ? E.left<CpgError, typeof p>({ tag: 'ConfigError', field: 'threads', message: `${o.threads} is not a positive integer` })
         : E.right(p),
     ),
-    TE.chain((p) => async () => {
-      if (p.name !== 'auto') return load(p.name, o.threads);
-      let last: E.Either<CpgError, BackendInfo> = E.left(backendError('auto', 'no backend loaded'));
-      for (const name of backendNames) {
-        last = await load(name, o.threads);
-        if (E.isRight(last)) return last;
-      }
-      return last;
+  );
+
+/**
+ * Claims the process's backend for as long as tensors live on it: loads and
+ * sets it when nobody holds one, else shares the live one when it satisfies
+ * the request ('auto', or the same name and thread count), else refuses with
+ * a BackendError naming what runs. Release the lease when done.
+ */
+export const acquireBackend = (o: BackendRequest): TE.TaskEither<CpgError, BackendLease> =>
+  pipe(
+    TE.fromEither(checkedPreference(o)),
+    TE.chain((p) => () => {
+      const h = holderOf();
+      const decision = h.queue.then(() => decide(h, p, o.threads));
+      h.queue = decision;
+      return decision;
     }),
   );
 
 /**
+ * Loads and sets the backend, holding nothing. Idempotent: asking again for
+ * what is loaded returns the same info without re-initialising (for wasm, a
+ * different `threads` re-creates it, dropping the tensors that live on it —
+ * refused while a learner holds it).
+ */
+export const selectBackend = (o: BackendRequest): TE.TaskEither<CpgError, BackendInfo> =>
+  pipe(
+    acquireBackend(o),
+    TE.chainFirstTaskK((lease) => async () => void (await lease.release())),
+    TE.map((lease) => lease.info),
+  );
+
+/** How many leases on the process's backend are held (for tests and hosts). */
+export const backendUsers = (): number => holderOf().users;
+
+/**
  * Runs f with the named backend set (loading it if needed; wasm keeps its
- * current thread count), then sets the previous backend again. For tests and
- * comparisons; f may be async.
+ * current thread count) under a lease, then — when nobody else holds the
+ * backend — sets the previous one again. For tests and comparisons; f may be
+ * async.
  */
 export const withBackend = <A>(name: BackendName, f: () => A | Promise<A>): TE.TaskEither<CpgError, A> =>
   pipe(
     TE.rightIO(() => tf.getBackend() as string | undefined),
     TE.chain((previous) =>
       pipe(
-        selectBackend({ prefer: name }),
-        TE.chain(() =>
+        acquireBackend({ prefer: name }),
+        TE.chain((lease) =>
           TE.tryCatch(
             async () => {
               try {
                 return await f();
               } finally {
-                if (previous !== undefined && previous !== name) await tf.setBackend(previous);
+                await lease.release();
+                const h = holderOf();
+                if (h.users === 0 && previous !== undefined && previous !== name) {
+                  h.live = undefined;
+                  await tf.setBackend(previous);
+                }
               }
             },
             (e): CpgError => backendError(name, messageOf(e)),
@@ -224,10 +331,14 @@ export const withBackend = <A>(name: BackendName, f: () => A | Promise<A>): TE.T
  * a later selectBackend loads afresh. Not needed for a clean exit (the
  * threads never keep Node alive); for tests and long-lived hosts.
  */
-export const shutdownBackend = (): TE.TaskEither<CpgError, void> =>
-  TE.tryCatch(
+export const shutdownBackend = (): TE.TaskEither<CpgError, void> => {
+  const h = holderOf();
+  if (h.users > 0) return TE.left(backendError('wasm', `${h.users} learner${h.users === 1 ? '' : 's'} still use the backend: stop them before shutting it down`));
+  return TE.tryCatch(
     async () => {
+      h.live = undefined;
       if (liveWasm() !== undefined && stockWasmFactory !== null) registerWasmFactory(stockWasmFactory);
     },
     (e): CpgError => backendError('wasm', messageOf(e)),
   );
+};

@@ -35,7 +35,7 @@ import type { BackendChoice, RunConfig, RunReport } from '../algebra/codecs.js';
 import { type CpgError, internalError, isCpgError } from '../algebra/errors.js';
 import type { GoalChoice, RunManifest } from '../algebra/manifest.js';
 import type { Task } from '../algebra/task.js';
-import { type BackendInfo, selectBackend } from '../effects/backend.js';
+import { type BackendInfo, acquireBackend } from '../effects/backend.js';
 import { manifestName, readManifest } from '../effects/checkpoint.js';
 import { envOf, type Env } from '../effects/env.js';
 import { benchmarkTasks, loadRunTasks } from '../effects/sources/runTasks.js';
@@ -44,7 +44,7 @@ import type { Store } from '../effects/store.js';
 import { fsStore } from '../effects/stores/fs.js';
 import type { RunEvent } from '../cpg/events.js';
 import { type EvalRow, evaluateModel, tasksToEvaluate } from '../cpg/evalRun.js';
-import { type Flow, bracket, chain, emit, eventsOf, fail, fromTE, mapValue, pure, toTE } from '../cpg/flow.js';
+import { type Flow, chain, emit, eventsOf, fail, fromTE, mapValue, pure, toTE, using } from '../cpg/flow.js';
 import { type LearnRequest, learnerFlow } from '../cpg/learner.js';
 import { type RunOptions, newRun, resumeRun } from '../cpg/run.js';
 
@@ -67,36 +67,29 @@ export interface StoreOption {
   readonly store?: Store;
 }
 
+/** Work on a store under its lock, given the store's manifest. */
+const locked = <A>(store: Store, body: (m: RunManifest | null) => Flow<A>): Flow<A> =>
+  using(store.lock, (lock) => lock.release, () => pipe(fromTE(readManifest(store)), chain(body)));
+
 /**
- * Work on a store under its lock: first `before` (checks of the input that
- * need no lock, so bad input is refused before the store is touched), then
- * the store's manifest, then `body`. A stop asked for becomes a last
- * 'stopped' event; an exception that escaped becomes an InternalError.
+ * Work on the process's backend, holding a claim on it throughout: concurrent
+ * learners share one initialisation, and none can switch it under another.
  */
-const underLock = <P>(store: Store, before: Flow<P>, body: (m: RunManifest | null, p: P) => Flow<unknown>): Observable<RunEvent> =>
-  eventsOf(
-    pipe(
-      before,
-      chain((p) =>
-        pipe(
-          fromTE(store.lock),
-          bracket(
-            () => pipe(fromTE(readManifest(store)), chain((m) => body(m, p))),
-            (lock) => fromTE(lock.release),
-          ),
-        ),
-      ),
-    ),
-  ).pipe(
+const onBackend = <A>(prefer: BackendChoice, threads: number | undefined, body: (b: BackendInfo) => Flow<A>): Flow<A> =>
+  using(acquireBackend({ prefer, ...(threads !== undefined ? { threads } : {}) }), (lease) => lease.release, (lease) => body(lease.info));
+
+/**
+ * The events of work on a store: a stop asked for becomes a last 'stopped'
+ * event; an exception that escaped becomes an InternalError.
+ */
+const eventsOn = (store: Store, work: Flow<unknown>): Observable<RunEvent> =>
+  eventsOf(work).pipe(
     catchError((e: unknown) =>
       isCpgError(e) && e.tag === 'Cancelled'
         ? of<RunEvent>({ type: 'stopped', dir: store.location, message: e.message })
         : throwError(() => (isCpgError(e) ? e : internalError(e))),
     ),
   );
-
-const backendFor = (prefer: BackendChoice, threads: number | undefined): Flow<BackendInfo> =>
-  fromTE(selectBackend({ prefer, ...(threads !== undefined ? { threads } : {}) }));
 
 const dataLoaded = <A extends { readonly tasks: readonly (Task | undefined)[] }>(t0: number, env: Env, x: A): Flow<A> =>
   pipe(
@@ -129,34 +122,37 @@ export const runEvents = (req: RunRequest, o: StoreOption = {}): Observable<RunE
     const opts: RunOptions = req.signal !== undefined ? { signal: req.signal } : {};
     if (req.kind === 'new') {
       const taken = (dir: string): CpgError => ({ tag: 'ConfigError', field: 'out', message: `${dir} already holds a run: continue it with \`cpg resume ${dir}\`, or choose another --out` });
-      // The configuration, data and goals are checked before the run directory is touched.
-      const prepared = pipe(
-        fromTE(readManifest(store)),
-        chain((m) => (m !== null ? fail<null>(taken(req.dir)) : pure(null))),
-        chain(() => backendFor(req.config.backend, req.config.threads)),
-        chain((backend) => {
-          const env = envOf(store, backend);
-          const t0 = env.clock.seconds();
-          return pipe(
-            fromTE(benchmarkTasks(req.config)),
-            chain(({ bench, sources }) =>
-              req.config.goals.kind === 'file'
-                ? pipe(fromTE(readGoalFile(req.config.goals.path, bench.tasks.map((t) => t.name))), mapValue((goals) => ({ bench, sources, goals })))
-                : pure({ bench, sources }),
-            ),
-            chain(({ bench, ...rest }) => dataLoaded(t0, env, { tasks: bench.tasks, ...rest })),
-            mapValue((given) => ({ env, given })),
-          );
-        }),
+      // The configuration, data and goals are checked before the run directory is locked.
+      return eventsOn(
+        store,
+        pipe(
+          fromTE(readManifest(store)),
+          chain((m) => (m !== null ? fail<null>(taken(req.dir)) : pure(null))),
+          chain(() =>
+            onBackend(req.config.backend, req.config.threads, (backend) => {
+              const env = envOf(store, backend);
+              const t0 = env.clock.seconds();
+              return pipe(
+                fromTE(benchmarkTasks(req.config)),
+                chain(({ bench, sources }) =>
+                  req.config.goals.kind === 'file'
+                    ? pipe(fromTE(readGoalFile(req.config.goals.path, bench.tasks.map((t) => t.name))), mapValue((goals) => ({ bench, sources, goals })))
+                    : pure({ bench, sources }),
+                ),
+                chain(({ bench, ...rest }) => dataLoaded(t0, env, { tasks: bench.tasks, ...rest })),
+                chain((given) => locked(store, (m) => (m !== null ? fail(taken(req.dir)) : newRun(env, req.config, given, opts)))),
+              );
+            }),
+          ),
+        ),
       );
-      return underLock(store, prepared, (m, { env, given }) => (m !== null ? fail(taken(req.dir)) : newRun(env, req.config, given, opts)));
     }
-    return underLock(store, pure(null), (m) => {
-      if (m === null)
-        return fail({ tag: 'CheckpointError', file: manifestName(store), message: `no run here: ${req.dir} has no run.json (start one with \`cpg run --out ${req.dir}\`)` });
-      return pipe(
-        backendFor(req.backend ?? m.config.backend, req.threads ?? m.config.threads),
-        chain((backend) => {
+    return eventsOn(
+      store,
+      locked(store, (m) => {
+        if (m === null)
+          return fail({ tag: 'CheckpointError', file: manifestName(store), message: `no run here: ${req.dir} has no run.json (start one with \`cpg run --out ${req.dir}\`)` });
+        return onBackend(req.backend ?? m.config.backend, req.threads ?? m.config.threads, (backend) => {
           const env = envOf(store, backend);
           const over = { ...(req.backend !== undefined ? { backend: req.backend } : {}), ...(req.threads !== undefined ? { threads: req.threads } : {}) };
           // A benchmark run with every task planned; else a model learned over time.
@@ -168,9 +164,9 @@ export const runEvents = (req: RunRequest, o: StoreOption = {}): Observable<RunE
             chain((tasks) => dataLoaded(t0, env, { tasks })),
             chain(({ tasks }) => resumeRun(env, m, tasks, opts, over)),
           );
-        }),
-      );
-    });
+        });
+      }),
+    );
   });
 
 /** How a learner is set up: where the model is kept, and how new tasks are learned. */
@@ -233,10 +229,10 @@ export const learner =
   (tasks: ObservableInput<Task | LearnRequest>): Observable<RunEvent> =>
     defer(() => {
       const arriving = subscribedNow(from(tasks));
-      return underLock(setup.store, pure(null), (m) =>
-        pipe(
-          backendFor(setup.backend ?? setup.config?.backend ?? m?.config.backend ?? 'auto', setup.threads ?? setup.config?.threads ?? m?.config.threads),
-          chain((backend) =>
+      return eventsOn(
+        setup.store,
+        locked(setup.store, (m) =>
+          onBackend(setup.backend ?? setup.config?.backend ?? m?.config.backend ?? 'auto', setup.threads ?? setup.config?.threads ?? m?.config.threads, (backend) =>
             learnerFlow(envOf(setup.store, backend), m, arriving.later, {
               ...(setup.config !== undefined ? { config: setup.config } : {}),
               ...(setup.goal !== undefined ? { goal: setup.goal } : {}),
@@ -271,15 +267,15 @@ export const evaluateRun = (dir: string, o: EvalOptions, so: StoreOption = {}): 
       pipe(
         TE.fromEither(tasksToEvaluate(m, dir, o.task)),
         TE.chain((which) =>
-          pipe(
-            selectBackend({ prefer: o.backend ?? m.config.backend, ...(o.threads !== undefined ? { threads: o.threads } : m.config.threads !== undefined ? { threads: m.config.threads } : {}) }),
-            TE.chain((backend) =>
+          TE.bracket(
+            acquireBackend({ prefer: o.backend ?? m.config.backend, ...(o.threads !== undefined ? { threads: o.threads } : m.config.threads !== undefined ? { threads: m.config.threads } : {}) }),
+            ({ info: backend }) =>
               pipe(
                 loadRunTasks(m, new Set()),
                 TE.chain((data) => toTE(evaluateModel(envOf(store, backend), m, which, data))),
                 TE.map((rows) => ({ backend: backend.name, rows })),
               ),
-            ),
+            (lease) => lease.release,
           ),
         ),
       ),

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import * as tf from '@tensorflow/tfjs';
-import { coreCount, resolvePreference, selectBackend, shutdownBackend, withBackend } from '../../src/effects/backend.js';
+import { acquireBackend, backendUsers, coreCount, resolvePreference, selectBackend, shutdownBackend, withBackend } from '../../src/effects/backend.js';
 
 const backendModule = fileURLToPath(new URL('../../src/effects/backend.js', import.meta.url));
 
@@ -102,4 +102,37 @@ test('the threaded wasm build runs with the cores asked for, and a process using
   assert.match(out.info.detail, /threaded/);
   // 'same' 3×3 of ones over ones: interior 27, edges 18, corners 12.
   assert.equal(out.sum, 2 * 4 * (36 * 27 + 24 * 18 + 4 * 12));
+});
+
+test('concurrent requests share one initialisation; while it is claimed another backend or thread count is refused, auto shares it; after release anything goes', async () => {
+  assert.ok(E.isRight(await shutdownBackend()()));
+  const requests = [1, 2, 3].map(() => acquireBackend({ prefer: 'wasm', threads: 1 })());
+  const first = await requests[0]!;
+  assert.ok(E.isRight(first));
+  const instance = tf.engine().registry['wasm'];
+  const t = tf.tensor1d([1, 2, 3]);
+  const leases = await Promise.all(requests);
+  assert.ok(leases.every(E.isRight));
+  for (const l of leases) assert.deepEqual(E.isRight(l) && l.right.info, first.right.info);
+  assert.equal(tf.engine().registry['wasm'], instance, 'not re-created by the later requests');
+  assert.deepEqual(Array.from(t.dataSync()), [1, 2, 3]);
+  t.dispose();
+  assert.equal(backendUsers(), 3);
+
+  const cpu = await acquireBackend({ prefer: 'cpu' })();
+  assert.ok(E.isLeft(cpu) && cpu.left.tag === 'BackendError');
+  assert.match(cpu.left.message, /already runs wasm with 1 thread for 3 other learners.*one engine per process/);
+  const wider = await acquireBackend({ prefer: 'wasm', threads: 2 })();
+  assert.ok(E.isLeft(wider) && /wasm with 2 threads cannot start beside it/.test(wider.left.message));
+  const auto = await acquireBackend({ prefer: 'auto' })();
+  assert.ok(E.isRight(auto) && auto.right.info.name === 'wasm');
+  await auto.right.release();
+  assert.ok(E.isLeft(await shutdownBackend()()), 'not shut down under its users');
+  assert.equal(tf.getBackend(), 'wasm');
+
+  for (const l of leases) if (E.isRight(l)) await l.right.release();
+  assert.equal(backendUsers(), 0);
+  const now = await selectBackend({ prefer: 'cpu' })();
+  assert.ok(E.isRight(now) && now.right.name === 'cpu');
+  assert.ok(E.isRight(await selectBackend({ prefer: 'wasm', threads: 1 })()));
 });
