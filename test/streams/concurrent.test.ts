@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
+import * as tf from '@tensorflow/tfjs';
 import { filter, firstValueFrom, lastValueFrom, merge, share, take, tap, toArray } from 'rxjs';
 import { decodeConfig } from '../../src/algebra/codecs.js';
 import { withPreset } from '../../src/cpg/presets.js';
@@ -126,4 +127,30 @@ test('two subscriptions to one run in one directory: the second is refused by th
   } finally {
     rmSync(path.dirname(dir), { recursive: true, force: true });
   }
+});
+
+test('a failure inside a training step (a kernel that throws) arrives as an InternalError with its message, and the store and backend are released', { timeout: 120_000 }, async () => {
+  const engine = tf.engine() as unknown as { runKernel: (...a: unknown[]) => unknown };
+  const original = engine.runKernel;
+  const store = memoryStore();
+  try {
+    const r = await eventsOrError(
+      learner({ store, config: tinyConfig() })([tinyTask('one', 1)]).pipe(
+        tap((e) => {
+          if (e.type === 'epoch-ended')
+            engine.runKernel = () => {
+              throw new Error('kernel exploded');
+            };
+        }),
+      ),
+    );
+    assert.ok(E.isLeft(r));
+    assert.equal(r.left.tag, 'InternalError', describeError(r.left));
+    assert.match(r.left.message, /kernel exploded/);
+  } finally {
+    engine.runKernel = original;
+  }
+  assert.equal(backendUsers(), 0);
+  const again = await eventsOrError(learner({ store, config: tinyConfig() })([tinyTask('one', 1)]));
+  assert.ok(E.isRight(again), JSON.stringify(E.isLeft(again) ? again.left : ''));
 });
