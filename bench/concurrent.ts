@@ -18,13 +18,14 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { concat, lastValueFrom, map, merge, tap, toArray, type Observable } from 'rxjs';
 import { type RunConfig, type RunReport, decodeConfig } from '../src/algebra/codecs.js';
-import { describeError, isCpgError } from '../src/algebra/errors.js';
+import { describeError } from '../src/algebra/errors.js';
 import { withPreset } from '../src/cpg/presets.js';
-import { coreCount, selectBackend, shutdownBackend } from '../src/effects/backend.js';
+import { coreCount, selectBackend } from '../src/effects/backend.js';
 import { benchmarkTasks } from '../src/effects/sources/runTasks.js';
 import { memoryStore } from '../src/effects/stores/memory.js';
 import { type LearnRequest, type RunEvent, learner } from '../src/streams/run.js';
 import { flag } from './harness.js';
+import { runBench } from './main.js';
 
 const num = (name: string, fallback: number): number => {
   const v = flag(name);
@@ -145,14 +146,4 @@ const main = async (): Promise<number> => {
   return 0;
 };
 
-main().then(
-  async (code) => {
-    await shutdownBackend()();
-    process.exit(code);
-  },
-  async (e: unknown) => {
-    say(`bench:concurrent: ${e instanceof Error ? e.message : isCpgError(e) ? describeError(e) : String(e)}`);
-    await shutdownBackend()();
-    process.exit(1);
-  },
-);
+runBench('bench:concurrent', main);

@@ -19,13 +19,13 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { lastValueFrom, tap } from 'rxjs';
 import { type RunConfig, type RunReport, decodeConfig } from '../src/algebra/codecs.js';
-import { describeError, isCpgError } from '../src/algebra/errors.js';
+import { describeError } from '../src/algebra/errors.js';
 import { withPreset } from '../src/cpg/presets.js';
-import { shutdownBackend } from '../src/effects/backend.js';
 import { benchmarkTasks } from '../src/effects/sources/runTasks.js';
 import { fsStore } from '../src/effects/stores/fs.js';
 import { type RunEvent, finalReport, learner, runEvents } from '../src/streams/run.js';
 import { flag } from './harness.js';
+import { runBench } from './main.js';
 
 const num = (name: string): number | undefined => {
   const v = flag(name);
@@ -111,14 +111,4 @@ const main = async (): Promise<number> => {
   return 0;
 };
 
-main().then(
-  async (code) => {
-    await shutdownBackend()();
-    process.exit(code);
-  },
-  async (e: unknown) => {
-    say(`bench:open-stream: ${e instanceof Error ? e.message : isCpgError(e) ? describeError(e) : String(e)}`);
-    await shutdownBackend()();
-    process.exit(1);
-  },
-);
+runBench('bench:open-stream', main);
