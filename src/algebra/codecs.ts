@@ -631,19 +631,30 @@ export const TaskContextCodec = struct(
     valSize: PositiveInt,
     multiplier: Multiplier,
   },
-  { reserve: OpenFraction },
+  {
+    reserve: OpenFraction,
+    budget: struct('a task budget', { share: NonNegativeNumber, needed: NonNegativeNumber, free: NonNegativeNumber, size: NonNegativeNumber }),
+    startMultiplier: Multiplier,
+  },
 );
 
+/** When a compacting target is recorded: the reference's training-accuracy threshold, or also when validation meets the goal. */
+export const RecordRule = oneOf('reference', 'goal');
+
 /** Codec of lifecycle's CycleConfig. */
-export const CycleConfigCodec = struct('a life-cycle configuration', {
-  growStep: PositiveNumber,
-  maxMultiplier: Multiplier,
-  trainAccThreshold: Fraction,
-  allowedLoss: Fraction,
-  sparsities: list(OpenFraction, { strictlyIncreasing: true }),
-  retrainPick: Bool,
-  prune: Bool,
-});
+export const CycleConfigCodec = struct(
+  'a life-cycle configuration',
+  {
+    growStep: PositiveNumber,
+    maxMultiplier: Multiplier,
+    trainAccThreshold: Fraction,
+    allowedLoss: Fraction,
+    sparsities: list(OpenFraction, { strictlyIncreasing: true }),
+    retrainPick: Bool,
+    prune: Bool,
+  },
+  { recordRule: RecordRule },
+);
 
 /** Codec of lifecycle's Phase. */
 export const PhaseCodec = tagged('a life-cycle phase', 'tag', {
@@ -655,13 +666,13 @@ export const PhaseCodec = tagged('a life-cycle phase', 'tag', {
 
 /** Codec of lifecycle's Measured. */
 export const MeasuredCodec = tagged('a measurement', 'tag', {
-  trained: struct('a training measurement', { trainAcc: Fraction, valAcc: Fraction, ownsAny: Bool }),
+  trained: struct('a training measurement', { trainAcc: Fraction, valAcc: Fraction, ownsAny: Bool }, { owned: NonNegativeNumber }),
   pruned: struct('a pruning measurement', { trainAcc: Fraction, valAcc: Fraction }),
   retrained: struct('a retraining measurement', { valAcc: Fraction }),
 });
 
 /** Codec of one point of the compacting sweep. */
-export const PruneRecordCodec = struct('a prune record', { sparsity: OpenFraction, valAcc: Fraction });
+export const PruneRecordCodec = struct('a prune record', { sparsity: OpenFraction, valAcc: Fraction }, { forced: Bool });
 
 /** Codec of one growth. */
 export const GrowthCodec = struct('a growth', {
@@ -675,19 +686,23 @@ export const GrowthCodec = struct('a growth', {
 });
 
 /** Codec of lifecycle's CycleState (as stored in checkpoints). */
-export const CycleStateCodec = struct('a life-cycle state', {
-  ctx: TaskContextCodec,
-  config: CycleConfigCodec,
-  phase: PhaseCodec,
-  multiplier: Multiplier,
-  unprunedValAcc: nullable(Fraction),
-  record: list(PruneRecordCodec),
-  goalMissedAtMax: Bool,
-  pruneCap: nullable(Fraction),
-  growths: list(GrowthCodec),
-  chosenValAcc: nullable(Fraction),
-  retrainedValAcc: nullable(Fraction),
-});
+export const CycleStateCodec = struct(
+  'a life-cycle state',
+  {
+    ctx: TaskContextCodec,
+    config: CycleConfigCodec,
+    phase: PhaseCodec,
+    multiplier: Multiplier,
+    unprunedValAcc: nullable(Fraction),
+    record: list(PruneRecordCodec),
+    goalMissedAtMax: Bool,
+    pruneCap: nullable(Fraction),
+    growths: list(GrowthCodec),
+    chosenValAcc: nullable(Fraction),
+    retrainedValAcc: nullable(Fraction),
+  },
+  { floor: OpenFraction },
+);
 
 // The codecs must describe exactly lifecycle's types (checked at compile time).
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -792,6 +807,14 @@ const runConfigOptionalFields = {
    * Absent, with expectedTasks absent too: 0.9, the reference's cap with nine or more tasks still to come.
    */
   reserve: OpenFraction,
+  /** When a compacting target is recorded. Absent (a run from before the rule was chosen): 'reference'. */
+  recordRule: RecordRule,
+  /**
+   * 'share': a task keeps at most its share of the room (free weights plus the
+   * growth still allowed), so that the tasks after it find room; 'none': the
+   * reference's rules alone. Absent (a run from before budgets): 'none'.
+   */
+  capacityBudget: oneOf('share', 'none'),
 };
 
 const increasingMilestones = (field: string, ms: readonly Milestone[]): FieldProblem[] =>
@@ -863,6 +886,12 @@ export const runConfigDefaults: Omit<RunConfig, keyof typeof runConfigOptionalFi
   probeSize: 32,
 };
 
+/** Defaults of a new run for fields that an older run lacks (and then reads as the reference's rules). */
+export const newRunDefaults: { readonly recordRule: t.TypeOf<typeof RecordRule>; readonly capacityBudget: 'share' | 'none' } = {
+  recordRule: 'goal',
+  capacityBudget: 'share',
+};
+
 /** Decode a user's configuration and fill in the reference defaults; checks ranges and cross-field rules. */
 export const decodeConfig =
   (file: string | undefined) =>
@@ -872,6 +901,7 @@ export const decodeConfig =
       E.chain((input) =>
         decodeWith(RunConfig, file)({
           ...runConfigDefaults,
+          ...newRunDefaults,
           ...input,
           individualEpochs: input.individualEpochs ?? input.trainEpochs ?? runConfigDefaults.trainEpochs,
         }),
@@ -901,6 +931,28 @@ export type GoalFile = t.TypeOf<typeof GoalFile>;
 // Run reports
 
 /** One task's line in a report. */
+/** What a task's budget was and did: fractions of the network at the width the task started at. */
+export const BudgetOutcome = struct(
+  'a task budget outcome',
+  {
+    /** The most the task could keep. */
+    share: Fraction,
+    /** Free when it started: less than the share means the model had run out of room. */
+    freeAtStart: Fraction,
+    /** The least sparsity its own weights had to reach (0: the share did not limit it). */
+    floor: HalfOpenFraction,
+    /** Whether the budget changed the choice: the rules alone would have kept less sparsity. */
+    bound: Bool,
+    /** Whether it started with fewer free weights than it needed, at the widest the network may grow (a warning was emitted). */
+    ranOut: Bool,
+  },
+  {
+    /** The width the network grew to before training, because its free weights did not cover the share. */
+    grewFirstTo: Multiplier,
+  },
+);
+export type BudgetOutcome = t.TypeOf<typeof BudgetOutcome>;
+
 export const TaskReport = struct('a task report', {
   name: Text,
   /** Test accuracy. */
@@ -920,6 +972,8 @@ export const TaskReport = struct('a task report', {
   accuracyOn: oneOf('test', 'validation'),
   /** How far below its goal the task's validation accuracy may be and still meet it. */
   allowedLoss: Fraction,
+  /** The task's budget, under the 'share' capacity policy. */
+  budget: BudgetOutcome,
 });
 export type TaskReport = t.TypeOf<typeof TaskReport>;
 

@@ -27,7 +27,19 @@ export interface CycleConfig {
   readonly retrainPick: boolean;
   /** Compact at all (false for baselines that keep the whole claim). */
   readonly prune: boolean;
+  /** What a compacting target needs to be recorded (absent: the reference's rule). */
+  readonly recordRule?: RecordRule;
 }
+
+/**
+ * When a compacting target is recorded (and when the goal check passes):
+ * - 'reference': training accuracy above the threshold (and, for the goal
+ *   check, validation accuracy meeting the goal);
+ * - 'goal': as the reference, or validation accuracy meeting the task's goal
+ *   (for tasks with a goal: validation decides, the threshold only stands in
+ *   where there is no goal to meet).
+ */
+export type RecordRule = 'reference' | 'goal';
 
 /** Where the task sits in the run. */
 export interface TaskContext {
@@ -45,6 +57,22 @@ export interface TaskContext {
    * the maximum width, instead of the reference's rule over `tasksTotal`.
    */
   readonly reserve?: number;
+  /** The task's budget (see budget.ts). Absent: no budget (the reference's rules alone). */
+  readonly budget?: TaskBudget;
+  /** The width training starts at, when the network is grown first because its free weights did not cover the share. */
+  readonly startMultiplier?: number;
+}
+
+/** A task's budget, in cells of the sharable tensors at the width it starts at. */
+export interface TaskBudget {
+  /** The most cells the task may keep, so that the tasks after it find room. */
+  readonly share: number;
+  /** The free cells it needs to start: its share, and at least MIN_SHARE of one network. */
+  readonly needed: number;
+  /** Free cells when it starts (fewer than `needed`: the model ran out of room). */
+  readonly free: number;
+  /** All sharable cells at that width. */
+  readonly size: number;
 }
 
 /** What the effects layer must run next. */
@@ -60,7 +88,7 @@ export type Phase =
 
 /** What the effects layer measured after running a phase. */
 export type Measured =
-  | { readonly tag: 'trained'; readonly trainAcc: number; readonly valAcc: number; readonly ownsAny: boolean }
+  | { readonly tag: 'trained'; readonly trainAcc: number; readonly valAcc: number; readonly ownsAny: boolean; readonly owned?: number }
   | { readonly tag: 'pruned'; readonly trainAcc: number; readonly valAcc: number }
   | { readonly tag: 'retrained'; readonly valAcc: number };
 
@@ -68,6 +96,8 @@ export type Measured =
 export interface PruneRecord {
   readonly sparsity: number;
   readonly valAcc: number;
+  /** Recorded only because the budget demands it (the record rule alone would not have). */
+  readonly forced?: boolean;
 }
 
 /** One growth, and by how much the goal was missed when it was triggered. */
@@ -103,6 +133,8 @@ export interface CycleState {
   readonly chosenValAcc: number | null;
   /** Validation accuracy measured after retraining the pick (if it ran). */
   readonly retrainedValAcc: number | null;
+  /** The least sparsity the budget demands of the task's own weights (once training settled; absent or 0: none). */
+  readonly floor?: number;
 }
 
 const lifecycleError = (message: string): CpgError => ({ tag: 'LifecycleError', message });
@@ -131,6 +163,17 @@ export const pyRound1 = (x: number): number => {
 export const pruneCap = (tasksLeft: number): number =>
   1 - pyRound1(1 / (Math.max(0, Math.floor(tasksLeft)) + 1));
 
+/**
+ * The least sparsity of a task's own weights that keeps it within `share`
+ * cells when it owns `owned`: rounded up to 4 decimals (the budget holds), at
+ * most MAX_FLOOR (sparsity 1 would leave it nothing to learn with).
+ */
+export const floorOf = (share: number, owned: number): number =>
+  owned <= 0 || share >= owned ? 0 : Math.min(MAX_FLOOR, Math.ceil((1 - share / owned) * 1e4 - 1e-6) / 1e4);
+
+/** The highest floor: a task keeps at least 1 % of what it claimed. */
+export const MAX_FLOOR = 0.99;
+
 /** Tasks after the current one. */
 export const tasksLeft = (ctx: TaskContext): number => ctx.tasksTotal - ctx.task;
 
@@ -150,11 +193,38 @@ const meetsGoal = (valAcc: number, ctx: TaskContext, config: CycleConfig): boole
  * model) if none qualifies.
  */
 export const chooseRatio = (
-  s: Pick<CycleState, 'record' | 'goalMissedAtMax' | 'ctx' | 'config'>,
+  s: Pick<CycleState, 'record' | 'goalMissedAtMax' | 'ctx' | 'config' | 'floor'>,
 ): number => {
-  const largestFirst = [...s.record].sort((a, b) => b.sparsity - a.sparsity);
+  // Under a budget only targets at or above its floor may be kept; if none meets the goal, the least compacted of them.
+  const floor = s.floor ?? 0;
+  const allowed = s.record.filter((r) => r.sparsity >= floor);
+  const largestFirst = [...allowed].sort((a, b) => b.sparsity - a.sparsity);
   const hit = largestFirst.find((r) => s.goalMissedAtMax || meetsGoal(r.valAcc, s.ctx, s.config));
-  return hit === undefined ? 0 : hit.sparsity;
+  if (hit !== undefined) return hit.sparsity;
+  return floor > 0 && largestFirst.length > 0 ? largestFirst[largestFirst.length - 1]!.sparsity : 0;
+};
+
+/** Did the budget change the choice (the rules alone would have kept less sparsity than its floor)? */
+export const budgetBound = (s: Pick<CycleState, 'record' | 'goalMissedAtMax' | 'ctx' | 'config' | 'floor'>): boolean =>
+  (s.floor ?? 0) > 0 && chooseRatio({ ...s, floor: 0, record: s.record.filter((r) => r.forced !== true) }) < (s.floor ?? 0);
+
+/**
+ * The compacting targets: the configured ones, with the budget's floor among
+ * them when it lies above the first (below it, the first target already
+ * keeps the task within its share).
+ */
+export const targetsOf = (s: Pick<CycleState, 'config' | 'floor'>): readonly number[] => {
+  const floor = s.floor ?? 0;
+  const first = s.config.sparsities[0];
+  return floor > 0 && first !== undefined && floor > first && !s.config.sparsities.includes(floor)
+    ? [...s.config.sparsities, floor].sort((a, b) => a - b)
+    : s.config.sparsities;
+};
+
+/** The target the budget demands: the first at or above its floor (null without a floor). */
+export const forcedTargetOf = (s: Pick<CycleState, 'config' | 'floor'>): number | null => {
+  const floor = s.floor ?? 0;
+  return floor > 0 ? (targetsOf(s).find((x) => x >= floor) ?? null) : null;
 };
 
 /** Validation accuracy of the model a chosen sparsity stands for (0: the unpruned one). */
@@ -212,6 +282,11 @@ const checkContext = (ctx: TaskContext, c: CycleConfig): E.Either<CpgError, Task
   if (!isInt(ctx.valSize, 1)) return E.left(lifecycleError(`valSize must be an integer ≥ 1, got ${ctx.valSize}`));
   if (ctx.reserve !== undefined && !(isNum(ctx.reserve) && ctx.reserve > 0 && ctx.reserve < 1))
     return E.left(lifecycleError(`reserve must be in (0, 1), got ${ctx.reserve}`));
+  const b = ctx.budget;
+  if (b !== undefined && !([b.share, b.needed, b.free, b.size].every((x) => isNum(x) && x >= 0) && b.free <= b.size))
+    return E.left(lifecycleError(`the budget must hold numbers ≥ 0 with free ≤ size, got ${JSON.stringify(b)}`));
+  if (ctx.startMultiplier !== undefined && !(isNum(ctx.startMultiplier) && ctx.startMultiplier >= ctx.multiplier && ctx.startMultiplier <= c.maxMultiplier))
+    return E.left(lifecycleError(`the start multiplier must be in [${ctx.multiplier}, ${c.maxMultiplier}], got ${ctx.startMultiplier}`));
   if (!isNum(ctx.multiplier) || ctx.multiplier < 1 || ctx.multiplier > c.maxMultiplier)
     return E.left(
       lifecycleError(`the starting multiplier must be in [1, maxMultiplier = ${c.maxMultiplier}], got ${ctx.multiplier}`),
@@ -228,8 +303,8 @@ export const startCycle = (ctx: TaskContext, config: CycleConfig): E.Either<CpgE
   return E.right({
     ctx,
     config,
-    phase: { tag: 'train', multiplier: ctx.multiplier },
-    multiplier: ctx.multiplier,
+    phase: { tag: 'train', multiplier: ctx.startMultiplier ?? ctx.multiplier },
+    multiplier: ctx.startMultiplier ?? ctx.multiplier,
     unprunedValAcc: null,
     record: [],
     goalMissedAtMax: false,
@@ -243,10 +318,12 @@ export const startCycle = (ctx: TaskContext, config: CycleConfig): E.Either<CpgE
 // A sum of decimal steps can land an ulp short of the maximum (the reference adds
 // with bc, in decimal): snap to the maximum rather than grow once more by nothing.
 const SNAP = 1e-9;
-const grown = (m: number, c: CycleConfig): number => {
-  const next = Math.min(m + c.growStep, c.maxMultiplier);
-  return c.maxMultiplier - next <= SNAP * c.maxMultiplier ? c.maxMultiplier : next;
+/** The width one growth step above `m` (at most the maximum). */
+export const nextWidth = (m: number, growStep: number, maxMultiplier: number): number => {
+  const next = Math.min(m + growStep, maxMultiplier);
+  return maxMultiplier - next <= SNAP * maxMultiplier ? maxMultiplier : next;
 };
+const grown = (m: number, c: CycleConfig): number => nextWidth(m, c.growStep, c.maxMultiplier);
 
 // Accuracies are counts over valSize; cancel the rounding of (goal − loss − acc)·n
 // before the ceiling so that one sample short reads as 1, not 2.
@@ -256,14 +333,20 @@ const shortfall = (valAcc: number, ctx: TaskContext, c: CycleConfig): number =>
 const fmt = (x: number): string => String(Math.round(x * 1e4) / 1e4);
 
 const explainChoice = (s: CycleState, chosen: number): string => {
+  const rules = explainRules(s, chosen);
+  return budgetBound(s)
+    ? `${rules}; the budget bound: compacted to at least ${fmt(s.floor ?? 0)} so that the tasks to come find room`
+    : rules;
+};
+
+const explainRules = (s: CycleState, chosen: number): string => {
   if (!s.config.prune) return 'compacting disabled: kept the unpruned model';
   if (s.goalMissedAtMax)
     return chosen === 0
       ? `goal missed at the maximum width; nothing recorded below the prune cap ${fmt(s.pruneCap ?? 0)}: kept the unpruned model`
       : `goal missed at the maximum width: kept the sparsest recorded model (${chosen}, cap ${fmt(s.pruneCap ?? 0)})`;
-  return chosen === 0
-    ? 'no compacted model met the goal: kept the unpruned model'
-    : `goal met at sparsity ${chosen}`;
+  if (chosen === 0) return 'no compacted model met the goal: kept the unpruned model';
+  return meetsGoal(accuracyAt(s, chosen) ?? 0, s.ctx, s.config) ? `goal met at sparsity ${chosen}` : `no compacted model met the goal: kept sparsity ${chosen}`;
 };
 
 /** After choosing: retrain the pick (task > 1, if enabled) or finish. */
@@ -278,8 +361,8 @@ const afterChoice = (s: CycleState): CycleState => {
 
 /** Start the compacting sweep at the first target, unless it may not even start. */
 const startCompacting = (s: CycleState): CycleState => {
-  const first = s.config.sparsities[0];
-  if (!s.config.prune || first === undefined || (s.pruneCap !== null && 0 >= s.pruneCap)) return afterChoice(s);
+  const first = targetsOf(s)[0];
+  if (!s.config.prune || first === undefined || (s.pruneCap !== null && 0 >= Math.max(s.pruneCap, s.floor ?? 0))) return afterChoice(s);
   return { ...s, phase: { tag: 'prune', from: 0, to: first } };
 };
 
@@ -290,9 +373,10 @@ const onTrained = (s: CycleState, m: Extract<Measured, { tag: 'trained' }>): E.E
   const accs = E.sequenceArray([checkAcc('trainAcc', m.trainAcc), checkAcc('valAcc', m.valAcc)]);
   if (E.isLeft(accs)) return accs;
   if (typeof m.ownsAny !== 'boolean') return E.left(lifecycleError(`measured ownsAny must be a boolean, got ${String(m.ownsAny)}`));
+  if (m.owned !== undefined && !(isNum(m.owned) && m.owned >= 0)) return E.left(lifecycleError(`measured owned must be a number ≥ 0, got ${m.owned}`));
   const trainOk = m.trainAcc > s.config.trainAccThreshold;
   const valOk = meetsGoal(m.valAcc, s.ctx, s.config);
-  const passed = trainOk && valOk;
+  const passed = valOk && (trainOk || s.config.recordRule === 'goal');
   if (!passed && s.multiplier < s.config.maxMultiplier) {
     const to = grown(s.multiplier, s.config);
     const growth: Growth = {
@@ -306,11 +390,13 @@ const onTrained = (s: CycleState, m: Extract<Measured, { tag: 'trained' }>): E.E
     };
     return E.right({ ...s, multiplier: to, phase: { tag: 'train', multiplier: to }, growths: [...s.growths, growth] });
   }
+  const floor = s.ctx.budget !== undefined && m.owned !== undefined ? floorOf(s.ctx.budget.share, m.owned) : 0;
   const settled: CycleState = {
     ...s,
     unprunedValAcc: m.valAcc,
     goalMissedAtMax: !passed,
     pruneCap: passed ? null : capOf(s.ctx),
+    ...(floor > 0 ? { floor } : {}),
   };
   if (!m.ownsAny)
     return E.right({
@@ -328,12 +414,19 @@ const onPruned = (
 ): E.Either<CpgError, CycleState> => {
   const accs = E.sequenceArray([checkAcc('trainAcc', m.trainAcc), checkAcc('valAcc', m.valAcc)]);
   if (E.isLeft(accs)) return accs;
-  // Training accuracy fell to the threshold: this target is lost, the sweep ends.
-  if (!(m.trainAcc > s.config.trainAccThreshold)) return E.right(afterChoice(s));
-  const recorded: CycleState = { ...s, record: [...s.record, { sparsity: phase.to, valAcc: m.valAcc }] };
+  const forced = forcedTargetOf(s);
+  const recordable = m.trainAcc > s.config.trainAccThreshold || (s.config.recordRule === 'goal' && meetsGoal(m.valAcc, s.ctx, s.config));
+  if (!recordable) {
+    // Below the target the budget demands, the sweep goes straight on to it; above it, this target is lost and the sweep ends.
+    if (forced !== null && phase.to < forced) return E.right({ ...s, phase: { tag: 'prune', from: phase.to, to: forced } });
+    if (phase.to !== forced) return E.right(afterChoice(s));
+  }
+  // Recorded: the rules allow it, or it is the target the budget demands whatever they say.
+  const recorded: CycleState = { ...s, record: [...s.record, { sparsity: phase.to, valAcc: m.valAcc, ...(recordable ? {} : { forced: true }) }] };
+  if (!recordable) return E.right(afterChoice(recorded));
   const cap = s.pruneCap;
-  if (cap !== null && phase.to >= cap) return E.right(afterChoice(recorded));
-  const next = s.config.sparsities.find((x) => x > phase.to);
+  if (cap !== null && phase.to >= Math.max(cap, forced ?? 0)) return E.right(afterChoice(recorded));
+  const next = targetsOf(s).find((x) => x > phase.to);
   if (next === undefined) return E.right(afterChoice(recorded));
   return E.right({ ...recorded, phase: { tag: 'prune', from: phase.to, to: next } });
 };

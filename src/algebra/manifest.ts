@@ -16,6 +16,7 @@ import * as t from 'io-ts';
 import {
   BenchmarkName,
   Bool,
+  BudgetOutcome,
   CycleStateCodec,
   Fraction,
   GoalFile,
@@ -74,6 +75,8 @@ export const TaskResult = struct(
   {
     /** What testAccuracy was measured on: absent or 'test', or 'validation' for a task given without a test split. */
     accuracyOn: oneOf('test', 'validation'),
+    /** The task's budget, under the 'share' capacity policy. */
+    budget: BudgetOutcome,
   },
 );
 export type TaskResult = t.TypeOf<typeof TaskResult>;

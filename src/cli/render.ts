@@ -18,6 +18,18 @@ export const table = (head: readonly string[], rows: readonly (readonly string[]
   return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 };
 
+/** Where the capacity budget bound a task or the model ran out of room, one line each. */
+const budgetLines = (r: RunReport): string[] => {
+  const bound = r.tasks.filter((t) => t.budget?.bound === true);
+  const out = r.tasks.filter((t) => t.budget?.ranOut === true);
+  return [
+    ...(bound.length > 0 ? [`budget bound (compacted further to leave room for the tasks to come): ${bound.map((t) => `${t.name} to ${t.sparsity}`).join(', ')}`] : []),
+    ...(out.length > 0
+      ? [`out of room (fewer free weights than needed at the maximum width; raise --max-multiplier): ${out.map((t) => `${t.name} started with ${pct(t.budget!.freeAtStart)} free`).join(', ')}`]
+      : []),
+  ];
+};
+
 /** The report's summary table and headline figures. */
 export const summary = (r: RunReport, dir: string): string => {
   const rows = r.tasks.map((t) => [
@@ -53,6 +65,7 @@ export const summary = (r: RunReport, dir: string): string => {
         ? ['every task reached its goal (validation accuracy ≥ goal)']
         : []),
     ...(r.capacityPolicy !== undefined ? [`capacity: ${r.capacityPolicy}`] : []),
+    ...budgetLines(r),
     `report: ${dir}/report.json  ${dir}/report.html`,
   ].join('\n');
 };
@@ -113,7 +126,15 @@ export const renderer = (out: NodeJS.WriteStream | { write: (s: string) => unkno
         permanent(`task ${e.task} ${e.name}: ${e.message}`);
         break;
       case 'stage-started':
-        if (e.stage === 'grow') permanent(`  grow the network to ×${e.multiplier} (goal missed) and learn the task again`);
+        if (e.stage === 'grow')
+          permanent(
+            e.why === 'capacity'
+              ? `  grow the network to ×${e.multiplier} first: its free weights did not cover the task's share`
+              : `  grow the network to ×${e.multiplier} (goal missed) and learn the task again`,
+          );
+        break;
+      case 'capacity-low':
+        permanent(`  warning: ${e.message}`);
         break;
       case 'epoch-ended': {
         const where = e.stage === 'individual' ? `goal ${e.task}/${Math.max(goalTasks, tasks, e.task)}` : `task ${e.task}/${Math.max(tasks, e.task)}`;

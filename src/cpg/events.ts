@@ -43,6 +43,8 @@ export type RunEvent =
       /** Width for train stages, sparsity range for prune stages. */
       readonly multiplier: number;
       readonly sparsity: { readonly from: number; readonly to: number } | null;
+      /** Why a grow stage grows: the goal was missed, or the free weights did not cover the task's share (before training). */
+      readonly why?: 'goal' | 'capacity';
     }
   | {
       readonly type: 'epoch-ended';
@@ -71,6 +73,18 @@ export type RunEvent =
       readonly next: string;
     }
   | { readonly type: 'checkpoint'; readonly seconds: number; readonly bytes: number }
+  /** A task starts with fewer free weights than its share, and the network may not grow further: said when it happens. */
+  | {
+      readonly type: 'capacity-low';
+      readonly task: number;
+      readonly name: string;
+      /** Free weights when it starts, as a fraction of the network. */
+      readonly freeFraction: number;
+      /** What it needs free: its share of the room, and at least 1 % of one network. */
+      readonly neededFraction: number;
+      readonly multiplier: number;
+      readonly message: string;
+    }
   | {
       readonly type: 'task-finished';
       readonly task: number;

@@ -11,6 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { defer } from 'rxjs';
 import { finishTask as finishBackbone, ownersOf } from '../algebra/backbone.js';
+import { budgetOutcomeOf } from '../algebra/budget.js';
 import type { CpgError } from '../algebra/errors.js';
 import { totalCapacity, countOwned, type OwnerMap } from '../algebra/ownerMap.js';
 import { pickedCount, type PickMask } from '../algebra/pickMask.js';
@@ -213,6 +214,7 @@ export const finishTask = (
                   seconds: o.seconds,
                   note: done !== undefined ? done.reason : null,
                   ...(data.test === undefined ? { accuracyOn: 'validation' as const } : {}),
+                  ...(cycle !== undefined ? budgetOutcomeOf(cycle) : {}),
                 };
                 return pipe(
                   save(ctx, state, undefined),

@@ -13,7 +13,9 @@ import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { defer } from 'rxjs';
 import type { CpgError } from '../algebra/errors.js';
-import type { CycleConfig, CycleState, TaskContext } from '../algebra/lifecycle.js';
+import type { CycleConfig, CycleState, TaskBudget, TaskContext } from '../algebra/lifecycle.js';
+import { MIN_SHARE, type Plan, cellsAt, roomOf, shareOf, startingWidth } from '../algebra/budget.js';
+import type { RunEvent } from './events.js';
 import { advance, startCycle } from '../algebra/lifecycle.js';
 import { stepLr } from '../algebra/schedule.js';
 import { claimAll, currentTask } from '../algebra/backbone.js';
@@ -34,7 +36,7 @@ export type LearnMethod = 'cpg' | 'packnet';
 /** How many tasks are still to come, as the compacting cap needs it: a count, or a reserve for open-ended streams. */
 export type Capacity = Pick<TaskContext, 'tasksTotal' | 'reserve'>;
 
-const cycleConfigFor = (ctx: RunCtx, method: LearnMethod, task: number): CycleConfig => {
+const cycleConfigFor = (ctx: RunCtx, method: LearnMethod, task: number, hasGoal: boolean): CycleConfig => {
   const c = ctx.config;
   return method === 'cpg'
     ? {
@@ -45,6 +47,8 @@ const cycleConfigFor = (ctx: RunCtx, method: LearnMethod, task: number): CycleCo
         sparsities: c.sparsities,
         retrainPick: task > 1,
         prune: true,
+        // Without a goal there is nothing for validation to meet: the threshold decides.
+        recordRule: hasGoal ? (c.recordRule ?? 'reference') : 'reference',
       }
     : // PackNet: one compacting target, always recorded and kept, never grown.
       {
@@ -107,6 +111,50 @@ export const learnTask =
       ),
     );
 
+/**
+ * A CPG task's budget under the 'share' policy: its share of the room, and
+ * the width it starts at (grown first when the free weights do not cover the
+ * share). Other methods and the 'none' policy: none.
+ */
+const budgetFor = (
+  c: RunCtx['config'],
+  method: LearnMethod,
+  k: number,
+  capacity: Capacity,
+  net0: NetState,
+): E.Either<CpgError, Pick<TaskContext, 'budget' | 'startMultiplier'>> => {
+  if (method !== 'cpg' || c.capacityBudget !== 'share') return E.right({});
+  const plan: Plan = capacity.reserve !== undefined ? { reserve: capacity.reserve } : { tasksLeft: capacity.tasksTotal - k };
+  return pipe(
+    roomOf(net0.backbone, c.maxMultiplier),
+    E.bindTo('room'),
+    E.bind('base', () => cellsAt(net0.backbone, 1)),
+    E.chain(({ room, base }) => {
+      const share = shareOf(room, plan);
+      const needed = Math.max(share, MIN_SHARE * base);
+      return E.map((start: { multiplier: number; free: number; size: number }) => ({
+        budget: { share, needed, free: start.free, size: start.size },
+        ...(start.multiplier > net0.backbone.multiplier ? { startMultiplier: start.multiplier } : {}),
+      }))(startingWidth(net0.backbone, needed, c.growStep, c.maxMultiplier));
+    }),
+  );
+};
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
+
+/** The warning of a task that starts with fewer free weights than it needs, at the widest the model may grow. */
+const lowCapacity = (k: number, name: string, b: TaskBudget, multiplier: number): RunEvent => ({
+  type: 'capacity-low',
+  task: k,
+  name,
+  freeFraction: b.size === 0 ? 0 : b.free / b.size,
+  neededFraction: b.size === 0 ? 0 : b.needed / b.size,
+  multiplier,
+  message:
+    `task '${name}' starts with ${pct(b.size === 0 ? 0 : b.free / b.size)} of the network free, less than the ${pct(b.size === 0 ? 0 : b.needed / b.size)} it needs, ` +
+    `at the maximum width ×${multiplier}: it learns mostly through the older weights it picks; give the model room with a larger --max-multiplier`,
+});
+
 const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal: number | null, capacity: Capacity, s0: RunState, net0: NetState): Flow<RunState> =>
   defer(() => {
     const c = ctx.config;
@@ -116,13 +164,22 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
     const fresh: E.Either<CpgError, CurrentTask> =
       resumed !== undefined
         ? E.right(resumed)
-        : E.map((cycle: CycleState): CurrentTask => ({ task: k, cycle, trained: null, pruned: [], lastPruned: null, retrained: null, seconds: 0 }))(
-            startCycle(
-              { task: k, ...capacity, goal: goal ?? 0, valSize: Math.max(1, data.val.count), multiplier: net0.backbone.multiplier },
-              cycleConfigFor(ctx, method, k),
+        : pipe(
+            budgetFor(c, method, k, capacity, net0),
+            E.chain((budget) =>
+              startCycle(
+                { task: k, ...capacity, goal: goal ?? 0, valSize: Math.max(1, data.val.count), multiplier: net0.backbone.multiplier, ...budget },
+                cycleConfigFor(ctx, method, k, goal !== null),
+              ),
             ),
+            E.map((cycle: CycleState): CurrentTask => ({ task: k, cycle, trained: null, pruned: [], lastPruned: null, retrained: null, seconds: 0 })),
           );
     if (E.isLeft(fresh)) return fail<RunState>(fresh.left);
+    const startBudget = fresh.right.cycle.ctx.budget;
+    const warning: Flow<void> =
+      resumed === undefined && startBudget !== undefined && startBudget.free < startBudget.needed
+        ? emit(lowCapacity(k, data.name, startBudget, fresh.right.cycle.multiplier))
+        : pure(undefined);
     const secondsBefore = fresh.right.seconds;
     const update = (s: RunState, next: CurrentTask): Flow<Step> =>
       defer(() => {
@@ -143,7 +200,16 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
       const grown: Flow<NetState> =
         multiplier > net0.backbone.multiplier
           ? pipe(
-              emit({ type: 'stage-started', task: k, name: data.name, stage: 'grow', epochs: 0, multiplier, sparsity: null }),
+              emit({
+                type: 'stage-started',
+                task: k,
+                name: data.name,
+                stage: 'grow',
+                epochs: 0,
+                multiplier,
+                sparsity: null,
+                why: st.cur.cycle.growths.length === 0 && multiplier === st.cur.cycle.ctx.startMultiplier ? 'capacity' : 'goal',
+              }),
               chain(() => fromEither(growNet(net0, multiplier, c.seed))),
             )
           : pure(net0);
@@ -172,7 +238,7 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
               }),
               chain((r) =>
                 pipe(
-                  fromEither(advance({ tag: 'trained', trainAcc: r.trainAcc, valAcc: r.valAcc, ownsAny: session.ownedCount() > 0 })(st.cur.cycle)),
+                  fromEither(advance({ tag: 'trained', trainAcc: r.trainAcc, valAcc: r.valAcc, ownsAny: session.ownedCount() > 0, owned: session.ownedCount() })(st.cur.cycle)),
                   chain((cycle) =>
                     pipe(
                       cycle.phase.tag === 'train' ? pure<SnapshotIndex | null>(null) : save(ctx, session.export(), session.picks()),
@@ -305,7 +371,7 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
       }
     };
 
-    const started: Flow<Step> = resumed !== undefined ? pure({ state: s0, cur: resumed }) : update(s0, fresh.right);
+    const started: Flow<Step> = resumed !== undefined ? pure({ state: s0, cur: resumed }) : pipe(warning, chain(() => update(s0, fresh.right)));
     return pipe(
       started,
       chain((st) => unfold(st, (x) => x.cur.cycle.phase.tag === 'done', phaseStep)),

@@ -66,6 +66,9 @@ const taskConfig = (m: RunManifest | null, o: LearnerOptions, r: LearnRequest): 
   if (m !== null) {
     if (base.net !== m.config.net) return E.left(configError('net', `the model is a '${m.config.net}' network; this task asks for '${base.net}'`));
     if (base.method !== m.config.method) return E.left(configError('method', `the model learns with '${m.config.method}'; this task asks for '${base.method}'`));
+    const width = m.finished[m.finished.length - 1]?.multiplier ?? 1;
+    if (base.maxMultiplier < width)
+      return E.left(configError('maxMultiplier', `the model is ×${width} wide already; the maximum width may be raised for a new task (${base.maxMultiplier} < ${width}), never lowered below it`));
   }
   return pipe(
     learnable(base.method),

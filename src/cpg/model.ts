@@ -138,14 +138,22 @@ export const capacityFor = (m: RunManifest, config: RunConfig, k: number): Capac
 /** The capacity policy in words, for reports. */
 export const describePolicy = (m: RunManifest, config: RunConfig): string => {
   const rule = '1 − round(1/(tasks left + 1), 1)';
-  const open =
-    config.expectedTasks !== undefined
+  const budget = config.method === 'cpg' && config.capacityBudget === 'share';
+  const open = budget
+    ? config.expectedTasks !== undefined
+      ? `a budget: each task keeps at most an equal share of the room (free weights plus the growth still allowed) among itself and the tasks left to the ${config.expectedTasks} expected`
+      : `a budget: each task keeps at most ${Math.round(100 * (1 - (config.reserve ?? DEFAULT_RESERVE)))} % of the room (free weights plus the growth still allowed), leaving ${config.reserve ?? DEFAULT_RESERVE} of it for the tasks to come`
+    : config.expectedTasks !== undefined
       ? `the reference's cap ${rule}, counting tasks left to the ${config.expectedTasks} expected`
       : `a reserve: a task that misses its goal at the maximum width frees ${config.reserve ?? DEFAULT_RESERVE} of its weights for the tasks to come`;
-  if (m.plannedTasks === undefined) return `tasks learned as they come: ${open}`;
+  const planned = budget
+    ? `a budget: each task keeps at most an equal share of the room (free weights plus the growth still allowed) among itself and the tasks left; the reference's cap ${rule} when a goal is missed at the maximum width`
+    : `the reference's cap ${rule}`;
+  const record = config.recordRule === 'goal' ? '; a compacting target is recorded when training accuracy holds or validation meets the goal' : '';
+  if (m.plannedTasks === undefined) return `tasks learned as they come: ${open}${record}`;
   const n = m.plannedTasks;
   const beyond = m.tasks.length > n ? `; the tasks after ${n === 1 ? 'it' : 'them'}, learned as they came: ${open}` : '';
-  return `${n} task${n === 1 ? '' : 's'} planned: the reference's cap ${rule}${beyond}`;
+  return `${n} task${n === 1 ? '' : 's'} planned: ${planned}${beyond}${record}`;
 };
 
 /** The report of the run as it stands, written as report.json and report.html. */

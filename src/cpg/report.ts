@@ -135,6 +135,7 @@ export const buildReport = (
         retrainKept: f.retrainKept,
         note: f.note,
         ...(f.accuracyOn !== undefined ? { accuracyOn: f.accuracyOn } : {}),
+        ...(f.budget !== undefined ? { budget: f.budget } : {}),
         allowedLoss: (m.tasks[j]?.config ?? c).allowedLoss,
       }));
   let parameters: number;

@@ -687,6 +687,20 @@ const growthCell = (t: TaskReport): string => {
     .join('')}</ul>`;
 };
 
+/** What the task's budget did: a badge where it bound or the model ran out of room. */
+const budgetCell = (t: TaskReport): string => {
+  const b = t.budget;
+  if (b === undefined) return '';
+  const parts = [
+    ...(b.ranOut
+      ? [`<span class="badge bad" title="the task started with fewer free weights than it needed, at the widest the network may grow">out of room</span> started with ${pct(b.freeAtStart, 1)} free`]
+      : []),
+    ...(b.grewFirstTo !== undefined ? [`grew to ${esc(times(b.grewFirstTo))} first: its free weights did not cover its share`] : []),
+    ...(b.bound ? [`<span class="badge warn" title="the rules alone would have kept more of its weights">budget bound</span> compacted to at least ${pct(b.floor, 1)}`] : []),
+  ];
+  return `<div class="note">share ${pct(b.share, 1)} of the network${parts.length > 0 ? ` · ${parts.join(' · ')}` : ''}</div>`;
+};
+
 const taskTable = (r: RunReport): string => {
   const head = ['#', 'task', 'test', 'val', 'goal', 'val − goal', 'width', 'sparsity', 'owned', 'picked', 'retrain', 'growths · note'];
   const rows = r.tasks.map((t, i) => {
@@ -703,7 +717,7 @@ const taskTable = (r: RunReport): string => {
 <td class="num">${pct(t.ownedFraction, 1)}</td>
 <td class="num">${pct(t.pickedFraction, 1)}</td>
 <td class="num">${t.retrainKept ? 'kept' : '<span class="dim">no</span>'}</td>
-<td class="growth">${growthCell(t)}${t.note === null ? '' : `<div class="note">${esc(t.note)}</div>`}</td>
+<td class="growth">${growthCell(t)}${t.note === null ? '' : `<div class="note">${esc(t.note)}</div>`}${budgetCell(t)}</td>
 </tr>`;
   });
   return `<div class="tablewrap"><table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
@@ -832,6 +846,7 @@ ul.growths{margin:0;padding:0;list-style:none}
 ul.growths li+li{margin-top:4px}
 .badge{display:inline-block;font-size:10.5px;font-weight:700;text-transform:uppercase;letter-spacing:.05em;padding:0 6px;border-radius:999px}
 .badge.warn{background:var(--warn);color:var(--card)}
+.badge.bad{background:var(--bad);color:var(--card)}
 .timing{display:grid;gap:5px}
 .trow{display:grid;grid-template-columns:minmax(140px,260px) 1fr 150px;gap:12px;align-items:center;font-size:13px}
 .tname{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}

@@ -34,6 +34,6 @@ test('CIFAR-100 from its binary format: two superclass tasks learned with CPG, n
   };
   assert.equal(report.benchmark, 'cifar100');
   assert.deepEqual(report.tasks.map((t) => t.name), ['super0', 'super1'], 'tasks named by the superclass names file');
-  assert.ok(report.tasks.every((t) => t.pruneCurve.length === 1), 'each task was compacted');
+  assert.ok(report.tasks.every((t) => t.pruneCurve.length >= 1), 'each task was compacted');
   assert.equal(report.maxLogitDrift, 0);
 });

@@ -1,0 +1,107 @@
+/**
+ * Capacity as a budget: no task may starve the tasks after it.
+ *
+ * The room a task and the tasks after it can still use is the network's free
+ * weights plus the growth still allowed (up to the maximum width). A task may
+ * keep at most its share of that room:
+ * - a known count of tasks: an equal share, room / (tasks left + 1) — so that
+ *   every task still to come finds at least as much;
+ * - an open-ended stream: (1 − reserve) × room.
+ * The share becomes a floor on the task's compacting (the least sparsity its
+ * own weights must reach), enforced whatever the goal and threshold rules say.
+ * A task needs its share free to start, and at least MIN_SHARE of one
+ * network however little room is left; with fewer free weights it grows the
+ * network first, where growth is allowed, else the model has run out of room.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import type { CpgError } from './errors.js';
+import { type Backbone, graphAt, sharableSpecs } from './backbone.js';
+import { sharableSize } from './graph.js';
+import type { BudgetOutcome } from './codecs.js';
+import { type CycleState, budgetBound, nextWidth } from './lifecycle.js';
+import { totalCapacity } from './ownerMap.js';
+
+/** Weights (cells of the sharable tensors) still usable, now and by growing. */
+export interface Room {
+  /** Free cells at the current width. */
+  readonly free: number;
+  /** Cells the growth still allowed would add. */
+  readonly growth: number;
+  /** Cells at the current width. */
+  readonly size: number;
+}
+
+/** A task needs at least this share of one network (at width 1) free to start, however little room its share leaves. */
+export const MIN_SHARE = 0.01;
+
+/** How the tasks to come are counted: tasks left after this one, or a reserve of the room for an open-ended stream. */
+export type Plan = { readonly tasksLeft: number } | { readonly reserve: number };
+
+/** Sharable cells at width `multiplier`. */
+export const cellsAt = (b: Backbone, multiplier: number): E.Either<CpgError, number> =>
+  pipe(
+    sharableSpecs(graphAt(b, multiplier)),
+    E.map((specs) => sharableSize(specs)),
+  );
+
+/** The room in a backbone that may grow to `maxMultiplier`. */
+export const roomOf = (b: Backbone, maxMultiplier: number): E.Either<CpgError, Room> =>
+  pipe(
+    E.Do,
+    E.bind('now', () => cellsAt(b, b.multiplier)),
+    E.bind('max', () => (maxMultiplier > b.multiplier ? cellsAt(b, maxMultiplier) : cellsAt(b, b.multiplier))),
+    E.map(({ now, max }) => ({ free: totalCapacity(b.owners.values()).free, growth: Math.max(0, max - now), size: now })),
+  );
+
+/** The most cells the task may keep. */
+export const shareOf = (room: Room, plan: Plan): number => {
+  const total = room.free + room.growth;
+  return 'tasksLeft' in plan ? total / (Math.max(0, Math.floor(plan.tasksLeft)) + 1) : (1 - plan.reserve) * total;
+};
+
+/**
+ * The width to start a task at: the current one, or — when its free cells do
+ * not cover what the task needs — the first grown width (step by step, up to
+ * the maximum) whose free cells do. `covered` is false when even the maximum
+ * width leaves the task short.
+ */
+export const startingWidth = (
+  b: Backbone,
+  needed: number,
+  growStep: number,
+  maxMultiplier: number,
+): E.Either<CpgError, { readonly multiplier: number; readonly free: number; readonly size: number; readonly covered: boolean }> =>
+  pipe(
+    cellsAt(b, b.multiplier),
+    E.chain((now) => {
+      const free0 = totalCapacity(b.owners.values()).free;
+      const at = (m: number): E.Either<CpgError, { multiplier: number; free: number; size: number; covered: boolean }> =>
+        pipe(
+          cellsAt(b, m),
+          E.chain((cells) => {
+            const free = free0 + cells - now;
+            if (free >= needed) return E.right({ multiplier: m, free, size: cells, covered: true });
+            const next = nextWidth(m, growStep, maxMultiplier);
+            return next > m ? at(next) : E.right({ multiplier: m, free, size: cells, covered: false });
+          }),
+        );
+      return at(b.multiplier);
+    }),
+  );
+
+/** What a task's budget was and did, for its report (nothing without a budget). */
+export const budgetOutcomeOf = (s: CycleState): { readonly budget?: BudgetOutcome } => {
+  const b = s.ctx.budget;
+  if (b === undefined || b.size === 0) return {};
+  return {
+    budget: {
+      share: Math.min(1, b.share / b.size),
+      freeAtStart: b.free / b.size,
+      floor: s.floor ?? 0,
+      bound: budgetBound(s),
+      ranOut: b.free < b.needed,
+      ...(s.ctx.startMultiplier !== undefined ? { grewFirstTo: s.ctx.startMultiplier } : {}),
+    },
+  };
+};
