@@ -19,7 +19,7 @@ import type { CpgError } from './errors.js';
 import { type Backbone, graphAt, sharableSpecs } from './backbone.js';
 import { sharableSize } from './graph.js';
 import type { BudgetOutcome } from './codecs.js';
-import { type CycleState, budgetBound, nextWidth } from './lifecycle.js';
+import { type CycleState, budgetBound, finalValAcc, nextWidth } from './lifecycle.js';
 import { totalCapacity } from './ownerMap.js';
 
 /** Weights (cells of the sharable tensors) still usable, now and by growing. */
@@ -90,6 +90,12 @@ export const startingWidth = (
     }),
   );
 
+/** Its share bound its compacting and it ended under its goal (validation, within the allowed loss). */
+export const endedShort = (s: CycleState): boolean => {
+  const val = finalValAcc(s);
+  return val !== null && budgetBound(s) && val + s.config.allowedLoss < s.ctx.goal - 1e-9;
+};
+
 /** What a task's budget was and did, for its report (nothing without a budget). */
 export const budgetOutcomeOf = (s: CycleState): { readonly budget?: BudgetOutcome } => {
   const b = s.ctx.budget;
@@ -100,7 +106,7 @@ export const budgetOutcomeOf = (s: CycleState): { readonly budget?: BudgetOutcom
       freeAtStart: b.free / b.size,
       floor: s.floor ?? 0,
       bound: budgetBound(s),
-      ranOut: b.free < b.needed,
+      ranOut: b.free < b.needed || endedShort(s),
       ...(s.ctx.startMultiplier !== undefined ? { grewFirstTo: s.ctx.startMultiplier } : {}),
     },
   };

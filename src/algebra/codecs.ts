@@ -943,7 +943,11 @@ export const BudgetOutcome = struct(
     floor: HalfOpenFraction,
     /** Whether the budget changed the choice: the rules alone would have kept less sparsity. */
     bound: Bool,
-    /** Whether it started with fewer free weights than it needed, at the widest the network may grow (a warning was emitted). */
+    /**
+     * Whether the model ran out of room for it (a warning was emitted): it started with fewer free
+     * weights than it needed at the widest the network may grow, or its share bound its compacting
+     * and it ended under its goal.
+     */
     ranOut: Bool,
   },
   {

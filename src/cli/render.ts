@@ -25,7 +25,7 @@ const budgetLines = (r: RunReport): string[] => {
   return [
     ...(bound.length > 0 ? [`budget bound (compacted further to leave room for the tasks to come): ${bound.map((t) => `${t.name} to ${t.sparsity}`).join(', ')}`] : []),
     ...(out.length > 0
-      ? [`out of room (fewer free weights than needed at the maximum width; raise --max-multiplier): ${out.map((t) => `${t.name} started with ${pct(t.budget!.freeAtStart)} free`).join(', ')}`]
+      ? [`out of room (started short of free weights at the maximum width, or its share bound it under its goal; raise --max-multiplier): ${out.map((t) => t.name).join(', ')}`]
       : []),
   ];
 };

@@ -73,15 +73,21 @@ export type RunEvent =
       readonly next: string;
     }
   | { readonly type: 'checkpoint'; readonly seconds: number; readonly bytes: number }
-  /** A task starts with fewer free weights than its share, and the network may not grow further: said when it happens. */
+  /**
+   * The model is running out of room, said when it happens: a task starts with
+   * fewer free weights than it needs at the widest the network may grow
+   * ('start'), or its share bound its compacting and it ended under its goal
+   * ('end').
+   */
   | {
       readonly type: 'capacity-low';
+      readonly at: 'start' | 'end';
       readonly task: number;
       readonly name: string;
-      /** Free weights when it starts, as a fraction of the network. */
+      /** Free weights when it started, as a fraction of the network. */
       readonly freeFraction: number;
-      /** What it needs free: its share of the room, and at least 1 % of one network. */
-      readonly neededFraction: number;
+      /** Its share: the most it may keep. */
+      readonly shareFraction: number;
       readonly multiplier: number;
       readonly message: string;
     }

@@ -14,9 +14,9 @@ import { pipe } from 'fp-ts/lib/function.js';
 import { defer } from 'rxjs';
 import type { CpgError } from '../algebra/errors.js';
 import type { CycleConfig, CycleState, TaskBudget, TaskContext } from '../algebra/lifecycle.js';
-import { MIN_SHARE, type Plan, cellsAt, roomOf, shareOf, startingWidth } from '../algebra/budget.js';
+import { MIN_SHARE, type Plan, cellsAt, endedShort, roomOf, shareOf, startingWidth } from '../algebra/budget.js';
 import type { RunEvent } from './events.js';
-import { advance, startCycle } from '../algebra/lifecycle.js';
+import { advance, finalValAcc, startCycle } from '../algebra/lifecycle.js';
 import { stepLr } from '../algebra/schedule.js';
 import { claimAll, currentTask } from '../algebra/backbone.js';
 import type { PickMask } from '../algebra/pickMask.js';
@@ -142,18 +142,40 @@ const budgetFor = (
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
 
+const fractionOf = (b: TaskBudget, x: number): number => (b.size === 0 ? 0 : x / b.size);
+
 /** The warning of a task that starts with fewer free weights than it needs, at the widest the model may grow. */
-const lowCapacity = (k: number, name: string, b: TaskBudget, multiplier: number): RunEvent => ({
+const startedShort = (k: number, name: string, b: TaskBudget, multiplier: number): RunEvent => ({
   type: 'capacity-low',
+  at: 'start',
   task: k,
   name,
-  freeFraction: b.size === 0 ? 0 : b.free / b.size,
-  neededFraction: b.size === 0 ? 0 : b.needed / b.size,
+  freeFraction: fractionOf(b, b.free),
+  shareFraction: fractionOf(b, b.share),
   multiplier,
   message:
-    `task '${name}' starts with ${pct(b.size === 0 ? 0 : b.free / b.size)} of the network free, less than the ${pct(b.size === 0 ? 0 : b.needed / b.size)} it needs, ` +
+    `task '${name}' starts with ${pct(fractionOf(b, b.free))} of the network free, less than the ${pct(fractionOf(b, b.needed))} it needs, ` +
     `at the maximum width ×${multiplier}: it learns mostly through the older weights it picks; give the model room with a larger --max-multiplier`,
 });
+
+/** The warning of a task whose share bound its compacting and that ended under its goal. */
+const shortAtEnd = (k: number, name: string, s: CycleState): RunEvent | undefined => {
+  const b = s.ctx.budget;
+  const val = finalValAcc(s);
+  if (b === undefined || val === null || !endedShort(s)) return undefined;
+  return {
+    type: 'capacity-low',
+    at: 'end',
+    task: k,
+    name,
+    freeFraction: fractionOf(b, b.free),
+    shareFraction: fractionOf(b, b.share),
+    multiplier: s.multiplier,
+    message:
+      `task '${name}' ended ${(100 * (s.ctx.goal - val)).toFixed(1)} points under its goal (validation): its share, ${pct(fractionOf(b, b.share))} of the network, ` +
+      `bound its compacting so that the tasks to come find room: the model is short of room at ×${s.config.maxMultiplier}; give it more with a larger --max-multiplier`,
+  };
+};
 
 const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal: number | null, capacity: Capacity, s0: RunState, net0: NetState): Flow<RunState> =>
   defer(() => {
@@ -178,7 +200,7 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
     const startBudget = fresh.right.cycle.ctx.budget;
     const warning: Flow<void> =
       resumed === undefined && startBudget !== undefined && startBudget.free < startBudget.needed
-        ? emit(lowCapacity(k, data.name, startBudget, fresh.right.cycle.multiplier))
+        ? emit(startedShort(k, data.name, startBudget, fresh.right.cycle.multiplier))
         : pure(undefined);
     const secondsBefore = fresh.right.seconds;
     const update = (s: RunState, next: CurrentTask): Flow<Step> =>
@@ -379,8 +401,10 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
         const done = st.cur.cycle.phase;
         if (done.tag !== 'done') return pure(st.state);
         const final = done.keptRetrain && st.cur.retrained !== null ? E.right(st.cur.retrained) : snapshotAt(st.cur, done.chosen);
+        const short = shortAtEnd(k, data.name, st.cur.cycle);
         return pipe(
-          fromEither(final),
+          short !== undefined ? emit(short) : pure(undefined),
+          chain(() => fromEither(final)),
           chain((idx) => load(ctx, idx)),
           chain(({ state, currentPicks }) =>
             finishTask(ctx, st.state, data, k, state, currentPicks ?? new Map(), {

@@ -693,7 +693,7 @@ const budgetCell = (t: TaskReport): string => {
   if (b === undefined) return '';
   const parts = [
     ...(b.ranOut
-      ? [`<span class="badge bad" title="the task started with fewer free weights than it needed, at the widest the network may grow">out of room</span> started with ${pct(b.freeAtStart, 1)} free`]
+      ? [`<span class="badge bad" title="it started with fewer free weights than it needed at the widest the network may grow, or its share bound its compacting and it ended under its goal">out of room</span> started with ${pct(b.freeAtStart, 1)} free`]
       : []),
     ...(b.grewFirstTo !== undefined ? [`grew to ${esc(times(b.grewFirstTo))} first: its free weights did not cover its share`] : []),
     ...(b.bound ? [`<span class="badge warn" title="the rules alone would have kept more of its weights">budget bound</span> compacted to at least ${pct(b.floor, 1)}`] : []),

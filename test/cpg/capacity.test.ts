@@ -64,6 +64,7 @@ test('a model out of room warns when the task starts (and its report says so); a
   assert.ok(warned < training, 'said when it happens: before the task trains');
   const warning = second.right[warned] as Extract<RunEvent, { type: 'capacity-low' }>;
   assert.equal(warning.freeFraction, 0);
+  assert.equal(warning.at, 'start');
   assert.match(warning.message, /task 'two' starts with 0\.0 % of the network free.*--max-multiplier/);
   assert.equal(reportOf(second.right).tasks[1]!.budget?.ranOut, true);
   assert.equal(reportOf(second.right).maxLogitDrift, 0);
