@@ -888,7 +888,7 @@ export const runConfigDefaults: Omit<RunConfig, keyof typeof runConfigOptionalFi
 
 /** Defaults of a new run for fields that an older run lacks (and then reads as the reference's rules). */
 export const newRunDefaults: { readonly recordRule: t.TypeOf<typeof RecordRule>; readonly capacityBudget: 'share' | 'none' } = {
-  recordRule: 'goal',
+  recordRule: 'reference',
   capacityBudget: 'share',
 };
 

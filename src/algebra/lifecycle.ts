@@ -417,8 +417,8 @@ const onPruned = (
   const forced = forcedTargetOf(s);
   const recordable = m.trainAcc > s.config.trainAccThreshold || (s.config.recordRule === 'goal' && meetsGoal(m.valAcc, s.ctx, s.config));
   if (!recordable) {
-    // Below the target the budget demands, the sweep goes straight on to it; above it, this target is lost and the sweep ends.
-    if (forced !== null && phase.to < forced) return E.right({ ...s, phase: { tag: 'prune', from: phase.to, to: forced } });
+    // Below the target the budget demands, the sweep goes on target by target towards it (pruning stays gradual); above it, this target is lost and the sweep ends.
+    if (forced !== null && phase.to < forced) return E.right({ ...s, phase: { tag: 'prune', from: phase.to, to: targetsOf(s).find((x) => x > phase.to) ?? forced } });
     if (phase.to !== forced) return E.right(afterChoice(s));
   }
   // Recorded: the rules allow it, or it is the target the budget demands whatever they say.
