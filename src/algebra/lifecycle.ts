@@ -209,16 +209,15 @@ export const budgetBound = (s: Pick<CycleState, 'record' | 'goalMissedAtMax' | '
   (s.floor ?? 0) > 0 && chooseRatio({ ...s, floor: 0, record: s.record.filter((r) => r.forced !== true) }) < (s.floor ?? 0);
 
 /**
- * The compacting targets: the configured ones, with the budget's floor among
- * them when it lies above the first (below it, the first target already
- * keeps the task within its share).
+ * The compacting targets: the configured ones, and the budget's floor after
+ * them when it lies beyond the last (otherwise a configured target at or
+ * above the floor stands for it, so a budget that does not bind leaves the
+ * sweep exactly as the rules alone run it).
  */
 export const targetsOf = (s: Pick<CycleState, 'config' | 'floor'>): readonly number[] => {
   const floor = s.floor ?? 0;
-  const first = s.config.sparsities[0];
-  return floor > 0 && first !== undefined && floor > first && !s.config.sparsities.includes(floor)
-    ? [...s.config.sparsities, floor].sort((a, b) => a - b)
-    : s.config.sparsities;
+  const last = s.config.sparsities[s.config.sparsities.length - 1];
+  return floor > 0 && last !== undefined && floor > last ? [...s.config.sparsities, floor] : s.config.sparsities;
 };
 
 /** The target the budget demands: the first at or above its floor (null without a floor). */

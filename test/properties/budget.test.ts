@@ -271,3 +271,23 @@ test('a task starts at the first width whose free cells cover what it needs, or 
     }
   }
 });
+
+test('a budget that does not bind changes nothing: where the rules alone keep at least the floor and never stop below the target it demands, the cycle is the same', () => {
+  fc.assert(
+    fc.property(arbBudgeted, ({ config, ctx, owned, raws }) => {
+      const { budget: _b, ...unbudgeted } = ctx;
+      void _b;
+      const alone = drive(unbudgeted, config, raws, owned);
+      const withBudget = drive(ctx, config, raws, owned);
+      const floor = withBudget.last.floor ?? 0;
+      const forced = forcedTargetOf(withBudget.last);
+      const prunes = alone.steps.filter((st) => st.m.tag === 'pruned').map((st) => (st.before.phase as { to: number }).to);
+      const lastTried = prunes[prunes.length - 1] ?? 0;
+      fc.pre(alone.last.phase.tag === 'done' && alone.last.phase.chosen >= floor && (forced === null || lastTried >= forced));
+      const strip = (s: CycleState) => ({ ...s, ctx: null, floor: null });
+      assert.deepEqual(strip(withBudget.last), strip(alone.last));
+      assert.equal(budgetBound(withBudget.last), false);
+    }),
+    { ...RUNS, numRuns: 500 },
+  );
+});
