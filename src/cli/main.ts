@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Observable } from 'rxjs';
-import { RunConfigInput, decodeConfig, decodeWith, runConfigDefaults, type RunConfig } from '../algebra/codecs.js';
+import { RunConfigInput, decodeConfig, decodeWith, newRunDefaults, runConfigDefaults, type RunConfig } from '../algebra/codecs.js';
 import { type CpgError, describeError, exitCodeOf } from '../algebra/errors.js';
 import { withPreset, presets } from '../cpg/presets.js';
 import type { RunEvent } from '../cpg/events.js';
@@ -97,7 +97,7 @@ const mnistPresets = (field: string, shown: (v: unknown) => string): string => {
 };
 
 const helpText = (topic: string | undefined): string => {
-  const defaults: Record<string, unknown> = { ...runConfigDefaults };
+  const defaults: Record<string, unknown> = { ...runConfigDefaults, ...newRunDefaults };
   const fields = configFields()
     .filter((f) => !['benchmark', 'method', 'net'].includes(f))
     .map((f) => {
@@ -144,9 +144,11 @@ flags are taken then. Later calls use RUN's configuration; they may change a
 task's stage lengths and rates, not the net or the method. RUN may also be a
 finished \`cpg run\` (one more task for a benchmark model).
 
-Capacity for tasks to come: a model learned over time frees --reserve (default
-0.9) of a task's weights when the task misses its goal at the maximum width, or
-counts tasks left to --expected-tasks N with the reference's rule.
+Capacity for tasks to come (--capacity-budget share, the default): a task keeps
+at most 1 − --reserve (default 0.9) of the room — free weights plus the growth
+still allowed — or an equal share of it among the tasks left to
+--expected-tasks N. A warning (capacity-low) says when the model runs out of
+room; a later learn may raise --max-multiplier to give it more.
 
 A killed learn is finished by \`cpg resume RUN\`. RUN is locked while a process
 works on it; bad input is refused (exit 2) before RUN is touched.`;
