@@ -23,6 +23,7 @@ import { fsStore } from '../effects/stores/fs.js';
 import { type LearnRequest, learner } from '../streams/run.js';
 import type { Command } from './args.js';
 import { givenFields } from './configFile.js';
+import { maxWidthProblem } from '../cpg/model.js';
 
 type LearnCommand = Extract<Command, { kind: 'learn' }>;
 
@@ -55,6 +56,8 @@ const resolveConfig = async (cmd: LearnCommand, m: RunManifest | null): Promise<
   if (m !== null) {
     if (config.right.net !== m.config.net) return E.left(usage('net', `the model in ${cmd.dir} is a '${m.config.net}' network; it cannot learn with '${config.right.net}'`));
     if (config.right.method !== m.config.method) return E.left(usage('method', `the model in ${cmd.dir} learns with '${m.config.method}', not '${config.right.method}'`));
+    const narrower = maxWidthProblem(m, config.right.maxMultiplier);
+    if (narrower !== undefined) return E.left(usage('maxMultiplier', `${cmd.dir}: ${narrower}`));
   }
   if (config.right.method !== 'cpg' && config.right.method !== 'packnet')
     return E.left(usage('method', `a model learns tasks over time with cpg or packnet, not '${config.right.method}'`));

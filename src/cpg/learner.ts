@@ -26,7 +26,7 @@ import { checkProbes } from '../effects/checkpoint.js';
 import { type RunCtx, type RunState, commit, save, withConfig } from './context.js';
 import { type Emit, type Flow, chain, emit, fail, fromEither, fromTE, mapError, mapValue, pure } from './flow.js';
 import { trainIndividual } from './baselines.js';
-import { freshManifest, markFinished, matchTask, taskEntryFor, writeReports } from './model.js';
+import { freshManifest, markFinished, matchTask, maxWidthProblem, taskEntryFor, writeReports } from './model.js';
 import { type RunOptions, learnWithMethod, runCtxOf } from './run.js';
 
 /** A task to learn, with where its goal comes from and where its data came from. */
@@ -66,9 +66,8 @@ const taskConfig = (m: RunManifest | null, o: LearnerOptions, r: LearnRequest): 
   if (m !== null) {
     if (base.net !== m.config.net) return E.left(configError('net', `the model is a '${m.config.net}' network; this task asks for '${base.net}'`));
     if (base.method !== m.config.method) return E.left(configError('method', `the model learns with '${m.config.method}'; this task asks for '${base.method}'`));
-    const width = m.finished[m.finished.length - 1]?.multiplier ?? 1;
-    if (base.maxMultiplier < width)
-      return E.left(configError('maxMultiplier', `the model is ×${width} wide already; the maximum width may be raised for a new task (${base.maxMultiplier} < ${width}), never lowered below it`));
+    const narrower = maxWidthProblem(m, base.maxMultiplier);
+    if (narrower !== undefined) return E.left(configError('maxMultiplier', narrower));
   }
   return pipe(
     learnable(base.method),

@@ -135,6 +135,14 @@ export const capacityFor = (m: RunManifest, config: RunConfig, k: number): Capac
       ? { tasksTotal: Math.max(config.expectedTasks, k) }
       : { tasksTotal: k, reserve: config.reserve ?? DEFAULT_RESERVE };
 
+/** Why a task may not learn with this maximum width: the model is wider already (undefined when it may). */
+export const maxWidthProblem = (m: RunManifest, maxMultiplier: number): string | undefined => {
+  const width = m.finished[m.finished.length - 1]?.multiplier ?? 1;
+  return maxMultiplier < width
+    ? `the model is ×${width} wide already: the maximum width may be raised for a new task, never lowered below it (got ${maxMultiplier})`
+    : undefined;
+};
+
 /** The capacity policy in words, for reports. */
 export const describePolicy = (m: RunManifest, config: RunConfig): string => {
   const rule = '1 − round(1/(tasks left + 1), 1)';

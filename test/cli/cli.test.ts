@@ -34,6 +34,8 @@ test('bad flags and values are refused with exit code 2 and name the flag', () =
   refused(['run', '--sparsities', '0.5,1.2'], /--sparsities\[1\]/);
   refused(['run', '--sparsities', '0.6,0.3'], /--sparsities/);
   refused(['run', '--max-multiplier', '0.5'], /--max-multiplier/);
+  refused(['run', '--record-rule', 'maybe'], /--record-rule/);
+  refused(['run', '--capacity-budget', 'lots'], /--capacity-budget/);
   refused(['run', '--benchmark', 'imagenet'], /--benchmark/);
   refused(['run', '--net'], /--net needs a value/);
   refused(['run', 'extra'], /unexpected argument 'extra'/);
