@@ -50,12 +50,12 @@ export const roomOf = (b: Backbone, maxMultiplier: number): E.Either<CpgError, R
   pipe(
     E.Do,
     E.bind('now', () => cellsAt(b, b.multiplier)),
-    E.bind('max', () => (maxMultiplier > b.multiplier ? cellsAt(b, maxMultiplier) : cellsAt(b, b.multiplier))),
+    E.bind('max', () => cellsAt(b, Math.max(maxMultiplier, b.multiplier))),
     E.map(({ now, max }) => ({ free: totalCapacity(b.owners.values()).free, growth: Math.max(0, max - now), size: now })),
   );
 
 /** The most cells the task may keep. */
-export const shareOf = (room: Room, plan: Plan): number => {
+export const shareFor = (room: Room, plan: Plan): number => {
   const total = room.free + room.growth;
   return 'tasksLeft' in plan ? total / (Math.max(0, Math.floor(plan.tasksLeft)) + 1) : (1 - plan.reserve) * total;
 };
@@ -68,27 +68,24 @@ export const shareOf = (room: Room, plan: Plan): number => {
  */
 export const startingWidth = (
   b: Backbone,
+  room: Room,
   needed: number,
   growStep: number,
   maxMultiplier: number,
-): E.Either<CpgError, { readonly multiplier: number; readonly free: number; readonly size: number; readonly covered: boolean }> =>
-  pipe(
-    cellsAt(b, b.multiplier),
-    E.chain((now) => {
-      const free0 = totalCapacity(b.owners.values()).free;
-      const at = (m: number): E.Either<CpgError, { multiplier: number; free: number; size: number; covered: boolean }> =>
-        pipe(
-          cellsAt(b, m),
-          E.chain((cells) => {
-            const free = free0 + cells - now;
-            if (free >= needed) return E.right({ multiplier: m, free, size: cells, covered: true });
-            const next = nextWidth(m, growStep, maxMultiplier);
-            return next > m ? at(next) : E.right({ multiplier: m, free, size: cells, covered: false });
-          }),
-        );
-      return at(b.multiplier);
-    }),
-  );
+): E.Either<CpgError, { readonly multiplier: number; readonly free: number; readonly size: number; readonly covered: boolean }> => {
+  const at = (m: number): E.Either<CpgError, { multiplier: number; free: number; size: number; covered: boolean }> =>
+    pipe(
+      cellsAt(b, m),
+      E.chain((cells) => {
+        // Growing frees every new cell: the free cells now, plus what the wider tensors add.
+        const free = room.free + cells - room.size;
+        if (free >= needed) return E.right({ multiplier: m, free, size: cells, covered: true });
+        const next = nextWidth(m, growStep, maxMultiplier);
+        return next > m ? at(next) : E.right({ multiplier: m, free, size: cells, covered: false });
+      }),
+    );
+  return at(b.multiplier);
+};
 
 /** Its share bound its compacting and it ended under its goal (validation, within the allowed loss). */
 export const endedShort = (s: CycleState): boolean => {

@@ -166,16 +166,15 @@ const loadCpu = async (): Promise<E.Either<CpgError, BackendInfo>> => {
 const load = (name: BackendName, threads: number | undefined): Promise<E.Either<CpgError, BackendInfo>> =>
   name === 'tensorflow' ? loadTensorflow() : name === 'wasm' ? selectWasm(threads) : loadCpu();
 
-const choose = (p: { readonly name: BackendName | 'auto' }, threads: number | undefined): Promise<E.Either<CpgError, BackendInfo>> =>
-  (async () => {
-    if (p.name !== 'auto') return load(p.name, threads);
-    let last: E.Either<CpgError, BackendInfo> = E.left(backendError('auto', 'no backend loaded'));
-    for (const name of backendNames) {
-      last = await load(name, threads);
-      if (E.isRight(last)) return last;
-    }
-    return last;
-  })();
+const choose = async (p: { readonly name: BackendName | 'auto' }, threads: number | undefined): Promise<E.Either<CpgError, BackendInfo>> => {
+  if (p.name !== 'auto') return load(p.name, threads);
+  let last: E.Either<CpgError, BackendInfo> = E.left(backendError('auto', 'no backend loaded'));
+  for (const name of backendNames) {
+    last = await load(name, threads);
+    if (E.isRight(last)) return last;
+  }
+  return last;
+};
 
 // ---- one backend per process, shared ---------------------------------------
 
@@ -271,7 +270,9 @@ export const acquireBackend = (o: BackendRequest): TE.TaskEither<CpgError, Backe
     TE.fromEither(checkedPreference(o)),
     TE.chain((p) => () => {
       const h = holderOf();
-      const decision = h.queue.then(() => decide(h, p, o.threads));
+      // After the one before, however it ended: a decision that threw must not block every later one.
+      const next = () => decide(h, p, o.threads);
+      const decision = h.queue.then(next, next);
       h.queue = decision;
       return decision;
     }),

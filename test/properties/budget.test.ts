@@ -10,7 +10,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { mlp as mlpGraph } from '../../src/algebra/architectures.js';
 import { type Backbone, claimAll, createBackbone, growTo } from '../../src/algebra/backbone.js';
-import { MIN_SHARE, budgetOutcomeOf, cellsAt, roomOf, shareOf, startingWidth } from '../../src/algebra/budget.js';
+import { MIN_SHARE, budgetOutcomeOf, cellsAt, roomOf, shareFor, startingWidth } from '../../src/algebra/budget.js';
 import { CycleStateCodec, decodeWith } from '../../src/algebra/codecs.js';
 import {
   MAX_FLOOR,
@@ -233,14 +233,14 @@ test('room is the free cells plus the growth still allowed; equal shares of a kn
       // Each task keeps exactly its share of what is left: the room is never overdrawn, and the last task's share is what remains.
       let left = room.right.free + room.right.growth;
       for (let k = 1; k <= tasks; k++) {
-        const share = shareOf({ free: left, growth: 0, size: room.right.size }, { tasksLeft: tasks - k });
+        const share = shareFor({ free: left, growth: 0, size: room.right.size }, { tasksLeft: tasks - k });
         assert.ok(share <= left + 1e-6);
         assert.ok(Math.abs(share - (room.right.free + room.right.growth) / tasks) <= 1e-6 * left + 1e-6, 'equal shares');
         left -= share;
       }
       assert.ok(Math.abs(left) <= 1e-6 * (room.right.free + room.right.growth));
       // An open-ended reserve keeps its fraction of the room for the tasks to come.
-      assert.ok(Math.abs(shareOf(room.right, { reserve: 0.9 }) - 0.1 * (room.right.free + room.right.growth)) <= 1e-6 * room.right.free);
+      assert.ok(Math.abs(shareFor(room.right, { reserve: 0.9 }) - 0.1 * (room.right.free + room.right.growth)) <= 1e-6 * room.right.free);
     }),
     { seed: 3, numRuns: 30 },
   );
@@ -257,13 +257,13 @@ test('a task starts at the first width whose free cells cover what it needs, or 
     const room = roomOf(full, maxMultiplier);
     assert.ok(E.isRight(room));
     assert.equal(room.right.free, 0);
-    const start = startingWidth(full, Math.max(needed, shareOf(room.right, { tasksLeft: 3 })), 0.5, maxMultiplier);
+    const start = startingWidth(full, room.right, Math.max(needed, shareFor(room.right, { tasksLeft: 3 })), 0.5, maxMultiplier);
     assert.ok(E.isRight(start));
     if (maxMultiplier === 1) assert.deepEqual({ m: start.right.multiplier, covered: start.right.covered, free: start.right.free }, { m: 1, covered: false, free: 0 });
     else {
       // One growth step frees its new cells, which cover a quarter of the room.
       assert.equal(start.right.multiplier, 1.5);
-      assert.ok(start.right.covered && start.right.free >= shareOf(room.right, { tasksLeft: 3 }));
+      assert.ok(start.right.covered && start.right.free >= shareFor(room.right, { tasksLeft: 3 }));
       const grown = growTo(1.5)(full);
       assert.ok(E.isRight(grown));
       assert.equal(start.right.size, E.getOrElse(() => -1)(cellsAt(grown.right.backbone, 1.5)));
