@@ -210,8 +210,7 @@ export const budgetBound = (s: Pick<CycleState, 'record' | 'goalMissedAtMax' | '
 
 /**
  * The compacting targets: the configured ones, and the budget's floor after
- * them when it lies beyond the last (otherwise a configured target at or
- * above the floor stands for it, so a budget that does not bind leaves the
+ * them when it lies beyond the last (a budget that does not bind leaves the
  * sweep exactly as the rules alone run it).
  */
 export const targetsOf = (s: Pick<CycleState, 'config' | 'floor'>): readonly number[] => {
@@ -220,10 +219,20 @@ export const targetsOf = (s: Pick<CycleState, 'config' | 'floor'>): readonly num
   return floor > 0 && last !== undefined && floor > last ? [...s.config.sparsities, floor] : s.config.sparsities;
 };
 
-/** The target the budget demands: the first at or above its floor (null without a floor). */
-export const forcedTargetOf = (s: Pick<CycleState, 'config' | 'floor'>): number | null => {
+/** Does the budget still demand compaction to its floor (nothing at or above it recorded yet)? */
+export const floorDemanded = (s: Pick<CycleState, 'record' | 'floor'>): boolean => {
   const floor = s.floor ?? 0;
-  return floor > 0 ? (targetsOf(s).find((x) => x >= floor) ?? null) : null;
+  return floor > 0 && !s.record.some((r) => r.sparsity >= floor);
+};
+
+/**
+ * The target after `x`. While the budget forces the sweep on from below its
+ * floor, never beyond the floor: a forced task keeps its whole share.
+ */
+export const nextTargetOf = (s: Pick<CycleState, 'config' | 'floor'>, x: number, forcing: boolean): number | undefined => {
+  const next = targetsOf(s).find((t) => t > x);
+  const floor = s.floor ?? 0;
+  return forcing && x < floor ? Math.min(next ?? floor, floor) : next;
 };
 
 /** Validation accuracy of the model a chosen sparsity stands for (0: the unpruned one). */
@@ -413,19 +422,20 @@ const onPruned = (
 ): E.Either<CpgError, CycleState> => {
   const accs = E.sequenceArray([checkAcc('trainAcc', m.trainAcc), checkAcc('valAcc', m.valAcc)]);
   if (E.isLeft(accs)) return accs;
-  const forced = forcedTargetOf(s);
+  const floor = s.floor ?? 0;
+  const demanded = floorDemanded(s);
   const recordable = m.trainAcc > s.config.trainAccThreshold || (s.config.recordRule === 'goal' && meetsGoal(m.valAcc, s.ctx, s.config));
   if (!recordable) {
-    // Below the target the budget demands, the sweep goes on target by target towards it (pruning stays gradual); above it, this target is lost and the sweep ends.
-    if (forced !== null && phase.to < forced) return E.right({ ...s, phase: { tag: 'prune', from: phase.to, to: targetsOf(s).find((x) => x > phase.to) ?? forced } });
-    if (phase.to !== forced) return E.right(afterChoice(s));
+    // Below its floor the budget forces the sweep on towards it, target by target (pruning stays gradual), landing on the floor itself.
+    if (demanded && phase.to < floor) return E.right({ ...s, phase: { tag: 'prune', from: phase.to, to: nextTargetOf(s, phase.to, true) ?? floor } });
+    // At or above it, a target the rules refuse ends the sweep; it is recorded only if the budget still demands it.
+    if (!demanded) return E.right(afterChoice(s));
   }
-  // Recorded: the rules allow it, or it is the target the budget demands whatever they say.
   const recorded: CycleState = { ...s, record: [...s.record, { sparsity: phase.to, valAcc: m.valAcc, ...(recordable ? {} : { forced: true }) }] };
   if (!recordable) return E.right(afterChoice(recorded));
   const cap = s.pruneCap;
-  if (cap !== null && phase.to >= Math.max(cap, forced ?? 0)) return E.right(afterChoice(recorded));
-  const next = targetsOf(s).find((x) => x > phase.to);
+  if (cap !== null && phase.to >= Math.max(cap, floor)) return E.right(afterChoice(recorded));
+  const next = nextTargetOf(s, phase.to, false);
   if (next === undefined) return E.right(afterChoice(recorded));
   return E.right({ ...recorded, phase: { tag: 'prune', from: phase.to, to: next } });
 };
