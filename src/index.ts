@@ -7,6 +7,8 @@
 export { runEvents, learner, evaluateRun, finalReport, ofType, progress, sequence, overSeeds, goalsThenCpg } from './streams/run.js';
 export type { RunEvent, Progress, Tagged, RunRequest, LearnerSetup, LearnRequest, EvalOptions } from './streams/run.js';
 export type { EvalRow } from './cpg/evalRun.js';
+export { openModel } from './cpg/predict.js';
+export type { Model, ModelTask, Prediction, Ranked, PredictOptions, OpenOptions } from './cpg/predict.js';
 export { withPreset, presets } from './cpg/presets.js';
 export { decodeConfig, runConfigDefaults, RunConfig, RunReport, GoalFile } from './algebra/codecs.js';
 export type { RunConfigInput } from './algebra/codecs.js';

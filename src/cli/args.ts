@@ -22,6 +22,8 @@ export type Command =
     }
   | { readonly kind: 'resume'; readonly dir: string; readonly flags: Flags }
   | { readonly kind: 'eval'; readonly dir: string; readonly task: string | undefined; readonly flags: Flags }
+  /** Images (files and folders) to classify with finished task `task` ('all': every one); `json`: one object per line. */
+  | { readonly kind: 'predict'; readonly dir: string; readonly task: string; readonly inputs: readonly string[]; readonly json: boolean; readonly flags: Flags }
   | { readonly kind: 'help'; readonly topic: string | undefined }
   | { readonly kind: 'version' };
 
@@ -42,7 +44,10 @@ export const configFields = (): readonly string[] => Object.keys(RunConfigInput.
 /** The configuration fields `cpg learn` takes: all but those naming a benchmark's data. */
 export const learnFields = (): readonly string[] => configFields().filter((f) => !['benchmark', 'tasks', 'dataPath'].includes(f));
 
-const commands = ['run', 'learn', 'resume', 'eval'] as const;
+const commands = ['run', 'learn', 'resume', 'eval', 'predict'] as const;
+
+/** Flags that take no value. */
+const switches: Readonly<Record<string, readonly string[]>> = { predict: ['json'] };
 
 const codecOf = (field: string): { readonly _tag?: string; readonly of?: { readonly _tag?: string } } | undefined =>
   (RunConfigInput.optional as Record<string, { _tag?: string; of?: { _tag?: string } }>)[field];
@@ -92,7 +97,7 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
   if (rest.includes('--help') || rest.includes('-h')) return E.right({ kind: 'help', topic: command });
 
   const extra =
-    command === 'run' ? ['out', 'config', 'data'] : command === 'learn' ? ['config', 'task', 'data', 'goal'] : command === 'eval' ? ['task', 'backend', 'threads'] : ['backend', 'threads'];
+    command === 'run' ? ['out', 'config', 'data'] : command === 'learn' ? ['config', 'task', 'data', 'goal'] : command === 'eval' ? ['task', 'backend', 'threads'] : command === 'predict' ? ['task', 'json', 'backend', 'threads'] : ['backend', 'threads'];
   const knownFlags = command === 'run' ? [...configFields().map(kebab), ...extra] : command === 'learn' ? [...learnFields().map(kebab), ...extra] : extra;
   const flags: Record<string, unknown> = {};
   const positional: string[] = [];
@@ -101,6 +106,7 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
   let task: string | undefined;
   let data: string | undefined;
   let goal: string | undefined;
+  let json = false;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
     if (!arg.startsWith('--')) {
@@ -112,6 +118,12 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
     const name = arg.slice(2, eq === -1 ? undefined : eq);
     if (!knownFlags.includes(name))
       return E.left(usage(`unknown flag --${name} for \`cpg ${command}\`${suggest(name, knownFlags)}; see \`cpg ${command} --help\``, `--${name}`));
+    if ((switches[command] ?? []).includes(name)) {
+      if (eq !== -1) return E.left(usage(`--${name} is a switch: it takes no value`, `--${name}`));
+      if (json) return E.left(usage(`--${name} is given twice`, `--${name}`));
+      json = true;
+      continue;
+    }
     let value: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
     if (value === undefined) {
       const next = rest[i + 1];
@@ -142,6 +154,11 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
       if (positional.length !== 1)
         return E.left(usage(positional.length === 0 ? '`cpg learn` needs the run directory: cpg learn RUN --task NAME --data DIR' : `\`cpg learn\` takes one run directory, got ${positional.length}`));
       return E.right({ kind: 'learn', dir: positional[0]!, flags, configFile, task, data, goal });
+    case 'predict':
+      if (positional.length === 0) return E.left(usage('`cpg predict` needs the run directory and images: cpg predict RUN --task NAME FILE|DIR...'));
+      if (task === undefined) return E.left(usage('`cpg predict` needs --task NAME (a finished task, or all)', '--task'));
+      if (positional.length === 1) return E.left(usage('`cpg predict` needs at least one image file or folder after the run directory'));
+      return E.right({ kind: 'predict', dir: positional[0]!, task, inputs: positional.slice(1), json, flags });
     case 'resume':
     case 'eval': {
       if (positional.length !== 1)

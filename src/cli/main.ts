@@ -15,6 +15,7 @@ import { evaluateRun, runEvents } from '../streams/run.js';
 import { asFlag, configFields, kebab, parseArgs, type Command } from './args.js';
 import { pct, renderer, table } from './render.js';
 import { learnCommand } from './learn.js';
+import { predictCommand } from './predict.js';
 import { givenFields } from './configFile.js';
 import { shutdownBackend } from '../effects/backend.js';
 
@@ -111,13 +112,15 @@ Usage:
   cpg learn RUN --task NAME --data DIR [--goal ACC|individual|none] [--config FILE] [field flags]
   cpg resume DIR [--backend auto|tensorflow|wasm|cpu] [--threads N]
   cpg eval DIR [--task NAME]
-  cpg help [run|learn|resume|eval]
+  cpg predict RUN --task NAME|all FILE|DIR... [--json]
+  cpg help [run|learn|resume|eval|predict]
 
 Commands:
   run      learn a benchmark's tasks one after the other, checkpointing every stage
   learn    learn one more task, from an image folder, into the model in RUN (created by the first call)
   resume   continue a stopped or killed run or learn from its last completed stage
   eval     re-evaluate finished tasks from a checkpoint alone and prove their outputs unchanged
+  predict  classify images with finished tasks of the model in RUN
 `;
   if (topic === 'resume')
     return `${common}
@@ -152,6 +155,18 @@ room; a later learn may raise --max-multiplier to give it more.
 
 A killed learn is finished by \`cpg resume RUN\`. RUN is locked while a process
 works on it; bad input is refused (exit 2) before RUN is touched.`;
+  if (topic === 'predict')
+    return `${common}
+cpg predict RUN --task NAME FILE|DIR... classifies images with the finished
+task NAME of the model in RUN (--task all: with every finished task). A DIR is
+read recursively in sorted order, taking .png, .jpg and .jpeg files. Images are
+decoded, resized and normalised exactly as the task's training images were;
+each gets its label (class name), the confidence and the top 3. --json prints
+one JSON object per line instead:
+  {"file": "...", "label": "...", "index": n, "confidence": 0..1, "top": [{"label", "confidence"}, ...]}
+(with "task" first under --task all). Every image is decoded before anything
+is printed: a file that is not an image refuses the call (exit 2), naming it.
+--backend and --threads choose where it runs (default: the run's).`;
   if (topic === 'eval')
     return `${common}
 cpg eval DIR [--task NAME] rebuilds every finished task (or NAME) from DIR's
@@ -221,6 +236,8 @@ const main = async (argv: readonly string[]): Promise<number> => {
         }),
       );
     }
+    case 'predict':
+      return predictCommand(cmd, fail);
     case 'eval': {
       const o = decodeWith(RunConfigInput, undefined)(cmd.flags);
       if (E.isLeft(o)) return fail(o.left, true);

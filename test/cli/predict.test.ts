@@ -1,0 +1,158 @@
+/**
+ * Using what was learned: a model learned with `cpg learn` from real digits
+ * in PNG folders with explicit train/, val/ and test/ splits. `cpg predict`
+ * on the test PNGs gets exactly as many right as `cpg eval` reports; the
+ * library's model reproduces the recorded probe logits bit for bit and sees
+ * the images exactly as training did; bad input is refused (exit 2, one line,
+ * nothing printed).
+ */
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as E from 'fp-ts/lib/Either.js';
+import type { RunManifest } from '../../src/algebra/manifest.js';
+import { openModel, rank } from '../../src/cpg/predict.js';
+import { readManifest } from '../../src/effects/checkpoint.js';
+import { readImageFolder } from '../../src/effects/sources/folder.js';
+import { fsStore } from '../../src/effects/stores/fs.js';
+import { bytesFloat32 } from '../../src/effects/store.js';
+import { writeDigitFolders } from '../helpers/digitFolders.js';
+
+process.env['CPG_BACKEND'] ??= 'wasm';
+const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const env = { ...process.env, CPG_BACKEND: process.env['CPG_BACKEND'] ?? 'wasm' };
+const work = mkdtempSync(path.join(tmpdir(), 'cpg-predict-'));
+const run = path.join(work, 'run');
+const data = (task: string) => path.join(work, task);
+// One training epoch on few images: some test digits are wrong, so agreement with eval is not trivial.
+const quick = ['--train-epochs', '1', '--prune-epochs', '1', '--prune-ramp-epochs', '1', '--sparsities', '0.5', '--retrain-epochs', '1', '--goal', 'none', '--seed', '3', '--threads', '1'];
+
+const cpg = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8', timeout: 170_000 });
+
+const writeSplits = async (task: string, classes: Readonly<Record<string, number>>) => {
+  await writeDigitFolders(path.join(data(task), 'train'), classes, 12, 0);
+  await writeDigitFolders(path.join(data(task), 'val'), classes, 10, 12);
+  await writeDigitFolders(path.join(data(task), 'test'), classes, 30, 22);
+};
+
+before(async () => {
+  await writeSplits('three-five', { three: 3, five: 5 });
+  await writeSplits('four-nine', { four: 4, nine: 9 });
+  for (const task of ['three-five', 'four-nine']) {
+    const r = cpg('learn', run, '--task', task, '--data', data(task), ...quick);
+    assert.equal(r.status, 0, `cpg learn ${task}:\n${r.stdout}\n${r.stderr}`);
+  }
+});
+
+interface Line {
+  readonly task?: string;
+  readonly file: string;
+  readonly label: string;
+  readonly index: number;
+  readonly confidence: number;
+  readonly top: { label: string; confidence: number }[];
+}
+const lines = (stdout: string): Line[] => stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+
+test('cpg predict on a task\'s test PNGs gets as many right as cpg eval reports for its test split', { timeout: 120_000 }, () => {
+  for (const task of ['three-five', 'four-nine']) {
+    const ev = cpg('eval', run, '--task', task);
+    assert.equal(ev.status, 0, ev.stderr);
+    const row = ev.stdout.split('\n').find((l) => l.startsWith(task))!;
+    const testAcc = Number(/([\d.]+)%/.exec(row)![1]) / 100;
+    const p = cpg('predict', run, '--task', task, path.join(data(task), 'test'), '--json');
+    assert.equal(p.status, 0, p.stderr);
+    assert.equal(p.stderr, '');
+    const out = lines(p.stdout);
+    assert.equal(out.length, 60, 'every test image, once');
+    const files = out.map((l) => l.file);
+    assert.deepEqual(files, [...files].sort(), 'in sorted order');
+    const right = out.filter((l) => l.label === path.basename(path.dirname(l.file))).length;
+    assert.equal(right, Math.round(testAcc * 60), `${task}: predict got ${right}/60, eval reports ${testAcc}`);
+    assert.ok(right < 60 || task === 'three-five', 'the check is not trivial on at least one task');
+    for (const l of out) {
+      assert.ok(l.top.length === 2 && l.top[0]!.label === l.label && l.top[0]!.confidence === l.confidence);
+      assert.ok(l.confidence >= 0.5 && l.confidence <= 1);
+      assert.ok(Math.abs(l.top[0]!.confidence + l.top[1]!.confidence - 1) < 1e-6);
+    }
+  }
+});
+
+test('--task all predicts with every finished task; the table form names label, confidence and the top 3', { timeout: 60_000 }, () => {
+  const one = path.join(data('three-five'), 'test', 'three', 'img-0000.png');
+  const all = cpg('predict', run, '--task', 'all', one, '--json');
+  assert.equal(all.status, 0, all.stderr);
+  assert.deepEqual(lines(all.stdout).map((l) => [l.task, l.file]), [['three-five', one], ['four-nine', one]]);
+  const t = cpg('predict', run, '--task', 'three-five', one);
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stdout, /file\s+label\s+confidence\s+top 3/);
+  assert.match(t.stdout, new RegExp(`${one.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+(three|five)\\s+\\d+\\.\\d%`));
+});
+
+test('the library model: recorded probe logits bit for bit, and images seen exactly as training saw them', { timeout: 60_000 }, async () => {
+  const store = fsStore(run);
+  const m = await readManifest(store)();
+  assert.ok(E.isRight(m) && m.right !== null);
+  const opened = await openModel(store)();
+  assert.ok(E.isRight(opened), JSON.stringify(E.isLeft(opened) ? opened.left : null));
+  const model = opened.right;
+  try {
+    assert.deepEqual(model.tasks.map((t) => [t.name, t.classNames]), [['three-five', ['five', 'three']], ['four-nine', ['four', 'nine']]]);
+    for (const [i, t] of model.tasks.entries()) {
+      const manifest: RunManifest = m.right;
+      const probe: E.Either<unknown, Uint8Array> = await store.getBlob(manifest.tasks[i]!.probeInputs!)();
+      const recorded: E.Either<unknown, Uint8Array> = await store.getBlob(manifest.finished[i]!.probe!)();
+      assert.ok(E.isRight(probe) && E.isRight(recorded));
+      const logits = model.logits(t.name, bytesFloat32(probe.right), { inputs: 'normalised' });
+      assert.ok(E.isRight(logits));
+      assert.deepEqual(logits.right, bytesFloat32(recorded.right), `${t.name}: the probe logits recorded when it finished`);
+    }
+    // The test PNGs: as pixels normalised by the model, the same logits as the folder source's normalised test split.
+    const t = model.tasks[1]!;
+    const read = (normalisation: { mean: number[]; std: number[] }) =>
+      readImageFolder(data(t.name), { name: t.name, inputShape: model.inputShape, seed: 1, valFraction: 0, testFraction: 0, normalisation })();
+    const normalised = await read({ mean: [...model.normalisation!.mean], std: [...model.normalisation!.std] });
+    const raw = await read({ mean: [0], std: [1] });
+    assert.ok(E.isRight(normalised) && E.isRight(raw));
+    const test = normalised.right.task.test!;
+    const viaSource = model.logits(t.name, test.x, { inputs: 'normalised' });
+    const viaPixels = model.logits(t.name, raw.right.task.test!.x);
+    assert.ok(E.isRight(viaSource) && E.isRight(viaPixels));
+    assert.deepEqual(viaPixels.right, viaSource.right);
+    const predicted = model.predict(t.name, raw.right.task.test!.x);
+    assert.ok(E.isRight(predicted));
+    assert.equal(predicted.right.length, test.count);
+    assert.deepEqual(predicted.right.map((p) => p.index), Array.from({ length: test.count }, (_, i) => rank(viaSource.right, i, t.classNames, 3).index));
+    // Bad input is a Left naming the problem, never a throw.
+    assert.match(JSON.stringify(model.predict('nope', test.x)), /no task named 'nope'/);
+    assert.match(JSON.stringify(model.predict(t.name, test.x.subarray(0, 100))), /not a whole number of 28×28×1 inputs/);
+    assert.match(JSON.stringify(model.predict(t.name, Float32Array.of(...new Array(784).fill(NaN)))), /not a finite number/);
+  } finally {
+    model.dispose();
+  }
+});
+
+test('bad input: exit 2, one line naming the problem, nothing on stdout', { timeout: 60_000 }, () => {
+  const notImage = path.join(work, 'notes.png');
+  writeFileSync(notImage, 'not an image');
+  const good = path.join(data('three-five'), 'test', 'three', 'img-0000.png');
+  const cases: [string[], RegExp][] = [
+    [['predict', run, '--task', 'three-five', good, notImage], /notes\.png: not a PNG or JPEG image/],
+    [['predict', run, '--task', 'seven-eight', good], /no task named 'seven-eight'/],
+    [['predict', path.join(work, 'nowhere'), '--task', 'three-five', good], /no model here/],
+    [['predict', run, '--task', 'three-five', path.join(work, 'missing.png')], /missing\.png: not found/],
+    [['predict', run, good], /needs --task/],
+    [['predict', run, '--task', 'three-five', '--json=yes', good], /--json is a switch/],
+  ];
+  for (const [args, why] of cases) {
+    const r = cpg(...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, why);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+});
