@@ -17,6 +17,7 @@ import { type Model, type ModelTask, type Prediction, openModel } from '../cpg/p
 import { dataError, readBytes } from '../effects/data/files.js';
 import { decodeImage } from '../effects/images/decode.js';
 import { toInput } from '../effects/images/resize.js';
+import { byCodePoint } from '../effects/sources/folder.js';
 import { fsStore } from '../effects/stores/fs.js';
 import type { Command } from './args.js';
 import { table } from './render.js';
@@ -24,17 +25,6 @@ import { table } from './render.js';
 type PredictCommand = Extract<Command, { kind: 'predict' }>;
 
 const imageExtension = /\.(png|jpe?g)$/i;
-
-/** Code-point order (as the folder source sorts). */
-const byCodePoint = (a: string, b: string): number => {
-  const x = [...a];
-  const y = [...b];
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
-    if (d !== 0) return d;
-  }
-  return x.length - y.length;
-};
 
 const reason = (e: unknown): string => {
   const code = (e as { code?: unknown } | null)?.code;

@@ -76,7 +76,7 @@ const isHidden = (name: string): boolean => name.startsWith('.');
 const splitNames: readonly Which[] = ['train', 'val', 'test'];
 
 /** Code-point order, as Python's sorted() (plain `<` compares UTF-16 units). */
-const byCodePoint = (a: string, b: string): number => {
+export const byCodePoint = (a: string, b: string): number => {
   const x = [...a];
   const y = [...b];
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
