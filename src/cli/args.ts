@@ -23,6 +23,8 @@ export type Command =
   | { readonly kind: 'resume'; readonly dir: string; readonly flags: Flags }
   | { readonly kind: 'eval'; readonly dir: string; readonly task: string | undefined; readonly flags: Flags }
   /** Images (files and folders) to classify with finished task `task` ('all': every one); `json`: one object per line. */
+  /** Finished task `task` ('all': every one) written to `out` as `format` ('tfjs' unless given). */
+  | { readonly kind: 'export'; readonly dir: string; readonly task: string; readonly out: string; readonly format: string | undefined; readonly flags: Flags }
   | { readonly kind: 'predict'; readonly dir: string; readonly task: string; readonly inputs: readonly string[]; readonly json: boolean; readonly flags: Flags }
   | { readonly kind: 'help'; readonly topic: string | undefined }
   | { readonly kind: 'version' };
@@ -44,7 +46,7 @@ export const configFields = (): readonly string[] => Object.keys(RunConfigInput.
 /** The configuration fields `cpg learn` takes: all but those naming a benchmark's data. */
 export const learnFields = (): readonly string[] => configFields().filter((f) => !['benchmark', 'tasks', 'dataPath'].includes(f));
 
-const commands = ['run', 'learn', 'resume', 'eval', 'predict'] as const;
+const commands = ['run', 'learn', 'resume', 'eval', 'predict', 'export'] as const;
 
 /** Flags that take no value. */
 const switches: Readonly<Record<string, readonly string[]>> = { predict: ['json'] };
@@ -97,7 +99,7 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
   if (rest.includes('--help') || rest.includes('-h')) return E.right({ kind: 'help', topic: command });
 
   const extra =
-    command === 'run' ? ['out', 'config', 'data'] : command === 'learn' ? ['config', 'task', 'data', 'goal'] : command === 'eval' ? ['task', 'backend', 'threads'] : command === 'predict' ? ['task', 'json', 'backend', 'threads'] : ['backend', 'threads'];
+    command === 'run' ? ['out', 'config', 'data'] : command === 'learn' ? ['config', 'task', 'data', 'goal'] : command === 'eval' ? ['task', 'backend', 'threads'] : command === 'predict' ? ['task', 'json', 'backend', 'threads'] : command === 'export' ? ['task', 'out', 'format', 'backend', 'threads'] : ['backend', 'threads'];
   const knownFlags = command === 'run' ? [...configFields().map(kebab), ...extra] : command === 'learn' ? [...learnFields().map(kebab), ...extra] : extra;
   const flags: Record<string, unknown> = {};
   const positional: string[] = [];
@@ -107,6 +109,7 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
   let data: string | undefined;
   let goal: string | undefined;
   let json = false;
+  let format: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
     if (!arg.startsWith('--')) {
@@ -132,13 +135,14 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
       i += 1;
     }
     const once = (was: string | undefined): E.Either<CpgError, string> => (was === undefined ? E.right(value!) : E.left(usage(`--${name} is given twice`, `--${name}`)));
-    const given = name === 'out' ? out : name === 'config' ? configFile : name === 'task' ? task : name === 'goal' ? goal : name === 'data' && command === 'learn' ? data : undefined;
+    const given = name === 'out' ? out : name === 'config' ? configFile : name === 'task' ? task : name === 'goal' ? goal : name === 'format' ? format : name === 'data' && command === 'learn' ? data : undefined;
     const v = once(given);
     if (E.isLeft(v)) return v;
     if (name === 'out') out = v.right;
     else if (name === 'config') configFile = v.right;
     else if (name === 'task') task = v.right;
     else if (name === 'goal') goal = v.right;
+    else if (name === 'format') format = v.right;
     else if (name === 'data' && command === 'learn') data = v.right;
     else {
       const field = aliases[name] ?? camel(name);
@@ -154,6 +158,12 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
       if (positional.length !== 1)
         return E.left(usage(positional.length === 0 ? '`cpg learn` needs the run directory: cpg learn RUN --task NAME --data DIR' : `\`cpg learn\` takes one run directory, got ${positional.length}`));
       return E.right({ kind: 'learn', dir: positional[0]!, flags, configFile, task, data, goal });
+    case 'export':
+      if (positional.length !== 1)
+        return E.left(usage(positional.length === 0 ? '`cpg export` needs the run directory: cpg export RUN --task NAME --out DIR [--format tfjs|onnx]' : `\`cpg export\` takes one run directory, got ${positional.length}`));
+      if (task === undefined) return E.left(usage('`cpg export` needs --task NAME (a finished task, or all)', '--task'));
+      if (out === undefined) return E.left(usage('`cpg export` needs --out DIR (a folder that does not exist yet, or is empty)', '--out'));
+      return E.right({ kind: 'export', dir: positional[0]!, task, out, format, flags });
     case 'predict':
       if (positional.length === 0) return E.left(usage('`cpg predict` needs the run directory and images: cpg predict RUN --task NAME FILE|DIR...'));
       if (task === undefined) return E.left(usage('`cpg predict` needs --task NAME (a finished task, or all)', '--task'));

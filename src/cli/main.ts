@@ -16,6 +16,7 @@ import { asFlag, configFields, kebab, parseArgs, type Command } from './args.js'
 import { pct, renderer, table } from './render.js';
 import { learnCommand } from './learn.js';
 import { predictCommand } from './predict.js';
+import { exportCommand } from './export.js';
 import { givenFields } from './configFile.js';
 import { shutdownBackend } from '../effects/backend.js';
 
@@ -113,7 +114,8 @@ Usage:
   cpg resume DIR [--backend auto|tensorflow|wasm|cpu] [--threads N]
   cpg eval DIR [--task NAME]
   cpg predict RUN --task NAME|all FILE|DIR... [--json]
-  cpg help [run|learn|resume|eval|predict]
+  cpg export RUN --task NAME|all --out DIR [--format tfjs|onnx]
+  cpg help [run|learn|resume|eval|predict|export]
 
 Commands:
   run      learn a benchmark's tasks one after the other, checkpointing every stage
@@ -121,6 +123,7 @@ Commands:
   resume   continue a stopped or killed run or learn from its last completed stage
   eval     re-evaluate finished tasks from a checkpoint alone and prove their outputs unchanged
   predict  classify images with finished tasks of the model in RUN
+  export   write a finished task as a tfjs LayersModel or an ONNX file any app can load
 `;
   if (topic === 'resume')
     return `${common}
@@ -167,6 +170,19 @@ one JSON object per line instead:
 (with "task" first under --task all). Every image is decoded before anything
 is printed: a file that is not an image refuses the call (exit 2), naming it.
 --backend and --threads choose where it runs (default: the run's).`;
+  if (topic === 'export')
+    return `${common}
+cpg export RUN --task NAME --out DIR [--format tfjs|onnx] writes the finished
+task NAME of the model in RUN (--task all: every finished task, each in
+DIR/<task name>/) as a model any app can load, with task.json beside it (class
+names in output order, input shape, the normalisation folded in, accuracy, net,
+width and the SHA-256 of RUN's run.json):
+  tfjs (default)  a LayersModel directory: model.json and weights.bin, stock layers only;
+                  loads with tf.loadLayersModel in a program that does not import cpg
+  onnx            model.onnx, opset ${13}; input NHWC, convolutions NCHW inside
+Both take pixels / 255 in [0, 1], NHWC [batch, height, width, channels] with any
+batch size, and output logits. DIR must not exist yet, or be empty; nothing is
+written unless every file could be.`;
   if (topic === 'eval')
     return `${common}
 cpg eval DIR [--task NAME] rebuilds every finished task (or NAME) from DIR's
@@ -238,6 +254,8 @@ const main = async (argv: readonly string[]): Promise<number> => {
     }
     case 'predict':
       return predictCommand(cmd, fail);
+    case 'export':
+      return exportCommand(cmd, fail);
     case 'eval': {
       const o = decodeWith(RunConfigInput, undefined)(cmd.flags);
       if (E.isLeft(o)) return fail(o.left, true);

@@ -18,7 +18,8 @@ import { manifestName, readManifest } from '../effects/checkpoint.js';
 import { type TaskModel, logitsWith, taskModel } from '../effects/evaluate.js';
 import type { NetState } from '../effects/network.js';
 import { loadNet } from '../effects/snapshot.js';
-import type { Store } from '../effects/store.js';
+import { type Store, sha256Hex } from '../effects/store.js';
+import { type ExportFiles, type ExportFormat, exportFiles } from './export.js';
 import { architectureFor } from './context.js';
 
 /** A finished task the model can predict with. */
@@ -76,6 +77,10 @@ export interface Model {
   readonly logits: (task: string, x: Float32Array, o?: PredictOptions) => E.Either<CpgError, Float32Array>;
   /** A prediction per input of `x` (count × H·W·C) with finished task `task`. */
   readonly predict: (task: string, x: Float32Array, o?: PredictOptions) => E.Either<CpgError, readonly Prediction[]>;
+  /** The files that hand finished task `task` to any app: the model in `format`, and task.json. */
+  readonly export: (task: string, format: ExportFormat) => TE.TaskEither<CpgError, ExportFiles>;
+  /** SHA-256 of the run.json the model was opened from. */
+  readonly runManifestSha256: string;
   readonly dispose: () => void;
 }
 
@@ -160,7 +165,7 @@ const tasksOf = (m: RunManifest): readonly ModelTask[] =>
   }));
 
 /** The model of a manifest whose network is loaded: task networks are built on first use and kept until disposed. */
-const modelOf = (m: RunManifest, state: NetState, backend: BackendInfo, release: () => void): Model => {
+const modelOf = (m: RunManifest, hash: string, state: NetState, backend: BackendInfo, release: () => void): Model => {
   const tasks = tasksOf(m);
   const built = new Map<number, TaskModel>();
   let disposed = false;
@@ -204,6 +209,25 @@ const modelOf = (m: RunManifest, state: NetState, backend: BackendInfo, release:
           ),
         ),
       ),
+    export: (name, format) =>
+      pipe(
+        TE.fromEither(findTask(tasks, m, name)),
+        TE.bindTo('t'),
+        TE.bind('net', ({ t }) => TE.fromEither(networkOf(t))),
+        TE.chain(({ t, net }) =>
+          exportFiles(net, format, {
+            task: t.name,
+            classNames: t.classNames,
+            inputShape: modelShape(m),
+            normalisation: m.normalisation,
+            accuracy: t.accuracy,
+            net: m.config.net,
+            multiplier: t.multiplier,
+            runManifestSha256: hash,
+          }),
+        ),
+      ),
+    runManifestSha256: hash,
     dispose: () => {
       if (disposed) return;
       disposed = true;
@@ -232,14 +256,16 @@ export const openModel = (store: Store, o: OpenOptions = {}): TE.TaskEither<CpgE
             : TE.right(m),
     ),
     TE.bindTo('m'),
+    // The hash of the manifest's bytes, for task.json (what `sha256sum run.json` prints).
+    TE.bind('hash', () => pipe(store.readManifest, TE.chain((b) => sha256Hex([b ?? new Uint8Array()])))),
     TE.bind('base', ({ m }) => TE.fromEither(E.mapLeft((message: string) => configError('net', message))(architectureFor(m.config.net, modelShape(m), label)))),
     TE.bind('lease', ({ m }) =>
       acquireBackend({ prefer: o.backend ?? m.config.backend, ...(o.threads !== undefined ? { threads: o.threads } : m.config.threads !== undefined ? { threads: m.config.threads } : {}) }),
     ),
-    TE.chain(({ m, base, lease }) =>
+    TE.chain(({ m, hash, base, lease }) =>
       pipe(
         loadNet(store, base, m.state!),
-        TE.map(({ state }) => modelOf(m, state, lease.info, () => void lease.release())),
+        TE.map(({ state }) => modelOf(m, hash, state, lease.info, () => void lease.release())),
         // A model that could not be opened gives the backend back at once.
         TE.orElse((e) => pipe(TE.fromTask(lease.release), TE.chain(() => TE.left(e)))),
       ),

@@ -3,19 +3,24 @@
  * in PNG folders with explicit train/, val/ and test/ splits. `cpg predict`
  * on the test PNGs gets exactly as many right as `cpg eval` reports; the
  * library's model reproduces the recorded probe logits bit for bit and sees
- * the images exactly as training did; bad input is refused (exit 2, one line,
- * nothing printed).
+ * the images exactly as training did; `cpg export` writes models that give
+ * the same labels in tfjs; bad input is refused (exit 2, one line, nothing
+ * printed, nothing written).
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import type { RunManifest } from '../../src/algebra/manifest.js';
 import { openModel, rank } from '../../src/cpg/predict.js';
+import { selectBackend } from '../../src/effects/backend.js';
+import { decodeImage } from '../../src/effects/images/decode.js';
+import { toInput } from '../../src/effects/images/resize.js';
 import { readManifest } from '../../src/effects/checkpoint.js';
 import { readImageFolder } from '../../src/effects/sources/folder.js';
 import { fsStore } from '../../src/effects/stores/fs.js';
@@ -155,4 +160,80 @@ test('bad input: exit 2, one line naming the problem, nothing on stdout', { time
     assert.match(r.stderr, why);
     assert.equal(r.stderr.trim().split('\n').length, 1);
   }
+});
+
+test('cpg export writes a LayersModel (and ONNX files under --task all) that labels the test PNGs as cpg predict does', { timeout: 120_000 }, async () => {
+  const out = path.join(work, 'export-tfjs');
+  const r = cpg('export', run, '--task', 'four-nine', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /exported 'four-nine' \(tfjs\)/);
+  assert.deepEqual(readdirSync(out).sort(), ['model.json', 'task.json', 'weights.bin']);
+  const about = JSON.parse(readFileSync(path.join(out, 'task.json'), 'utf8')) as { classNames: string[]; inputShape: number[]; format: string };
+  assert.deepEqual([about.format, about.classNames, about.inputShape], ['tfjs', ['four', 'nine'], [28, 28, 1]]);
+  const json = JSON.parse(readFileSync(path.join(out, 'model.json'), 'utf8')) as { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
+  const bin = readFileSync(path.join(out, json.weightsManifest[0]!.paths[0]!));
+  // This process imported cpg, which registers wasm: initialise it as the run does before tfjs is used directly.
+  assert.ok(E.isRight(await selectBackend({ prefer: 'wasm', threads: 1 })()));
+  const loaded = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0]!.weights, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer }));
+  // The test PNGs, in cpg predict's order, as pixels / 255 through the exported model alone.
+  const p = cpg('predict', run, '--task', 'four-nine', path.join(data('four-nine'), 'test'), '--json');
+  assert.equal(p.status, 0, p.stderr);
+  const predicted = lines(p.stdout);
+  const x = new Float32Array(predicted.length * 784);
+  for (const [i, l] of predicted.entries()) {
+    const img = decodeImage(readFileSync(l.file), l.file);
+    assert.ok(E.isRight(img));
+    x.set(toInput(img.right, [28, 28, 1]), i * 784);
+  }
+  const labels = tf.tidy(() => Array.from(tf.argMax(loaded.predict(tf.tensor(x, [predicted.length, 28, 28, 1])) as tf.Tensor, 1).dataSync()));
+  loaded.dispose();
+  assert.deepEqual(labels.map((i) => about.classNames[i]), predicted.map((l) => l.label));
+
+  const all = path.join(work, 'export-onnx');
+  mkdirSync(all); // an empty folder is taken
+  const a = cpg('export', run, '--task', 'all', '--out', all, '--format', 'onnx');
+  assert.equal(a.status, 0, a.stderr);
+  assert.deepEqual(readdirSync(all).sort(), ['four-nine', 'three-five']);
+  for (const t of ['four-nine', 'three-five']) assert.deepEqual(readdirSync(path.join(all, t)).sort(), ['model.onnx', 'task.json']);
+});
+
+test('cpg export refuses, with exit 2, one line and nothing written: an unknown task, an unfinished one, a damaged checkpoint, an --out that holds files', { timeout: 180_000 }, async () => {
+  // An unfinished task: a third learn killed once its training stage ended.
+  const unfinished = path.join(work, 'unfinished');
+  cpSync(run, unfinished, { recursive: true });
+  await writeSplits('six-seven', { six: 6, seven: 7 });
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, 'learn', unfinished, '--task', 'six-seven', '--data', data('six-seven'), ...quick], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let seen = '';
+    child.stdout.on('data', (b: Buffer) => {
+      seen += b.toString();
+      if (/six-seven[\s\S]*train:/.test(seen)) child.kill('SIGKILL');
+    });
+    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`the learn was not killed (exit ${code}):\n${seen}`))));
+  });
+  // A damaged checkpoint: every blob cut short.
+  const damaged = path.join(work, 'damaged');
+  cpSync(run, damaged, { recursive: true });
+  for (const f of readdirSync(path.join(damaged, 'blobs'))) writeFileSync(path.join(damaged, 'blobs', f), 'cut');
+  const full = path.join(work, 'full');
+  mkdirSync(full);
+  writeFileSync(path.join(full, 'keep.txt'), 'mine');
+  const cases: [string[], string, RegExp][] = [
+    [['export', run, '--task', 'seven-eight', '--out', path.join(work, 'x1')], path.join(work, 'x1'), /no task named 'seven-eight'/],
+    [['export', unfinished, '--task', 'six-seven', '--out', path.join(work, 'x2')], path.join(work, 'x2'), /'six-seven' has not finished/],
+    [['export', damaged, '--task', 'three-five', '--out', path.join(work, 'x3')], path.join(work, 'x3'), /blobs/],
+    [['export', run, '--task', 'three-five', '--out', full], full, /already holds files \(keep\.txt\)/],
+    [['export', run, '--task', 'three-five', '--out', path.join(work, 'x4'), '--format', 'keras'], path.join(work, 'x4'), /expected tfjs or onnx/],
+    [['export', run, '--out', path.join(work, 'x5')], path.join(work, 'x5'), /needs --task/],
+  ];
+  for (const [args, out, why] of cases) {
+    const r = cpg(...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, why);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    if (out === full) assert.deepEqual(readdirSync(full), ['keep.txt']);
+    else assert.ok(!existsSync(out), `${out} was written`);
+  }
+  assert.deepEqual(readdirSync(work).filter((f) => f.includes('.export-')), [], 'no temporary folder left behind');
 });

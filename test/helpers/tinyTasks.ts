@@ -8,14 +8,19 @@ import { lastValueFrom, toArray, type Observable } from 'rxjs';
 import { decodeConfig, type RunConfig } from '../../src/algebra/codecs.js';
 import type { CpgError } from '../../src/algebra/errors.js';
 import type { RunManifest } from '../../src/algebra/manifest.js';
-import type { Task } from '../../src/algebra/task.js';
+import type { Normalisation, Task } from '../../src/algebra/task.js';
 import { readManifest } from '../../src/effects/checkpoint.js';
 import { taskFromArrays } from '../../src/effects/sources/memory.js';
 import type { Store } from '../../src/effects/store.js';
 import type { RunEvent } from '../../src/streams/run.js';
 
 /** A small two-class task on 4 features: class k's inputs centred on a task-specific direction. */
-export const tinyTask = (name: string, seed: number, shape: readonly [number, number, number] = [2, 2, 1]): Task => {
+export const tinyTask = (
+  name: string,
+  seed: number,
+  shape: readonly [number, number, number] = [2, 2, 1],
+  counts: { readonly train: number; readonly val: number; readonly normalise?: 'fit' | Normalisation } = { train: 64, val: 20 },
+): Task => {
   let s = seed >>> 0;
   const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
   const pixels = shape[0] * shape[1] * shape[2];
@@ -28,9 +33,19 @@ export const tinyTask = (name: string, seed: number, shape: readonly [number, nu
       y.push(k);
       for (let p = 0; p < pixels; p++) x.push(centre[k]![p]! + 0.3 * rnd());
     }
-    return { x: Float32Array.from(x), y: Int32Array.from(y) };
+    // As pixels in [0, 1] when the task is to be normalised from them.
+    const values = counts.normalise !== undefined ? x.map((v) => Math.min(1, Math.max(0, (v + 1.5) / 3))) : x;
+    return { x: Float32Array.from(values), y: Int32Array.from(y) };
   };
-  const t = taskFromArrays({ name, classNames: ['a', 'b'], inputShape: shape, train: split(64), val: split(20), test: split(20) });
+  const t = taskFromArrays({
+    name,
+    classNames: ['a', 'b'],
+    inputShape: shape,
+    train: split(counts.train),
+    val: split(counts.val),
+    test: split(counts.val),
+    ...(counts.normalise !== undefined ? { normalise: counts.normalise } : {}),
+  });
   assert.ok(E.isRight(t));
   return t.right;
 };

@@ -1,0 +1,95 @@
+/**
+ * `cpg export RUN --task NAME|all --out DIR [--format tfjs|onnx]`: write a
+ * finished task (or each one, into its own folder) as a model any app can
+ * load — a tfjs LayersModel directory or one ONNX file — with task.json.
+ *
+ * Everything is built in memory and checked first; the files go to a
+ * temporary folder beside DIR that is renamed into place, so a refusal or a
+ * failure leaves nothing behind.
+ */
+import { mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { decodeWith, RunConfigInput } from '../algebra/codecs.js';
+import type { CpgError } from '../algebra/errors.js';
+import { type ExportFiles, type ExportFormat, exportFormats } from '../cpg/export.js';
+import { type ModelTask, openModel } from '../cpg/predict.js';
+import { fsStore } from '../effects/stores/fs.js';
+import type { Command } from './args.js';
+
+type ExportCommand = Extract<Command, { kind: 'export' }>;
+
+const usage = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
+
+/** Why `out` cannot take an export (it exists and is not an empty folder), or undefined. */
+const outProblem = async (out: string): Promise<CpgError | undefined> => {
+  try {
+    const s = await stat(out);
+    if (!s.isDirectory()) return usage('--out', `${out} is a file: give a folder that does not exist yet, or an empty one`);
+    const inside = await readdir(out);
+    return inside.length === 0 ? undefined : usage('--out', `${out} already holds files (${inside.slice(0, 3).join(', ')}${inside.length > 3 ? ', …' : ''}): give a folder that does not exist yet, or an empty one`);
+  } catch (e) {
+    return (e as { code?: unknown }).code === 'ENOENT' ? undefined : { tag: 'DataError', file: out, message: e instanceof Error ? e.message : String(e) };
+  }
+};
+
+/** A task's folder name under `--task all`: its name, with path separators and leading dots made safe. */
+export const folderFor = (name: string): string => name.replace(/[/\\]/g, '_').replace(/^\.+/, (d) => '_'.repeat(d.length));
+
+/** Writes every file under a temporary folder beside `out`, then renames it into place. */
+const writeAll = async (out: string, folders: readonly (readonly [string, ExportFiles, ModelTask])[]): Promise<E.Either<CpgError, void>> => {
+  const tmp = path.join(path.dirname(path.resolve(out)), `.${path.basename(out)}.export-${process.pid}`);
+  try {
+    for (const [sub, files] of folders) {
+      const dir = path.join(tmp, sub);
+      await mkdir(dir, { recursive: true });
+      for (const [name, bytes] of files) await writeFile(path.join(dir, name), bytes);
+    }
+    // An empty --out folder is replaced by the finished one.
+    await rmdir(out).catch((e: { code?: unknown }) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+    await rename(tmp, out);
+    return E.right(undefined);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    return E.left({ tag: 'DataError', file: out, message: `could not write the export: ${e instanceof Error ? e.message : String(e)}` });
+  }
+};
+
+/** Exports the tasks; exit code. */
+export const exportCommand = async (cmd: ExportCommand, fail: (e: CpgError, fromFlags?: boolean) => number): Promise<number> => {
+  const o = decodeWith(RunConfigInput, undefined)(cmd.flags);
+  if (E.isLeft(o)) return fail(o.left, true);
+  const format = (cmd.format ?? 'tfjs') as ExportFormat;
+  if (!exportFormats.includes(format)) return fail(usage('--format', `expected ${exportFormats.join(' or ')}, got '${cmd.format}'`));
+  const busy = await outProblem(cmd.out);
+  if (busy !== undefined) return fail(busy);
+  const opened = await openModel(fsStore(cmd.dir), {
+    label: cmd.dir,
+    ...(o.right.backend !== undefined ? { backend: o.right.backend } : {}),
+    ...(o.right.threads !== undefined ? { threads: o.right.threads } : {}),
+  })();
+  if (E.isLeft(opened)) {
+    // Opening only reads: a checkpoint it cannot read is bad input (a damaged run directory).
+    const code = fail(opened.left);
+    return opened.left.tag === 'CheckpointError' ? 2 : code;
+  }
+  const model = opened.right;
+  try {
+    const tasks: E.Either<CpgError, readonly ModelTask[]> =
+      cmd.task === 'all' ? E.right(model.tasks) : E.map((t: ModelTask) => [t])(E.mapLeft((e: CpgError) => (e.tag === 'ConfigError' ? { ...e, field: '--task' } : e))(model.task(cmd.task)));
+    if (E.isLeft(tasks)) return fail(tasks.left);
+    const folders: (readonly [string, ExportFiles, ModelTask])[] = [];
+    for (const t of tasks.right) {
+      const files = await model.export(t.name, format)();
+      if (E.isLeft(files)) return fail(files.left);
+      folders.push([cmd.task === 'all' ? folderFor(t.name) : '', files.right, t]);
+    }
+    const written = await writeAll(cmd.out, folders);
+    if (E.isLeft(written)) return fail(written.left);
+    for (const [sub, files, t] of folders)
+      process.stdout.write(`exported '${t.name}' (${format}) to ${path.join(cmd.out, sub)}: ${[...files.keys()].join(', ')}\n`);
+    return 0;
+  } finally {
+    model.dispose();
+  }
+};
