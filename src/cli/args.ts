@@ -21,7 +21,7 @@ export type Command =
       readonly goal: string | undefined;
     }
   | { readonly kind: 'resume'; readonly dir: string; readonly flags: Flags }
-  | { readonly kind: 'eval'; readonly dir: string; readonly task: string | undefined; readonly flags: Flags }
+  | { readonly kind: 'eval'; readonly dir: string; readonly task: string | undefined; readonly tolerance: string | undefined; readonly flags: Flags }
   /** Images (files and folders) to classify with finished task `task` ('all': every one); `json`: one object per line. */
   /** Finished task `task` ('all': every one) written to `out` as `format` ('tfjs' unless given). */
   | { readonly kind: 'export'; readonly dir: string; readonly task: string; readonly out: string; readonly format: string | undefined; readonly flags: Flags }
@@ -99,7 +99,7 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
   if (rest.includes('--help') || rest.includes('-h')) return E.right({ kind: 'help', topic: command });
 
   const extra =
-    command === 'run' ? ['out', 'config', 'data'] : command === 'learn' ? ['config', 'task', 'data', 'goal'] : command === 'eval' ? ['task', 'backend', 'threads'] : command === 'predict' ? ['task', 'json', 'backend', 'threads'] : command === 'export' ? ['task', 'out', 'format', 'backend', 'threads'] : ['backend', 'threads'];
+    command === 'run' ? ['out', 'config', 'data'] : command === 'learn' ? ['config', 'task', 'data', 'goal'] : command === 'eval' ? ['task', 'tolerance', 'backend', 'threads'] : command === 'predict' ? ['task', 'json', 'backend', 'threads'] : command === 'export' ? ['task', 'out', 'format', 'backend', 'threads'] : ['backend', 'threads'];
   const knownFlags = command === 'run' ? [...configFields().map(kebab), ...extra] : command === 'learn' ? [...learnFields().map(kebab), ...extra] : extra;
   const flags: Record<string, unknown> = {};
   const positional: string[] = [];
@@ -110,6 +110,7 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
   let goal: string | undefined;
   let json = false;
   let format: string | undefined;
+  let tolerance: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
     if (!arg.startsWith('--')) {
@@ -135,7 +136,7 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
       i += 1;
     }
     const once = (was: string | undefined): E.Either<CpgError, string> => (was === undefined ? E.right(value!) : E.left(usage(`--${name} is given twice`, `--${name}`)));
-    const given = name === 'out' ? out : name === 'config' ? configFile : name === 'task' ? task : name === 'goal' ? goal : name === 'format' ? format : name === 'data' && command === 'learn' ? data : undefined;
+    const given = name === 'out' ? out : name === 'config' ? configFile : name === 'task' ? task : name === 'goal' ? goal : name === 'format' ? format : name === 'tolerance' ? tolerance : name === 'data' && command === 'learn' ? data : undefined;
     const v = once(given);
     if (E.isLeft(v)) return v;
     if (name === 'out') out = v.right;
@@ -143,6 +144,7 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
     else if (name === 'task') task = v.right;
     else if (name === 'goal') goal = v.right;
     else if (name === 'format') format = v.right;
+    else if (name === 'tolerance') tolerance = v.right;
     else if (name === 'data' && command === 'learn') data = v.right;
     else {
       const field = aliases[name] ?? camel(name);
@@ -174,7 +176,7 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
       if (positional.length !== 1)
         return E.left(usage(positional.length === 0 ? `\`cpg ${command}\` needs the run directory: cpg ${command} DIR` : `\`cpg ${command}\` takes one run directory, got ${positional.length}`));
       const dir = positional[0]!;
-      return E.right(command === 'resume' ? { kind: 'resume', dir, flags } : { kind: 'eval', dir, task, flags });
+      return E.right(command === 'resume' ? { kind: 'resume', dir, flags } : { kind: 'eval', dir, task, tolerance, flags });
     }
   }
   return E.left(usage(`unknown command '${command}'`));

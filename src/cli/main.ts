@@ -13,9 +13,10 @@ import { withPreset, presets } from '../cpg/presets.js';
 import type { RunEvent } from '../cpg/events.js';
 import { evaluateRun, runEvents } from '../streams/run.js';
 import { asFlag, configFields, kebab, parseArgs, type Command } from './args.js';
-import { pct, renderer, table } from './render.js';
+import { drift, pct, renderer, table } from './render.js';
 import { learnCommand } from './learn.js';
 import { predictCommand } from './predict.js';
+import { DEFAULT_TOLERANCE, type EvalRow } from '../cpg/evalRun.js';
 import { exportCommand } from './export.js';
 import { givenFields } from './configFile.js';
 import { shutdownBackend } from '../effects/backend.js';
@@ -112,7 +113,7 @@ Usage:
   cpg run [--benchmark B] [--method M] [--net N] [--out DIR] [--config FILE] [field flags]
   cpg learn RUN --task NAME --data DIR [--goal ACC|individual|none] [--config FILE] [field flags]
   cpg resume DIR [--backend auto|tensorflow|wasm|cpu] [--threads N]
-  cpg eval DIR [--task NAME]
+  cpg eval DIR [--task NAME] [--tolerance X]
   cpg predict RUN --task NAME|all FILE|DIR... [--json]
   cpg export RUN --task NAME|all --out DIR [--format tfjs|onnx]
   cpg help [run|learn|resume|eval|predict|export]
@@ -185,9 +186,13 @@ batch size, and output logits. DIR must not exist yet, or be empty; nothing is
 written unless every file could be.`;
   if (topic === 'eval')
     return `${common}
-cpg eval DIR [--task NAME] rebuilds every finished task (or NAME) from DIR's
-checkpoint, measures its test and validation accuracy, and compares its logits
-on a fixed probe batch with those recorded when it finished (drift must be 0).`;
+cpg eval DIR [--task NAME] [--tolerance X] rebuilds every finished task (or
+NAME) from DIR's checkpoint, measures its test and validation accuracy, and
+compares its logits on a fixed probe batch with those recorded when it
+finished: on the backend that recorded them (same backend, thread count and
+SIMD) they must be bit-identical (drift 0); on another, which rounds floats
+differently, within --tolerance (default 1e-4). Exit 1, with the reason, when
+a task fails its check.`;
   return `${common}
 cpg run — the common flags:
     --benchmark  split-mnist | permuted-mnist | split-fmnist | cifar100   (default split-mnist)
@@ -259,20 +264,32 @@ const main = async (argv: readonly string[]): Promise<number> => {
     case 'eval': {
       const o = decodeWith(RunConfigInput, undefined)(cmd.flags);
       if (E.isLeft(o)) return fail(o.left, true);
+      const tolerance = cmd.tolerance === undefined ? DEFAULT_TOLERANCE : Number(cmd.tolerance);
+      if (!(Number.isFinite(tolerance) && tolerance >= 0))
+        return fail({ tag: 'ConfigError', field: '--tolerance', message: `expected a logit drift ≥ 0 (like 1e-4), got '${cmd.tolerance}'` });
       const r = await evaluateRun(cmd.dir, {
+        tolerance,
         ...(cmd.task !== undefined ? { task: cmd.task } : {}),
         ...(o.right.backend !== undefined ? { backend: o.right.backend } : {}),
         ...(o.right.threads !== undefined ? { threads: o.right.threads } : {}),
       })();
       if (E.isLeft(r)) return fail(r.left);
-      const carried = r.right.rows.some((x) => x.testAccuracy === null);
+      const rows = r.right.rows;
+      const carried = rows.some((x) => x.testAccuracy === null);
+      const checkOf = (x: EvalRow) => (x.check === 'bit-identical' ? 'bit-identical' : `≤ ${drift(tolerance)}`);
       process.stdout.write(
         `${table(
-          ['task', 'test acc', 'val acc', 'recorded', 'logit drift'],
-          r.right.rows.map((x) => [x.name, pct(x.testAccuracy), pct(x.valAccuracy), pct(x.recordedAccuracy), String(x.logitDrift)]),
-        )}\n(backend ${r.right.backend})${carried ? "\n— : the task's data is not at hand (given in memory, or its folder is gone); its probe logits were checked" : ''}\n`,
+          ['task', 'test acc', 'val acc', 'recorded', 'logit drift', 'check'],
+          rows.map((x) => [x.name, pct(x.testAccuracy), pct(x.valAccuracy), pct(x.recordedAccuracy), drift(x.logitDrift), `${checkOf(x)}${x.within ? '' : ' ✗'}`]),
+        )}\nevaluated on ${r.right.backend}${rows.some((x) => x.check === 'tolerance') ? `\n≤ ${drift(tolerance)}: not the backend that recorded the task; another backend rounds floats differently, so its outputs are promised bit for bit only there (--tolerance sets the bound)` : ''}${carried ? "\n— : the task's data is not at hand (given in memory, or its folder is gone); its probe logits were checked" : ''}\n`,
       );
-      return r.right.rows.every((x) => x.logitDrift === 0) ? 0 : 1;
+      const bad = rows.filter((x) => !x.within);
+      if (bad.length === 0) return 0;
+      const worst = bad.reduce((a, b) => (b.logitDrift > a.logitDrift ? b : a));
+      process.stderr.write(
+        `cpg: ${bad.length} task${bad.length === 1 ? '' : 's'} failed the check: '${worst.name}' drifted ${drift(worst.logitDrift)}${worst.check === 'bit-identical' ? ` on the backend that recorded it (${r.right.backend}), where its outputs must be bit-identical` : `, beyond the tolerance ${drift(tolerance)} on ${r.right.backend}`}\n`,
+      );
+      return 1;
     }
   }
 };

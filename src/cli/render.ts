@@ -7,6 +7,8 @@ import { type RunReport, backendLabel } from '../algebra/codecs.js';
 import type { RunEvent } from '../cpg/events.js';
 
 export const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : `${(100 * x).toFixed(2)}%`);
+/** A logit drift as people read it: 0, or two significant digits (6.7e-6). */
+export const drift = (x: number): string => (x === 0 ? '0' : x.toExponential(1).replace('e-', 'e-').replace(/e\+?/, 'e'));
 const secs = (s: number): string => (s < 90 ? `${s.toFixed(0)} s` : s < 5400 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`);
 export const bytes = (n: number): string =>
   n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`;

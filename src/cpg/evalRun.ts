@@ -10,6 +10,7 @@ import { defer } from 'rxjs';
 import type { CpgError } from '../algebra/errors.js';
 import type { RunManifest } from '../algebra/manifest.js';
 import type { Task } from '../algebra/task.js';
+import type { BackendInfo } from '../effects/backend.js';
 import type { Env } from '../effects/env.js';
 import { checkProbes } from '../effects/checkpoint.js';
 import { bytesFloat32 } from '../effects/store.js';
@@ -30,7 +31,28 @@ export interface EvalRow {
   readonly recordedAccuracy: number;
   /** Largest logit difference from the probe recorded when the task finished. */
   readonly logitDrift: number;
+  /**
+   * How the drift was judged: 'bit-identical' on the backend that recorded the
+   * probe (same backend, threads and SIMD), else 'tolerance' (another backend
+   * rounds floats differently).
+   */
+  readonly check: 'bit-identical' | 'tolerance';
+  /** The drift passed its check. */
+  readonly within: boolean;
 }
+
+/** The largest logit drift `cpg eval` accepts on a backend other than the recording one. */
+export const DEFAULT_TOLERANCE = 1e-4;
+
+/** Was task k's probe recorded on this backend (name, threads and SIMD; old runs: by name)? */
+export const recordedHere = (m: RunManifest, k: number, on: BackendInfo): boolean => {
+  const rec = m.finished[k - 1]?.recordedOn;
+  return rec !== undefined ? rec.backend === on.name && rec.threads === on.threads && rec.simd === on.simd : m.backend === on.name;
+};
+
+/** How a backend is named in messages: 'wasm (2 threads, SIMD)'. */
+export const describeBackend = (b: { readonly backend: string; readonly threads: number; readonly simd: boolean }): string =>
+  b.backend === 'wasm' ? `wasm (${b.threads} thread${b.threads === 1 ? '' : 's'}${b.simd ? ', SIMD' : ''})` : b.backend;
 
 /** Which finished tasks to evaluate: all, or the one named. */
 export const tasksToEvaluate = (m: RunManifest, dir: string, task: string | undefined): E.Either<CpgError, number[]> => {
@@ -45,7 +67,13 @@ export const tasksToEvaluate = (m: RunManifest, dir: string, task: string | unde
 };
 
 /** Evaluate finished tasks `which` of the run whose manifest is `m`, with the data at hand (task k at k − 1). */
-export const evaluateModel = (env: Env, m: RunManifest, which: readonly number[], data: readonly (Task | undefined)[]): Flow<readonly EvalRow[]> =>
+export const evaluateModel = (
+  env: Env,
+  m: RunManifest,
+  which: readonly number[],
+  data: readonly (Task | undefined)[],
+  tolerance: number = DEFAULT_TOLERANCE,
+): Flow<readonly EvalRow[]> =>
   defer(() => {
     const last = m.finished[m.finished.length - 1]!.accuracyRow;
     const ctx = runCtxOf(env, m.config, m, m.config.benchmark, (k) => data[k - 1], {}, true);
@@ -70,10 +98,22 @@ export const evaluateModel = (env: Env, m: RunManifest, which: readonly number[]
                 rec.probe === null ? pure(0) : pipe(fromTE(env.store.getBlob(rec.probe)), mapValue((b) => logitDrift(bytesFloat32(b), r.logits)));
               return pipe(
                 drift,
-                mapValue((d): EvalRow[] => [
-                  ...rows,
-                  { task: k, name: rec.name, testAccuracy: r.testAcc ?? null, valAccuracy: r.valAcc ?? null, recordedAccuracy: last[k - 1] ?? rec.testAccuracy, logitDrift: d },
-                ]),
+                mapValue((d): EvalRow[] => {
+                  const exact = recordedHere(m, k, env.backend);
+                  return [
+                    ...rows,
+                    {
+                      task: k,
+                      name: rec.name,
+                      testAccuracy: r.testAcc ?? null,
+                      valAccuracy: r.valAcc ?? null,
+                      recordedAccuracy: last[k - 1] ?? rec.testAccuracy,
+                      logitDrift: d,
+                      check: exact ? 'bit-identical' : 'tolerance',
+                      within: exact ? d === 0 : d <= tolerance,
+                    },
+                  ];
+                }),
               );
             }),
           ),

@@ -215,6 +215,7 @@ export const finishTask = (
                   note: done !== undefined ? done.reason : null,
                   ...(data.test === undefined ? { accuracyOn: 'validation' as const } : {}),
                   ...(cycle !== undefined ? budgetOutcomeOf(cycle) : {}),
+                  recordedOn: { backend: ctx.env.backend.name, threads: ctx.env.backend.threads, simd: ctx.env.backend.simd },
                 };
                 return pipe(
                   save(ctx, state, undefined),

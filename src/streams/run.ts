@@ -43,7 +43,7 @@ import { readGoalFile } from '../effects/goalFile.js';
 import type { Store } from '../effects/store.js';
 import { fsStore } from '../effects/stores/fs.js';
 import type { RunEvent } from '../cpg/events.js';
-import { type EvalRow, evaluateModel, tasksToEvaluate } from '../cpg/evalRun.js';
+import { type EvalRow, describeBackend, evaluateModel, tasksToEvaluate } from '../cpg/evalRun.js';
 import { type Flow, chain, emit, eventsOf, fail, fromTE, mapValue, pure, toTE, using } from '../cpg/flow.js';
 import { type LearnRequest, learnerFlow } from '../cpg/learner.js';
 import { type RunOptions, newRun, resumeRun } from '../cpg/run.js';
@@ -249,6 +249,8 @@ export const readRun = (dir: string): TE.TaskEither<CpgError, RunManifest | null
 /** What `cpg eval` asks. */
 export interface EvalOptions {
   readonly task?: string;
+  /** The largest logit drift accepted on a backend other than the one that recorded a task [1e-4]. */
+  readonly tolerance?: number;
   readonly backend?: BackendChoice;
   readonly threads?: number;
 }
@@ -272,8 +274,8 @@ export const evaluateRun = (dir: string, o: EvalOptions, so: StoreOption = {}): 
             ({ info: backend }) =>
               pipe(
                 loadRunTasks(m, new Set()),
-                TE.chain((data) => toTE(evaluateModel(envOf(store, backend), m, which, data))),
-                TE.map((rows) => ({ backend: backend.name, rows })),
+                TE.chain((data) => toTE(evaluateModel(envOf(store, backend), m, which, data, o.tolerance))),
+                TE.map((rows) => ({ backend: describeBackend({ backend: backend.name, threads: backend.threads, simd: backend.simd }), rows })),
               ),
             (lease) => lease.release,
           ),

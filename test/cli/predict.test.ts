@@ -237,3 +237,26 @@ test('cpg export refuses, with exit 2, one line and nothing written: an unknown 
   }
   assert.deepEqual(readdirSync(work).filter((f) => f.includes('.export-')), [], 'no temporary folder left behind');
 });
+
+test('cpg eval: bit-identity on the backend that recorded the tasks, a stated tolerance on another (thread count included); beyond it exit 1 with one line', { timeout: 120_000 }, () => {
+  const rowsOf = (stdout: string) => stdout.split('\n').filter((l) => /^(three-five|four-nine)\s/.test(l));
+  const here = cpg('eval', run);
+  assert.equal(here.status, 0, here.stderr);
+  assert.match(here.stdout, /evaluated on wasm \(1 thread, SIMD\)/);
+  for (const row of rowsOf(here.stdout)) assert.match(row, /\s0\s+bit-identical$/);
+  for (const other of [['--backend', 'cpu'], ['--threads', '2']]) {
+    const r = cpg('eval', run, ...other);
+    assert.equal(r.status, 0, `${other.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, /not the backend that recorded the task/);
+    const rows = rowsOf(r.stdout);
+    assert.equal(rows.length, 2);
+    for (const row of rows) assert.match(row, /\s(0|\d\.\de-\d+)\s+≤ 1\.0e-4$/, row);
+  }
+  // Another backend rounds differently: the MLP's logits move by about 1e-6 on cpu, so a tolerance of 0 fails, naming the task.
+  const strict = cpg('eval', run, '--backend', 'cpu', '--tolerance', '0');
+  assert.equal(strict.status, 1, strict.stdout);
+  assert.match(strict.stderr, /^cpg: \d task(s)? failed the check: '(three-five|four-nine)' drifted \d\.\de-\d+, beyond the tolerance 0 on cpu\n$/);
+  const bad = cpg('eval', run, '--tolerance', 'lots');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--tolerance/);
+});
