@@ -32,6 +32,8 @@ export const onnxModelBytes = (net: TaskModel, shape: InputShape, normalisation:
   const nodes: OnnxNode[] = [];
   const inits: Initializer[] = [];
   const layout = new Map<string, Layout>();
+  // A layout no node can produce (a graph cpg cannot build): reported once the walk ends.
+  let problem: string | undefined;
   const tensorOf = (name: string): { data: Float32Array; dims: number[] } => {
     const t = net.param(name);
     return { data: t.dataSync() as Float32Array, dims: [...t.shape] };
@@ -52,7 +54,8 @@ export const onnxModelBytes = (net: TaskModel, shape: InputShape, normalisation:
     if (want === 'nchw' && have === 'nhwc') return op({ op: 'Transpose', name: `${v}_nchw`, inputs: [v], outputs: [`${v}_nchw`], attributes: [{ name: 'perm', ints: [0, 3, 1, 2] }] }, 'nchw');
     if (want === 'nhwc' && have === 'nchw') return op({ op: 'Transpose', name: `${v}_nhwc`, inputs: [v], outputs: [`${v}_nhwc`], attributes: [{ name: 'perm', ints: [0, 2, 3, 1] }] }, 'nhwc');
     if (want === 'flat') return op({ op: 'Flatten', name: `${v}_flat`, inputs: [as(v, 'nhwc')], outputs: [`${v}_flat`], attributes: [{ name: 'axis', int: 1 }] }, 'flat');
-    throw new Error(`cannot lay out ${v} as ${want} from ${have}`);
+    problem ??= `cannot lay out ${v} as ${want} from ${have}`;
+    return v;
   };
 
   try {
@@ -158,6 +161,7 @@ export const onnxModelBytes = (net: TaskModel, shape: InputShape, normalisation:
         }
       }
     }
+    if (problem !== undefined) return E.left({ tag: 'InternalError', message: `the ONNX export failed: ${problem}` });
     const classes = net.param('head/bias').shape[0]!;
     return E.right(
       encodeModel({
