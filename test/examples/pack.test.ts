@@ -1,0 +1,29 @@
+/**
+ * What the package ships: `npm pack --dry-run` lists only the build of src
+ * (modules and their types), the README, the LICENSE and package.json — no
+ * tests, benches, tools, sources or source maps — and the entries that
+ * package.json names are in it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+test('npm pack ships the build of src, README, LICENSE and package.json only, with every entry package.json names', { timeout: 120_000 }, () => {
+  const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', timeout: 110_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const files = (JSON.parse(r.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+  const stray = files.filter((f) => !['package.json', 'README.md', 'LICENSE'].includes(f) && !/^dist\/src\/.+\.(js|d\.ts)$/.test(f));
+  assert.deepEqual(stray, [], 'only the build of src and the three top-level files');
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { bin: Record<string, string>; exports: Record<string, string | Record<string, string>> };
+  const named = [
+    ...Object.values(pkg.bin),
+    ...Object.values(pkg.exports).flatMap((e) => (typeof e === 'string' ? [e] : Object.values(e))),
+  ].map((p) => p.replace(/^\.\//, ''));
+  for (const entry of named) assert.ok(files.includes(entry), `${entry} is named by package.json but not packed`);
+  assert.ok(files.includes('LICENSE') && readFileSync(path.join(root, 'LICENSE'), 'utf8').startsWith('MIT License'));
+});
