@@ -47,7 +47,8 @@ export interface Arena {
 
 /** The compiled module (a few kilobytes, compiled once on import), or null where wasm SIMD is not available. */
 const compiled: WebAssembly.Module | null = (() => {
-  const bytes = Buffer.from(updateWasmBase64, 'base64');
+  // atob exists in browsers and in Node ≥ 16: no Buffer, so the core stays browser-safe.
+  const bytes = Uint8Array.from(atob(updateWasmBase64), (c) => c.charCodeAt(0));
   return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
 })();
 
