@@ -56,7 +56,11 @@ const writeAll = async (out: string, folders: readonly (readonly [string, Export
 };
 
 /** Exports the tasks; exit code. */
-export const exportCommand = async (cmd: ExportCommand, fail: (e: CpgError, fromFlags?: boolean) => number): Promise<number> => {
+export const exportCommand = async (
+  cmd: ExportCommand,
+  fail: (e: CpgError, fromFlags?: boolean) => number,
+  failReading: (e: CpgError) => number,
+): Promise<number> => {
   const o = decodeWith(RunConfigInput, undefined)(cmd.flags);
   if (E.isLeft(o)) return fail(o.left, true);
   const format = (cmd.format ?? 'tfjs') as ExportFormat;
@@ -68,11 +72,7 @@ export const exportCommand = async (cmd: ExportCommand, fail: (e: CpgError, from
     ...(o.right.backend !== undefined ? { backend: o.right.backend } : {}),
     ...(o.right.threads !== undefined ? { threads: o.right.threads } : {}),
   })();
-  if (E.isLeft(opened)) {
-    // Opening only reads: a checkpoint it cannot read is bad input (a damaged run directory).
-    const code = fail(opened.left);
-    return opened.left.tag === 'CheckpointError' ? 2 : code;
-  }
+  if (E.isLeft(opened)) return failReading(opened.left);
   const model = opened.right;
   try {
     const tasks: E.Either<CpgError, readonly ModelTask[]> =

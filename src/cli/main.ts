@@ -35,6 +35,12 @@ const fail = (e: CpgError, fromFlags = false): number => {
   return exitCodeOf(e);
 };
 
+/** A command that only reads a run: a checkpoint it cannot read is bad input (a damaged run directory), exit 2. */
+const failReading = (e: CpgError): number => {
+  const code = fail(e);
+  return e.tag === 'CheckpointError' ? 2 : code;
+};
+
 const timestamp = (): string => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
 
 /** The run's configuration: benchmark preset, then the config file, then flags; decoded with the reference defaults. */
@@ -258,9 +264,9 @@ const main = async (argv: readonly string[]): Promise<number> => {
       );
     }
     case 'predict':
-      return predictCommand(cmd, fail);
+      return predictCommand(cmd, fail, failReading);
     case 'export':
-      return exportCommand(cmd, fail);
+      return exportCommand(cmd, fail, failReading);
     case 'eval': {
       const o = decodeWith(RunConfigInput, undefined)(cmd.flags);
       if (E.isLeft(o)) return fail(o.left, true);
@@ -273,7 +279,7 @@ const main = async (argv: readonly string[]): Promise<number> => {
         ...(o.right.backend !== undefined ? { backend: o.right.backend } : {}),
         ...(o.right.threads !== undefined ? { threads: o.right.threads } : {}),
       })();
-      if (E.isLeft(r)) return fail(r.left);
+      if (E.isLeft(r)) return failReading(r.left);
       const rows = r.right.rows;
       const carried = rows.some((x) => x.testAccuracy === null);
       const checkOf = (x: EvalRow) => (x.check === 'bit-identical' ? 'bit-identical' : `≤ ${drift(tolerance)}`);

@@ -106,7 +106,11 @@ const jsonLine = (file: string, t: ModelTask, p: Prediction, withTask: boolean):
   });
 
 /** The predictions of `tasks` for `files`, printed; exit code. */
-export const predictCommand = async (cmd: PredictCommand, fail: (e: CpgError, fromFlags?: boolean) => number): Promise<number> => {
+export const predictCommand = async (
+  cmd: PredictCommand,
+  fail: (e: CpgError, fromFlags?: boolean) => number,
+  failReading: (e: CpgError) => number,
+): Promise<number> => {
   const o = decodeWith(RunConfigInput, undefined)(cmd.flags);
   if (E.isLeft(o)) return fail(o.left, true);
   const files = await imageFiles(cmd.inputs)();
@@ -116,7 +120,7 @@ export const predictCommand = async (cmd: PredictCommand, fail: (e: CpgError, fr
     ...(o.right.backend !== undefined ? { backend: o.right.backend } : {}),
     ...(o.right.threads !== undefined ? { threads: o.right.threads } : {}),
   })();
-  if (E.isLeft(opened)) return fail(opened.left);
+  if (E.isLeft(opened)) return failReading(opened.left);
   const model = opened.right;
   try {
     const tasks = cmd.task === 'all' ? E.right(model.tasks) : E.map((t: ModelTask) => [t])(E.mapLeft(asFlagError)(model.task(cmd.task)));

@@ -225,6 +225,9 @@ test('cpg export refuses, with exit 2, one line and nothing written: an unknown 
     [['export', run, '--task', 'three-five', '--out', full], full, /already holds files \(keep\.txt\)/],
     [['export', run, '--task', 'three-five', '--out', path.join(work, 'x4'), '--format', 'keras'], path.join(work, 'x4'), /expected tfjs or onnx/],
     [['export', run, '--out', path.join(work, 'x5')], path.join(work, 'x5'), /needs --task/],
+    // Read-only commands agree: a damaged checkpoint is bad input.
+    [['eval', damaged], path.join(work, 'x6'), /blobs/],
+    [['predict', damaged, '--task', 'three-five', path.join(data('three-five'), 'test')], path.join(work, 'x7'), /blobs/],
   ];
   for (const [args, out, why] of cases) {
     const r = cpg(...args);
