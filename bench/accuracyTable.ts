@@ -390,6 +390,12 @@ export const verdict = (rows: readonly MethodRow[], goals: readonly GoalRow[]): 
           .map((g) => `${g.task} ${fmtSignedPts(g.gap)} pts${g.shortNotes.length > 0 ? ` (${g.shortNotes.join('; ')})` : ''}`)
           .join('; ')}`,
   );
+  // The time to a trained model, both measured in this invocation on the same machine and budget.
+  const packnet = row(rows, 'packnet');
+  if (packnet !== undefined && packnet.wallSeconds.mean > 0)
+    out.push(
+      `CPG's wall time ${duration(cpg.wallSeconds.mean)} is ${(cpg.wallSeconds.mean / packnet.wallSeconds.mean).toFixed(2)}× PackNet's ${duration(packnet.wallSeconds.mean)} (this invocation${cpg.wallSeconds.n > 1 ? `, mean of ${cpg.wallSeconds.n} seeds` : ''})`,
+    );
   return out;
 };
 

@@ -244,8 +244,8 @@ test('mainTable: a column per task, individual has no drift', () => {
 test('verdict: each claim checked with ✓ or ✗', () => {
   const runs = [
     summary(report('finetune', 1, [[0.99, null], [0.5, 0.99]])),
-    summary(report('packnet', 1, [[0.95, null], [0.95, 0.9]])),
-    summary(report('cpg', 1, [[0.99, null], [0.99, 0.98]], { modelSize: { parameters: 1, relativeToOneNetwork: 1.5, checkpointBytes: 1 }, tasks: [task('t0', 0.99, 0.99, 0.99), task('t1', 0.98, 0.97, 0.99, 'capped')] })),
+    summary(report('packnet', 1, [[0.95, null], [0.95, 0.9]], { timing: { totalSeconds: 30, perTask: [] } })),
+    summary(report('cpg', 1, [[0.99, null], [0.99, 0.98]], { modelSize: { parameters: 1, relativeToOneNetwork: 1.5, checkpointBytes: 1 }, tasks: [task('t0', 0.99, 0.99, 0.99), task('t1', 0.98, 0.97, 0.99, 'capped')], timing: { totalSeconds: 108, perTask: [] } })),
   ];
   const v = verdict(aggregate(runs), goalCheck(runs));
   assert.match(v[0]!, /^✓ CPG average accuracy 98\.50% ≥ packnet 92\.50%/);
@@ -253,6 +253,7 @@ test('verdict: each claim checked with ✓ or ✗', () => {
   assert.match(v[2]!, /^✓ CPG forgetting exactly 0/);
   assert.match(v[3]!, /^✓ CPG size 1\.50×/);
   assert.match(v[4]!, /^✗ 1 of 2 CPG tasks .*t1 −2\.00 pts \(capped\)/);
+  assert.equal(v[5], "CPG's wall time 1.8 min is 3.60× PackNet's 30 s (this invocation)");
   assert.deepEqual(verdict(aggregate([runs[0]!]), []), ['no CPG run: nothing to judge']);
 });
 
