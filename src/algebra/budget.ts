@@ -9,9 +9,11 @@
  * - an open-ended stream: (1 − reserve) × room.
  * The share becomes a floor on the task's compacting (the least sparsity its
  * own weights must reach), enforced whatever the goal and threshold rules say.
- * A task needs its share free to start, and at least MIN_SHARE of one
- * network however little room is left; with fewer free weights it grows the
- * network first, where growth is allowed, else the model has run out of room.
+ * A task needs free, to start, its share up to a fair part of one network
+ * (an equal part among the planned tasks, or 1 − reserve of it), and at least
+ * MIN_SHARE of one network however little room is left; with fewer free
+ * weights it grows the network first, where growth is allowed, else the model
+ * has run out of room.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
@@ -59,6 +61,16 @@ export const shareFor = (room: Room, plan: Plan): number => {
   const total = room.free + room.growth;
   return 'tasksLeft' in plan ? total / (Math.max(0, Math.floor(plan.tasksLeft)) + 1) : (1 - plan.reserve) * total;
 };
+
+/**
+ * The free cells a task needs to start: its share, but no more than a fair
+ * part of one network of `base` cells — an equal part among all the planned
+ * tasks, or 1 − reserve of it for an open-ended stream (the last tasks' share
+ * holds all the growth still allowed, which they may keep but do not need) —
+ * and at least MIN_SHARE of one network.
+ */
+export const neededFor = (share: number, base: number, fair: { readonly tasksTotal: number } | { readonly reserve: number }): number =>
+  Math.max(MIN_SHARE * base, Math.min(share, 'reserve' in fair ? (1 - fair.reserve) * base : base / Math.max(1, Math.floor(fair.tasksTotal))));
 
 /**
  * The width to start a task at: the current one, or — when its free cells do

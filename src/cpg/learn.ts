@@ -14,7 +14,7 @@ import { pipe } from 'fp-ts/lib/function.js';
 import { defer } from 'rxjs';
 import type { CpgError } from '../algebra/errors.js';
 import type { CycleConfig, CycleState, TaskBudget, TaskContext } from '../algebra/lifecycle.js';
-import { MIN_SHARE, type Plan, cellsAt, endedShort, roomOf, shareFor, startingWidth } from '../algebra/budget.js';
+import { type Plan, cellsAt, endedShort, neededFor, roomOf, shareFor, startingWidth } from '../algebra/budget.js';
 import type { RunEvent } from './events.js';
 import { advance, finalValAcc, startCycle } from '../algebra/lifecycle.js';
 import { stepLr } from '../algebra/schedule.js';
@@ -131,7 +131,7 @@ const budgetFor = (
     E.bind('base', () => cellsAt(net0.backbone, 1)),
     E.chain(({ room, base }) => {
       const share = shareFor(room, plan);
-      const needed = Math.max(share, MIN_SHARE * base);
+      const needed = neededFor(share, base, capacity.reserve !== undefined ? { reserve: capacity.reserve } : { tasksTotal: capacity.tasksTotal });
       return E.map((start: { multiplier: number; free: number; size: number }) => ({
         budget: { share, needed, free: start.free, size: start.size },
         ...(start.multiplier > net0.backbone.multiplier ? { startMultiplier: start.multiplier } : {}),

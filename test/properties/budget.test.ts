@@ -10,7 +10,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { mlp as mlpGraph } from '../../src/algebra/architectures.js';
 import { type Backbone, claimAll, createBackbone, growTo } from '../../src/algebra/backbone.js';
-import { MIN_SHARE, budgetOutcomeOf, cellsAt, roomOf, shareFor, startingWidth } from '../../src/algebra/budget.js';
+import { MIN_SHARE, budgetOutcomeOf, cellsAt, neededFor, roomOf, shareFor, startingWidth } from '../../src/algebra/budget.js';
 import { CycleStateCodec, decodeWith } from '../../src/algebra/codecs.js';
 import {
   MAX_FLOOR,
@@ -290,4 +290,26 @@ test('a budget that does not bind changes nothing: where the rules alone keep at
     }),
     { ...RUNS, numRuns: 500 },
   );
+});
+
+test('what a task needs to start: its share up to a fair part of one network, at least MIN_SHARE of one; the last task of a plan never has to grow for its share', () => {
+  fc.assert(
+    fc.property(
+      fc.double({ min: 0, max: 5e6, noNaN: true }),
+      fc.integer({ min: 1, max: 1e6 }),
+      fc.oneof(fc.integer({ min: 1, max: 60 }).map((n) => ({ tasksTotal: n })), fc.double({ min: 0.01, max: 0.99, noNaN: true }).map((r) => ({ reserve: r }))),
+      (share, base, fair) => {
+        const needed = neededFor(share, base, fair);
+        const part = 'reserve' in fair ? (1 - fair.reserve) * base : base / fair.tasksTotal;
+        assert.ok(needed >= MIN_SHARE * base - 1e-9);
+        assert.ok(needed <= Math.max(MIN_SHARE * base, share) + 1e-9, 'never more than the share (or the minimum)');
+        assert.ok(needed <= Math.max(MIN_SHARE * base, part) + 1e-9, 'never more than a fair part of one network');
+        if (share >= MIN_SHARE * base && share <= part) assert.equal(needed, share);
+      },
+    ),
+    { seed: 11, numRuns: 500 },
+  );
+  // Split MNIST's last task: every free weight and all the growth is its share, yet 20 % of one network free is enough to start.
+  const base = 1000;
+  assert.equal(neededFor(850 + 500, base, { tasksTotal: 5 }), 200);
 });
