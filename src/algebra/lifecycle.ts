@@ -435,10 +435,20 @@ const onPruned = (
   if (!recordable) return E.right(afterChoice(recorded));
   const cap = s.pruneCap;
   if (cap !== null && phase.to >= Math.max(cap, floor)) return E.right(afterChoice(recorded));
-  const next = nextTargetOf(s, phase.to, false);
+  const next = nextTargetOf(s, phase.to, crossesUnmet(recorded, phase.to));
   if (next === undefined) return E.right(afterChoice(recorded));
   return E.right({ ...recorded, phase: { tag: 'prune', from: phase.to, to: next } });
 };
+
+/**
+ * About to step over the floor with no compacted model yet meeting the goal:
+ * the budget is likely to bind, so the sweep stops at the floor itself on
+ * the way (the least compacted model the task may keep). Where a model below
+ * the floor met the goal, or the goal was missed at the maximum width (the
+ * sparsest is kept), the sweep runs as the rules alone run it.
+ */
+const crossesUnmet = (s: CycleState, at: number): boolean =>
+  (s.floor ?? 0) > at && !s.goalMissedAtMax && !s.record.some((r) => meetsGoal(r.valAcc, s.ctx, s.config));
 
 const onRetrained = (
   s: CycleState,

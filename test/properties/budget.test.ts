@@ -177,6 +177,13 @@ test('the sweep: below the floor the budget forces it on and lands on the floor 
         const demanded = floor > 0 && p.to >= floor && !recorded.some((x) => x >= floor);
         if (recordable(m) || demanded) recorded.push(p.to);
         // A target the rule refuses ends the sweep unless it is below the floor: then the next target comes, never beyond the floor.
+        // Recorded and going on: the next target, except that a sweep about to step over the floor with no compacted model yet meeting the goal stops at the floor on the way.
+        if (recordable(m) && i < prunes.length - 1) {
+          const unmet = !last.goalMissedAtMax && !last.record.filter((r) => r.sparsity <= p.to).some((r) => meets(r.valAcc, ctx, config));
+          const after = targets.find((x) => x > p.to);
+          const expected = unmet && floor > p.to && after !== undefined ? Math.min(after, floor) : after;
+          assert.equal((prunes[i + 1]!.before.phase as { to: number }).to, expected);
+        }
         if (!recordable(m) && !demanded && i < prunes.length - 1) {
           assert.ok(p.to < floor);
           assert.equal((prunes[i + 1]!.before.phase as { to: number }).to, Math.min(targets.find((x) => x > p.to) ?? floor, floor));
@@ -283,7 +290,14 @@ test('a budget that does not bind changes nothing: where the rules alone keep at
       const floor = withBudget.last.floor ?? 0;
       const prunes = alone.steps.filter((st) => st.m.tag === 'pruned').map((st) => (st.before.phase as { to: number }).to);
       const lastTried = prunes[prunes.length - 1] ?? 0;
-      fc.pre(alone.last.phase.tag === 'done' && alone.last.phase.chosen >= floor && (floor === 0 || lastTried >= floor));
+      // …and where the sweep never stopped at the floor on its way (it does when no model below the floor met the goal).
+      const budgetPrunes = withBudget.steps.filter((st) => st.m.tag === 'pruned').map((st) => (st.before.phase as { to: number }).to);
+      fc.pre(
+        alone.last.phase.tag === 'done' &&
+          alone.last.phase.chosen >= floor &&
+          (floor === 0 || lastTried >= floor) &&
+          budgetPrunes.every((x) => targetsOf(withBudget.last).includes(x)),
+      );
       const strip = (s: CycleState) => ({ ...s, ctx: null, floor: null });
       assert.deepEqual(strip(withBudget.last), strip(alone.last));
       assert.equal(budgetBound(withBudget.last), false);
