@@ -441,14 +441,16 @@ const onPruned = (
 };
 
 /**
- * About to step over the floor with no compacted model yet meeting the goal:
- * the budget is likely to bind, so the sweep stops at the floor itself on
- * the way (the least compacted model the task may keep). Where a model below
- * the floor met the goal, or the goal was missed at the maximum width (the
- * sparsest is kept), the sweep runs as the rules alone run it.
+ * About to step over the floor with the goal missed at this target: the
+ * budget is likely to bind, so the sweep stops at the floor itself on the way
+ * (the least compacted model the task may keep). Where this target met the
+ * goal, or the goal was missed at the maximum width (the sparsest is kept),
+ * the sweep runs as the rules alone run it.
  */
-const crossesUnmet = (s: CycleState, at: number): boolean =>
-  (s.floor ?? 0) > at && !s.goalMissedAtMax && !s.record.some((r) => meetsGoal(r.valAcc, s.ctx, s.config));
+const crossesUnmet = (s: CycleState, at: number): boolean => {
+  const here = s.record.find((r) => r.sparsity === at);
+  return (s.floor ?? 0) > at && !s.goalMissedAtMax && here !== undefined && !meetsGoal(here.valAcc, s.ctx, s.config);
+};
 
 const onRetrained = (
   s: CycleState,

@@ -177,9 +177,9 @@ test('the sweep: below the floor the budget forces it on and lands on the floor 
         const demanded = floor > 0 && p.to >= floor && !recorded.some((x) => x >= floor);
         if (recordable(m) || demanded) recorded.push(p.to);
         // A target the rule refuses ends the sweep unless it is below the floor: then the next target comes, never beyond the floor.
-        // Recorded and going on: the next target, except that a sweep about to step over the floor with no compacted model yet meeting the goal stops at the floor on the way.
+        // Recorded and going on: the next target, except that a sweep about to step over the floor with the goal missed at this target stops at the floor on the way.
         if (recordable(m) && i < prunes.length - 1) {
-          const unmet = !last.goalMissedAtMax && !last.record.filter((r) => r.sparsity <= p.to).some((r) => meets(r.valAcc, ctx, config));
+          const unmet = !last.goalMissedAtMax && !meets(m.valAcc, ctx, config);
           const after = targets.find((x) => x > p.to);
           const expected = unmet && floor > p.to && after !== undefined ? Math.min(after, floor) : after;
           assert.equal((prunes[i + 1]!.before.phase as { to: number }).to, expected);
@@ -290,7 +290,7 @@ test('a budget that does not bind changes nothing: where the rules alone keep at
       const floor = withBudget.last.floor ?? 0;
       const prunes = alone.steps.filter((st) => st.m.tag === 'pruned').map((st) => (st.before.phase as { to: number }).to);
       const lastTried = prunes[prunes.length - 1] ?? 0;
-      // …and where the sweep never stopped at the floor on its way (it does when no model below the floor met the goal).
+      // …and where the sweep never stopped at the floor on its way (it does when the target before the floor missed the goal).
       const budgetPrunes = withBudget.steps.filter((st) => st.m.tag === 'pruned').map((st) => (st.before.phase as { to: number }).to);
       fc.pre(
         alone.last.phase.tag === 'done' &&
