@@ -13,8 +13,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { decodeWith, RunConfigInput } from '../algebra/codecs.js';
 import type { CpgError } from '../algebra/errors.js';
 import { type ExportFiles, type ExportFormat, exportFormats } from '../cpg/export.js';
-import { type ModelTask, openModel } from '../cpg/predict.js';
-import { fsStore } from '../effects/stores/fs.js';
+import type { ModelTask } from '../cpg/predict.js';
+import { openRun, tasksNamed } from './openRun.js';
 import type { Command } from './args.js';
 
 type ExportCommand = Extract<Command, { kind: 'export' }>;
@@ -67,16 +67,11 @@ export const exportCommand = async (
   if (!exportFormats.includes(format)) return fail(usage('--format', `expected ${exportFormats.join(' or ')}, got '${cmd.format}'`));
   const busy = await outProblem(cmd.out);
   if (busy !== undefined) return fail(busy);
-  const opened = await openModel(fsStore(cmd.dir), {
-    label: cmd.dir,
-    ...(o.right.backend !== undefined ? { backend: o.right.backend } : {}),
-    ...(o.right.threads !== undefined ? { threads: o.right.threads } : {}),
-  })();
+  const opened = await openRun(cmd.dir, o.right)();
   if (E.isLeft(opened)) return failReading(opened.left);
   const model = opened.right;
   try {
-    const tasks: E.Either<CpgError, readonly ModelTask[]> =
-      cmd.task === 'all' ? E.right(model.tasks) : E.map((t: ModelTask) => [t])(E.mapLeft((e: CpgError) => (e.tag === 'ConfigError' ? { ...e, field: '--task' } : e))(model.task(cmd.task)));
+    const tasks = tasksNamed(model, cmd.task);
     if (E.isLeft(tasks)) return fail(tasks.left);
     const folders: (readonly [string, ExportFiles, ModelTask])[] = [];
     for (const t of tasks.right) {

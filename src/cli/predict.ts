@@ -13,12 +13,12 @@ import { pipe } from 'fp-ts/lib/function.js';
 import { decodeWith, RunConfigInput } from '../algebra/codecs.js';
 import type { CpgError } from '../algebra/errors.js';
 import { pixelsOf } from '../algebra/task.js';
-import { type Model, type ModelTask, type Prediction, openModel } from '../cpg/predict.js';
+import type { Model, ModelTask, Prediction } from '../cpg/predict.js';
+import { openRun, tasksNamed } from './openRun.js';
 import { dataError, readBytes } from '../effects/data/files.js';
 import { decodeImage } from '../effects/images/decode.js';
 import { toInput } from '../effects/images/resize.js';
 import { byCodePoint } from '../effects/sources/folder.js';
-import { fsStore } from '../effects/stores/fs.js';
 import type { Command } from './args.js';
 import { table } from './render.js';
 
@@ -115,15 +115,11 @@ export const predictCommand = async (
   if (E.isLeft(o)) return fail(o.left, true);
   const files = await imageFiles(cmd.inputs)();
   if (E.isLeft(files)) return fail(files.left);
-  const opened = await openModel(fsStore(cmd.dir), {
-    label: cmd.dir,
-    ...(o.right.backend !== undefined ? { backend: o.right.backend } : {}),
-    ...(o.right.threads !== undefined ? { threads: o.right.threads } : {}),
-  })();
+  const opened = await openRun(cmd.dir, o.right)();
   if (E.isLeft(opened)) return failReading(opened.left);
   const model = opened.right;
   try {
-    const tasks = cmd.task === 'all' ? E.right(model.tasks) : E.map((t: ModelTask) => [t])(E.mapLeft(asFlagError)(model.task(cmd.task)));
+    const tasks = tasksNamed(model, cmd.task);
     if (E.isLeft(tasks)) return fail(tasks.left);
     const x = await readImages(files.right, model)();
     if (E.isLeft(x)) return fail(x.left);
@@ -148,6 +144,3 @@ export const predictCommand = async (
     model.dispose();
   }
 };
-
-/** The model names the field 'task'; on the command line it is the flag. */
-const asFlagError = (e: CpgError): CpgError => (e.tag === 'ConfigError' && e.field === 'task' ? { ...e, field: '--task' } : e);
