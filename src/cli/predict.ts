@@ -18,13 +18,11 @@ import { openRun, tasksNamed } from './openRun.js';
 import { dataError, readBytes } from '../effects/data/files.js';
 import { decodeImage } from '../effects/images/decode.js';
 import { toInput } from '../effects/images/resize.js';
-import { byCodePoint } from '../effects/sources/folder.js';
+import { byCodePoint, imageExtension } from '../effects/sources/folder.js';
 import type { Command } from './args.js';
 import { table } from './render.js';
 
 type PredictCommand = Extract<Command, { kind: 'predict' }>;
-
-const imageExtension = /\.(png|jpe?g)$/i;
 
 const reason = (e: unknown): string => {
   const code = (e as { code?: unknown } | null)?.code;

@@ -181,17 +181,18 @@ const modelOf = (m: RunManifest, hash: string, state: NetState, backend: Backend
       }),
     );
   };
-  const logits: Model['logits'] = (name, x, o = {}) =>
+  /** The logits of a found task's network, inputs checked first. */
+  const logitsOf = (t: ModelTask, x: Float32Array, o: PredictOptions): E.Either<CpgError, Float32Array> =>
     pipe(
       E.Do,
-      E.bind('t', () => findTask(tasks, m, name)),
       E.bind('count', () => checkInputs(x, modelShape(m))),
-      E.bind('net', ({ t }) => networkOf(t)),
+      E.bind('net', () => networkOf(t)),
       E.map(({ count, net }) => {
         const inputs = (o.inputs ?? 'pixels') === 'pixels' ? normalise(x, m.normalisation) : x;
         return logitsWith(net.graph, net.param, inputs, count, o.batchSize ?? 256);
       }),
     );
+  const logits: Model['logits'] = (name, x, o = {}) => pipe(findTask(tasks, m, name), E.chain((t) => logitsOf(t, x, o)));
   return {
     inputShape: modelShape(m),
     normalisation: m.normalisation,
@@ -201,12 +202,9 @@ const modelOf = (m: RunManifest, hash: string, state: NetState, backend: Backend
     logits,
     predict: (name, x, o = {}) =>
       pipe(
-        logits(name, x, o),
-        E.chain((l) =>
-          pipe(
-            findTask(tasks, m, name),
-            E.map((t) => Array.from({ length: l.length / t.classNames.length }, (_, row) => rank(l, row, t.classNames, o.top ?? 3))),
-          ),
+        findTask(tasks, m, name),
+        E.chain((t) =>
+          E.map((l: Float32Array) => Array.from({ length: l.length / t.classNames.length }, (_, row) => rank(l, row, t.classNames, o.top ?? 3)))(logitsOf(t, x, o)),
         ),
       ),
     export: (name, format) =>

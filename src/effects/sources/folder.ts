@@ -71,7 +71,8 @@ interface Entry {
   readonly kind: Kind;
 }
 
-const imageExtension = /\.(png|jpe?g)$/i;
+/** The files read as images. */
+export const imageExtension = /\.(png|jpe?g)$/i;
 const isHidden = (name: string): boolean => name.startsWith('.');
 const splitNames: readonly Which[] = ['train', 'val', 'test'];
 
