@@ -33,8 +33,9 @@ import { type CpgError, describeError } from '../src/algebra/errors.js';
 import { parseArgs, asFlag } from '../src/cli/args.js';
 import { pct, renderer } from '../src/cli/render.js';
 import { withPreset } from '../src/cpg/presets.js';
-import { shutdownBackend } from '../src/effects/backend.js';
-import { type RunEvent, type RunRequest, readRun, runEvents } from '../src/streams/run.js';
+import { shutdownBackend } from '../src/node/backend.js';
+import { type RunEvent } from '../src/streams/run.js';
+import { type RunRequest, readRun, runEvents } from '../src/node/runs.js';
 import { type BenchResult, type RunSource, type RunSummary, benchMethods, duration, renderMarkdown, renderText, resultJson, summarize } from './accuracyTable.js';
 
 /** A failure of the benchmark itself: message and exit code. */

@@ -20,10 +20,11 @@ import { concat, lastValueFrom, map, merge, tap, toArray, type Observable } from
 import { type RunConfig, type RunReport, decodeConfig } from '../src/algebra/codecs.js';
 import { describeError } from '../src/algebra/errors.js';
 import { withPreset } from '../src/cpg/presets.js';
-import { coreCount, selectBackend } from '../src/effects/backend.js';
+import { coreCount, selectBackend } from '../src/node/backend.js';
 import { benchmarkTasks } from '../src/effects/sources/runTasks.js';
 import { memoryStore } from '../src/effects/stores/memory.js';
-import { type LearnRequest, type RunEvent, learner } from '../src/streams/run.js';
+import { type LearnRequest, type RunEvent } from '../src/streams/run.js';
+import { learner } from '../src/node/defaults.js';
 import { flag } from './harness.js';
 import { runBench } from './main.js';
 

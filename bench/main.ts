@@ -3,7 +3,7 @@
  * backend is shut down (its threads released); an escaped error is one line.
  */
 import { describeError, isCpgError } from '../src/algebra/errors.js';
-import { shutdownBackend } from '../src/effects/backend.js';
+import { shutdownBackend } from '../src/node/backend.js';
 
 export const runBench = (name: string, main: () => Promise<number>): void => {
   const exit = async (code: number): Promise<never> => {

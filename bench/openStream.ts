@@ -23,7 +23,9 @@ import { describeError } from '../src/algebra/errors.js';
 import { withPreset } from '../src/cpg/presets.js';
 import { benchmarkTasks } from '../src/effects/sources/runTasks.js';
 import { fsStore } from '../src/effects/stores/fs.js';
-import { type RunEvent, finalReport, learner, runEvents } from '../src/streams/run.js';
+import { type RunEvent, finalReport } from '../src/streams/run.js';
+import { runEvents } from '../src/node/runs.js';
+import { learner } from '../src/node/defaults.js';
 import { flag } from './harness.js';
 import { runBench } from './main.js';
 

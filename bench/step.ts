@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import { describeError } from '../src/algebra/errors.js';
-import { coreCount, selectBackend, type BackendName } from '../src/effects/backend.js';
+import { coreCount, selectBackend, type BackendName } from '../src/node/backend.js';
 import { uninstallWasmKernels } from '../src/effects/kernels/index.js';
 import { benchNets, flag, list, timeStep, type BenchNet, type MakeStep, type StepFigure, type TimingPlan } from './harness.js';
 import { makePlainStep } from './plain.js';

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { RunReport, decodeWith, parseJson } from '../src/algebra/codecs.js';
 import { describeError } from '../src/algebra/errors.js';
-import { readRun } from '../src/streams/run.js';
+import { readRun } from '../src/node/runs.js';
 import { runBench } from './main.js';
 
 const mib = (b: number): string => `${(b / 2 ** 20).toFixed(2)}`;

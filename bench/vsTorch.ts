@@ -27,7 +27,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import { describeError } from '../src/algebra/errors.js';
-import { coreCount, selectBackend } from '../src/effects/backend.js';
+import { coreCount, selectBackend } from '../src/node/backend.js';
 import { benchNets, flag, list, timeStep, type BenchNet, type MakeStep, type TimingPlan } from './harness.js';
 import { makePlainStep } from './plain.js';
 import { makeCpgStep } from './cpgStep.js';

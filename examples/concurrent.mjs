@@ -14,7 +14,7 @@
  */
 import { join } from 'node:path';
 import { forkJoin } from 'rxjs';
-import { decodeConfig, describeError, finalReport, fsStore, learner, withPreset } from '../dist/src/index.js';
+import { decodeConfig, describeError, finalReport, fsStore, learner, withPreset } from '../dist/src/node/index.js';
 import { digitPair } from './mnist-digits.mjs';
 
 const [out] = process.argv.slice(2);

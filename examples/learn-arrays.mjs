@@ -10,7 +10,7 @@
  * Float32Array of NHWC inputs with integer labels works the same way.
  */
 import { lastValueFrom, tap } from 'rxjs';
-import { decodeConfig, describeError, finalReport, learner, memoryStore, withPreset } from '../dist/src/index.js';
+import { decodeConfig, describeError, finalReport, learner, memoryStore, withPreset } from '../dist/src/node/index.js';
 import { digitPair as pair } from './mnist-digits.mjs';
 
 const config = decodeConfig(undefined)(

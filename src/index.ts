@@ -1,11 +1,13 @@
 /**
- * The public API: learners and runs as event streams, their operators, where
- * models are kept (stores), tasks from arrays, image folders and benchmarks,
- * the configuration and report codecs, and the pure algebra for those who
- * build on it.
+ * The public API, browser-safe (`cpg`): learners as event streams and their
+ * operators, opening a learned model, the memory store, tasks from arrays,
+ * backend choice over an injected platform, the configuration and report
+ * codecs, and the pure algebra for those who build on it. Nothing reachable
+ * from here imports a Node built-in; Node's edges are in `cpg/node`
+ * (node/index.ts), the IndexedDB store in `cpg/browser` (browser/index.ts).
  */
-export { runEvents, learner, evaluateRun, finalReport, ofType, progress, sequence, overSeeds, goalsThenCpg } from './streams/run.js';
-export type { RunEvent, Progress, Tagged, RunRequest, LearnerSetup, LearnRequest, EvalOptions } from './streams/run.js';
+export { learner, finalReport, ofType, progress, sequence } from './streams/run.js';
+export type { RunEvent, Progress, Tagged, LearnerSetup, LearnRequest } from './streams/run.js';
 export type { EvalRow } from './cpg/evalRun.js';
 export { openModel } from './cpg/predict.js';
 export type { Model, ModelTask, Prediction, Ranked, PredictOptions, OpenOptions } from './cpg/predict.js';
@@ -19,15 +21,13 @@ export type { Task, Split, InputShape, Normalisation, Augmentation } from './alg
 export type { GoalChoice, TaskSource } from './algebra/manifest.js';
 export { taskFromArrays } from './effects/sources/memory.js';
 export type { ArraysTask, SplitInput } from './effects/sources/memory.js';
-export { readImageFolder } from './effects/sources/folder.js';
-export type { FolderOptions, FolderTask } from './effects/sources/folder.js';
-export { benchmarkTasks } from './effects/sources/runTasks.js';
 export { selectBackend, acquireBackend, backendUsers } from './effects/backend.js';
 export type { BackendInfo, BackendLease, BackendRequest, BackendName } from './effects/backend.js';
+export { webPlatform } from './effects/platform.js';
+export type { BackendPlatform } from './effects/platform.js';
 export { memoryStore } from './effects/stores/memory.js';
 export type { MemoryStore } from './effects/stores/memory.js';
-export { fsStore } from './effects/stores/fs.js';
-export type { Store, BlobRef } from './effects/store.js';
+export type { Store, StoreLock, BlobRef } from './effects/store.js';
 export { renderReportHtml } from './report/html.js';
 export * as graph from './algebra/graph.js';
 export * as architectures from './algebra/architectures.js';

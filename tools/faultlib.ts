@@ -36,7 +36,7 @@ import { withPreset } from '../src/cpg/presets.js';
 import { loadNet } from '../src/effects/snapshot.js';
 import { bytesFloat32 } from '../src/effects/store.js';
 import { fsStore, sha256 } from '../src/effects/stores/fs.js';
-import { type RunRequest, evaluateRun, readRun, runEvents } from '../src/streams/run.js';
+import { type RunRequest, evaluateRun, readRun, runEvents } from '../src/node/runs.js';
 
 /** The manifest of a run directory. */
 export const manifestPath = (dir: string): string => path.join(dir, 'run.json');

@@ -15,8 +15,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { describeError } from '../src/algebra/errors.js';
-import { readRun } from '../src/streams/run.js';
-import { shutdownBackend } from '../src/effects/backend.js';
+import { readRun } from '../src/node/runs.js';
+import { shutdownBackend } from '../src/node/backend.js';
 import {
   type ChainResult,
   type MutationResult,

@@ -11,7 +11,7 @@ import { RunConfigInput, decodeConfig, decodeWith, newRunDefaults, runConfigDefa
 import { type CpgError, describeError, exitCodeOf } from '../algebra/errors.js';
 import { withPreset, presets } from '../cpg/presets.js';
 import type { RunEvent } from '../cpg/events.js';
-import { evaluateRun, runEvents } from '../streams/run.js';
+import { evaluateRun, runEvents } from '../node/runs.js';
 import { asFlag, configFields, kebab, parseArgs, type Command } from './args.js';
 import { drift, pct, renderer, table } from './render.js';
 import { learnCommand } from './learn.js';
@@ -19,7 +19,7 @@ import { predictCommand } from './predict.js';
 import { DEFAULT_TOLERANCE, type EvalRow } from '../cpg/evalRun.js';
 import { exportCommand } from './export.js';
 import { givenFields } from './configFile.js';
-import { shutdownBackend } from '../effects/backend.js';
+import { shutdownBackend } from '../node/backend.js';
 
 /** Errors in the user's words: config fields named as the flags that set them. */
 const explain = (e: CpgError, fromFlags: boolean): string => {

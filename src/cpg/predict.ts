@@ -13,7 +13,7 @@ import type { BackendChoice } from '../algebra/codecs.js';
 import type { CpgError } from '../algebra/errors.js';
 import { type RunManifest, modelShape } from '../algebra/manifest.js';
 import { type InputShape, type Normalisation, pixelsOf } from '../algebra/task.js';
-import { type BackendInfo, acquireBackend } from '../effects/backend.js';
+import { type BackendInfo, type BackendPlatform, acquireBackend } from '../effects/backend.js';
 import { manifestName, readManifest } from '../effects/checkpoint.js';
 import { type TaskModel, logitsWith, taskModel } from '../effects/evaluate.js';
 import type { NetState } from '../effects/network.js';
@@ -88,9 +88,11 @@ export interface Model {
 export interface OpenOptions {
   /** Names the model in messages (a run directory); default: the store's manifest name. */
   readonly label?: string;
-  /** The backend [the run's]; threads for wasm [the run's, else all cores]. */
+  /** The backend [the run's]; threads for wasm [the run's, else all cores where the platform builds threaded wasm]. */
   readonly backend?: BackendChoice;
   readonly threads?: number;
+  /** What the process offers the backends [webPlatform(); `cpg/node`'s openModel: Node's]. */
+  readonly platform?: BackendPlatform;
 }
 
 const configError = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
@@ -258,7 +260,11 @@ export const openModel = (store: Store, o: OpenOptions = {}): TE.TaskEither<CpgE
     TE.bind('hash', () => pipe(store.readManifest, TE.chain((b) => sha256Hex([b ?? new Uint8Array()])))),
     TE.bind('base', ({ m }) => TE.fromEither(E.mapLeft((message: string) => configError('net', message))(architectureFor(m.config.net, modelShape(m), label)))),
     TE.bind('lease', ({ m }) =>
-      acquireBackend({ prefer: o.backend ?? m.config.backend, ...(o.threads !== undefined ? { threads: o.threads } : m.config.threads !== undefined ? { threads: m.config.threads } : {}) }),
+      acquireBackend({
+        prefer: o.backend ?? m.config.backend,
+        ...(o.threads !== undefined ? { threads: o.threads } : m.config.threads !== undefined ? { threads: m.config.threads } : {}),
+        ...(o.platform !== undefined ? { platform: o.platform } : {}),
+      }),
     ),
     TE.chain(({ m, hash, base, lease }) =>
       pipe(

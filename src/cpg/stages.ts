@@ -13,7 +13,7 @@ import { cubicSparsity, pruneSteps } from '../algebra/schedule.js';
 import { pixelsOf, type Task } from '../algebra/task.js';
 import type { Env } from '../effects/env.js';
 import type { Session } from '../effects/trainer.js';
-import { augmentBatch, batchIndices, gather } from '../effects/data/index.js';
+import { augmentBatch, batchIndices, gather } from '../effects/data/batches.js';
 import type { StageKind } from './events.js';
 import { type Flow, chain, emit, fail, mapValue, pure, unfold } from './flow.js';
 

@@ -1,11 +1,14 @@
 /**
- * Choosing the tensor backend at start-up: `tensorflow` (tfjs-node-gpu, else
- * tfjs-node, when installed), else `wasm` (shipped; threaded SIMD build with
- * our training kernels), else `cpu` (pure JS). `CPG_BACKEND` names one when
- * the caller says 'auto'; a named backend that fails to load is an error that
- * says what to install, never a silent fallback.
+ * Choosing the tensor backend at start-up: `tensorflow` (native TensorFlow,
+ * where the platform loads it), else `wasm` (shipped; with our training
+ * kernels, threaded where the platform builds that), else `cpu` (pure JS).
+ * The platform's setting (Node: `CPG_BACKEND`) names one when the caller says
+ * 'auto'; a named backend that fails to load is an error that says what to
+ * install, never a silent fallback.
+ *
+ * What the process offers comes in as a `BackendPlatform` (default:
+ * `webPlatform()`); `cpg/node` passes Node's, so nothing here touches Node.
  */
-import * as os from 'node:os';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
@@ -13,8 +16,10 @@ import * as tf from '@tensorflow/tfjs';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import type { CpgError } from '../algebra/errors.js';
 import { installWasmKernels, wasmKernelsInstalled } from './kernels/index.js';
+import { type BackendPlatform, defaultThreads, webPlatform } from './platform.js';
 import { littleEndian } from './store.js';
-import { createThreadedWasmBackend } from './kernels/wasm-threads.js';
+
+export type { BackendPlatform } from './platform.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -26,20 +31,20 @@ export interface BackendInfo {
   readonly detail: string;
 }
 
-/** 'auto' tries tensorflow, wasm, cpu in that order; threads applies to wasm (default: all cores). */
+/** 'auto' tries tensorflow, wasm, cpu in that order; threads applies to wasm (default: all cores where the platform builds threaded wasm, else 1). */
 export interface BackendRequest {
   readonly prefer: 'auto' | BackendName;
   readonly threads?: number;
+  /** What the process offers [webPlatform()]; `cpg/node` gives Node's. */
+  readonly platform?: BackendPlatform;
 }
 
 const backendNames: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
 const backendError = (backend: string, message: string): CpgError => ({ tag: 'BackendError', backend, message });
 
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : String(e));
-
-/** The number of cores Node may use. */
-export const coreCount = (): number => (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+/** The reason in anything thrown or rejected, as text. */
+export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : String(e));
 
 /**
  * Which backend to try: an explicit `prefer` wins; with 'auto', `CPG_BACKEND`
@@ -57,34 +62,19 @@ export const resolvePreference = (
     : E.left({ tag: 'ConfigError', field: 'CPG_BACKEND', message: `'${env}' is not one of auto, ${backendNames.join(', ')}` });
 };
 
-// ---- tensorflow (native bindings, optional) -------------------------------
+// ---- tensorflow (native bindings, where the platform has them) -------------
 
-const nativePackages = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
-
-const loadTensorflow = async (): Promise<E.Either<CpgError, BackendInfo>> => {
-  const failures: string[] = [];
-  for (const pkg of nativePackages) {
-    try {
-      // A variable specifier: neither package is a compile-time dependency.
-      const spec: string = pkg;
-      await import(spec);
-      if (await tf.setBackend('tensorflow')) {
-        return E.right({ name: 'tensorflow', threads: coreCount(), simd: false, detail: `${pkg} (native TensorFlow)` });
-      }
-      failures.push(`${pkg} loaded but its backend did not initialise`);
-    } catch (e) {
-      const m = messageOf(e);
-      failures.push(/Cannot find (package|module)/.test(m) ? `${pkg} is not installed` : `${pkg}: ${m.split('\n')[0] ?? m}`);
-    }
-  }
-  return E.left(
-    backendError(
-      'tensorflow',
-      `${failures.join('; ')}. Install @tensorflow/tfjs-node-gpu@4.22.0 (CUDA) or @tensorflow/tfjs-node@4.22.0 (CPU), ` +
-        `or choose another backend (CPG_BACKEND=wasm).`,
-    ),
-  );
-};
+const loadTensorflow = (platform: BackendPlatform): Promise<E.Either<CpgError, BackendInfo>> =>
+  platform.native !== undefined
+    ? platform.native()
+    : Promise.resolve(
+        E.left(
+          backendError(
+            'tensorflow',
+            `native TensorFlow runs only in Node (the ${platform.name} platform has none): import cpg/node there, or choose another backend (wasm, cpu)`,
+          ),
+        ),
+      );
 
 // ---- wasm -------------------------------------------------------------------
 
@@ -121,14 +111,15 @@ const setWasm = async (note: string): Promise<E.Either<CpgError, BackendInfo>> =
     : E.left(backendError('wasm', `${note}the wasm module did not load: reinstall @tensorflow/tfjs-backend-wasm@4.22.0`));
 };
 
-const loadWasm = async (threads: number): Promise<E.Either<CpgError, BackendInfo>> => {
+const loadWasm = async (threads: number, platform: BackendPlatform): Promise<E.Either<CpgError, BackendInfo>> => {
   if (stockWasmFactory === null) return E.left(backendError('wasm', 'the wasm backend did not register: reinstall @tensorflow/tfjs-backend-wasm@4.22.0'));
   installWasmKernels();
   let threadedFailure = '';
-  if (threads > 1) {
+  if (threads > 1 && platform.threadedWasm === undefined) threadedFailure = `threaded build failed (the ${platform.name} platform has no threaded wasm build); `;
+  else if (threads > 1 && platform.threadedWasm !== undefined) {
     // Built here rather than inside tfjs's factory call: a failure is ours to report, without tfjs's console warnings.
     tfwasm.setThreadsCount(threads);
-    const built = await createThreadedWasmBackend(threads).then(
+    const built = await platform.threadedWasm(threads).then(
       (b) => E.right<string, tfwasm.BackendWasm>(b),
       (e: unknown) => E.left<string, tfwasm.BackendWasm>(messageOf(e)),
     );
@@ -144,12 +135,12 @@ const loadWasm = async (threads: number): Promise<E.Either<CpgError, BackendInfo
   return setWasm(threadedFailure);
 };
 
-const selectWasm = async (threads: number | undefined): Promise<E.Either<CpgError, BackendInfo>> => {
+const selectWasm = async (threads: number | undefined, platform: BackendPlatform): Promise<E.Either<CpgError, BackendInfo>> => {
   // Reuse the live instance unless a different thread count is asked for:
   // re-creating it loses every tensor that lives on it.
   const live = liveWasm();
   if (live !== undefined && (threads === undefined || threads === live.wasm.tfjs.getThreadsCount())) return setWasm('');
-  return loadWasm(threads ?? coreCount());
+  return loadWasm(threads ?? defaultThreads(platform), platform);
 };
 
 // ---- cpu --------------------------------------------------------------------
@@ -163,14 +154,14 @@ const loadCpu = async (): Promise<E.Either<CpgError, BackendInfo>> => {
   return E.right({ name: 'cpu', threads: 1, simd: false, detail: 'tfjs pure-JS cpu backend (slow; wasm or tfjs-node are faster)' });
 };
 
-const load = (name: BackendName, threads: number | undefined): Promise<E.Either<CpgError, BackendInfo>> =>
-  name === 'tensorflow' ? loadTensorflow() : name === 'wasm' ? selectWasm(threads) : loadCpu();
+const load = (name: BackendName, threads: number | undefined, platform: BackendPlatform): Promise<E.Either<CpgError, BackendInfo>> =>
+  name === 'tensorflow' ? loadTensorflow(platform) : name === 'wasm' ? selectWasm(threads, platform) : loadCpu();
 
-const choose = async (p: { readonly name: BackendName | 'auto' }, threads: number | undefined): Promise<E.Either<CpgError, BackendInfo>> => {
-  if (p.name !== 'auto') return load(p.name, threads);
+const choose = async (p: { readonly name: BackendName | 'auto' }, threads: number | undefined, platform: BackendPlatform): Promise<E.Either<CpgError, BackendInfo>> => {
+  if (p.name !== 'auto') return load(p.name, threads, platform);
   let last: E.Either<CpgError, BackendInfo> = E.left(backendError('auto', 'no backend loaded'));
   for (const name of backendNames) {
-    last = await load(name, threads);
+    last = await load(name, threads, platform);
     if (E.isRight(last)) return last;
   }
   return last;
@@ -226,13 +217,19 @@ const leaseOf = (h: Holder, info: BackendInfo): BackendLease => {
 
 const describeLive = (i: BackendInfo): string => (i.name === 'wasm' ? `wasm with ${i.threads} thread${i.threads === 1 ? '' : 's'}` : i.name);
 
-const decide = async (h: Holder, p: { readonly name: BackendName | 'auto' }, threads: number | undefined): Promise<E.Either<CpgError, BackendLease>> => {
+const decide = async (
+  h: Holder,
+  p: { readonly name: BackendName | 'auto' },
+  threads: number | undefined,
+  platform: BackendPlatform,
+): Promise<E.Either<CpgError, BackendLease>> => {
   const live = h.live;
   if (h.users > 0 && live !== undefined) {
     const sameName = p.name === 'auto' || p.name === live.info.name;
     const sameThreads = threads === undefined || live.info.name !== 'wasm' || threads === live.info.threads || threads === live.threadsAsked;
     if (sameName && sameThreads) return E.right(leaseOf(h, live.info));
-    const asked = p.name === 'tensorflow' || p.name === 'cpu' ? p.name : `wasm with ${threads ?? coreCount()} thread${(threads ?? coreCount()) === 1 ? '' : 's'}`;
+    const n = threads ?? defaultThreads(platform);
+    const asked = p.name === 'tensorflow' || p.name === 'cpu' ? p.name : `wasm with ${n} thread${n === 1 ? '' : 's'}`;
     return E.left(
       backendError(
         p.name,
@@ -241,16 +238,16 @@ const decide = async (h: Holder, p: { readonly name: BackendName | 'auto' }, thr
       ),
     );
   }
-  const chosen = await choose(p, threads);
+  const chosen = await choose(p, threads, platform);
   if (E.isLeft(chosen)) return chosen;
   h.live = { info: chosen.right, threadsAsked: threads };
   return E.right(leaseOf(h, chosen.right));
 };
 
-const checkedPreference = (o: BackendRequest): E.Either<CpgError, { readonly name: BackendName | 'auto'; readonly forced: boolean }> =>
+const checkedPreference = (o: BackendRequest, platform: BackendPlatform): E.Either<CpgError, { readonly name: BackendName | 'auto'; readonly forced: boolean }> =>
   pipe(
     littleEndian()
-      ? resolvePreference(o.prefer, process.env['CPG_BACKEND'])
+      ? resolvePreference(o.prefer, platform.setting)
       : E.left<CpgError, never>(backendError(o.prefer, 'cpg stores tensors little-endian and this machine is big-endian: not supported')),
     E.chain((p) =>
       o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 1)
@@ -265,18 +262,20 @@ const checkedPreference = (o: BackendRequest): E.Either<CpgError, { readonly nam
  * the request ('auto', or the same name and thread count), else refuses with
  * a BackendError naming what runs. Release the lease when done.
  */
-export const acquireBackend = (o: BackendRequest): TE.TaskEither<CpgError, BackendLease> =>
-  pipe(
-    TE.fromEither(checkedPreference(o)),
+export const acquireBackend = (o: BackendRequest): TE.TaskEither<CpgError, BackendLease> => {
+  const platform = o.platform ?? webPlatform();
+  return pipe(
+    TE.fromEither(checkedPreference(o, platform)),
     TE.chain((p) => () => {
       const h = holderOf();
       // After the one before, however it ended: a decision that threw must not block every later one.
-      const next = () => decide(h, p, o.threads);
+      const next = () => decide(h, p, o.threads, platform);
       const decision = h.queue.then(next, next);
       h.queue = decision;
       return decision;
     }),
   );
+};
 
 /**
  * Loads and sets the backend, holding nothing. Idempotent: asking again for
@@ -300,12 +299,12 @@ export const backendUsers = (): number => holderOf().users;
  * backend — sets the previous one again. For tests and comparisons; f may be
  * async.
  */
-export const withBackend = <A>(name: BackendName, f: () => A | Promise<A>): TE.TaskEither<CpgError, A> =>
+export const withBackend = <A>(name: BackendName, f: () => A | Promise<A>, platform?: BackendPlatform): TE.TaskEither<CpgError, A> =>
   pipe(
     TE.rightIO(() => tf.getBackend() as string | undefined),
     TE.chain((previous) =>
       pipe(
-        acquireBackend({ prefer: name }),
+        acquireBackend({ prefer: name, ...(platform !== undefined ? { platform } : {}) }),
         TE.chain((lease) =>
           TE.tryCatch(
             async () => {

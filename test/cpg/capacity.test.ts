@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
 import type { RunReport } from '../../src/algebra/codecs.js';
 import { memoryStore } from '../../src/effects/stores/memory.js';
-import { type RunEvent, learner } from '../../src/streams/run.js';
+import { type RunEvent } from '../../src/streams/run.js';
+import { learner } from '../../src/node/defaults.js';
 import { eventsOrError, tinyConfig, tinyTask } from '../helpers/tinyTasks.js';
 
 process.env['CPG_BACKEND'] ??= 'wasm';

@@ -12,10 +12,10 @@ import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
 import * as ort from 'onnxruntime-web';
 import type { ArchitectureName } from '../../src/algebra/architectures.js';
-import { openModel } from '../../src/cpg/predict.js';
+import { openModel } from '../../src/node/defaults.js';
 import { bytesFloat32 } from '../../src/effects/store.js';
 import { memoryStore } from '../../src/effects/stores/memory.js';
-import { learner } from '../../src/streams/run.js';
+import { learner } from '../../src/node/defaults.js';
 import { eventsOrError, manifestIn, tinyConfig, tinyTask } from '../helpers/tinyTasks.js';
 
 process.env['CPG_BACKEND'] ??= 'wasm';

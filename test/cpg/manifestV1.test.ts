@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import * as E from 'fp-ts/lib/Either.js';
 import { lastValueFrom, toArray } from 'rxjs';
-import { readRun, runEvents } from '../../src/streams/run.js';
+import { readRun, runEvents } from '../../src/node/runs.js';
 
 const fixture = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/v1-run');
 

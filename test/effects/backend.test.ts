@@ -4,9 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import * as tf from '@tensorflow/tfjs';
-import { acquireBackend, backendUsers, coreCount, resolvePreference, selectBackend, shutdownBackend, withBackend } from '../../src/effects/backend.js';
+import { acquireBackend, backendUsers, coreCount, resolvePreference, selectBackend, shutdownBackend, withBackend } from '../../src/node/backend.js';
 
-const backendModule = fileURLToPath(new URL('../../src/effects/backend.js', import.meta.url));
+const backendModule = fileURLToPath(new URL('../../src/node/backend.js', import.meta.url));
 
 /** Runs with CPG_BACKEND set (or unset), restoring it afterwards. */
 const withEnv = async <A>(value: string | undefined, f: () => Promise<A>): Promise<A> => {

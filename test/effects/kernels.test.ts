@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend, withBackend, type BackendName } from '../../src/effects/backend.js';
+import { selectBackend, withBackend, type BackendName } from '../../src/node/backend.js';
 import { batchNormTrain, batchNormInfer } from '../../src/effects/ops.js';
 import { rngFor, type Rng } from '../../src/effects/random.js';
 

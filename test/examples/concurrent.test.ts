@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
-import { evaluateRun } from '../../src/streams/run.js';
+import { evaluateRun } from '../../src/node/runs.js';
 
 const example = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../examples/concurrent.mjs');
 

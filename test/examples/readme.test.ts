@@ -29,7 +29,7 @@ const npm = (args: readonly string[], cwd: string, timeout: number) => {
 test('the README has runnable blocks, and the extractor finds exactly the js ones', () => {
   const blocks = runnableBlocks(readFileSync(path.join(root, 'README.md'), 'utf8'));
   assert.ok(blocks.length >= 2, `found ${blocks.length}`);
-  for (const b of blocks) assert.match(b, /from '(cpg|@tensorflow\/tfjs)'/, 'each imports the package (or plain tfjs) by its name');
+  for (const b of blocks) assert.match(b, /from '(cpg(\/node|\/browser)?|@tensorflow\/tfjs)'/, 'each imports the package (one of its entries, or plain tfjs) by its name');
   assert.deepEqual(runnableBlocks('```sh\nnpm start\n```\n```js\nconsole.log(1);\n```\n'), ['console.log(1);\n']);
 });
 
@@ -50,7 +50,7 @@ test("every js block of the README runs as written against the packed package in
       assert.equal(r.status, 0, `README block ${i + 1} exited ${r.status} (${r.signal ?? ''}):\n${code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
       assert.equal(r.stderr.trim(), '', `README block ${i + 1} wrote to stderr`);
       const lines = r.stdout.trim().split('\n');
-      if (/from 'cpg'/.test(code)) assert.match(lines[lines.length - 1]!, /drift,? 0$/, `README block ${i + 1} ends with its report, drift 0:\n${r.stdout}`);
+      if (/from 'cpg(\/node|\/browser)?'/.test(code)) assert.match(lines[lines.length - 1]!, /drift,? 0$/, `README block ${i + 1} ends with its report, drift 0:\n${r.stdout}`);
       else assert.match(lines[lines.length - 1]!, /^\S+ \(\d+\.\d %\)$/, `README block ${i + 1} classifies an image:\n${r.stdout}`);
     }
   } finally {

@@ -16,9 +16,11 @@ import { filter, firstValueFrom, lastValueFrom, merge, share, take, tap, toArray
 import { decodeConfig } from '../../src/algebra/codecs.js';
 import { withPreset } from '../../src/cpg/presets.js';
 import { describeError, type CpgError } from '../../src/algebra/errors.js';
-import { backendUsers } from '../../src/effects/backend.js';
+import { backendUsers } from '../../src/node/backend.js';
 import { memoryStore } from '../../src/effects/stores/memory.js';
-import { type RunEvent, finalReport, learner, runEvents } from '../../src/streams/run.js';
+import { type RunEvent, finalReport } from '../../src/streams/run.js';
+import { runEvents } from '../../src/node/runs.js';
+import { learner } from '../../src/node/defaults.js';
 import { eventsOrError, manifestIn, tinyConfig, tinyTask } from '../helpers/tinyTasks.js';
 
 process.env['CPG_BACKEND'] ??= 'wasm';

@@ -11,7 +11,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { Subject, tap } from 'rxjs';
 import type { Task } from '../../src/algebra/task.js';
 import { memoryStore } from '../../src/effects/stores/memory.js';
-import { type RunEvent, learner } from '../../src/streams/run.js';
+import { type RunEvent } from '../../src/streams/run.js';
+import { learner } from '../../src/node/defaults.js';
 import { eventsOrError, manifestIn, tinyConfig, tinyTask } from '../helpers/tinyTasks.js';
 
 process.env['CPG_BACKEND'] ??= 'wasm';

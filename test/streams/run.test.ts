@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { TestScheduler } from 'rxjs/testing';
 import { lastValueFrom, map, takeWhile, tap, toArray } from 'rxjs';
-import { type RunEvent, finalReport, goalsThenCpg, ofType, progress, readRun, runEvents, sequence } from '../../src/streams/run.js';
+import { type RunEvent, finalReport, ofType, progress, sequence } from '../../src/streams/run.js';
+import { goalsThenCpg, readRun, runEvents } from '../../src/node/runs.js';
 import { writeFileSync } from 'node:fs';
 import { decodeConfig, type RunReport } from '../../src/algebra/codecs.js';
 

@@ -1,0 +1,32 @@
+/**
+ * What the process offers the tensor backends, as data the caller gives:
+ * backend selection reads nothing of the platform itself, so the core stays
+ * browser-safe. `cpg/node` gives Node's (its cores, CPG_BACKEND, the threaded
+ * wasm build, tfjs-node-gpu); anywhere else `webPlatform` is the default.
+ */
+import type * as E from 'fp-ts/lib/Either.js';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { CpgError } from '../algebra/errors.js';
+import type { BackendInfo } from './backend.js';
+
+export interface BackendPlatform {
+  /** Names the platform in messages ('node', 'web'). */
+  readonly name: string;
+  /** Cores the process may use: wasm's default thread count where the platform builds threaded wasm. */
+  readonly cores: number;
+  /** The backend the user chose outside the program (Node: CPG_BACKEND), read when a caller asks for 'auto'. */
+  readonly setting: string | undefined;
+  /** Loads and sets native TensorFlow (tfjs-node-gpu, tfjs-node); absent where there is none. */
+  readonly native?: () => Promise<E.Either<CpgError, BackendInfo>>;
+  /** Builds tfjs's threaded wasm backend with exactly `threads` threads (rejects on failure); absent where it cannot. */
+  readonly threadedWasm?: (threads: number) => Promise<BackendWasm>;
+}
+
+/** A browser's (or any JS runtime's): its core count where it tells one, single-threaded wasm, no native TensorFlow. */
+export const webPlatform = (): BackendPlatform => {
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: unknown } }).navigator?.hardwareConcurrency;
+  return { name: 'web', cores: typeof cores === 'number' && Number.isInteger(cores) && cores > 0 ? cores : 1, setting: undefined };
+};
+
+/** wasm's thread count when none is asked for: every core where the platform builds threaded wasm, else one. */
+export const defaultThreads = (p: BackendPlatform): number => (p.threadedWasm !== undefined ? p.cores : 1);
