@@ -2,7 +2,8 @@
  * What the package ships: `npm pack --dry-run` lists only the build of src
  * (modules and their types), the README, the LICENSE and package.json — no
  * tests, benches, tools, sources or source maps — and the entries that
- * package.json names are in it.
+ * package.json names are in it: the bin, and each entry of the exports map
+ * (`cpg`, `cpg/node`, `cpg/browser`), an ES module with its types.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,5 +26,7 @@ test('npm pack ships the build of src, README, LICENSE and package.json only, wi
     ...Object.values(pkg.exports).flatMap((e) => (typeof e === 'string' ? [e] : Object.values(e))),
   ].map((p) => p.replace(/^\.\//, ''));
   for (const entry of named) assert.ok(files.includes(entry), `${entry} is named by package.json but not packed`);
+  for (const [entry, js] of [['.', 'dist/src/index'], ['./node', 'dist/src/node/index'], ['./browser', 'dist/src/browser/index']] as const)
+    assert.deepEqual(pkg.exports[entry], { types: `./${js}.d.ts`, import: `./${js}.js` }, `exports['${entry}']: types and import conditions`);
   assert.ok(files.includes('LICENSE') && readFileSync(path.join(root, 'LICENSE'), 'utf8').startsWith('MIT License'));
 });
