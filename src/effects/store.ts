@@ -3,8 +3,8 @@
  * blobs (tensors, owner maps, pick masks, probes), the reports, and a lock.
  *
  * The interface uses nothing Node-only (Uint8Array, TaskEither), so a run can
- * live in a directory (stores/fs.ts), in memory (stores/memory.ts) or, later,
- * in a browser's IndexedDB. Every implementation promises the same: the
+ * live in a directory (stores/fs.ts, Node), in memory (stores/memory.ts) or in
+ * a browser's IndexedDB (browser/indexedDbStore.ts). Every implementation promises the same: the
  * manifest is replaced atomically (a reader sees the old one or the new one),
  * a blob is immutable once named by its SHA-256, and every read of a blob
  * checks its size and hash, so a flipped byte is named instead of loaded.
