@@ -1724,9 +1724,9 @@ export const codeEvaluationSites = (): { allowed: string[]; offending: string[] 
   const offending: string[] = [];
   const known = [
     // tfjs-node(-gpu): the specifier is one of a constant list of package names.
-    /src\/effects\/backend\.ts: +await import\(spec\);/,
+    /src\/node\/platform\.ts: +await import\(spec\);/,
     // The threaded wasm build's scripts, inside the installed @tensorflow/tfjs-backend-wasm.
-    /src\/effects\/kernels\/wasm-threads\.ts: .*require\((path\.join\(outDir, 'tfjs-backend-wasm-threaded-simd\.worker\.js'\)|mainScript)\)/,
+    /src\/node\/wasmThreads\.ts: .*require\((path\.join\(outDir, 'tfjs-backend-wasm-threaded-simd\.worker\.js'\)|mainScript)\)/,
   ];
   const risky = [/\beval\s*\(/, /\bnew\s+Function\b/, /\bFunction\s*\(/, /\bimport\s*\(/, /\brequire\s*\(/, /['"](node:)?vm['"]/, /['"](node:)?child_process['"]/, /\bv8\.deserialize\b/, /\bsetTimeout\s*\(\s*['"`]/];
   const walk = (d: string): void => {
