@@ -18,6 +18,7 @@ import {
   type OwnerMap,
   type TaskId,
   claim,
+  claimCells,
   freeOwners,
   ownersFromBytes,
   release,
@@ -105,6 +106,23 @@ export const claimAll =
     pipe(
       mustBeCurrent(task, b, 'claim weights'),
       E.map(() => ({ ...b, owners: new Map([...b.owners].map(([k, o]) => [k, claim(task)(o)] as const)) })),
+    );
+
+/**
+ * The listed free cells of one tensor become the current task's (a partial
+ * claim); only the current task may claim, and only free cells (see
+ * `claimCells`); otherwise nothing changes.
+ */
+export const claimCellsOf =
+  (task: TaskId, tensor: string, cells: ArrayLike<number>) =>
+  (b: Backbone): E.Either<CpgError, Backbone> =>
+    pipe(
+      mustBeCurrent(task, b, 'claim weights'),
+      E.chain(() => {
+        const o = b.owners.get(tensor);
+        return o === undefined ? E.left(ownership(tensor, 'no such sharable tensor')) : claimCells(task, cells)(o);
+      }),
+      E.map((o) => ({ ...b, owners: new Map(b.owners).set(tensor, o) })),
     );
 
 /**

@@ -50,6 +50,28 @@ export const claim =
   };
 
 /**
+ * The listed cells, all of which must be free, become `task`'s (a partial
+ * claim). If any cell is out of range, not an integer, or not free, nothing
+ * changes and the error names the tensor and the first such cell.
+ */
+export const claimCells =
+  (task: TaskId, cells: ArrayLike<number>) =>
+  (o: OwnerMap): E.Either<CpgError, OwnerMap> => {
+    if (!isTaskId(task)) return checkTask(task, o.tensor) as E.Either<CpgError, never>;
+    const n = o.cells.length;
+    for (let j = 0; j < cells.length; j++) {
+      const c = cells[j]!;
+      if (!Number.isInteger(c) || c < 0 || c >= n)
+        return E.left(ownershipError(o.tensor, `cannot claim cell ${c} (entry ${j}): out of range 0..${n - 1}`));
+      const owner = o.cells[c]!;
+      if (owner !== 0) return E.left(ownershipError(o.tensor, `task ${task} cannot claim cell ${c} (entry ${j}): it is owned by task ${owner}`));
+    }
+    const out = o.cells.slice();
+    for (let j = 0; j < cells.length; j++) out[cells[j]!] = task;
+    return E.right({ tensor: o.tensor, cells: out });
+  };
+
+/**
  * Frees exactly the listed cells, all of which must be `task`'s. If any cell
  * is out of range, not an integer, or not owned by `task`, nothing changes
  * and the error names the tensor and the first such cell. A cell listed twice
@@ -258,13 +280,18 @@ export interface Pruned {
  * first) until that many are. If that many are already free, nothing is
  * released. Cells of other tasks are never touched. The caller zeroes the
  * released weights.
+ *
+ * `unclaimed` free cells (a partial claim left them out) are not the task's
+ * to count: the sparsity is then of what it claimed. 0: the reference.
  */
 export const pruneByMagnitude =
-  (task: TaskId, sparsity: number, weights: Float32Array) =>
+  (task: TaskId, sparsity: number, weights: Float32Array, unclaimed = 0) =>
   (o: OwnerMap): E.Either<CpgError, Pruned> => {
     if (!isTaskId(task)) return checkTask(task, o.tensor) as E.Either<CpgError, never>;
     if (!(sparsity >= 0 && sparsity <= 1))
       return E.left(ownershipError(o.tensor, `sparsity must be in [0, 1], got ${sparsity}`));
+    if (!(Number.isSafeInteger(unclaimed) && unclaimed >= 0))
+      return E.left(ownershipError(o.tensor, `unclaimed cells must be an integer ≥ 0, got ${unclaimed}`));
     const size = o.cells.length;
     if (weights.length !== size)
       return E.left(ownershipError(o.tensor, `${weights.length} weights for an owner map of ${size} cells`));
@@ -278,6 +305,8 @@ export const pruneByMagnitude =
         owned++;
       } else if (c === 0) free++;
     }
+    if (unclaimed > free) return E.left(ownershipError(o.tensor, `${unclaimed} unclaimed cells, but only ${free} are free`));
+    free -= unclaimed;
     const k = pruneTarget(sparsity, owned + free) - free;
     if (k <= 0) return E.right({ owners: o, released: new Int32Array(0) });
     // k ≤ owned because the target never exceeds owned + free.

@@ -9,6 +9,7 @@ import {
   MAX_TASKS,
   capacity,
   claim,
+  claimCells,
   countFree,
   countOwned,
   freeOwners,
@@ -401,6 +402,45 @@ test('pruneByMagnitude refuses a sparsity outside [0, 1], weights of the wrong l
         if (E.isLeft(r)) assert.match(r.left.message, new RegExp(`cell ${i}`));
       },
     ),
+    runs,
+  );
+});
+
+// ---- partial claims: claimCells, and compacting what was claimed ----
+
+test('claimCells gives the task exactly the listed free cells, or refuses an owned or out-of-range cell and changes nothing', () => {
+  fc.assert(
+    fc.property(pruneCaseArb, taskArb, fc.array(fc.nat({ max: 90 }), { maxLength: 30 }), ({ o }, task, picks) => {
+      const before = copy(o);
+      const r = claimCells(task, picks)(o);
+      assert.deepEqual(o.cells, before, 'input not mutated');
+      const bad = picks.find((c) => c >= before.length || before[c] !== 0);
+      if (bad !== undefined) {
+        assert.ok(E.isLeft(r), `cell ${bad} is not free, yet claimed`);
+        return;
+      }
+      assert.ok(E.isRight(r));
+      const listed = new Set(picks);
+      for (let i = 0; i < before.length; i++) assert.equal(r.right.cells[i], listed.has(i) ? task : before[i], `cell ${i}`);
+    }),
+    runs,
+  );
+});
+
+test('pruneByMagnitude with unclaimed free cells compacts what the task claimed: round(s·claimed) of it free, the unclaimed ones not counted', () => {
+  fc.assert(
+    fc.property(pruneCaseArb, taskArb, sparsityArb, fc.nat(), ({ o, w }, task, s, u) => {
+      const free0 = countFree(o);
+      const unclaimed = free0 === 0 ? 0 : u % (free0 + 1);
+      const claimed = countOwned(task)(o) + free0 - unclaimed;
+      const r = pruneByMagnitude(task, s, w, unclaimed)(o);
+      assert.ok(E.isRight(r));
+      assert.equal(countFree(r.right.owners) - unclaimed, Math.max(free0 - unclaimed, pruneTarget(s, claimed)));
+      // None unclaimed: exactly the reference's step.
+      if (unclaimed === 0) assert.deepEqual([...r.right.released], expectedRelease(o, w, task, s));
+      // More unclaimed than free is refused.
+      assert.ok(E.isLeft(pruneByMagnitude(task, s, w, free0 + 1)(o)));
+    }),
     runs,
   );
 });
