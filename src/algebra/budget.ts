@@ -117,6 +117,48 @@ export const budgetOutcomeOf = (s: CycleState): { readonly budget?: BudgetOutcom
       bound: budgetBound(s),
       ranOut: b.free < b.needed || endedShort(s),
       ...(s.ctx.startMultiplier !== undefined ? { grewFirstTo: s.ctx.startMultiplier } : {}),
+      ...(s.claimed !== undefined ? { claimed: Math.min(1, s.claimed / b.size) } : {}),
     },
   };
+};
+
+/**
+ * How a CPG task claims free weights under a budget:
+ * - 'all': every free weight (CPG-SPEC §3.1, the reference);
+ * - 'share': when compacting all of them to its share would go beyond the
+ *   sweep's last target, only as many as that target compacts to its share,
+ *   drawn at random (see `claimPlan`).
+ */
+export type ClaimRule = 'all' | 'share';
+
+/**
+ * A partial claim holds this many times the task's share: compacting it to
+ * the share then frees two thirds of it, where a whole claim would be
+ * compacted far beyond the sweep. Measured on the short-budget stream
+ * (BENCHMARKS.md): 2 or 3.3 times gave 73.0–73.4 %, 10 times 70 %.
+ */
+export const CLAIM_FACTOR = 3;
+
+/**
+ * The free cells a task claims: all of them (undefined), unless — under the
+ * 'share' rule — compacting all of them to its share would need a sparsity
+ * beyond the sweep's last target. Then CLAIM_FACTOR times its share, and
+ * never more than the last target compacts to the share.
+ */
+export const claimLimit = (rule: ClaimRule, share: number, free: number, lastTarget: number): number | undefined => {
+  if (rule !== 'share' || !(lastTarget > 0 && lastTarget < 1)) return undefined;
+  const reach = Math.floor(share / (1 - lastTarget));
+  return reach < free ? Math.min(reach, Math.floor(CLAIM_FACTOR * share)) : undefined;
+};
+
+/**
+ * Per tensor, the cells a claim of `limit` takes from its free ones: the same
+ * fraction of each tensor's free cells (rounded down, so the total stays
+ * within the limit); every free cell when there is no limit.
+ */
+export const claimCounts = (freePerTensor: ReadonlyMap<string, number>, limit: number | undefined): Map<string, number> => {
+  let free = 0;
+  for (const f of freePerTensor.values()) free += f;
+  const q = limit === undefined || free <= limit ? 1 : Math.max(0, limit) / free;
+  return new Map([...freePerTensor].map(([name, f]) => [name, q === 1 ? f : Math.floor(q * f)] as const));
 };

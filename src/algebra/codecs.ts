@@ -701,7 +701,7 @@ export const CycleStateCodec = struct(
     chosenValAcc: nullable(Fraction),
     retrainedValAcc: nullable(Fraction),
   },
-  { floor: OpenFraction },
+  { floor: OpenFraction, claimed: NonNegativeInt },
 );
 
 // The codecs must describe exactly lifecycle's types (checked at compile time).
@@ -815,6 +815,14 @@ const runConfigOptionalFields = {
    * reference's rules alone. Absent (a run from before budgets): 'none'.
    */
   capacityBudget: oneOf('share', 'none'),
+  /**
+   * How a CPG task claims free weights under the budget: 'all' of them (the
+   * reference, CPG-SPEC §3.1), or 'share': when its share is under what the
+   * sweep's last target leaves of all of them, only as many as that target
+   * compacts to the share, drawn at random and started from the initialiser
+   * scaled for their density (budget.ts). Absent (a run from before): 'all'.
+   */
+  claim: oneOf('all', 'share'),
 };
 
 const increasingMilestones = (field: string, ms: readonly Milestone[]): FieldProblem[] =>
@@ -887,9 +895,14 @@ export const runConfigDefaults: Omit<RunConfig, keyof typeof runConfigOptionalFi
 };
 
 /** Defaults of a new run for fields that an older run lacks (and then reads as the reference's rules). */
-export const newRunDefaults: { readonly recordRule: t.TypeOf<typeof RecordRule>; readonly capacityBudget: 'share' | 'none' } = {
+export const newRunDefaults: {
+  readonly recordRule: t.TypeOf<typeof RecordRule>;
+  readonly capacityBudget: 'share' | 'none';
+  readonly claim: 'all' | 'share';
+} = {
   recordRule: 'reference',
   capacityBudget: 'share',
+  claim: 'share',
 };
 
 /** Decode a user's configuration and fill in the reference defaults; checks ranges and cross-field rules. */
@@ -953,6 +966,8 @@ export const BudgetOutcome = struct(
   {
     /** The width the network grew to before training, because its free weights did not cover the share. */
     grewFirstTo: Multiplier,
+    /** What the task claimed to train (under the 'share' claim rule it may be less than was free). */
+    claimed: Fraction,
   },
 );
 export type BudgetOutcome = t.TypeOf<typeof BudgetOutcome>;

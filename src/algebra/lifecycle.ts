@@ -135,6 +135,8 @@ export interface CycleState {
   readonly retrainedValAcc: number | null;
   /** The least sparsity the budget demands of the task's own weights (once training settled; absent or 0: none). */
   readonly floor?: number;
+  /** Under a budget: the cells the task owned after training, i.e. what it claimed (once training settled). */
+  readonly claimed?: number;
 }
 
 const lifecycleError = (message: string): CpgError => ({ tag: 'LifecycleError', message });
@@ -405,6 +407,7 @@ const onTrained = (s: CycleState, m: Extract<Measured, { tag: 'trained' }>): E.E
     goalMissedAtMax: !passed,
     pruneCap: passed ? null : capOf(s.ctx),
     ...(floor > 0 ? { floor } : {}),
+    ...(s.ctx.budget !== undefined && m.owned !== undefined ? { claimed: m.owned } : {}),
   };
   if (!m.ownsAny)
     return E.right({

@@ -14,16 +14,16 @@ import { pipe } from 'fp-ts/lib/function.js';
 import { defer } from 'rxjs';
 import type { CpgError } from '../algebra/errors.js';
 import type { CycleConfig, CycleState, TaskBudget, TaskContext } from '../algebra/lifecycle.js';
-import { type Plan, cellsAt, endedShort, neededFor, roomOf, shareFor, startingWidth } from '../algebra/budget.js';
+import { type Plan, cellsAt, claimCounts, claimLimit, endedShort, neededFor, roomOf, shareFor, startingWidth } from '../algebra/budget.js';
 import type { RunEvent } from './events.js';
 import { advance, finalValAcc, startCycle } from '../algebra/lifecycle.js';
 import { stepLr } from '../algebra/schedule.js';
-import { claimAll, currentTask } from '../algebra/backbone.js';
+import { type Backbone, currentTask, growTo } from '../algebra/backbone.js';
 import type { PickMask } from '../algebra/pickMask.js';
 import type { CurrentTask } from '../algebra/manifest.js';
 import type { SnapshotIndex } from '../algebra/snapshot.js';
 import { classCount, type Task } from '../algebra/task.js';
-import { type NetState, growNet, startTaskPrivates } from '../effects/network.js';
+import { type NetState, claimFree, freePerTensor, growNet, startTaskPrivates } from '../effects/network.js';
 import { type PickMode, type Session, type SessionOptions, openSession } from '../effects/trainer.js';
 import { type RunCtx, type RunState, commit, load, save, sessionOptionsOf } from './context.js';
 import { type Flow, bracket, chain, emit, fail, fromEither, mapValue, pure, sync, unfold } from './flow.js';
@@ -140,6 +140,31 @@ const budgetFor = (
   );
 };
 
+/**
+ * What the cycle's task claims at the width `b` is at: per tensor, its free
+ * cells and how many of them the task takes (all of them unless the 'share'
+ * claim rule limits it; budget.ts).
+ */
+const claimAt = (c: RunCtx['config'], cy: CycleState, b: Backbone): { readonly limit: number | undefined; readonly free: ReadonlyMap<string, number>; readonly taken: ReadonlyMap<string, number> } => {
+  const free = freePerTensor(b);
+  let total = 0;
+  for (const f of free.values()) total += f;
+  const budget = cy.ctx.budget;
+  const last = cy.config.sparsities[cy.config.sparsities.length - 1];
+  const limit = budget === undefined || last === undefined || !cy.config.prune ? undefined : claimLimit(c.claim ?? 'all', budget.share, total, last);
+  return { limit, free, taken: claimCounts(free, limit) };
+};
+
+/** Per tensor, the free cells a partial claim left out (compacting does not count them); nothing for a whole claim. */
+const unclaimedOf = (c: RunCtx['config'], cy: CycleState, net0: NetState): E.Either<CpgError, { readonly unclaimed?: ReadonlyMap<string, number> }> =>
+  pipe(
+    cy.multiplier > net0.backbone.multiplier ? E.map((g: { readonly backbone: Backbone }) => g.backbone)(growTo(cy.multiplier)(net0.backbone)) : E.right(net0.backbone),
+    E.map((b) => {
+      const { limit, free, taken } = claimAt(c, cy, b);
+      return limit === undefined ? {} : { unclaimed: new Map([...free].map(([name, f]) => [name, f - (taken.get(name) ?? f)] as const)) };
+    }),
+  );
+
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
 
 const fractionOf = (b: TaskBudget, x: number): number => (b.size === 0 ? 0 : x / b.size);
@@ -240,8 +265,8 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
         chain((start) =>
           fromEither(
             pipe(
-              claimAll(k)(start.backbone),
-              E.chain((backbone) => startTaskPrivates({ ...start, backbone }, classCount(data), c.seed)),
+              claimFree(start, claimAt(c, st.cur.cycle, start.backbone).limit, c.seed),
+              E.chain((claimed) => startTaskPrivates(claimed, classCount(data), c.seed)),
             ),
           ),
         ),
@@ -284,8 +309,9 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
       pipe(
         required(from === 0 ? st.cur.trained : st.cur.lastPruned, 'the network to compact'),
         chain((idx) => load(ctx, idx)),
-        chain(({ state, currentPicks }) =>
-          withSession(state, sessionOptions(pickFor(currentPicks)), (session) =>
+        chain((loaded) => mapValue((u: { readonly unclaimed?: ReadonlyMap<string, number> }) => ({ ...loaded, u }))(fromEither(unclaimedOf(c, st.cur.cycle, net0)))),
+        chain(({ state, currentPicks, u }) =>
+          withSession(state, { ...sessionOptions(pickFor(currentPicks)), ...u }, (session) =>
             pipe(
               runStage(ctx, session, data, {
                 task: k,

@@ -12,7 +12,8 @@ import { pipe } from 'fp-ts/lib/function.js';
 import type { CpgError } from '../algebra/errors.js';
 import { type Graph, type Init, type ParamSpec, paramSpecs, shapeSize } from '../algebra/graph.js';
 import { type TensorPlan, embed, restrict, widen } from '../algebra/widen.js';
-import { type Backbone, type TaskId, createBackbone, currentTask, graphAt, growTo, taskPlan } from '../algebra/backbone.js';
+import { type Backbone, type TaskId, claimAll, claimCellsOf, createBackbone, currentTask, graphAt, growTo, sharableSpecs, taskPlan } from '../algebra/backbone.js';
+import { claimCounts } from '../algebra/budget.js';
 import { rngFor } from './random.js';
 
 /** A task's private tensors (head, batch-norm, biases) at the width it was learned at. */
@@ -187,4 +188,69 @@ export const sharableAtTask = (s: NetState, task: TaskId): E.Either<CpgError, Re
       ),
     ),
   );
+};
+
+/** Per sharable tensor, its free cells. */
+export const freePerTensor = (b: Backbone): Map<string, number> => {
+  const out = new Map<string, number>();
+  for (const [name, o] of b.owners) {
+    let f = 0;
+    for (let i = 0; i < o.cells.length; i++) if (o.cells[i] === 0) f++;
+    out.set(name, f);
+  }
+  return out;
+};
+
+/**
+ * The current task claims free weights: every one (no limit; CPG-SPEC §3.1,
+ * values untouched), or a partial claim of `limit` (budget.ts, the 'share'
+ * rule). A partial claim takes `claimCounts` of each tensor's free cells at
+ * random and starts them from the initialiser, its deviation scaled by
+ * 1/√density (density: the claimed and older tasks' cells over the tensor's),
+ * so that a sparse layer passes on the signal a dense one would. Measured on
+ * the short-budget stream: started from released zeros, or at the dense
+ * scale, a sparse claim learns far less in a short budget (BENCHMARKS.md).
+ */
+export const claimFree = (s: NetState, limit: number | undefined, seed: number): E.Either<CpgError, NetState> => {
+  const b = s.backbone;
+  const task = currentTask(b);
+  const free0 = freePerTensor(b);
+  const counts = claimCounts(free0, limit);
+  if ([...counts].every(([name, n]) => n === free0.get(name)))
+    return E.map((backbone: Backbone) => ({ ...s, backbone }))(claimAll(task)(b));
+  const specs = sharableSpecs(graphAt(b, b.multiplier));
+  if (E.isLeft(specs)) return specs;
+  let backbone = b;
+  const sharable = new Map(s.sharable);
+  for (const spec of specs.right) {
+    const o = b.owners.get(spec.name);
+    const old = s.sharable.get(spec.name);
+    const take = counts.get(spec.name) ?? 0;
+    if (o === undefined || old === undefined) return E.left({ tag: 'OwnershipError', tensor: spec.name, message: 'no owner map or values for this sharable tensor' });
+    const free: number[] = [];
+    let older = 0;
+    for (let i = 0; i < o.cells.length; i++) {
+      if (o.cells[i] === 0) free.push(i);
+      else older++;
+    }
+    // A partial Fisher–Yates: the first `take` entries are a uniform draw.
+    const rng = rngFor(seed, `claim/task${task}/${spec.name}@${b.multiplier}`);
+    for (let i = 0; i < take; i++) {
+      const j = i + rng.int(free.length - i);
+      const t = free[i]!;
+      free[i] = free[j]!;
+      free[j] = t;
+    }
+    const cells = Int32Array.from(free.slice(0, take)).sort();
+    const claimed = claimCellsOf(task, spec.name, cells)(backbone);
+    if (E.isLeft(claimed)) return claimed;
+    backbone = claimed.right;
+    const density = (take + older) / Math.max(1, o.cells.length);
+    const scale = density > 0 ? 1 / Math.sqrt(density) : 1;
+    const fresh = initValues(spec.init, shapeSize(spec.shape), seed, `claim-init/task${task}/${spec.name}@${b.multiplier}`);
+    const values = old.slice();
+    for (let j = 0; j < cells.length; j++) values[cells[j]!] = fresh[cells[j]!]! * scale;
+    sharable.set(spec.name, values);
+  }
+  return E.right({ ...s, backbone, sharable });
 };

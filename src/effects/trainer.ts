@@ -48,6 +48,8 @@ export interface SessionOptions {
   readonly scope: 'owners' | 'everything';
   /** Where the sharable tensors live (see sharedStore.ts); default: device on 'tensorflow', host elsewhere. */
   readonly store?: 'host' | 'device';
+  /** Per tensor, the free cells a partial claim left out: compacting counts only what the task claimed. */
+  readonly unclaimed?: ReadonlyMap<string, number>;
 }
 
 /** What one training step measured. */
@@ -73,7 +75,7 @@ export interface Session {
   readonly step: (x: Float32Array, y: Int32Array, count: number, lr: number, lrMask: number) => E.Either<CpgError, StepResult>;
   /** Logits-based evaluation of the task as it stands (binary pick, running statistics). */
   readonly evaluate: (x: Float32Array, y: Int32Array, count: number, batchSize: number) => Evaluation;
-  /** Compacting: release the smallest of the task's weights per layer until `sparsity` of (own ∪ free) is free. */
+  /** Compacting: release the smallest of the task's weights per layer until `sparsity` of (own ∪ free, less the unclaimed cells) is free. */
   readonly prune: (sparsity: number) => E.Either<CpgError, void>;
   /** Number of cells the task owns now. */
   readonly ownedCount: () => number;
@@ -240,7 +242,7 @@ const makeSession = (
     let next = backbone;
     const released: [string, Int32Array][] = [];
     for (const name of store.names) {
-      const r = pruneByMagnitude(task, sparsity, store.own(name).values)(next.owners.get(name)!);
+      const r = pruneByMagnitude(task, sparsity, store.own(name).values, o.unclaimed?.get(name) ?? 0)(next.owners.get(name)!);
       if (E.isLeft(r)) return r;
       if (r.right.released.length === 0) continue;
       const b = releaseCells(task, name, r.right.released)(next);

@@ -696,6 +696,9 @@ const budgetCell = (t: TaskReport): string => {
       ? [`<span class="badge bad" title="it started with fewer free weights than it needed at the widest the network may grow, or its share bound its compacting and it ended under its goal">out of room</span> started with ${pct(b.freeAtStart, 1)} free`]
       : []),
     ...(b.grewFirstTo !== undefined ? [`grew to ${esc(times(b.grewFirstTo))} first: its free weights did not cover its share`] : []),
+    ...(b.claimed !== undefined && b.claimed < b.freeAtStart - 1e-9
+      ? [`<span class="badge info" title="compacting all the free weights to its share would have gone beyond the sweep's last target: it trained a random part of them instead (the 'share' claim rule)">partial claim</span> trained on ${pct(b.claimed, 1)}`]
+      : []),
     ...(b.bound ? [`<span class="badge warn" title="the rules alone would have kept more of its weights">budget bound</span> compacted to at least ${pct(b.floor, 1)}`] : []),
   ];
   return `<div class="note">share ${pct(b.share, 1)} of the network${parts.length > 0 ? ` · ${parts.join(' · ')}` : ''}</div>`;
@@ -847,6 +850,7 @@ ul.growths li+li{margin-top:4px}
 .badge{display:inline-block;font-size:10.5px;font-weight:700;text-transform:uppercase;letter-spacing:.05em;padding:0 6px;border-radius:999px}
 .badge.warn{background:var(--warn);color:var(--card)}
 .badge.bad{background:var(--bad);color:var(--card)}
+.badge.info{background:var(--muted);color:var(--card)}
 .timing{display:grid;gap:5px}
 .trow{display:grid;grid-template-columns:minmax(140px,260px) 1fr 150px;gap:12px;align-items:center;font-size:13px}
 .tname{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}

@@ -2,7 +2,9 @@
  * Capacity as a budget, on real training: a task that can never pass the
  * training-accuracy threshold still leaves the tasks after it their room; a
  * model that has run out of room says so when it happens; raising the
- * maximum width for a later task gives it room by growing first.
+ * maximum width for a later task gives it room by growing first; a share
+ * the sweep cannot reach from a whole claim is met by a partial one, which a
+ * stopped learner resumes bit for bit.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +13,9 @@ import type { RunReport } from '../../src/algebra/codecs.js';
 import { memoryStore } from '../../src/effects/stores/memory.js';
 import { type RunEvent } from '../../src/streams/run.js';
 import { learner } from '../../src/node/defaults.js';
-import { eventsOrError, tinyConfig, tinyTask } from '../helpers/tinyTasks.js';
+import { tap } from 'rxjs';
+import { CLAIM_FACTOR } from '../../src/algebra/budget.js';
+import { eventsOrError, manifestIn, tinyConfig, tinyTask } from '../helpers/tinyTasks.js';
 
 process.env['CPG_BACKEND'] ??= 'wasm';
 
@@ -30,7 +34,8 @@ test('a task that can never pass the training-accuracy threshold keeps no more t
   assert.equal(ref.sparsity, 0);
   assert.equal(ref.ownedFraction, 1, 'the whole network');
 
-  const budgeted = await eventsOrError(learner({ store: memoryStore(), config: tinyConfig({ ...hopeless, capacityBudget: 'share', recordRule: 'reference' }) })([tinyTask('one', 1)]));
+  // The whole claim ('all'), compacted to the share.
+  const budgeted = await eventsOrError(learner({ store: memoryStore(), config: tinyConfig({ ...hopeless, capacityBudget: 'share', recordRule: 'reference', claim: 'all' }) })([tinyTask('one', 1)]));
   assert.ok(E.isRight(budgeted));
   const report = reportOf(budgeted.right);
   const t = report.tasks[0]!;
@@ -44,6 +49,41 @@ test('a task that can never pass the training-accuracy threshold keeps no more t
   assert.match(t.note ?? '', /the budget bound/);
   assert.match(report.capacityPolicy ?? '', /budget/);
   assert.equal(report.maxLogitDrift, 0);
+});
+
+test('a share the sweep cannot reach from a whole claim: the task claims CLAIM_FACTOR times its share at random and is compacted to it; a stop mid-task resumes bit for bit', { timeout: 180_000 }, async () => {
+  // A tenth of a network that may not grow, and a sweep that ends at 0.8: a whole claim would need 0.9.
+  const hopeless = { trainAccThreshold: 1, expectedTasks: 10, sparsities: [0.5, 0.8], maxMultiplier: 1, capacityBudget: 'share', claim: 'share' };
+  const whole = memoryStore();
+  const w = await eventsOrError(learner({ store: whole, config: tinyConfig(hopeless) })([tinyTask('one', 1), tinyTask('two', 2)]));
+  assert.ok(E.isRight(w), JSON.stringify(E.isLeft(w) ? w.left : ''));
+  const report = reportOf(w.right);
+  for (const t of report.tasks) {
+    const b = t.budget;
+    assert.ok(b?.claimed !== undefined, `${t.name}: the claim is reported`);
+    assert.ok(Math.abs(b.claimed - CLAIM_FACTOR * b.share) < 0.01, `${t.name}: claimed ${b.claimed}, share ${b.share}`);
+    assert.ok(b.claimed < b.freeAtStart, `${t.name}: less than was free`);
+    assert.ok(t.ownedFraction <= b.share + 1e-9, `${t.name}: owns ${t.ownedFraction} > share ${b.share}`);
+    // Compacted within its claim to the share: 1 − 1/CLAIM_FACTOR, a floor the sweep reaches (not beyond 0.8).
+    assert.ok(t.sparsity <= 0.8 && t.sparsity >= 1 - 1 / CLAIM_FACTOR - 0.01, `${t.name}: sparsity ${t.sparsity}`);
+  }
+  assert.equal(report.maxLogitDrift, 0);
+
+  const store = memoryStore();
+  const stop = new AbortController();
+  const stopped = await eventsOrError(
+    learner({ store, config: tinyConfig(hopeless), signal: stop.signal })([tinyTask('one', 1), tinyTask('two', 2)]).pipe(
+      tap((e) => {
+        if (e.type === 'stage-ended' && e.name === 'two' && e.stage === 'train') stop.abort();
+      }),
+    ),
+  );
+  assert.ok(E.isRight(stopped));
+  assert.equal(stopped.right[stopped.right.length - 1]?.type, 'stopped');
+  const resumed = await eventsOrError(learner({ store })([tinyTask('one', 1), tinyTask('two', 2)]));
+  assert.ok(E.isRight(resumed), JSON.stringify(E.isLeft(resumed) ? resumed.left : ''));
+  const [a, b] = await Promise.all([manifestIn(store), manifestIn(whole)]);
+  assert.deepEqual(a.state, b.state, 'the same weights, owner maps, pick masks and private tensors');
 });
 
 test('a model out of room warns when the task starts (and its report says so); a larger maximum width lets the next task grow first', { timeout: 180_000 }, async () => {

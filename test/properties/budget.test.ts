@@ -10,7 +10,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { mlp as mlpGraph } from '../../src/algebra/architectures.js';
 import { type Backbone, claimAll, createBackbone, growTo } from '../../src/algebra/backbone.js';
-import { MIN_SHARE, budgetOutcomeOf, cellsAt, neededFor, roomOf, shareFor, startingWidth } from '../../src/algebra/budget.js';
+import { CLAIM_FACTOR, MIN_SHARE, budgetOutcomeOf, cellsAt, claimCounts, claimLimit, neededFor, roomOf, shareFor, startingWidth } from '../../src/algebra/budget.js';
 import { CycleStateCodec, decodeWith } from '../../src/algebra/codecs.js';
 import {
   MAX_FLOOR,
@@ -326,4 +326,39 @@ test('what a task needs to start: its share up to a fair part of one network, at
   // Split MNIST's last task: every free weight and all the growth is its share, yet 20 % of one network free is enough to start.
   const base = 1000;
   assert.equal(neededFor(850 + 500, base, { tasksTotal: 5 }), 200);
+});
+
+// ---- the claim rule ----
+
+const arbClaim = fc.record({
+  share: fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.integer({ min: 0, max: 1e6 })),
+  free: fc.array(fc.integer({ min: 0, max: 300_000 }), { minLength: 1, maxLength: 6 }),
+  // Sparsity targets as configured: a few decimals (the floor is rounded up to 4).
+  last: fc.oneof(fc.constantFrom(0.5, 0.9, 0.95), fc.integer({ min: 1, max: 99 }).map((x) => x / 100)),
+});
+
+test('claim rule: "all", or a share the last target reaches, claims every free cell; otherwise the claim stays under the free cells and the last target brings it to the share', () => {
+  fc.assert(
+    fc.property(arbClaim, ({ share, free, last }) => {
+      const perTensor = new Map<string, number>(free.map((f, i) => [`t${i}`, f]));
+      const total = free.reduce((a, b) => a + b, 0);
+      assert.equal(claimLimit('all', share, total, last), undefined);
+      const limit = claimLimit('share', share, total, last);
+      const counts = claimCounts(perTensor, limit);
+      const taken = [...counts.values()].reduce((a, b) => a + b, 0);
+      for (const [name, n] of counts) assert.ok(n >= 0 && n <= perTensor.get(name)!, `${name}: ${n} of ${perTensor.get(name)} free`);
+      if (limit === undefined) {
+        // Compacting all of them to the share needs no target beyond the last.
+        assert.ok(floorOf(share, total) <= last, `floor ${floorOf(share, total)} beyond ${last}`);
+        assert.deepEqual(counts, perTensor);
+        return;
+      }
+      assert.ok(limit < total && taken <= limit, `took ${taken} of limit ${limit} (${total} free)`);
+      assert.ok(taken >= limit - free.length, 'each tensor rounds down by less than a cell');
+      // The sweep's own last target compacts the claim to (at most) the share.
+      assert.ok(floorOf(share, taken) <= last, `floor ${floorOf(share, taken)} beyond the last target ${last}`);
+      assert.ok(limit <= Math.floor(CLAIM_FACTOR * share), 'at most CLAIM_FACTOR times the share');
+    }),
+    RUNS,
+  );
 });
