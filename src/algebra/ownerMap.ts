@@ -50,56 +50,41 @@ export const claim =
   };
 
 /**
- * The listed cells, all of which must be free, become `task`'s (a partial
- * claim). If any cell is out of range, not an integer, or not free, nothing
- * changes and the error names the tensor and the first such cell.
+ * Moves exactly the listed cells from `from` to `to` (0: free), `task` being
+ * the one that claims or releases them. If any cell is out of range, not an
+ * integer, or not `from`'s, nothing changes and the error names the tensor
+ * and the first such cell. A cell listed twice moves once.
  */
-export const claimCells =
-  (task: TaskId, cells: ArrayLike<number>) =>
+const moveCells =
+  (task: number, from: number, to: number, verb: 'claim' | 'release', cells: ArrayLike<number>) =>
   (o: OwnerMap): E.Either<CpgError, OwnerMap> => {
     if (!isTaskId(task)) return checkTask(task, o.tensor) as E.Either<CpgError, never>;
     const n = o.cells.length;
+    // Check everything before copying: a refused move changes nothing.
     for (let j = 0; j < cells.length; j++) {
       const c = cells[j]!;
       if (!Number.isInteger(c) || c < 0 || c >= n)
-        return E.left(ownershipError(o.tensor, `cannot claim cell ${c} (entry ${j}): out of range 0..${n - 1}`));
+        return E.left(ownershipError(o.tensor, `cannot ${verb} cell ${c} (entry ${j}): out of range 0..${n - 1}`));
       const owner = o.cells[c]!;
-      if (owner !== 0) return E.left(ownershipError(o.tensor, `task ${task} cannot claim cell ${c} (entry ${j}): it is owned by task ${owner}`));
+      if (owner !== from)
+        return E.left(ownershipError(o.tensor, `task ${task} cannot ${verb} cell ${c} (entry ${j}): it is ${owner === 0 ? 'free' : `owned by task ${owner}`}`));
     }
     const out = o.cells.slice();
-    for (let j = 0; j < cells.length; j++) out[cells[j]!] = task;
+    for (let j = 0; j < cells.length; j++) out[cells[j]!] = to;
     return E.right({ tensor: o.tensor, cells: out });
   };
 
 /**
- * Frees exactly the listed cells, all of which must be `task`'s. If any cell
- * is out of range, not an integer, or not owned by `task`, nothing changes
- * and the error names the tensor and the first such cell. A cell listed twice
- * is freed once.
+ * The listed cells, all of which must be free, become `task`'s (a partial
+ * claim); otherwise nothing changes (see `moveCells`).
  */
-export const release =
-  (task: TaskId, cells: ArrayLike<number>) =>
-  (o: OwnerMap): E.Either<CpgError, OwnerMap> => {
-    if (!isTaskId(task)) return checkTask(task, o.tensor) as E.Either<CpgError, never>;
-    const n = o.cells.length;
-    // Check everything before copying: a refused release changes nothing.
-    for (let j = 0; j < cells.length; j++) {
-      const c = cells[j]!;
-      if (!Number.isInteger(c) || c < 0 || c >= n)
-        return E.left(ownershipError(o.tensor, `cannot release cell ${c} (entry ${j}): out of range 0..${n - 1}`));
-      const owner = o.cells[c]!;
-      if (owner !== task)
-        return E.left(
-          ownershipError(
-            o.tensor,
-            `task ${task} cannot release cell ${c} (entry ${j}): it is ${owner === 0 ? 'free' : `owned by task ${owner}`}`,
-          ),
-        );
-    }
-    const out = o.cells.slice();
-    for (let j = 0; j < cells.length; j++) out[cells[j]!] = 0;
-    return E.right({ tensor: o.tensor, cells: out });
-  };
+export const claimCells = (task: TaskId, cells: ArrayLike<number>): ((o: OwnerMap) => E.Either<CpgError, OwnerMap>) => moveCells(task, 0, task, 'claim', cells);
+
+/**
+ * Frees exactly the listed cells, all of which must be `task`'s; otherwise
+ * nothing changes (see `moveCells`).
+ */
+export const release = (task: TaskId, cells: ArrayLike<number>): ((o: OwnerMap) => E.Either<CpgError, OwnerMap>) => moveCells(task, task, 0, 'release', cells);
 
 const planMismatch = (plan: TensorPlan, o: OwnerMap, expected: number, what: string): CpgError | undefined => {
   if (plan.name !== o.tensor) return ownershipError(o.tensor, `the plan is for tensor '${plan.name}'`);
