@@ -13,7 +13,7 @@ import type { CpgError } from '../algebra/errors.js';
 import { type Graph, type Init, type ParamSpec, paramSpecs, shapeSize } from '../algebra/graph.js';
 import { type TensorPlan, embed, restrict, widen } from '../algebra/widen.js';
 import { type Backbone, type TaskId, claimAll, claimCellsOf, createBackbone, currentTask, graphAt, growTo, sharableSpecs, taskPlan } from '../algebra/backbone.js';
-import { claimCounts } from '../algebra/budget.js';
+import { claimCounts } from '../algebra/claim.js';
 import { rngFor } from './random.js';
 
 /** A task's private tensors (head, batch-norm, biases) at the width it was learned at. */

@@ -4,7 +4,7 @@
  * The LayersModel loads with plain `tf.loadLayersModel` (through
  * `tf.io.fromMemory` of the files), the ONNX file runs in ONNX Runtime (web
  * build, in Node); both take pixels in [0, 1] and match cpg's logits on the
- * task's probe batch to 1e-5, at the width the task was learned at.
+ * task's probe batch to 1e-5 (relative to the largest logit where it is above 1), at the width the task was learned at.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -65,9 +65,10 @@ for (const [net, shape, train, over] of nets) {
         const ours = model.logits(t.name, pixels);
         assert.ok(E.isRight(ours));
         // VGG16's reference initialisation keeps its logits small (~1e-3): a relative bound as well, so a wrong layer cannot hide under 1e-5.
+        // Logits above 1 (a partial claim starts its weights scaled up) get float32's relative rounding: 1e-5 of the largest.
         const scale = Math.max(...ours.right.map(Math.abs));
         assert.ok(scale > 0);
-        const close = (d: number) => d <= TOLERANCE && d <= 1e-3 * scale;
+        const close = (d: number) => d <= TOLERANCE * Math.max(1, scale) && d <= 1e-3 * scale;
 
         const layers = await model.export(t.name, 'tfjs')();
         assert.ok(E.isRight(layers), JSON.stringify(E.isLeft(layers) ? layers.left : null));
