@@ -43,9 +43,13 @@ const chromium = (): string => {
   console.log('# installing chromium with apt-get (once)');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const apt = (args: string[]) => spawnSync('apt-get', args, { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  let r = apt(['install', '-y', '--no-install-recommends', 'chromium']);
-  // A fresh machine has no package lists yet.
-  if (r.status !== 0) r = (apt(['update']), apt(['install', '-y', '--no-install-recommends', 'chromium']));
+  const install = () => apt(['install', '-y', 'chromium']);
+  let r = install();
+  if (r.status !== 0) {
+    // A fresh machine has no package lists yet.
+    apt(['update']);
+    r = install();
+  }
   if (r.status !== 0 || !existsSync('/usr/bin/chromium')) throw new Error(`apt-get install chromium failed: ${(r.stderr ?? '').trim().split('\n').pop() ?? ''}`);
   return '/usr/bin/chromium';
 };
