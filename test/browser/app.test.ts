@@ -106,7 +106,7 @@ const until = async (page: Page, what: string, done: (s: Status) => boolean, tim
   }
 };
 
-test('the browser example learns on webgl, resumes after a reload, keeps drift 0, predicts a drawn digit, and opens the model on its wasm fallback', { timeout: 900_000 }, async () => {
+test('the browser example learns on webgl, resumes after a reload, keeps drift 0, predicts a drawn digit, and falls back to wasm without WebGL', { timeout: 900_000 }, async () => {
   const executablePath = chromium();
   const built = spawnSync(process.execPath, [path.join(root, 'examples', 'browser', 'build.mjs')], { cwd: root, encoding: 'utf8' });
   assert.equal(built.status, 0, `examples/browser/build.mjs failed: ${built.stderr}`);
@@ -188,6 +188,25 @@ test('the browser example learns on webgl, resumes after a reload, keeps drift 0
     console.log(`# on wasm (${onWasm.backendDetail}): a test 3 predicted ${p?.label}`);
     assert.equal(p?.label, '3');
     assert.deepEqual(pageErrors, [], 'the page logged no error');
+
+    // A page without WebGL (no context for webgl or webgl2): auto falls back to wasm, and the model opens there.
+    const noGl = await browser.newPage();
+    await noGl.evaluateOnNewDocument(`
+      for (const C of [HTMLCanvasElement, globalThis.OffscreenCanvas].filter(Boolean)) {
+        const get = C.prototype.getContext;
+        C.prototype.getContext = function (kind, ...rest) { return /webgl/.test(kind) ? null : get.call(this, kind, ...rest); };
+      }`);
+    await noGl.goto(`${url}index.html`);
+    const fallback = await until(noGl, 'the page ready without WebGL', (x) => x.phase === 'ready', 120_000);
+    console.log(`# without WebGL, auto ran: ${fallback.backend} (${fallback.backendDetail})`);
+    assert.equal(fallback.backend, 'wasm');
+    assert.deepEqual(fallback.modelTasks, ['digits-0-1', 'digits-2-3']);
+    // Asked for by name, webgl is no silent fallback: the page shows the one-line reason.
+    await noGl.goto(`${url}index.html?backend=webgl`);
+    await noGl.waitForFunction('window.cpgStatus?.phase === "error"', { timeout: 60_000 });
+    const refused = await statusOf(noGl);
+    console.log(`# without WebGL, backend=webgl: ${refused.error}`);
+    assert.match(refused.error ?? '', /^backend 'webgl': the WebGL context did not initialise .*choose wasm or cpu$/);
   } finally {
     await browser.close();
     server.close();
