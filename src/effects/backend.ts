@@ -15,7 +15,7 @@ import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import * as tf from '@tensorflow/tfjs';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
-import { BackendName as BackendNameCodec } from '../algebra/codecs.js';
+import type { BackendName as BackendNameCodec } from '../algebra/codecs.js';
 import type { CpgError } from '../algebra/errors.js';
 import { installWasmKernels, wasmKernelsInstalled } from './kernels/index.js';
 import { type BackendPlatform, defaultThreads, webPlatform } from './platform.js';
@@ -42,8 +42,13 @@ export interface BackendRequest {
   readonly platform?: BackendPlatform;
 }
 
-/** In the order 'auto' tries them. */
-const backendNames: readonly BackendName[] = BackendNameCodec.values;
+/**
+ * The order 'auto' tries them in. A record, so that a name added to the codec
+ * must be placed here; the codec itself stays out of the runtime imports
+ * (opening a model loads no training code, and the codecs reach the life cycle).
+ */
+const autoOrder: Readonly<Record<BackendName, true>> = { tensorflow: true, webgl: true, wasm: true, cpu: true };
+const backendNames = Object.keys(autoOrder) as readonly BackendName[];
 
 const backendError = (backend: string, message: string): CpgError => ({ tag: 'BackendError', backend, message });
 
