@@ -14,7 +14,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, copyFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -111,7 +111,8 @@ test('the browser example learns on webgl, resumes after a reload, keeps drift 0
   const built = spawnSync(process.execPath, [path.join(root, 'examples', 'browser', 'build.mjs')], { cwd: root, encoding: 'utf8' });
   assert.equal(built.status, 0, `examples/browser/build.mjs failed: ${built.stderr}`);
   const { server, url } = await serve(app);
-  const profile = mkdtempSync(path.join(tmpdir(), 'cpg-browser-'));
+  const profile = mkdtempSync(path.join(tmpdir(), 'cpg-browser-profile-'));
+  const evidence = mkdtempSync(path.join(tmpdir(), 'cpg-browser-'));
   const browser = await puppeteer.launch({
     executablePath,
     headless: true,
@@ -174,7 +175,7 @@ test('the browser example learns on webgl, resumes after a reload, keeps drift 0
     console.log(`# drawn stroke predicted: ${drawn.prediction?.label} (${drawn.prediction?.confidence.toFixed(3)})`);
     assert.equal(drawn.prediction?.label, '1');
 
-    const shot = path.join(profile, 'cpg-browser-app.png');
+    const shot = path.join(evidence, 'cpg-browser-app.png');
     await page.screenshot({ path: shot, fullPage: true });
     copyFileSync(shot, path.join(app, 'screenshot.png'));
     console.log(`# screenshot: ${shot} (and examples/browser/dist/screenshot.png)`);
@@ -210,5 +211,6 @@ test('the browser example learns on webgl, resumes after a reload, keeps drift 0
   } finally {
     await browser.close();
     server.close();
+    rmSync(profile, { recursive: true, force: true });
   }
 });
