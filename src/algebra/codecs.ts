@@ -732,12 +732,12 @@ export type Method = t.TypeOf<typeof Method>;
 /** The shipped architectures. */
 export const Net = oneOf('mlp', 'lenet', 'vgg-small', 'vgg16', 'resnet18');
 export type Net = t.TypeOf<typeof Net>;
-/** A backend request ('auto': the first that loads). */
-export const BackendChoice = oneOf('auto', 'tensorflow', 'wasm', 'cpu');
-export type BackendChoice = t.TypeOf<typeof BackendChoice>;
-/** The backend a run actually used. */
-export const BackendName = oneOf('tensorflow', 'wasm', 'cpu');
+/** The backend a run actually used: native TensorFlow (Node), tfjs's WebGL (a browser), wasm or the pure-JS cpu. */
+export const BackendName = oneOf('tensorflow', 'webgl', 'wasm', 'cpu');
 export type BackendName = t.TypeOf<typeof BackendName>;
+/** A backend request ('auto': the first that loads). */
+export const BackendChoice = oneOf('auto', ...BackendName.values);
+export type BackendChoice = t.TypeOf<typeof BackendChoice>;
 
 /** A learning-rate step: multiply by `factor` from fraction `at` of the epochs on. */
 export const Milestone = struct('a milestone', { at: Fraction, factor: NonNegativeNumber });

@@ -1,10 +1,11 @@
 /**
  * Choosing the tensor backend at start-up: `tensorflow` (native TensorFlow,
- * where the platform loads it), else `wasm` (shipped; with our training
- * kernels, threaded where the platform builds that), else `cpu` (pure JS).
- * The platform's setting (Node: `CPG_BACKEND`) names one when the caller says
- * 'auto'; a named backend that fails to load is an error that says what to
- * install, never a silent fallback.
+ * where the platform loads it), else `webgl` (tfjs's WebGL backend, where the
+ * platform is a browser with a WebGL context), else `wasm` (shipped; with our
+ * training kernels, threaded where the platform builds that), else `cpu`
+ * (pure JS). The platform's setting (Node: `CPG_BACKEND`) names one when the
+ * caller says 'auto'; a named backend that fails to load is an error that
+ * says what to install, never a silent fallback.
  *
  * What the process offers comes in as a `BackendPlatform` (default:
  * `webPlatform()`); `cpg/node` passes Node's, so nothing here touches Node.
@@ -14,6 +15,7 @@ import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import * as tf from '@tensorflow/tfjs';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
+import type { BackendName as BackendNameCodec } from '../algebra/codecs.js';
 import type { CpgError } from '../algebra/errors.js';
 import { installWasmKernels, wasmKernelsInstalled } from './kernels/index.js';
 import { type BackendPlatform, defaultThreads, webPlatform } from './platform.js';
@@ -21,7 +23,8 @@ import { littleEndian } from './store.js';
 
 export type { BackendPlatform } from './platform.js';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+/** One vocabulary with the config and report codecs. */
+export type BackendName = BackendNameCodec;
 
 /** What was loaded: the backend, its thread count and whether it runs wasm SIMD. */
 export interface BackendInfo {
@@ -31,7 +34,7 @@ export interface BackendInfo {
   readonly detail: string;
 }
 
-/** 'auto' tries tensorflow, wasm, cpu in that order; threads applies to wasm (default: all cores where the platform builds threaded wasm, else 1). */
+/** 'auto' tries tensorflow, webgl, wasm, cpu in that order (each where the platform has it); threads applies to wasm (default: all cores where the platform builds threaded wasm, else 1). */
 export interface BackendRequest {
   readonly prefer: 'auto' | BackendName;
   readonly threads?: number;
@@ -39,7 +42,13 @@ export interface BackendRequest {
   readonly platform?: BackendPlatform;
 }
 
-const backendNames: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+/**
+ * The order 'auto' tries them in. A record, so that a name added to the codec
+ * must be placed here; the codec itself stays out of the runtime imports
+ * (opening a model loads no training code, and the codecs reach the life cycle).
+ */
+const autoOrder: Readonly<Record<BackendName, true>> = { tensorflow: true, webgl: true, wasm: true, cpu: true };
+const backendNames = Object.keys(autoOrder) as readonly BackendName[];
 
 const backendError = (backend: string, message: string): CpgError => ({ tag: 'BackendError', backend, message });
 
@@ -75,6 +84,23 @@ const loadTensorflow = (platform: BackendPlatform): Promise<E.Either<CpgError, B
           ),
         ),
       );
+
+// ---- webgl (a browser's GPU, or its software WebGL) -------------------------
+
+const loadWebgl = async (platform: BackendPlatform): Promise<E.Either<CpgError, BackendInfo>> => {
+  // tfjs registers webgl only where it sees a browser; Node's platform never offers it.
+  const others = `choose another backend (${platform.native !== undefined ? 'tensorflow, ' : ''}wasm, cpu)`;
+  if (platform.webgl !== true) return E.left(backendError('webgl', `webgl runs only in a browser page, not on the ${platform.name} platform: ${others}`));
+  if (tf.findBackendFactory('webgl') === null) return E.left(backendError('webgl', `webgl runs only in a browser page, and tfjs found no page here: ${others}`));
+  // Without this tfjs refuses a software WebGL (SwiftShader, headless Chromium) and the page would silently run elsewhere.
+  tf.env().set('SOFTWARE_WEBGL_ENABLED', true);
+  const ok = await tf.setBackend('webgl').catch(() => false);
+  if (!ok || tf.getBackend() !== 'webgl')
+    return E.left(backendError('webgl', 'the WebGL context did not initialise (no WebGL 2 or WebGL 1 in this page, or the GPU is blocked): choose wasm or cpu'));
+  const version = tf.env().getNumber('WEBGL_VERSION');
+  const float32 = tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED');
+  return E.right({ name: 'webgl', threads: 1, simd: false, detail: `tfjs-backend-webgl on WebGL ${version}${float32 ? '' : ', float16 textures (less precise)'}` });
+};
 
 // ---- wasm -------------------------------------------------------------------
 
@@ -155,7 +181,7 @@ const loadCpu = async (): Promise<E.Either<CpgError, BackendInfo>> => {
 };
 
 const load = (name: BackendName, threads: number | undefined, platform: BackendPlatform): Promise<E.Either<CpgError, BackendInfo>> =>
-  name === 'tensorflow' ? loadTensorflow(platform) : name === 'wasm' ? selectWasm(threads, platform) : loadCpu();
+  name === 'tensorflow' ? loadTensorflow(platform) : name === 'webgl' ? loadWebgl(platform) : name === 'wasm' ? selectWasm(threads, platform) : loadCpu();
 
 const choose = async (p: { readonly name: BackendName | 'auto' }, threads: number | undefined, platform: BackendPlatform): Promise<E.Either<CpgError, BackendInfo>> => {
   if (p.name !== 'auto') return load(p.name, threads, platform);
@@ -229,7 +255,7 @@ const decide = async (
     const sameThreads = threads === undefined || live.info.name !== 'wasm' || threads === live.info.threads || threads === live.threadsAsked;
     if (sameName && sameThreads) return E.right(leaseOf(h, live.info));
     const n = threads ?? defaultThreads(platform);
-    const asked = p.name === 'tensorflow' || p.name === 'cpu' ? p.name : `wasm with ${n} thread${n === 1 ? '' : 's'}`;
+    const asked = p.name === 'auto' || p.name === 'wasm' ? `wasm with ${n} thread${n === 1 ? '' : 's'}` : p.name;
     return E.left(
       backendError(
         p.name,

@@ -18,14 +18,20 @@ export interface BackendPlatform {
   readonly setting: string | undefined;
   /** Loads and sets native TensorFlow (tfjs-node-gpu, tfjs-node); absent where there is none. */
   readonly native?: () => Promise<E.Either<CpgError, BackendInfo>>;
+  /** Whether the platform may have WebGL (a browser page): 'auto' then tries tfjs's webgl backend before wasm. */
+  readonly webgl?: boolean;
   /** Builds tfjs's threaded wasm backend with exactly `threads` threads (rejects on failure); absent where it cannot. */
   readonly threadedWasm?: (threads: number) => Promise<BackendWasm>;
 }
 
-/** A browser's (or any JS runtime's): its core count where it tells one, single-threaded wasm, no native TensorFlow. */
+/**
+ * A browser's (or any JS runtime's): its core count where it tells one,
+ * WebGL where tfjs registered it (a page), single-threaded wasm, no native
+ * TensorFlow.
+ */
 export const webPlatform = (): BackendPlatform => {
   const cores = (globalThis as { navigator?: { hardwareConcurrency?: unknown } }).navigator?.hardwareConcurrency;
-  return { name: 'web', cores: typeof cores === 'number' && Number.isInteger(cores) && cores > 0 ? cores : 1, setting: undefined };
+  return { name: 'web', cores: typeof cores === 'number' && Number.isInteger(cores) && cores > 0 ? cores : 1, setting: undefined, webgl: true };
 };
 
 /** wasm's thread count when none is asked for: every core where the platform builds threaded wasm, else one. */

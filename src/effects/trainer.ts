@@ -46,7 +46,7 @@ export interface SessionOptions {
    * 'everything': every cell trains, owner maps are ignored (the fine-tune baseline).
    */
   readonly scope: 'owners' | 'everything';
-  /** Where the sharable tensors live (see sharedStore.ts); default: device on 'tensorflow', host elsewhere. */
+  /** Where the sharable tensors live (see sharedStore.ts); default: device on 'tensorflow' and 'webgl', host elsewhere. */
   readonly store?: 'host' | 'device';
   /** Per tensor, the free cells a partial claim left out: compacting counts only what the task claimed. */
   readonly unclaimed?: ReadonlyMap<string, number>;
@@ -154,7 +154,8 @@ const makeSession = (
       pickInit: o.pick.kind === 'train' ? o.pick.init : undefined,
     });
   }
-  const kind = o.store ?? (tf.getBackend() === 'tensorflow' ? 'device' : 'host');
+  // GPU backends keep the tensors on the device: reading them back each step would cost more than the step.
+  const kind = o.store ?? (tf.getBackend() === 'tensorflow' || tf.getBackend() === 'webgl' ? 'device' : 'host');
   const store: SharedStore = kind === 'host' ? hostStore(slots, threshold) : deviceStore(slots, threshold);
   const privates: PrivateSlot[] = specs
     .filter((s) => s.role === 'private')

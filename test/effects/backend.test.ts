@@ -136,3 +136,17 @@ test('concurrent requests share one initialisation; while it is claimed another 
   assert.ok(E.isRight(now) && now.right.name === 'cpu');
   assert.ok(E.isRight(await selectBackend({ prefer: 'wasm', threads: 1 })()));
 });
+
+test("webgl is a browser's: on Node a named request (argument or CPG_BACKEND) is a one-line BackendError, and auto passes it by", async () => {
+  for (const [prefer, env] of [['webgl', undefined], ['auto', 'webgl']] as const) {
+    const r = await withEnv(env, () => selectBackend({ prefer })());
+    assert.ok(E.isLeft(r) && r.left.tag === 'BackendError' && r.left.backend === 'webgl', `${prefer} ${env}`);
+    assert.match(r.left.tag === 'BackendError' ? r.left.message : '', /^webgl runs only in a browser page, not on the node platform: choose another backend \(tensorflow, wasm, cpu\)$/);
+  }
+  // The core's default platform (a web runtime) in Node: tfjs registered no webgl here, so it says so.
+  const core = await import('../../src/effects/backend.js');
+  const web = await core.selectBackend({ prefer: 'webgl' })();
+  assert.ok(E.isLeft(web) && web.left.tag === 'BackendError' && /tfjs found no page here/.test(web.left.message) && !web.left.message.includes('\n'));
+  const auto = await core.selectBackend({ prefer: 'auto', threads: 1 })();
+  assert.ok(E.isRight(auto) && auto.right.name === 'wasm', 'auto on the web platform without a page: webgl fails, wasm loads');
+});
