@@ -820,7 +820,7 @@ const runConfigOptionalFields = {
    * reference, CPG-SPEC §3.1), or 'share': when its share is under what the
    * sweep's last target leaves of all of them, only as many as that target
    * compacts to the share, drawn at random and started from the initialiser
-   * scaled for their density (budget.ts). Absent (a run from before): 'all'.
+   * scaled for their density (algebra/claim.ts). Absent, and by default: 'all'.
    */
   claim: oneOf('all', 'share'),
 };
@@ -902,7 +902,8 @@ export const newRunDefaults: {
 } = {
   recordRule: 'reference',
   capacityBudget: 'share',
-  claim: 'share',
+  // Measured: partial claims help a long stream on a short budget and hurt it on the default one (BENCHMARKS.md).
+  claim: 'all',
 };
 
 /** Decode a user's configuration and fill in the reference defaults; checks ranges and cross-field rules. */

@@ -161,9 +161,9 @@ Capacity for tasks to come (--capacity-budget share, the default): a task keeps
 at most 1 − --reserve (default 0.9) of the room — free weights plus the growth
 still allowed — or an equal share of it among the tasks left to
 --expected-tasks N. Where compacting every free weight to that share would
-need a sparsity beyond the sweep's last target, the task claims at random
-only what that target compacts to its share (--claim share, the default; all:
-the reference).
+need a sparsity beyond the sweep's last target, --claim share makes the task
+claim at random only what that target compacts to its share (default: all, the
+reference; share helps long streams on short budgets, see BENCHMARKS.md).
 A warning (capacity-low) says when the model runs out of room; a later learn
 may raise --max-multiplier to give it more.
 
