@@ -21,7 +21,7 @@ import { type RunConfig, type RunReport, decodeConfig } from '../src/algebra/cod
 import { describeError } from '../src/algebra/errors.js';
 import { withPreset } from '../src/cpg/presets.js';
 import { coreCount, selectBackend } from '../src/node/backend.js';
-import { benchmarkTasks } from '../src/effects/sources/runTasks.js';
+import { benchmarkTasks } from '../src/node/sources/runTasks.js';
 import { memoryStore } from '../src/effects/stores/memory.js';
 import { type LearnRequest, type RunEvent } from '../src/streams/run.js';
 import { learner } from '../src/node/defaults.js';

@@ -20,7 +20,7 @@ const files = (dir: string): string[] =>
 
 /** Where `throw` is allowed, and why. */
 const throwAllowed: Readonly<Record<string, string>> = {
-  'effects/stores/fs.ts': 'rethrows inside TE.tryCatch around Node fs calls',
+  'node/stores/fs.ts': 'rethrows inside TE.tryCatch around Node fs calls',
   'effects/kernels/index.ts': 'a tfjs kernel callback: tfjs expects kernels to throw',
   'effects/kernels/conv.ts': 'a tfjs kernel callback',
   'effects/kernels/wasm-calls.ts': 'called from tfjs kernel callbacks',
@@ -40,6 +40,18 @@ test('one error channel: no must(), no CpgFailure, and throw only in the listed 
     const text = code(readFileSync(f, 'utf8'));
     if (/\bmust\(|\bCpgFailure\b/.test(text)) offending.push(`${rel}: must/CpgFailure`);
     if (/\bthrow\b/.test(text) && throwAllowed[rel] === undefined) offending.push(`${rel}: throw`);
+  }
+  assert.deepEqual(offending, []);
+});
+
+test('Node built-ins only in src/node and the command line: the rest of src is the browser-safe core', () => {
+  const offending: string[] = [];
+  for (const f of files(src)) {
+    const rel = path.relative(src, f).split(path.sep).join('/');
+    if (rel.startsWith('node/') || rel.startsWith('cli/')) continue;
+    const text = readFileSync(f, 'utf8');
+    const m = /(?:from|import\()\s*'(node:[^']+|fs|os|path|module|crypto|url|child_process|worker_threads)'/.exec(text);
+    if (m !== null) offending.push(`${rel}: ${m[1]}`);
   }
   assert.deepEqual(offending, []);
 });

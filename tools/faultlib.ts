@@ -35,7 +35,7 @@ import { MANIFEST_VERSION, modelShape } from '../src/algebra/manifest.js';
 import { withPreset } from '../src/cpg/presets.js';
 import { loadNet } from '../src/effects/snapshot.js';
 import { bytesFloat32 } from '../src/effects/store.js';
-import { fsStore, sha256 } from '../src/effects/stores/fs.js';
+import { fsStore, sha256 } from '../src/node/stores/fs.js';
 import { type RunRequest, evaluateRun, readRun, runEvents } from '../src/node/runs.js';
 
 /** The manifest of a run directory. */

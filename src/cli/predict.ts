@@ -15,10 +15,10 @@ import type { CpgError } from '../algebra/errors.js';
 import { pixelsOf } from '../algebra/task.js';
 import type { Model, ModelTask, Prediction } from '../cpg/predict.js';
 import { openRun, tasksNamed } from './openRun.js';
-import { dataError, readBytes } from '../effects/data/files.js';
+import { dataError, readBytes } from '../node/data/files.js';
 import { decodeImage } from '../effects/images/decode.js';
 import { toInput } from '../effects/images/resize.js';
-import { byCodePoint, imageExtension } from '../effects/sources/folder.js';
+import { byCodePoint, imageExtension } from '../node/sources/folder.js';
 import type { Command } from './args.js';
 import { table } from './render.js';
 

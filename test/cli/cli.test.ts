@@ -36,6 +36,7 @@ test('bad flags and values are refused with exit code 2 and name the flag', () =
   refused(['run', '--max-multiplier', '0.5'], /--max-multiplier/);
   refused(['run', '--record-rule', 'maybe'], /--record-rule/);
   refused(['run', '--capacity-budget', 'lots'], /--capacity-budget/);
+  refused(['run', '--claim', 'some'], /--claim/);
   refused(['run', '--benchmark', 'imagenet'], /--benchmark/);
   refused(['run', '--net'], /--net needs a value/);
   refused(['run', 'extra'], /unexpected argument 'extra'/);

@@ -162,6 +162,7 @@ test('bad task input is refused with exit 2, one line naming the file or field, 
     { args: ['--task', 'x', '--data', data('two-three'), '--expected-tasks', '0'], says: /--expected-tasks/ },
     { args: ['--task', 'x', '--data', data('two-three'), '--record-rule', 'maybe'], says: /--record-rule/ },
     { args: ['--task', 'x', '--data', data('two-three'), '--capacity-budget', 'lots'], says: /--capacity-budget/ },
+    { args: ['--task', 'x', '--data', data('two-three'), '--claim', 'some'], says: /--claim/ },
     { args: ['--task', 'x', '--data', data('two-three'), '--net', 'lenet'], says: /--net.*'mlp'/ },
     { args: ['--task', 'x', '--data', data('two-three'), '--method', 'finetune'], says: /--method/ },
   ];

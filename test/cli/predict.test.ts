@@ -23,8 +23,8 @@ import { selectBackend } from '../../src/node/backend.js';
 import { decodeImage } from '../../src/effects/images/decode.js';
 import { toInput } from '../../src/effects/images/resize.js';
 import { readManifest } from '../../src/effects/checkpoint.js';
-import { readImageFolder } from '../../src/effects/sources/folder.js';
-import { fsStore } from '../../src/effects/stores/fs.js';
+import { readImageFolder } from '../../src/node/sources/folder.js';
+import { fsStore } from '../../src/node/stores/fs.js';
 import { bytesFloat32 } from '../../src/effects/store.js';
 import { writeDigitFolders } from '../helpers/digitFolders.js';
 

@@ -20,7 +20,7 @@ import {
   readFashionClasses,
   type Split,
   cifarStats,
-} from '../../src/effects/data/index.js';
+} from '../../src/node/data/index.js';
 
 const right = <A>(r: E.Either<CpgError, A>): A => {
   if (r._tag === 'Left') assert.fail(`expected Right, got ${JSON.stringify(r.left)}`);

@@ -12,7 +12,7 @@ import type { CpgError } from '../../src/algebra/errors.js';
 import type { Split } from '../../src/algebra/task.js';
 import { decodeImage, imageDecoder, type PngLibrary, type RawImage } from '../../src/effects/images/decode.js';
 import { isGrey, toInput } from '../../src/effects/images/resize.js';
-import { type FolderOptions, type FolderTask, readImageFolder } from '../../src/effects/sources/folder.js';
+import { type FolderOptions, type FolderTask, readImageFolder } from '../../src/node/sources/folder.js';
 
 const { PNG } = pngjs;
 type Rgba = readonly [number, number, number, number];

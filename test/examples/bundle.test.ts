@@ -75,8 +75,8 @@ for (const entry of ['dist/src/index.js', 'dist/src/browser/index.js']) {
 test('the check catches Node: cpg/node does not bundle for a browser', { timeout: 120_000 }, async () => {
   const r = await bundle('dist/src/node/index.js');
   assert.ok(r.errors.some((e) => /Could not resolve "node:(fs|os|path|crypto|module)/.test(e)), r.errors.join('\n'));
-  const fsStoreModule = { inputs: { 'dist/src/effects/stores/fs.js': { bytes: 0, imports: [] } }, outputs: {} };
-  assert.ok(nodeGlobals(fsStoreModule).includes('dist/src/effects/stores/fs.js: process'), 'the globals check sees process.pid in the file store');
+  const fsStoreModule = { inputs: { 'dist/src/node/stores/fs.js': { bytes: 0, imports: [] } }, outputs: {} };
+  assert.ok(nodeGlobals(fsStoreModule).includes('dist/src/node/stores/fs.js: process'), 'the globals check sees process.pid in the file store');
   assert.deepEqual(nodeInputs({ inputs: { 'dist/src/x.js': { bytes: 0, imports: [{ path: 'node:fs', kind: 'import-statement', original: 'node:fs' }] } }, outputs: {} }), [
     'dist/src/x.js imports node:fs',
   ]);

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { PNG } from 'pngjs';
-import { readDigits } from '../../src/effects/data/mnist.js';
+import { readDigits } from '../../src/node/data/mnist.js';
 
 /** Writes `perClass` images of each digit (skipping the first `offset`) under `root/<name>/`; returns root. */
 export const writeDigitFolders = async (root: string, classes: Readonly<Record<string, number>>, perClass: number, offset = 0): Promise<string> => {

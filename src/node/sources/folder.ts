@@ -14,11 +14,11 @@ import { identity, pipe } from 'fp-ts/lib/function.js';
 import { type CpgError, internalError } from '../../algebra/errors.js';
 import { checkNormalisation, checkTask, type InputShape, type Normalisation, type Split, type Task } from '../../algebra/task.js';
 import { dataError, readBytes } from '../data/files.js';
-import { allocateLimit, assembleSplit, type ClassSplit, type SplitPart, splitClass, splitCounts } from '../data/split.js';
-import type { ClassPool } from '../data/types.js';
-import { decodeImage } from '../images/decode.js';
-import { isGrey, toInput } from '../images/resize.js';
-import { rngFor } from '../random.js';
+import { allocateLimit, assembleSplit, type ClassSplit, type SplitPart, splitClass, splitCounts } from '../../effects/data/split.js';
+import type { ClassPool } from '../../effects/data/types.js';
+import { decodeImage } from '../../effects/images/decode.js';
+import { isGrey, toInput } from '../../effects/images/resize.js';
+import { rngFor } from '../../effects/random.js';
 
 /** How to read an image folder into a task. */
 export interface FolderOptions {

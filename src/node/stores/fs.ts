@@ -14,7 +14,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { CpgError } from '../../algebra/errors.js';
-import { type BlobRef, type Store, type StoreLock, MANIFEST_ENTRY, blobEntry, checkBlob } from '../store.js';
+import { type BlobRef, type Store, type StoreLock, MANIFEST_ENTRY, blobEntry, checkBlob } from '../../effects/store.js';
 
 /** Options of a directory store. */
 export interface FsStoreOptions {

@@ -15,15 +15,15 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { CpgError } from '../../algebra/errors.js';
-import { rngFor } from '../random.js';
+import { rngFor } from '../../effects/random.js';
 import { type CifarData, cifarSide, readCifar, cifarRecordBytes } from './cifar.js';
 import { fashionClassNames, fashionPixels, fashionSlugs, readFashionClasses } from './fashion.js';
 import { dataError } from './files.js';
 import { mnistPixels, readDigits } from './mnist.js';
-import { bytePool, fashionStats, mnistStats, planarPool, unitFloatPool } from './pools.js';
-import { allocateLimit, assembleSplit, type ClassSplit, type SplitPart, splitClass } from './split.js';
+import { bytePool, fashionStats, mnistStats, planarPool, unitFloatPool } from '../../effects/data/pools.js';
+import { allocateLimit, assembleSplit, type ClassSplit, type SplitPart, splitClass } from '../../effects/data/split.js';
 import { benchmarkFacts } from '../../algebra/benchmarks.js';
-import { type Benchmark, type BenchmarkName, benchmarkNames, type ClassPool, type DataOptions, type TaskData } from './types.js';
+import { type Benchmark, type BenchmarkName, benchmarkNames, type ClassPool, type DataOptions, type TaskData } from '../../effects/data/types.js';
 
 /** The default number of tasks of each benchmark. */
 export const benchmarkTaskCount = (b: BenchmarkName): number => benchmarkFacts[b].defaultTasks;
