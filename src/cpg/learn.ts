@@ -156,6 +156,9 @@ const claimAt = (c: RunCtx['config'], cy: CycleState, b: Backbone): { readonly l
   return { limit, free, taken: claimCounts(free, limit) };
 };
 
+/** A partial claim's per-tensor counts; undefined for a whole claim. */
+const partialClaim = (a: ReturnType<typeof claimAt>): ReadonlyMap<string, number> | undefined => (a.limit === undefined ? undefined : a.taken);
+
 /** Per tensor, the free cells a partial claim left out (compacting does not count them); nothing for a whole claim. */
 const unclaimedOf = (c: RunCtx['config'], cy: CycleState, net0: NetState): E.Either<CpgError, { readonly unclaimed?: ReadonlyMap<string, number> }> =>
   pipe(
@@ -266,7 +269,7 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
         chain((start) =>
           fromEither(
             pipe(
-              claimFree(start, claimAt(c, st.cur.cycle, start.backbone).limit, c.seed),
+              claimFree(start, partialClaim(claimAt(c, st.cur.cycle, start.backbone)), c.seed),
               E.chain((claimed) => startTaskPrivates(claimed, classCount(data), c.seed)),
             ),
           ),

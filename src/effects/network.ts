@@ -13,7 +13,6 @@ import type { CpgError } from '../algebra/errors.js';
 import { type Graph, type Init, type ParamSpec, paramSpecs, shapeSize } from '../algebra/graph.js';
 import { type TensorPlan, embed, restrict, widen } from '../algebra/widen.js';
 import { type Backbone, type TaskId, claimAll, claimCellsOf, createBackbone, currentTask, graphAt, growTo, sharableSpecs, taskPlan } from '../algebra/backbone.js';
-import { claimCounts } from '../algebra/claim.js';
 import { rngFor } from './random.js';
 
 /** A task's private tensors (head, batch-norm, biases) at the width it was learned at. */
@@ -202,22 +201,18 @@ export const freePerTensor = (b: Backbone): Map<string, number> => {
 };
 
 /**
- * The current task claims free weights: every one (no limit; CPG-SPEC §3.1,
- * values untouched), or a partial claim of `limit` (budget.ts, the 'share'
- * rule). A partial claim takes `claimCounts` of each tensor's free cells at
- * random and starts them from the initialiser, its deviation scaled by
+ * The current task claims free weights: every one (no counts; CPG-SPEC §3.1,
+ * values untouched), or a partial claim (algebra/claim.ts, the 'share' rule)
+ * of `counts` cells of each tensor's free ones, drawn at random and starts them from the initialiser, its deviation scaled by
  * 1/√density (density: the claimed and older tasks' cells over the tensor's),
  * so that a sparse layer passes on the signal a dense one would. Measured on
  * the short-budget stream: started from released zeros, or at the dense
  * scale, a sparse claim learns far less in a short budget (BENCHMARKS.md).
  */
-export const claimFree = (s: NetState, limit: number | undefined, seed: number): E.Either<CpgError, NetState> => {
+export const claimFree = (s: NetState, counts: ReadonlyMap<string, number> | undefined, seed: number): E.Either<CpgError, NetState> => {
   const b = s.backbone;
   const task = currentTask(b);
-  const free0 = freePerTensor(b);
-  const counts = claimCounts(free0, limit);
-  if ([...counts].every(([name, n]) => n === free0.get(name)))
-    return E.map((backbone: Backbone) => ({ ...s, backbone }))(claimAll(task)(b));
+  if (counts === undefined) return E.map((backbone: Backbone) => ({ ...s, backbone }))(claimAll(task)(b));
   const specs = sharableSpecs(graphAt(b, b.multiplier));
   if (E.isLeft(specs)) return specs;
   let backbone = b;
