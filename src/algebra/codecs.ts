@@ -641,6 +641,9 @@ export const TaskContextCodec = struct(
 /** When a compacting target is recorded: the reference's training-accuracy threshold, or also when validation meets the goal. */
 export const RecordRule = oneOf('reference', 'goal');
 
+/** How the compacting targets are searched: the reference's sweep, or the highest first and then a bisection. */
+export const CompactSearch = oneOf('reference', 'bisect');
+
 /** Codec of lifecycle's CycleConfig. */
 export const CycleConfigCodec = struct(
   'a life-cycle configuration',
@@ -653,7 +656,7 @@ export const CycleConfigCodec = struct(
     retrainPick: Bool,
     prune: Bool,
   },
-  { recordRule: RecordRule },
+  { recordRule: RecordRule, search: CompactSearch },
 );
 
 /** Codec of lifecycle's Phase. */
@@ -701,7 +704,7 @@ export const CycleStateCodec = struct(
     chosenValAcc: nullable(Fraction),
     retrainedValAcc: nullable(Fraction),
   },
-  { floor: OpenFraction, claimed: NonNegativeInt },
+  { floor: OpenFraction, claimed: NonNegativeInt, missed: list(OpenFraction) },
 );
 
 // The codecs must describe exactly lifecycle's types (checked at compile time).
@@ -823,6 +826,13 @@ const runConfigOptionalFields = {
    * scaled for their density (algebra/claim.ts). Absent, and by default: 'all'.
    */
   claim: oneOf('all', 'share'),
+  /**
+   * How the compacting sweep searches its targets (lifecycle.ts, CompactSearch):
+   * 'reference', every target in turn (the faithful mode), or 'bisect'. Absent
+   * (a run from before the option): 'reference', so a resumed run never changes
+   * its search half-way.
+   */
+  compactSearch: CompactSearch,
 };
 
 const increasingMilestones = (field: string, ms: readonly Milestone[]): FieldProblem[] =>
@@ -899,11 +909,14 @@ export const newRunDefaults: {
   readonly recordRule: t.TypeOf<typeof RecordRule>;
   readonly capacityBudget: 'share' | 'none';
   readonly claim: 'all' | 'share';
+  readonly compactSearch: t.TypeOf<typeof CompactSearch>;
 } = {
   recordRule: 'reference',
   capacityBudget: 'share',
   // Measured: partial claims help a long stream on a short budget and hurt it on the default one (BENCHMARKS.md).
   claim: 'all',
+  // The faithful sweep until a measurement on the three benchmarks chooses (issue: time to a trained model).
+  compactSearch: 'reference',
 };
 
 /** Decode a user's configuration and fill in the reference defaults; checks ranges and cross-field rules. */

@@ -29,7 +29,21 @@ export interface CycleConfig {
   readonly prune: boolean;
   /** What a compacting target needs to be recorded (absent: the reference's rule). */
   readonly recordRule?: RecordRule;
+  /** How the compacting targets are searched (absent: the reference's sweep). */
+  readonly search?: CompactSearch;
 }
+
+/**
+ * How the compacting sweep looks for the sparsest model that meets the goal:
+ * - 'reference': every target in turn, each from the one before, until one is
+ *   not recorded (CPG-SPEC §3.5);
+ * - 'bisect': the highest target first, straight from the unpruned model; when
+ *   it does not pass, a bisection between the sparsest target that passed (or
+ *   the unpruned model) and the least that did not, each probe compacted from
+ *   the model that passed. It assumes what the sweep's record shows on every
+ *   benchmark measured: a target that misses means the ones above it miss too.
+ */
+export type CompactSearch = 'reference' | 'bisect';
 
 /**
  * When a compacting target is recorded (and when the goal check passes):
@@ -137,6 +151,8 @@ export interface CycleState {
   readonly floor?: number;
   /** Under a budget: the cells the task owned after training, i.e. what it claimed (once training settled). */
   readonly claimed?: number;
+  /** The bisecting search: the targets probed that did not pass (not recorded, or missing the goal). */
+  readonly missed?: readonly number[];
 }
 
 const lifecycleError = (message: string): CpgError => ({ tag: 'LifecycleError', message });
@@ -373,7 +389,66 @@ const afterChoice = (s: CycleState): CycleState => {
 const startCompacting = (s: CycleState): CycleState => {
   const first = targetsOf(s)[0];
   if (!s.config.prune || first === undefined || (s.pruneCap !== null && 0 >= Math.max(s.pruneCap, s.floor ?? 0))) return afterChoice(s);
+  if (s.config.search === 'bisect') return probeNext(s);
   return { ...s, phase: { tag: 'prune', from: 0, to: first } };
+};
+
+/**
+ * The targets a bisecting search may keep: those at or above the floor (the
+ * floor itself first when it lies between two targets), and — when the goal
+ * was missed at the maximum width — up to the first at or above the cap, as
+ * far as the reference's sweep would go.
+ */
+export const probeTargets = (s: Pick<CycleState, 'config' | 'floor' | 'pruneCap'>): readonly number[] => {
+  const floor = s.floor ?? 0;
+  const above = targetsOf(s).filter((t) => t >= floor);
+  const ts = floor > 0 && above[0] !== floor ? [floor, ...above] : above;
+  if (s.pruneCap === null) return ts;
+  const limit = Math.max(s.pruneCap, floor);
+  const i = ts.findIndex((t) => t >= limit);
+  return i < 0 ? ts : ts.slice(0, i + 1);
+};
+
+/** Does a recorded target pass: it met the goal, or — the goal missed at the maximum width — it was recorded at all? */
+const passes = (s: CycleState, r: PruneRecord): boolean => r.forced !== true && (s.goalMissedAtMax || meetsGoal(r.valAcc, s.ctx, s.config));
+
+/**
+ * The bisection's bounds, as indices into `probeTargets`: the sparsest target
+ * that passed (−1: none, the unpruned model) and the least that did not
+ * (`ts.length`: none probed yet).
+ */
+export const bisectBounds = (s: CycleState): { readonly ts: readonly number[]; readonly passed: number; readonly missed: number } => {
+  const ts = probeTargets(s);
+  let passed = -1;
+  let missed = ts.length;
+  ts.forEach((t, i) => {
+    if (s.record.some((r) => r.sparsity === t && passes(s, r))) passed = Math.max(passed, i);
+    if ((s.missed ?? []).includes(t)) missed = Math.min(missed, i);
+  });
+  return { ts, passed, missed };
+};
+
+/** The next probe of the bisecting search (the highest target first), or the choice once the bounds meet. */
+const probeNext = (s: CycleState): CycleState => {
+  const { ts, passed, missed } = bisectBounds(s);
+  const nothingProbed = s.record.length === 0 && (s.missed ?? []).length === 0;
+  const at = nothingProbed ? ts.length - 1 : Math.floor((passed + missed) / 2);
+  if (at < 0 || missed - passed <= 1 || at <= passed || at >= missed) return afterChoice(s);
+  return { ...s, phase: { tag: 'prune', from: passed < 0 ? 0 : ts[passed]!, to: ts[at]! } };
+};
+
+/**
+ * A probe measured: recorded as the reference records a target (forced when it
+ * is the least the budget lets the task keep and the rules refuse it), marked
+ * missed when it does not pass, then the next probe.
+ */
+const onProbed = (s: CycleState, phase: Extract<Phase, { tag: 'prune' }>, m: Extract<Measured, { tag: 'pruned' }>, recordable: boolean): CycleState => {
+  const least = probeTargets(s)[0] === phase.to && (s.floor ?? 0) > 0;
+  const record: readonly PruneRecord[] =
+    recordable || least ? [...s.record, { sparsity: phase.to, valAcc: m.valAcc, ...(recordable ? {} : { forced: true }) }] : s.record;
+  const r = record[record.length - 1];
+  const passed = recordable && r !== undefined && r.sparsity === phase.to && passes(s, r);
+  return probeNext({ ...s, record, ...(passed ? {} : { missed: [...(s.missed ?? []), phase.to] }) });
 };
 
 const checkAcc = (name: string, x: number): E.Either<CpgError, number> =>
@@ -428,6 +503,7 @@ const onPruned = (
   const floor = s.floor ?? 0;
   const demanded = floorDemanded(s);
   const recordable = m.trainAcc > s.config.trainAccThreshold || (s.config.recordRule === 'goal' && meetsGoal(m.valAcc, s.ctx, s.config));
+  if (s.config.search === 'bisect') return E.right(onProbed(s, phase, m, recordable));
   if (!recordable) {
     // Below its floor the budget forces the sweep on towards it, target by target (pruning stays gradual), landing on the floor itself.
     if (demanded && phase.to < floor) return E.right({ ...s, phase: { tag: 'prune', from: phase.to, to: nextTargetOf(s, phase.to, true) ?? floor } });

@@ -50,6 +50,7 @@ const cycleConfigFor = (ctx: RunCtx, method: LearnMethod, task: number, hasGoal:
         prune: true,
         // Without a goal there is nothing for validation to meet: the threshold decides.
         recordRule: hasGoal ? (c.recordRule ?? 'reference') : 'reference',
+        search: c.compactSearch ?? 'reference',
       }
     : // PackNet: one compacting target, always recorded and kept, never grown.
       {
@@ -311,7 +312,8 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
 
     const prune = (st: Step, from: number, to: number): Flow<Step> =>
       pipe(
-        required(from === 0 ? st.cur.trained : st.cur.lastPruned, 'the network to compact'),
+        // The reference's sweep goes on from the target before; a bisecting search from the sparsest target that passed.
+        required(from === 0 ? st.cur.trained : (st.cur.pruned.find((p) => p.sparsity === from)?.snapshot ?? st.cur.lastPruned), 'the network to compact'),
         chain((idx) => load(ctx, idx)),
         chain((loaded) => mapValue((u: { readonly unclaimed?: ReadonlyMap<string, number> }) => ({ ...loaded, u }))(fromEither(unclaimedOf(c, st.cur.cycle, net0)))),
         chain(({ state, currentPicks, u }) =>

@@ -1,0 +1,197 @@
+/**
+ * The bisecting compacting search (lifecycle.ts, CompactSearch 'bisect'):
+ * where a target's success is monotone it keeps what the reference's sweep
+ * keeps, in about log2 of the probes; for any measured accuracies it ends,
+ * never probes a target twice, compacts only from models it recorded, and
+ * keeps the budget's floor.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as E from 'fp-ts/lib/Either.js';
+import fc from 'fast-check';
+import { CycleStateCodec, decodeWith } from '../../src/algebra/codecs.js';
+import {
+  MAX_FLOOR,
+  advance,
+  bisectBounds,
+  floorOf,
+  probeTargets,
+  startCycle,
+  type CompactSearch,
+  type CycleConfig,
+  type CycleState,
+  type Measured,
+  type Phase,
+  type TaskContext,
+} from '../../src/algebra/lifecycle.js';
+
+const RUNS = { seed: 11, numRuns: 300 } as const;
+const refSparsities = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
+
+const arbSparsities = fc.oneof(
+  fc.constant(refSparsities),
+  fc.uniqueArray(fc.integer({ min: 1, max: 99 }), { minLength: 1, maxLength: 12 }).map((xs) => [...xs].sort((a, b) => a - b).map((x) => x / 100)),
+);
+
+const configOf = (sparsities: readonly number[], search: CompactSearch, maxMultiplier = 1.5): CycleConfig => ({
+  growStep: 0.5,
+  maxMultiplier,
+  trainAccThreshold: 0.95,
+  allowedLoss: 0,
+  sparsities,
+  retrainPick: true,
+  prune: true,
+  search,
+});
+
+/** Drive a cycle to its end; `at` answers each phase. */
+const drive = (ctx: TaskContext, config: CycleConfig, at: (p: Phase, i: number) => Measured): { phases: Phase[]; last: CycleState } => {
+  const s0 = startCycle(ctx, config);
+  assert.ok(E.isRight(s0), JSON.stringify(E.isLeft(s0) ? s0.left : null));
+  let s = s0.right;
+  const phases: Phase[] = [];
+  for (let i = 0; i < 100 && s.phase.tag !== 'done'; i++) {
+    phases.push(s.phase);
+    const next = advance(at(s.phase, i))(s);
+    assert.ok(E.isRight(next), JSON.stringify(E.isLeft(next) ? next.left : null));
+    s = next.right;
+  }
+  assert.equal(s.phase.tag, 'done', 'the cycle ends');
+  return { phases, last: s };
+};
+
+const prunes = (phases: readonly Phase[]): Extract<Phase, { tag: 'prune' }>[] => phases.filter((p): p is Extract<Phase, { tag: 'prune' }> => p.tag === 'prune');
+const chosen = (s: CycleState): number => (s.phase.tag === 'done' ? s.phase.chosen : Number.NaN);
+
+/**
+ * A monotone task: training accuracy holds up to θtrain, validation meets the
+ * goal up to θgoal; at the maximum width the goal may have been missed already.
+ */
+const arbMonotone = fc.record({
+  sparsities: arbSparsities,
+  thetaTrain: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0, 0.5, 0.95, 1)),
+  thetaGoal: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0, 0.5, 0.95, 1)),
+  missedAtMax: fc.boolean(),
+  tasksTotal: fc.integer({ min: 2, max: 30 }),
+  taskPick: fc.nat(),
+});
+
+test('on a task whose targets succeed up to a point, bisect keeps what the reference sweep keeps, in at most 1 + ⌈log2(n + 1)⌉ probes', () => {
+  fc.assert(
+    fc.property(arbMonotone, ({ sparsities, thetaTrain, thetaGoal, missedAtMax, tasksTotal, taskPick }) => {
+      const goal = 0.8;
+      const ctx: TaskContext = { task: (taskPick % tasksTotal) + 1, tasksTotal, goal, valSize: 1000, multiplier: missedAtMax ? 1.5 : 1 };
+      const at = (p: Phase): Measured =>
+        p.tag === 'train'
+          ? { tag: 'trained', trainAcc: 0.99, valAcc: missedAtMax ? 0.7 : goal, ownsAny: true }
+          : p.tag === 'prune'
+            ? { tag: 'pruned', trainAcc: p.to <= thetaTrain ? 0.99 : 0.9, valAcc: p.to <= thetaGoal ? goal : 0.7 }
+            : { tag: 'retrained', valAcc: 0.5 };
+      const ref = drive(ctx, configOf(sparsities, 'reference'), at);
+      const bis = drive(ctx, configOf(sparsities, 'bisect'), at);
+      assert.equal(chosen(bis.last), chosen(ref.last), `bisect ${JSON.stringify(prunes(bis.phases))} against the sweep ${JSON.stringify(prunes(ref.phases))}`);
+      assert.equal(bis.last.chosenValAcc, ref.last.chosenValAcc);
+      const n = sparsities.length;
+      assert.ok(prunes(bis.phases).length <= 1 + Math.ceil(Math.log2(n + 1)), `${prunes(bis.phases).length} probes for ${n} targets`);
+      // Where every target succeeds, one probe: the highest, from the unpruned model.
+      if (!missedAtMax && Math.min(thetaTrain, thetaGoal) >= sparsities[n - 1]!)
+        assert.deepEqual(prunes(bis.phases), [{ tag: 'prune', from: 0, to: sparsities[n - 1] }]);
+    }),
+    RUNS,
+  );
+});
+
+/** Any measured accuracies, under a budget (or none: share ≥ owned). */
+const arbAny = fc
+  .record({
+    sparsities: arbSparsities,
+    owned: fc.integer({ min: 1, max: 100_000 }),
+    shareOfOwned: fc.oneof(fc.double({ min: 0, max: 1.2, noNaN: true }), fc.constantFrom(0, 0.05, 1 / 30, 1)),
+    goalCount: fc.integer({ min: 0, max: 200 }),
+    maxMultiplier: fc.constantFrom(1, 1.5),
+    tasksTotal: fc.integer({ min: 1, max: 30 }),
+    taskPick: fc.nat(),
+    accs: fc.array(fc.record({ trainAcc: fc.oneof(fc.constantFrom(0.9, 0.99), fc.double({ min: 0, max: 1, noNaN: true })), valCount: fc.integer({ min: 0, max: 200 }) }), { minLength: 40, maxLength: 40 }),
+  })
+  .map((p) => {
+    const share = p.shareOfOwned * p.owned;
+    const ctx: TaskContext = {
+      task: (p.taskPick % p.tasksTotal) + 1,
+      tasksTotal: p.tasksTotal,
+      goal: p.goalCount / 200,
+      valSize: 200,
+      multiplier: 1,
+      budget: { share, needed: share, free: p.owned, size: p.owned },
+    };
+    return { ...p, share, ctx, config: configOf(p.sparsities, 'bisect', p.maxMultiplier) };
+  });
+
+test('for any accuracies, bisect ends, probes each target once and only between its bounds, compacts from recorded models, and keeps the floor', () => {
+  fc.assert(
+    fc.property(arbAny, ({ ctx, config, owned, share, accs }) => {
+      const states: CycleState[] = [];
+      const s0 = startCycle(ctx, config);
+      assert.ok(E.isRight(s0));
+      let s = s0.right;
+      for (let i = 0; i < 40 && s.phase.tag !== 'done'; i++) {
+        states.push(s);
+        const a = accs[i]!;
+        const m: Measured =
+          s.phase.tag === 'train'
+            ? { tag: 'trained', trainAcc: a.trainAcc, valAcc: a.valCount / 200, ownsAny: true, owned }
+            : s.phase.tag === 'prune'
+              ? { tag: 'pruned', trainAcc: a.trainAcc, valAcc: a.valCount / 200 }
+              : { tag: 'retrained', valAcc: a.valCount / 200 };
+        const next = advance(m)(s);
+        assert.ok(E.isRight(next), JSON.stringify(E.isLeft(next) ? next.left : null));
+        s = next.right;
+      }
+      assert.equal(s.phase.tag, 'done');
+      const probed = states.filter((x) => x.phase.tag === 'prune');
+      const ts = probeTargets(s);
+      assert.ok(probed.length <= ts.length, `${probed.length} probes for ${ts.length} targets`);
+      const seen = new Set<number>();
+      for (const x of probed) {
+        const p = x.phase as Extract<Phase, { tag: 'prune' }>;
+        assert.ok(ts.includes(p.to), `probe ${p.to} is not among ${ts.join(', ')}`);
+        assert.ok(!seen.has(p.to), `probed ${p.to} twice`);
+        seen.add(p.to);
+        const b = bisectBounds(x);
+        const i = ts.indexOf(p.to);
+        assert.ok(i > b.passed && i < b.missed, `probe ${p.to} outside (${b.passed}, ${b.missed})`);
+        // The model it compacts from: the unpruned one, or a recorded target that passed.
+        assert.ok(p.from === 0 || x.record.some((r) => r.sparsity === p.from && r.forced !== true), `from ${p.from}, not recorded`);
+        assert.ok(p.from < p.to);
+      }
+      // The budget holds as under the reference's sweep.
+      const floor = floorOf(share, owned);
+      assert.ok(chosen(s) >= floor, `kept ${chosen(s)} under the floor ${floor}`);
+      if (floor > 0 && floor < MAX_FLOOR) assert.ok((1 - chosen(s)) * owned <= share + 1e-9 * owned);
+      // The kept model was measured: the unpruned one, or a recorded target.
+      assert.ok(chosen(s) === 0 || s.record.some((r) => r.sparsity === chosen(s)));
+      for (const x of [...states, s]) assert.deepEqual(decodeWith(CycleStateCodec, 'state')(JSON.parse(JSON.stringify(x))), E.right(x));
+    }),
+    RUNS,
+  );
+});
+
+test('bisect, step by step: the highest target misses, 0.5 passes, then 0.7 and 0.8 pass, 0.9 misses: 0.8 is kept after 5 probes where the sweep took 10', () => {
+  const ctx: TaskContext = { task: 2, tasksTotal: 20, goal: 0.63, valSize: 500, multiplier: 1 };
+  const val = (t: number): number => (t <= 0.8 ? 0.64 : 0.6);
+  const { phases, last } = drive(ctx, configOf(refSparsities, 'bisect'), (p) =>
+    p.tag === 'train' ? { tag: 'trained', trainAcc: 0.99, valAcc: 0.66, ownsAny: true } : p.tag === 'prune' ? { tag: 'pruned', trainAcc: 0.99, valAcc: val(p.to) } : { tag: 'retrained', valAcc: 0.6 },
+  );
+  assert.deepEqual(
+    prunes(phases).map((p) => [p.from, p.to]),
+    [
+      [0, 0.95],
+      [0, 0.5],
+      [0.5, 0.7],
+      [0.7, 0.8],
+      [0.8, 0.9],
+    ],
+  );
+  assert.equal(chosen(last), 0.8);
+  assert.deepEqual(last.missed, [0.95, 0.9]);
+  assert.match(last.phase.tag === 'done' ? last.phase.reason : '', /goal met at sparsity 0.8/);
+});
