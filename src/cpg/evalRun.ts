@@ -91,7 +91,7 @@ export const evaluateModel = (
         fold(which, [] as EvalRow[], (rows, k) =>
           pipe(
             probeOf(c, s, k),
-            chain((probe) => fromEither(measureTask(c, state, k, m.config.method === 'finetune', probe, data[k - 1]))),
+            chain((probe) => fromTE(measureTask(c, state, k, m.config.method === 'finetune', probe, data[k - 1]))),
             chain((r) => {
               const rec = m.finished[k - 1]!;
               const drift: Flow<number> =
