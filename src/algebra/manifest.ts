@@ -186,6 +186,8 @@ export const RunManifest = struct('a run manifest', {
 }, {
   /** A benchmark run's task count, fixed when it started; absent for a model learned over time. */
   plannedTasks: PositiveInt,
+  /** The GPU adapter the run started on, in words (webgpu); absent for backends without one. */
+  device: Text,
 });
 export type RunManifest = t.TypeOf<typeof RunManifest>;
 
