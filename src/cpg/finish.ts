@@ -10,6 +10,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
+import { deviceOf } from '../effects/backend.js';
 import { defer } from 'rxjs';
 import { finishTask as finishBackbone, ownersOf } from '../algebra/backbone.js';
 import { budgetOutcomeOf } from '../algebra/budget.js';
@@ -220,7 +221,12 @@ export const finishTask = (
                   note: done !== undefined ? done.reason : null,
                   ...(data.test === undefined ? { accuracyOn: 'validation' as const } : {}),
                   ...(cycle !== undefined ? budgetOutcomeOf(cycle) : {}),
-                  recordedOn: { backend: ctx.env.backend.name, threads: ctx.env.backend.threads, simd: ctx.env.backend.simd },
+                  recordedOn: {
+                    backend: ctx.env.backend.name,
+                    threads: ctx.env.backend.threads,
+                    simd: ctx.env.backend.simd,
+                    ...(deviceOf(ctx.env.backend) !== undefined ? { device: deviceOf(ctx.env.backend)! } : {}),
+                  },
                 };
                 return pipe(
                   save(ctx, state, undefined),
