@@ -112,6 +112,12 @@ export interface TaskModel {
   readonly task: TaskId;
   readonly graph: Graph;
   readonly param: ParamLookup;
+  /**
+   * A parameter's values as the host built them (what `param` uploaded):
+   * for exports, which need them on the host, without reading back from the
+   * backend (webgpu has no synchronous read in Node).
+   */
+  readonly hostValues: (name: string) => Float32Array;
   readonly dispose: () => void;
 }
 
@@ -134,17 +140,23 @@ export const taskModel = (s: NetState, task: TaskId, ignoreOwners = false): E.Ei
   if (E.isLeft(specs)) return specs;
   const shapes = new Map(specs.right.map((p) => [p.name, [...p.shape]]));
   const tensors = new Map<string, tf.Tensor>();
+  const host = new Map<string, Float32Array>();
   for (const [name, w] of sliced.right) {
     const sel = selector.right?.get(name);
     const eff = new Float32Array(w.length);
     for (let i = 0; i < w.length; i++) eff[i] = sel === undefined || sel[i] === 1 ? w[i]! : 0;
+    host.set(name, eff);
     tensors.set(name, tf.tensor(eff, shapes.get(name)!));
   }
-  for (const [name, v] of priv.values) tensors.set(name, tf.tensor(v, shapes.get(name)!));
+  for (const [name, v] of priv.values) {
+    host.set(name, v);
+    tensors.set(name, tf.tensor(v, shapes.get(name)!));
+  }
   return E.right({
     task,
     graph,
     param: (name) => tensors.get(name)!,
+    hostValues: (name) => host.get(name)!,
     dispose: () => tf.dispose([...tensors.values()]),
   });
 };
