@@ -28,15 +28,15 @@ const options = (pick: Parameters<typeof openSession>[1]['pick']) =>
   ({ pick, maskThreshold: 0.005, weightDecay: 4e-5, momentum: 0.9, scope: 'owners' }) as const;
 
 /** Learn (without data: just claim and compact) tasks 1..n-1, so task n sees owner maps of several tasks. */
-const withOlderTasks = (s0: NetState, older: number, classes: number): NetState => {
+const withOlderTasks = async (s0: NetState, older: number, classes: number): Promise<NetState> => {
   let s = s0;
   for (let k = 1; k <= older; k++) {
     s = { ...s, backbone: right(claimAll(k)(s.backbone)) };
     s = right(startTaskPrivates(s, classes, 1));
     const session = right(openSession(s, options(k === 1 ? { kind: 'none' } : { kind: 'all' })));
-    right(session.prune(0.5));
-    const picks = session.picks();
-    s = session.export();
+    right(await session.prune(0.5)());
+    const picks = right(await session.picks()());
+    s = right(await session.export()());
     session.dispose();
     s = { ...s, backbone: right(finishTask({ name: `task${k}`, classes, picks })(s.backbone)) };
   }
@@ -45,17 +45,17 @@ const withOlderTasks = (s0: NetState, older: number, classes: number): NetState 
 };
 
 /** The 'cpg' step for `net` at `batch`: task 3 picking with Adam (the session lives as long as the process). */
-export const makeCpgStep: MakeStep = (net, batch) => {
+export const makeCpgStep: MakeStep = async (net, batch) => {
   const spec = stepNets[net];
   const graph = buildArchitecture(spec.arch, spec.input);
   const classes = 10;
-  const state = withOlderTasks(right(initNet(graph, 1)), 2, classes);
+  const state = await withOlderTasks(right(initNet(graph, 1)), 2, classes);
   const session: Session = right(openSession(state, options({ kind: 'train', init: 0.01 })));
   const rng = rngFor(1, `bench/${net}`);
   const pixels = spec.input[0] * spec.input[1] * spec.input[2];
   const x = new Float32Array(batch * pixels).map(() => rng.normal());
   const y = new Int32Array(batch).map(() => rng.int(classes));
-  return () => {
-    right(session.step(x, y, batch, 0.01, 5e-4));
+  return async () => {
+    right(await session.step(x, y, batch, 0.01, 5e-4)());
   };
 };

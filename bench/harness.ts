@@ -19,8 +19,12 @@ export const list = (name: string, fallback: readonly string[]): string[] => fla
 export type BenchNet = 'mlp' | 'lenet' | 'vgg-small';
 export const benchNets: readonly BenchNet[] = ['mlp', 'lenet', 'vgg-small'];
 
-/** Builds one training step for a net at a batch size; the thunk runs exactly one step, synchronously. */
-export type MakeStep = (net: BenchNet, batch: number) => () => void;
+/**
+ * Builds one training step for a net at a batch size; the thunk runs exactly
+ * one step and resolves once its result is read back (asynchronously: a GPU
+ * backend such as webgpu has no synchronous read in Node).
+ */
+export type MakeStep = (net: BenchNet, batch: number) => Promise<() => Promise<void>>;
 
 /** How many steps to run. */
 export interface TimingPlan {
@@ -74,12 +78,12 @@ export interface BenchContext {
  * figure. A step that throws (e.g. a kernel the backend lacks) is reported as
  * 'unsupported' with the error's first line.
  */
-export const timeStep = (makeStep: MakeStep, net: BenchNet, batch: number, plan: TimingPlan, ctx: BenchContext): StepFigure => {
+export const timeStep = async (makeStep: MakeStep, net: BenchNet, batch: number, plan: TimingPlan, ctx: BenchContext): Promise<StepFigure> => {
   const base = { net, batch, ...ctx };
-  let step: () => void;
+  let step: () => Promise<void>;
   try {
-    step = makeStep(net, batch);
-    for (let i = 0; i < plan.warmup; i++) step();
+    step = await makeStep(net, batch);
+    for (let i = 0; i < plan.warmup; i++) await step();
   } catch (e) {
     return { ...base, status: 'unsupported', error: (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '' };
   }
@@ -89,7 +93,7 @@ export const timeStep = (makeStep: MakeStep, net: BenchNet, batch: number, plan:
   for (let i = 0; i < plan.timed; i++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    step();
+    await step();
     times.push(performance.now() - t0);
     const c = process.cpuUsage(c0);
     cpu.push((c.user + c.system) / 1000);

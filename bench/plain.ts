@@ -111,20 +111,20 @@ const build = (net: BenchNet, p: Params): { input: number[]; layers: Layer[] } =
 };
 
 /** 'plain': one SGD step (Nesterov momentum 0.9) on a fixed synthetic batch; reads the loss back. */
-export const makePlainStep: MakeStep = (net, batch) => {
+export const makePlainStep: MakeStep = async (net, batch) => {
   const p = new Params();
   const { input, layers } = build(net, p);
   const x = normal(`data/${net}`, [batch, ...input], 1);
   const rng = rngFor(0, `labels/${net}`);
   const labels = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, () => rng.int(CLASSES)), 'int32'), CLASSES);
   const optimizer = tf.train.momentum(0.01, 0.9, true);
-  return () => {
+  return async () => {
     const { value, grads } = tf.variableGrads(() => {
       const logits = layers.reduce((h, layer) => layer(h), x);
       return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
     }, p.trainable);
     optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
-    const loss = value.dataSync()[0]!;
+    const loss = (await value.data())[0]!;
     tf.dispose([value, ...Object.values(grads)]);
     if (!Number.isFinite(loss)) throw new Error(`non-finite loss ${loss}`);
   };

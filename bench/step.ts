@@ -54,7 +54,7 @@ const runChild = async (): Promise<void> => {
     for (const mode of list('modes', Object.keys(modes))) {
       const make = modes[mode];
       if (make === undefined) throw new Error(`unknown mode '${mode}'`);
-      const fig = timeStep(make, net, batch, plans[net], { mode, variant, backend: info.name, threads: info.threads });
+      const fig = await timeStep(make, net, batch, plans[net], { mode, variant, backend: info.name, threads: info.threads });
       figs.set(mode, fig);
       console.log(JSON.stringify(fig));
     }

@@ -56,7 +56,7 @@ const runChild = async (): Promise<void> => {
   const info = loaded.right;
   for (const net of nets)
     for (const mode of modeNames)
-      console.log(JSON.stringify(timeStep(modes[mode]!, net, batch, plans[net], { mode, variant: 'cpg-kernels', backend: info.name, threads: info.threads })));
+      console.log(JSON.stringify(await timeStep(modes[mode]!, net, batch, plans[net], { mode, variant: 'cpg-kernels', backend: info.name, threads: info.threads })));
 };
 
 /** Runs a command, echoing its stdout to stderr and passing its stderr through; resolves with the JSON lines it printed. */

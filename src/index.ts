@@ -22,7 +22,7 @@ export type { GoalChoice, TaskSource } from './algebra/manifest.js';
 export { taskFromArrays } from './effects/sources/memory.js';
 export type { ArraysTask, SplitInput } from './effects/sources/memory.js';
 export { selectBackend, acquireBackend, backendUsers } from './effects/backend.js';
-export type { BackendInfo, BackendLease, BackendRequest, BackendName } from './effects/backend.js';
+export type { BackendAdapter, BackendInfo, BackendLease, BackendRequest, BackendName } from './effects/backend.js';
 export { webPlatform } from './effects/platform.js';
 export type { BackendPlatform } from './effects/platform.js';
 export { memoryStore } from './effects/stores/memory.js';

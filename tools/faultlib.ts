@@ -1715,8 +1715,8 @@ export const judgeCli = (c: CliCase, r: Proc): CliResult => {
 
 /**
  * Places in src/ that could evaluate code: eval, Function, dynamic import or
- * require, vm, child processes. The two known dynamic loads are allowed by
- * name: both load installed packages named in the code, never a path read
+ * require, vm, child processes. The known dynamic loads are allowed by
+ * name: all load installed packages named in the code, never a path read
  * from a file.
  */
 export const codeEvaluationSites = (): { allowed: string[]; offending: string[] } => {
@@ -1725,6 +1725,8 @@ export const codeEvaluationSites = (): { allowed: string[]; offending: string[] 
   const known = [
     // tfjs-node(-gpu): the specifier is one of a constant list of package names.
     /src\/node\/platform\.ts: +await import\(spec\);/,
+    // webgpu (Dawn) and @tensorflow/tfjs-backend-webgpu: the specifier is a constant package name.
+    /src\/node\/webgpu\.ts: +(const m = \(await import\(spec\)\) as DawnModule;|await import\(spec\);)/,
     // The threaded wasm build's scripts, inside the installed @tensorflow/tfjs-backend-wasm.
     /src\/node\/wasmThreads\.ts: .*require\((path\.join\(outDir, 'tfjs-backend-wasm-threaded-simd\.worker\.js'\)|mainScript)\)/,
   ];

@@ -735,8 +735,8 @@ export type Method = t.TypeOf<typeof Method>;
 /** The shipped architectures. */
 export const Net = oneOf('mlp', 'lenet', 'vgg-small', 'vgg16', 'resnet18');
 export type Net = t.TypeOf<typeof Net>;
-/** The backend a run actually used: native TensorFlow (Node), tfjs's WebGL (a browser), wasm or the pure-JS cpu. */
-export const BackendName = oneOf('tensorflow', 'webgl', 'wasm', 'cpu');
+/** The backend a run actually used: native TensorFlow (Node), tfjs's WebGPU (Node: Dawn), tfjs's WebGL (a browser), wasm or the pure-JS cpu. */
+export const BackendName = oneOf('tensorflow', 'webgpu', 'webgl', 'wasm', 'cpu');
 export type BackendName = t.TypeOf<typeof BackendName>;
 /** A backend request ('auto': the first that loads). */
 export const BackendChoice = oneOf('auto', ...BackendName.values);
@@ -1051,11 +1051,14 @@ export const RunReport = struct('a run report', {
   simd: Bool,
   /** How the compacting cap of a task that misses its goal at the maximum width was set, in words. */
   capacityPolicy: Text,
+  /** The GPU adapter the backend ran on (webgpu), in words: its name, driver, and whether it is a software adapter. */
+  device: Text,
 });
 export type RunReport = t.TypeOf<typeof RunReport>;
 
 /** "wasm (2 threads, SIMD)": the backend a report was made on, with its threads when known. */
-export const backendLabel = (r: Pick<RunReport, 'backend' | 'threads' | 'simd'>): string => {
+export const backendLabel = (r: Pick<RunReport, 'backend' | 'threads' | 'simd' | 'device'>): string => {
+  if (r.device !== undefined) return `${r.backend} (${r.device})`;
   const parts = [
     ...(r.threads !== undefined ? [`${r.threads} thread${r.threads === 1 ? '' : 's'}`] : []),
     ...(r.simd === true ? ['SIMD'] : []),

@@ -77,8 +77,8 @@ export const TaskResult = struct(
     accuracyOn: oneOf('test', 'validation'),
     /** The task's budget, under the 'share' capacity policy. */
     budget: BudgetOutcome,
-    /** The backend its probe logits were recorded on: only there are they promised bit for bit. */
-    recordedOn: struct('a backend', { backend: Text, threads: PositiveInt, simd: Bool }),
+    /** The backend its probe logits were recorded on: only there are they promised bit for bit (webgpu: on the same adapter). */
+    recordedOn: struct('a backend', { backend: Text, threads: PositiveInt, simd: Bool }, { device: Text }),
   },
 );
 export type TaskResult = t.TypeOf<typeof TaskResult>;
@@ -186,6 +186,8 @@ export const RunManifest = struct('a run manifest', {
 }, {
   /** A benchmark run's task count, fixed when it started; absent for a model learned over time. */
   plannedTasks: PositiveInt,
+  /** The GPU adapter the run started on, in words (webgpu); absent for backends without one. */
+  device: Text,
 });
 export type RunManifest = t.TypeOf<typeof RunManifest>;
 

@@ -118,7 +118,7 @@ const helpText = (topic: string | undefined): string => {
 Usage:
   cpg run [--benchmark B] [--method M] [--net N] [--out DIR] [--config FILE] [field flags]
   cpg learn RUN --task NAME --data DIR [--goal ACC|individual|none] [--config FILE] [field flags]
-  cpg resume DIR [--backend auto|tensorflow|webgl|wasm|cpu] [--threads N]
+  cpg resume DIR [--backend auto|tensorflow|webgpu|webgl|wasm|cpu] [--threads N]
   cpg eval DIR [--task NAME] [--tolerance X]
   cpg predict RUN --task NAME|all FILE|DIR... [--json]
   cpg export RUN --task NAME|all --out DIR [--format tfjs|onnx]
@@ -213,7 +213,8 @@ cpg run — the common flags:
     --data DIR   CIFAR-100's binary directory (cifar-100-binary/ with train.bin, test.bin)
     --goals F    a goal file {"task name": accuracy, ...}; default: train one network per task first
     --tasks N    learn only the first N tasks
-    --backend    auto | tensorflow | webgl | wasm | cpu (also CPG_BACKEND; webgl: browsers only); --threads N for wasm
+    --backend    auto | tensorflow | webgpu | webgl | wasm | cpu (also CPG_BACKEND; webgpu: Node with the optional
+                 webgpu package, chosen by auto only on a hardware adapter; webgl: browsers only); --threads N for wasm
 
 Every configuration field is a flag (reference defaults for CIFAR-100 / VGG16;
 the MNIST family has shorter stages, shown in brackets):

@@ -105,8 +105,8 @@ export const renderer = (out: NodeJS.WriteStream | { write: (s: string) => unkno
         runStart = clock();
         permanent(
           e.planned !== null
-            ? `cpg ${e.resumed ? 'resume' : 'run'}: ${e.method} on ${e.benchmark} (${e.planned} tasks), net ${e.net}, backend ${e.backend}${e.backend === 'wasm' ? ` (${e.threads} thread${e.threads === 1 ? '' : 's'})` : ''} → ${e.dir}`
-            : `cpg learn: ${e.method}, net ${e.net}, ${e.tasks.length === 0 ? 'a new model' : `a model of ${e.tasks.length} task${e.tasks.length === 1 ? '' : 's'}`}, backend ${e.backend}${e.backend === 'wasm' ? ` (${e.threads} thread${e.threads === 1 ? '' : 's'})` : ''} → ${e.dir}`,
+            ? `cpg ${e.resumed ? 'resume' : 'run'}: ${e.method} on ${e.benchmark} (${e.planned} tasks), net ${e.net}, backend ${e.backend}${e.backend === 'wasm' ? ` (${e.threads} thread${e.threads === 1 ? '' : 's'})` : ''}${e.device !== undefined ? ` on ${e.device}` : ''} → ${e.dir}`
+            : `cpg learn: ${e.method}, net ${e.net}, ${e.tasks.length === 0 ? 'a new model' : `a model of ${e.tasks.length} task${e.tasks.length === 1 ? '' : 's'}`}, backend ${e.backend}${e.backend === 'wasm' ? ` (${e.threads} thread${e.threads === 1 ? '' : 's'})` : ''}${e.device !== undefined ? ` on ${e.device}` : ''} → ${e.dir}`,
         );
         break;
       case 'data-loaded':

@@ -17,7 +17,8 @@ import { emptyPick } from '../algebra/pickMask.js';
 import { classCount, reportSplit, type Task } from '../algebra/task.js';
 import { initNet, startTaskPrivates } from '../effects/network.js';
 import { type RunCtx, type RunState, commit, load, sessionOptionsOf } from './context.js';
-import { type Flow, chain, emit, fail, fromEither, mapValue } from './flow.js';
+import { type Flow, chain, emit, fail, fromEither, fromTE, mapValue } from './flow.js';
+import type { Evaluation } from '../effects/evaluate.js';
 import { runStage } from './stages.js';
 import { finishTask } from './finish.js';
 import { withSession } from './learn.js';
@@ -48,10 +49,12 @@ export const trainIndividual = (ctx: RunCtx, s: RunState, data: Task, k: number,
               lrMask: () => 0,
               multiplier: 1,
             }),
-            mapValue((r) => {
+            chain((r) => {
               const rep = reportSplit(data);
-              const test = session.evaluate(rep.x, rep.y, rep.count, c.evalBatchSize);
-              return { name: data.name, valAccuracy: r.valAcc, testAccuracy: test.accuracy, seconds: ctx.env.clock.seconds() - t0 } satisfies IndividualResult;
+              return mapValue(
+                (test: Evaluation) =>
+                  ({ name: data.name, valAccuracy: r.valAcc, testAccuracy: test.accuracy, seconds: ctx.env.clock.seconds() - t0 }) satisfies IndividualResult,
+              )(fromTE(session.evaluate(rep.x, rep.y, rep.count, c.evalBatchSize)));
             }),
           ),
         ),
@@ -108,8 +111,8 @@ export const fineTuneTask = (ctx: RunCtx, s: RunState, data: Task, k: number): F
               multiplier: 1,
             }),
             chain((r) => emit({ type: 'stage-ended', task: k, name: data.name, stage: 'finetune', trainAcc: r.trainAcc, valAcc: r.valAcc, next: 'done' })),
-            chain(() => {
-              const trained = session.export();
+            chain(() => fromTE(session.export())),
+            chain((trained) => {
               // No pick masks: the fine-tuned network has no owners, every task sees every weight.
               const picks = new Map([...trained.backbone.owners].map(([name, o]) => [name, emptyPick(o.cells.length)] as const));
               return finishTask(ctx, s, data, k, trained, picks, { goal: null, ignoreOwners: true, seconds: ctx.env.clock.seconds() - t0 });

@@ -10,7 +10,7 @@ import { defer } from 'rxjs';
 import type { CpgError } from '../algebra/errors.js';
 import type { RunManifest } from '../algebra/manifest.js';
 import type { Task } from '../algebra/task.js';
-import type { BackendInfo } from '../effects/backend.js';
+import { type BackendInfo, deviceOf } from '../effects/backend.js';
 import type { Env } from '../effects/env.js';
 import { checkProbes } from '../effects/checkpoint.js';
 import { bytesFloat32 } from '../effects/store.js';
@@ -44,10 +44,12 @@ export interface EvalRow {
 /** The largest logit drift `cpg eval` accepts on a backend other than the recording one. */
 export const DEFAULT_TOLERANCE = 1e-4;
 
-/** Was task k's probe recorded on this backend (name, threads and SIMD; old runs: by name)? */
+/** Was task k's probe recorded on this backend (name, threads, SIMD and, for webgpu, the adapter; old runs: by name)? */
 export const recordedHere = (m: RunManifest, k: number, on: BackendInfo): boolean => {
   const rec = m.finished[k - 1]?.recordedOn;
-  return rec !== undefined ? rec.backend === on.name && rec.threads === on.threads && rec.simd === on.simd : m.backend === on.name;
+  return rec !== undefined
+    ? rec.backend === on.name && rec.threads === on.threads && rec.simd === on.simd && rec.device === deviceOf(on)
+    : m.backend === on.name;
 };
 
 /** How a backend is named in messages: 'wasm (2 threads, SIMD)'. */
@@ -91,7 +93,7 @@ export const evaluateModel = (
         fold(which, [] as EvalRow[], (rows, k) =>
           pipe(
             probeOf(c, s, k),
-            chain((probe) => fromEither(measureTask(c, state, k, m.config.method === 'finetune', probe, data[k - 1]))),
+            chain((probe) => fromTE(measureTask(c, state, k, m.config.method === 'finetune', probe, data[k - 1]))),
             chain((r) => {
               const rec = m.finished[k - 1]!;
               const drift: Flow<number> =

@@ -15,6 +15,8 @@ export type RunEvent =
       readonly net: string;
       readonly backend: string;
       readonly threads: number;
+      /** The GPU adapter the backend runs on (webgpu), in words; absent for backends without one. */
+      readonly device?: string;
       /** The run's tasks: every task of a benchmark run, the tasks so far of a model learned over time. */
       readonly tasks: readonly string[];
       /** How many tasks the run plans (a benchmark's); null for a model that learns tasks as they come. */

@@ -8,7 +8,9 @@
  * re-measured too.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
+import { deviceOf } from '../effects/backend.js';
 import { defer } from 'rxjs';
 import { finishTask as finishBackbone, ownersOf } from '../algebra/backbone.js';
 import { budgetOutcomeOf } from '../algebra/budget.js';
@@ -64,22 +66,26 @@ export const measureTask = (
   ignoreOwners: boolean,
   probe: { readonly x: Float32Array; readonly count: number },
   data: Task | undefined,
-): E.Either<CpgError, Measured> =>
-  pipe(
-    taskModel(s, j, ignoreOwners),
-    E.map((model) => {
-      try {
-        const bs = ctx.config.evalBatchSize;
-        const logits = logitsWith(model.graph, model.param, probe.x, probe.count, bs);
-        if (data === undefined) return { logits, testAcc: undefined, valAcc: undefined };
-        const rep = reportSplit(data);
-        const test = evaluateWith(model.graph, model.param, rep.x, rep.y, rep.count, bs);
-        const val = evaluateWith(model.graph, model.param, data.val.x, data.val.y, data.val.count, bs);
-        return { logits, testAcc: test.accuracy, valAcc: val.accuracy };
-      } finally {
-        model.dispose();
-      }
-    }),
+): TE.TaskEither<CpgError, Measured> =>
+  TE.bracket(
+    TE.fromEither(taskModel(s, j, ignoreOwners)),
+    (model) => {
+      const bs = ctx.config.evalBatchSize;
+      return pipe(
+        logitsWith(model.graph, model.param, probe.x, probe.count, bs),
+        TE.chain((logits) => {
+          if (data === undefined) return TE.right<CpgError, Measured>({ logits, testAcc: undefined, valAcc: undefined });
+          const rep = reportSplit(data);
+          return pipe(
+            evaluateWith(model.graph, model.param, rep.x, rep.y, rep.count, bs),
+            TE.bindTo('test'),
+            TE.bind('val', () => evaluateWith(model.graph, model.param, data.val.x, data.val.y, data.val.count, bs)),
+            TE.map(({ test, val }) => ({ logits, testAcc: test.accuracy, valAcc: val.accuracy })),
+          );
+        }),
+      );
+    },
+    (model) => TE.fromIO(() => model.dispose()),
   );
 
 /** Largest absolute difference between two logit arrays (Infinity if their sizes differ). */
@@ -113,7 +119,7 @@ export const recheckFinished = (ctx: RunCtx, s: RunState, net: NetState, upTo: n
     (acc, j) =>
       pipe(
         probeOf(ctx, acc.state, j),
-        chain((probe) => fromEither(measureTask(ctx, net, j, ignoreOwners, probe, ctx.dataOf(j)))),
+        chain((probe) => fromTE(measureTask(ctx, net, j, ignoreOwners, probe, ctx.dataOf(j)))),
         chain((m) =>
           pipe(
             driftOf(ctx, acc.state, j, m.logits),
@@ -185,7 +191,7 @@ export const finishTask = (
       recheckFinished(ctx, s0, state, k - 1, ignoreOwners),
       chain(({ state: s1, row }) =>
         pipe(
-          fromEither(measureTask(ctx, state, k, ignoreOwners, probe, data)),
+          fromTE(measureTask(ctx, state, k, ignoreOwners, probe, data)),
           chain((mine) =>
             pipe(
               fromTE(ctx.env.store.putBlob(float32Bytes(mine.logits))),
@@ -215,7 +221,12 @@ export const finishTask = (
                   note: done !== undefined ? done.reason : null,
                   ...(data.test === undefined ? { accuracyOn: 'validation' as const } : {}),
                   ...(cycle !== undefined ? budgetOutcomeOf(cycle) : {}),
-                  recordedOn: { backend: ctx.env.backend.name, threads: ctx.env.backend.threads, simd: ctx.env.backend.simd },
+                  recordedOn: {
+                    backend: ctx.env.backend.name,
+                    threads: ctx.env.backend.threads,
+                    simd: ctx.env.backend.simd,
+                    ...(deviceOf(ctx.env.backend) !== undefined ? { device: deviceOf(ctx.env.backend)! } : {}),
+                  },
                 };
                 return pipe(
                   save(ctx, state, undefined),

@@ -27,7 +27,7 @@ import { classCount, type Task } from '../algebra/task.js';
 import { type NetState, claimFree, freePerTensor, growNet, startTaskPrivates } from '../effects/network.js';
 import { type PickMode, type Session, type SessionOptions, openSession } from '../effects/trainer.js';
 import { type RunCtx, type RunState, commit, load, save, sessionOptionsOf } from './context.js';
-import { type Flow, bracket, chain, emit, fail, fromEither, mapValue, pure, sync, unfold } from './flow.js';
+import { type Flow, bracket, chain, emit, fail, fromEither, fromTE, mapValue, pure, sync, unfold } from './flow.js';
 import { runStage } from './stages.js';
 import { finishTask } from './finish.js';
 
@@ -78,6 +78,16 @@ const describePhase = (s: CycleState): string => {
       return `done: ${p.reason}`;
   }
 };
+
+/** What a session has learned so far: its network and its binary pick masks (both read back from the backend). */
+const snapshotOf = (session: Session): Flow<{ readonly state: NetState; readonly picks: ReadonlyMap<string, PickMask> }> =>
+  pipe(
+    fromTE(session.export()),
+    chain((state) => mapValue((picks: ReadonlyMap<string, PickMask>) => ({ state, picks }))(fromTE(session.picks()))),
+  );
+
+/** Store what a session has learned so far. */
+const saveSession = (ctx: RunCtx, session: Session): Flow<SnapshotIndex> => chain((s: { readonly state: NetState; readonly picks: ReadonlyMap<string, PickMask> }) => save(ctx, s.state, s.picks))(snapshotOf(session));
 
 /** A training session over `state`, disposed however the stage ends. */
 export const withSession = <A>(state: NetState, o: SessionOptions, use: (s: Session) => Flow<A>): Flow<A> =>
@@ -293,7 +303,7 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
                   fromEither(advance({ tag: 'trained', trainAcc: r.trainAcc, valAcc: r.valAcc, ownsAny: session.ownedCount() > 0, owned: session.ownedCount() })(st.cur.cycle)),
                   chain((cycle) =>
                     pipe(
-                      cycle.phase.tag === 'train' ? pure<SnapshotIndex | null>(null) : save(ctx, session.export(), session.picks()),
+                      cycle.phase.tag === 'train' ? pure<SnapshotIndex | null>(null) : saveSession(ctx, session),
                       chain((trained) =>
                         pipe(
                           emitEnd('train', r.trainAcc, r.valAcc, cycle),
@@ -335,7 +345,7 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
                   fromEither(advance({ tag: 'pruned', trainAcc: r.trainAcc, valAcc: r.valAcc })(st.cur.cycle)),
                   chain((cycle) =>
                     pipe(
-                      save(ctx, session.export(), session.picks()),
+                      saveSession(ctx, session),
                       chain((snap) => {
                         const recorded = cycle.record.some((x) => x.sparsity === to);
                         return pipe(
@@ -379,12 +389,17 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
                   multiplier: st.cur.cycle.multiplier,
                   afterEpoch: (_epoch, valAcc) => {
                     bestSeen = Math.max(bestSeen, valAcc);
+                    const verdict = (): 'continue' | 'stop' => (stale >= c.retrainPatience ? 'stop' : 'continue');
                     if (valAcc > best) {
                       best = valAcc;
-                      bestSnap = { state: session.export(), picks: session.picks() };
                       stale = 0;
-                    } else stale += 1;
-                    return stale >= c.retrainPatience ? 'stop' : 'continue';
+                      return mapValue((snap: { readonly state: NetState; readonly picks: ReadonlyMap<string, PickMask> }) => {
+                        bestSnap = snap;
+                        return verdict();
+                      })(snapshotOf(session));
+                    }
+                    stale += 1;
+                    return pure(verdict());
                   },
                 }),
                 chain((r) => {

@@ -15,6 +15,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
+import { deviceOf } from '../effects/backend.js';
 import { type Observable, concat, concatMap, defer, EMPTY, of, tap } from 'rxjs';
 import type { RunConfig, RunReport } from '../algebra/codecs.js';
 import type { CpgError } from '../algebra/errors.js';
@@ -100,6 +101,7 @@ export const learnerFlow = (env: Env, m0: RunManifest | null, tasks: Observable<
       net: m0?.config.net ?? o.config?.net ?? 'mlp',
       backend: env.backend.name,
       threads: env.backend.threads,
+      ...(deviceOf(env.backend) !== undefined ? { device: deviceOf(env.backend)! } : {}),
       tasks: m0?.tasks.map((t) => t.name) ?? [],
       planned: null,
       dir: env.store.location,
@@ -204,6 +206,7 @@ const oneTask = (env: Env, before: Learned, r: LearnRequest, o: LearnerOptions):
                 ...freshManifest({
                   config: config.right,
                   backend: env.backend.name,
+                  device: deviceOf(env.backend),
                   inputShape: t.inputShape,
                   normalisation: t.normalisation,
                   tasks: [],

@@ -7,6 +7,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
+import { deviceOf } from '../effects/backend.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { defer } from 'rxjs';
 import type { RunConfig, RunReport } from '../algebra/codecs.js';
@@ -97,6 +98,8 @@ export const freshManifest = (
   o: {
     readonly config: RunConfig;
     readonly backend: string;
+    /** The adapter the backend runs on (webgpu), in words. */
+    readonly device?: string | undefined;
     readonly inputShape: InputShape;
     readonly normalisation: Normalisation | null;
     readonly tasks: readonly TaskEntry[];
@@ -121,6 +124,7 @@ export const freshManifest = (
   inputShape: o.inputShape,
   normalisation: o.normalisation,
   ...(o.planned ? { plannedTasks: Math.max(1, o.tasks.length) } : {}),
+  ...(o.device !== undefined ? { device: o.device } : {}),
 });
 
 /**
@@ -175,6 +179,7 @@ export const writeReports = (ctx: RunCtx, s: RunState): Flow<RunReport> =>
           backend: ctx.env.backend.name,
           threads: ctx.env.backend.threads,
           simd: ctx.env.backend.simd,
+          device: deviceOf(ctx.env.backend),
           maxLogitDrift: s.maxLogitDrift,
           createdAt: ctx.env.clock.isoNow(),
           capacityPolicy: describePolicy(s.manifest, s.manifest.config),

@@ -15,7 +15,7 @@ import { type RunManifest, modelShape } from '../algebra/manifest.js';
 import { type InputShape, type Normalisation, pixelsOf } from '../algebra/task.js';
 import { type BackendInfo, type BackendPlatform, acquireBackend } from '../effects/backend.js';
 import { manifestName, readManifest } from '../effects/checkpoint.js';
-import { type TaskModel, logitsWith, taskModel } from '../effects/evaluate.js';
+import { type TaskModel, logitsSync, taskModel } from '../effects/evaluate.js';
 import type { NetState } from '../effects/network.js';
 import { loadNet } from '../effects/snapshot.js';
 import { type Store, sha256Hex } from '../effects/store.js';
@@ -189,9 +189,9 @@ const modelOf = (m: RunManifest, hash: string, state: NetState, backend: Backend
       E.Do,
       E.bind('count', () => checkInputs(x, modelShape(m))),
       E.bind('net', () => networkOf(t)),
-      E.map(({ count, net }) => {
+      E.chain(({ count, net }) => {
         const inputs = (o.inputs ?? 'pixels') === 'pixels' ? normalise(x, m.normalisation) : x;
-        return logitsWith(net.graph, net.param, inputs, count, o.batchSize ?? 256);
+        return logitsSync(net.graph, net.param, inputs, count, o.batchSize ?? 256);
       }),
     );
   const logits: Model['logits'] = (name, x, o = {}) => pipe(findTask(tasks, m, name), E.chain((t) => logitsOf(t, x, o)));

@@ -94,6 +94,7 @@ export const buildReport = (
     readonly backend: RunReport['backend'];
     readonly threads: number;
     readonly simd: boolean;
+    readonly device?: string | undefined;
     readonly maxLogitDrift: number;
     readonly createdAt: string;
     readonly capacityPolicy: string;
@@ -172,6 +173,7 @@ export const buildReport = (
     createdAt: o.createdAt,
     threads: o.threads,
     simd: o.simd,
+    ...(o.device !== undefined ? { device: o.device } : {}),
     capacityPolicy: o.capacityPolicy,
   });
 };

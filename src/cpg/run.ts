@@ -10,6 +10,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
+import { deviceOf } from '../effects/backend.js';
 import type { GoalFile, RunConfig, RunReport } from '../algebra/codecs.js';
 import type { CpgError } from '../algebra/errors.js';
 import { type RunManifest, type TaskEntry, type TaskSource, modelShape } from '../algebra/manifest.js';
@@ -79,6 +80,7 @@ const toEnd = (ctx: RunCtx, s0: RunState, count: number, resumed: boolean): Flow
     net: c.net,
     backend: ctx.env.backend.name,
     threads: ctx.env.backend.threads,
+    ...(deviceOf(ctx.env.backend) !== undefined ? { device: deviceOf(ctx.env.backend)! } : {}),
     tasks: names,
     planned: count,
     dir: ctx.env.store.location,
@@ -170,6 +172,7 @@ export const newRun = (env: Env, config: RunConfig, given: RunTasks, o: RunOptio
                 ...freshManifest({
                   config,
                   backend: env.backend.name,
+                  device: deviceOf(env.backend),
                   inputShape: first.inputShape,
                   normalisation: first.normalisation,
                   tasks: entries,

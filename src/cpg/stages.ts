@@ -7,6 +7,7 @@
  * per-epoch validation, progress events and a numerical-fault stop.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
 import { EMPTY, concat, concatMap, defer, from, ignoreElements, throwError } from 'rxjs';
 import type { CpgError } from '../algebra/errors.js';
 import { cubicSparsity, pruneSteps } from '../algebra/schedule.js';
@@ -15,7 +16,7 @@ import type { Env } from '../effects/env.js';
 import type { Session } from '../effects/trainer.js';
 import { augmentBatch, batchIndices, gather } from '../effects/data/batches.js';
 import type { StageKind } from './events.js';
-import { type Flow, chain, emit, fail, mapValue, pure, unfold } from './flow.js';
+import { type Flow, chain, emit, fail, fromTE, mapError, mapValue, pure, unfold } from './flow.js';
 
 /** What every stage needs from the run around it. */
 export interface StageCtx {
@@ -44,7 +45,7 @@ export interface StagePlan {
    * Called after each epoch with its validation accuracy; return 'stop' to end
    * the stage early (retraining the pick stops after `patience` epochs without gain).
    */
-  readonly afterEpoch?: (epoch: number, valAcc: number) => 'continue' | 'stop';
+  readonly afterEpoch?: (epoch: number, valAcc: number) => Flow<'continue' | 'stop'>;
 }
 
 /** What a stage measured: the last epoch's running training accuracy and the final validation accuracy. */
@@ -101,16 +102,16 @@ export const runStage = (ctx: StageCtx, session: Session, data: Task, plan: Stag
         let seen = 0;
         let lossSum = 0;
         const t0 = clock.seconds();
-        const step = (idx: Int32Array): E.Either<CpgError, void> => {
+        const step = async (idx: Int32Array): Promise<E.Either<CpgError, void>> => {
           if (ctx.stopRequested()) return E.left(cancelledError);
           if (schedule?.at.has(globalStep) === true) {
             sparsity = schedule.sparsity(globalStep);
-            const pruned = session.prune(sparsity);
+            const pruned = await session.prune(sparsity)();
             if (E.isLeft(pruned)) return E.left(stopped(epoch, globalStep)(pruned.left));
           }
           const batch = gather(data.train, idx, pixels);
           const x = augment ? augmentBatch(batch.x, idx.length, shape, rng) : batch.x;
-          const r = session.step(x, batch.y, idx.length, lr, lrMask);
+          const r = await session.step(x, batch.y, idx.length, lr, lrMask)();
           if (E.isLeft(r)) return E.left(stopped(epoch, globalStep)(r.left));
           correct += r.right.correct;
           lossSum += r.right.loss * r.right.count;
@@ -121,47 +122,58 @@ export const runStage = (ctx: StageCtx, session: Session, data: Task, plan: Stag
         const steps$ = from(batchIndices(data.train.count, ctx.batchSize, rng)).pipe(
           concatMap((idx) =>
             from(ctx.env.tick()).pipe(
-              concatMap(() => {
-                const r = step(idx);
-                return E.isLeft(r) ? throwError(() => r.left) : EMPTY;
-              }),
+              concatMap(() => from(step(idx))),
+              concatMap((r) => (E.isLeft(r) ? throwError(() => r.left) : EMPTY)),
             ),
           ),
           ignoreElements(),
         );
         const end = defer((): Flow<Loop> => {
           // A ramp shorter than an epoch still ends exactly at the target.
-          if (schedule !== undefined && epoch === plan.epochs - 1 && sparsity !== plan.prune!.to) {
-            sparsity = plan.prune!.to;
-            const pruned = session.prune(sparsity);
-            if (E.isLeft(pruned)) return fail(stopped(epoch, globalStep - 1)(pruned.left));
-          }
+          const lastPrune: Flow<void> =
+            schedule !== undefined && epoch === plan.epochs - 1 && sparsity !== plan.prune!.to
+              ? pipe(
+                  fromTE(session.prune(plan.prune!.to)),
+                  mapError(stopped(epoch, globalStep - 1)),
+                  mapValue(() => {
+                    sparsity = plan.prune!.to;
+                  }),
+                )
+              : pure(undefined);
           const seconds = Math.max(1e-9, clock.seconds() - t0);
-          const val = session.evaluate(data.val.x, data.val.y, data.val.count, ctx.evalBatchSize);
-          // A finite loss can still come with an update that overflows weights (even ones the data never uses, e.g. of
-          // always-black pixels, through weight decay): the stage must not hand them on to a checkpoint or the next stage.
-          const bad = session.findNonFinite();
-          if (bad !== undefined)
-            return fail(stopped(epoch, globalStep - 1)({ tag: 'NumericError', message: `${bad} after an update of task ${plan.task} (validation loss ${val.loss})` }));
-          const result: StageResult = { trainAcc: seen === 0 ? 0 : correct / seen, valAcc: val.accuracy, loss: seen === 0 ? 0 : lossSum / seen, epochsRun: epoch + 1 };
-          const perEpoch = (clock.seconds() - stageStart) / (epoch + 1);
-          const ended = emit({
-            type: 'epoch-ended',
-            task: plan.task,
-            name: plan.name,
-            stage: plan.kind,
-            epoch: epoch + 1,
-            epochs: plan.epochs,
-            loss: result.loss,
-            trainAcc: result.trainAcc,
-            valAcc: result.valAcc,
-            sparsity,
-            lr,
-            samplesPerSec: seen / seconds,
-            stageEtaSeconds: perEpoch * (plan.epochs - epoch - 1),
-          });
-          const stop = plan.afterEpoch?.(epoch, val.accuracy) === 'stop';
-          return chain(() => pure({ epoch: epoch + 1, result, stopped: stop }))(ended);
+          return pipe(
+            lastPrune,
+            chain(() => fromTE(session.evaluate(data.val.x, data.val.y, data.val.count, ctx.evalBatchSize))),
+            // A finite loss can still come with an update that overflows weights (even ones the data never uses, e.g. of
+            // always-black pixels, through weight decay): the stage must not hand them on to a checkpoint or the next stage.
+            chain((val) => mapValue((bad: string | undefined) => ({ val, bad }))(fromTE(session.findNonFinite()))),
+            chain(({ val, bad }) => {
+              if (bad !== undefined)
+                return fail<Loop>(stopped(epoch, globalStep - 1)({ tag: 'NumericError', message: `${bad} after an update of task ${plan.task} (validation loss ${val.loss})` }));
+              const result: StageResult = { trainAcc: seen === 0 ? 0 : correct / seen, valAcc: val.accuracy, loss: seen === 0 ? 0 : lossSum / seen, epochsRun: epoch + 1 };
+              const perEpoch = (clock.seconds() - stageStart) / (epoch + 1);
+              const ended = emit({
+                type: 'epoch-ended',
+                task: plan.task,
+                name: plan.name,
+                stage: plan.kind,
+                epoch: epoch + 1,
+                epochs: plan.epochs,
+                loss: result.loss,
+                trainAcc: result.trainAcc,
+                valAcc: result.valAcc,
+                sparsity,
+                lr,
+                samplesPerSec: seen / seconds,
+                stageEtaSeconds: perEpoch * (plan.epochs - epoch - 1),
+              });
+              return pipe(
+                ended,
+                chain(() => plan.afterEpoch?.(epoch, val.accuracy) ?? pure<'continue' | 'stop'>('continue')),
+                mapValue((next): Loop => ({ epoch: epoch + 1, result, stopped: next === 'stop' })),
+              );
+            }),
+          );
         });
         return concat(steps$, end);
       });

@@ -1,7 +1,10 @@
 /**
  * Choosing the tensor backend at start-up: `tensorflow` (native TensorFlow,
- * where the platform loads it), else `webgl` (tfjs's WebGL backend, where the
- * platform is a browser with a WebGL context), else `wasm` (shipped; with our
+ * where the platform loads it), else `webgpu` (tfjs's WebGPU backend, where
+ * the platform offers it and finds a hardware adapter: Node with Dawn and a
+ * GPU driver; never a software adapter unless named), else `webgl` (tfjs's
+ * WebGL backend, where the platform is a browser with a WebGL context), else
+ * `wasm` (shipped; with our
  * training kernels, threaded where the platform builds that), else `cpu`
  * (pure JS). The platform's setting (Node: `CPG_BACKEND`) names one when the
  * caller says 'auto'; a named backend that fails to load is an error that
@@ -26,15 +29,33 @@ export type { BackendPlatform } from './platform.js';
 /** One vocabulary with the config and report codecs. */
 export type BackendName = BackendNameCodec;
 
+/** The GPU adapter a webgpu backend runs on, as WebGPU describes it. */
+export interface BackendAdapter {
+  /** The device's name (Dawn: `adapter.info.device`, e.g. 'NVIDIA GeForce RTX 4090', 'llvmpipe (LLVM 15.0.6, 256 bits)'). */
+  readonly name: string;
+  /** The driver's description (e.g. 'OpenGL ES 3.2 Mesa 22.3.6'). */
+  readonly description: string;
+  /** How it was reached (e.g. 'Dawn default backend (Vulkan)'). */
+  readonly api: string;
+  /** A CPU implementation (a fallback adapter, llvmpipe, lavapipe, SwiftShader), not a GPU. */
+  readonly software: boolean;
+}
+
 /** What was loaded: the backend, its thread count and whether it runs wasm SIMD. */
 export interface BackendInfo {
   readonly name: BackendName;
   readonly threads: number;
   readonly simd: boolean;
   readonly detail: string;
+  /** webgpu: the adapter it runs on. */
+  readonly adapter?: BackendAdapter;
 }
 
-/** 'auto' tries tensorflow, webgl, wasm, cpu in that order (each where the platform has it); threads applies to wasm (default: all cores where the platform builds threaded wasm, else 1). */
+/** The adapter in words, for reports ('llvmpipe (…), software'); undefined for backends without one. */
+export const deviceOf = (i: BackendInfo): string | undefined =>
+  i.adapter === undefined ? undefined : `${i.adapter.name}${i.adapter.description !== '' ? ` — ${i.adapter.description}` : ''}${i.adapter.software ? ' (software adapter)' : ''}`;
+
+/** 'auto' tries tensorflow, webgpu (a hardware adapter only), webgl, wasm, cpu in that order (each where the platform has it); threads applies to wasm (default: all cores where the platform builds threaded wasm, else 1). */
 export interface BackendRequest {
   readonly prefer: 'auto' | BackendName;
   readonly threads?: number;
@@ -47,7 +68,7 @@ export interface BackendRequest {
  * must be placed here; the codec itself stays out of the runtime imports
  * (opening a model loads no training code, and the codecs reach the life cycle).
  */
-const autoOrder: Readonly<Record<BackendName, true>> = { tensorflow: true, webgl: true, wasm: true, cpu: true };
+const autoOrder: Readonly<Record<BackendName, true>> = { tensorflow: true, webgpu: true, webgl: true, wasm: true, cpu: true };
 const backendNames = Object.keys(autoOrder) as readonly BackendName[];
 
 const backendError = (backend: string, message: string): CpgError => ({ tag: 'BackendError', backend, message });
@@ -81,6 +102,20 @@ const loadTensorflow = (platform: BackendPlatform): Promise<E.Either<CpgError, B
           backendError(
             'tensorflow',
             `native TensorFlow runs only in Node (the ${platform.name} platform has none): import cpg/node there, or choose another backend (wasm, cpu)`,
+          ),
+        ),
+      );
+
+// ---- webgpu (Node: Dawn; a hardware adapter unless named) -------------------
+
+const loadWebgpu = (platform: BackendPlatform, auto: boolean): Promise<E.Either<CpgError, BackendInfo>> =>
+  platform.webgpu !== undefined
+    ? platform.webgpu(auto)
+    : Promise.resolve(
+        E.left(
+          backendError(
+            'webgpu',
+            `webgpu is wired for Node (Dawn, the webgpu package) and the ${platform.name} platform has none: import cpg/node there, or choose another backend (${platform.webgl === true ? 'webgl, ' : ''}wasm, cpu)`,
           ),
         ),
       );
@@ -180,14 +215,24 @@ const loadCpu = async (): Promise<E.Either<CpgError, BackendInfo>> => {
   return E.right({ name: 'cpu', threads: 1, simd: false, detail: 'tfjs pure-JS cpu backend (slow; wasm or tfjs-node are faster)' });
 };
 
-const load = (name: BackendName, threads: number | undefined, platform: BackendPlatform): Promise<E.Either<CpgError, BackendInfo>> =>
-  name === 'tensorflow' ? loadTensorflow(platform) : name === 'webgl' ? loadWebgl(platform) : name === 'wasm' ? selectWasm(threads, platform) : loadCpu();
+const load = (name: BackendName, threads: number | undefined, platform: BackendPlatform, auto = false): Promise<E.Either<CpgError, BackendInfo>> =>
+  name === 'tensorflow'
+    ? loadTensorflow(platform)
+    : name === 'webgpu'
+      ? loadWebgpu(platform, auto)
+      : name === 'webgl'
+        ? loadWebgl(platform)
+        : name === 'wasm'
+          ? selectWasm(threads, platform)
+          : loadCpu();
 
 const choose = async (p: { readonly name: BackendName | 'auto' }, threads: number | undefined, platform: BackendPlatform): Promise<E.Either<CpgError, BackendInfo>> => {
   if (p.name !== 'auto') return load(p.name, threads, platform);
   let last: E.Either<CpgError, BackendInfo> = E.left(backendError('auto', 'no backend loaded'));
   for (const name of backendNames) {
-    last = await load(name, threads, platform);
+    // webgpu in 'auto' only where the platform has it (no error to report otherwise), and only on a hardware adapter.
+    if (name === 'webgpu' && platform.webgpu === undefined) continue;
+    last = await load(name, threads, platform, true);
     if (E.isRight(last)) return last;
   }
   return last;

@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
-import type { CpgError } from '../algebra/errors.js';
+import type * as TE from 'fp-ts/lib/TaskEither.js';
+import { type CpgError, internalError } from '../algebra/errors.js';
 import { type Graph, paramSpecs } from '../algebra/graph.js';
 import { type TaskId, graphAt, selectorOf } from '../algebra/backbone.js';
 import { type ParamLookup, forward } from './forward.js';
@@ -18,47 +19,46 @@ export interface Evaluation {
   readonly count: number;
 }
 
-/** Evaluate a graph with given parameters over (x, y) in batches. */
-export const evaluateWith = (
-  graph: Graph,
-  param: ParamLookup,
-  x: Float32Array,
-  y: Int32Array,
-  count: number,
-  batchSize: number,
-): Evaluation => {
-  const features = count === 0 ? 0 : x.length / count;
-  let correct = 0;
-  let lossSum = 0;
-  for (let start = 0; start < count; start += batchSize) {
-    const n = Math.min(batchSize, count - start);
-    const [c, l] = tf.tidy(() => {
-      const xs = tf.tensor2d(x.subarray(start * features, (start + n) * features), [n, features]);
-      const ys = tf.tensor1d(y.subarray(start, start + n), 'int32');
-      const logits = forward(graph, param, xs, false);
-      const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(ys, logits.shape[1]!), logits, undefined, undefined, tf.Reduction.SUM);
-      const ok = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), ys), 'float32'));
-      return [ok.dataSync()[0]!, loss.dataSync()[0]!] as const;
-    });
-    correct += c;
-    lossSum += l;
-  }
-  return { accuracy: count === 0 ? 0 : correct / count, loss: count === 0 ? 0 : lossSum / count, count };
-};
+/** What tfjs threw (a kernel that fails, a lost device): a failure nothing above expected, as the stream reports any throw. */
+const backendFailure = (e: unknown): CpgError => internalError(e);
 
-/** Logits for `count` examples, row-major [count, classes]. */
-export const logitsWith = (graph: Graph, param: ParamLookup, x: Float32Array, count: number, batchSize: number): Float32Array => {
-  const features = count === 0 ? 0 : x.length / count;
-  const parts: Float32Array[] = [];
-  for (let start = 0; start < count; start += batchSize) {
-    const n = Math.min(batchSize, count - start);
-    parts.push(
-      tf.tidy(() => {
-        const xs = tf.tensor2d(x.subarray(start * features, (start + n) * features), [n, features]);
-        return forward(graph, param, xs, false).dataSync() as Float32Array;
-      }),
-    );
-  }
+/**
+ * Evaluate a graph with given parameters over (x, y) in batches. Results are
+ * read back with `await data()`, never synchronously, so it runs on every
+ * backend (tfjs's webgpu has no synchronous read in Node).
+ */
+export const evaluateWith =
+  (graph: Graph, param: ParamLookup, x: Float32Array, y: Int32Array, count: number, batchSize: number): TE.TaskEither<CpgError, Evaluation> =>
+  () =>
+    (async (): Promise<E.Either<CpgError, Evaluation>> => {
+      const features = count === 0 ? 0 : x.length / count;
+      let correct = 0;
+      let lossSum = 0;
+      for (let start = 0; start < count; start += batchSize) {
+        const n = Math.min(batchSize, count - start);
+        const [ok, loss] = tf.tidy(() => {
+          const xs = tf.tensor2d(x.subarray(start * features, (start + n) * features), [n, features]);
+          const ys = tf.tensor1d(y.subarray(start, start + n), 'int32');
+          const logits = forward(graph, param, xs, false);
+          const l = tf.losses.softmaxCrossEntropy(tf.oneHot(ys, logits.shape[1]!), logits, undefined, undefined, tf.Reduction.SUM);
+          return [tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), ys), 'float32')), l] as const;
+        });
+        try {
+          const [c, l] = await Promise.all([ok.data(), loss.data()]);
+          correct += c[0]!;
+          lossSum += l[0]!;
+        } finally {
+          tf.dispose([ok, loss]);
+        }
+      }
+      return E.right({ accuracy: count === 0 ? 0 : correct / count, loss: count === 0 ? 0 : lossSum / count, count });
+    })().catch((e: unknown) => E.left(backendFailure(e)));
+
+/** One batch of logits as a tensor (the caller disposes it). */
+const logitsBatch = (graph: Graph, param: ParamLookup, x: Float32Array, features: number, start: number, n: number): tf.Tensor =>
+  tf.tidy(() => forward(graph, param, tf.tensor2d(x.subarray(start * features, (start + n) * features), [n, features]), false));
+
+const concatParts = (parts: readonly Float32Array[]): Float32Array => {
   const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
   let offset = 0;
   for (const p of parts) {
@@ -68,11 +68,56 @@ export const logitsWith = (graph: Graph, param: ParamLookup, x: Float32Array, co
   return out;
 };
 
+/** Logits for `count` examples, row-major [count, classes], read back asynchronously (every backend, webgpu included). */
+export const logitsWith =
+  (graph: Graph, param: ParamLookup, x: Float32Array, count: number, batchSize: number): TE.TaskEither<CpgError, Float32Array> =>
+  () =>
+    (async (): Promise<E.Either<CpgError, Float32Array>> => {
+      const features = count === 0 ? 0 : x.length / count;
+      const parts: Float32Array[] = [];
+      for (let start = 0; start < count; start += batchSize) {
+        const t = logitsBatch(graph, param, x, features, start, Math.min(batchSize, count - start));
+        try {
+          parts.push((await t.data()) as Float32Array);
+        } finally {
+          t.dispose();
+        }
+      }
+      return E.right(concatParts(parts));
+    })().catch((e: unknown) => E.left(backendFailure(e)));
+
+/**
+ * `logitsWith`, read back synchronously: for the synchronous model API
+ * (`Model.logits`, `Model.predict`). Backends with a synchronous read only
+ * (wasm, cpu, tensorflow, webgl); on webgpu it is a BackendError.
+ */
+export const logitsSync = (graph: Graph, param: ParamLookup, x: Float32Array, count: number, batchSize: number): E.Either<CpgError, Float32Array> => {
+  if (tf.getBackend() === 'webgpu')
+    return E.left({ tag: 'BackendError', backend: 'webgpu', message: 'the synchronous model API cannot read results back from webgpu in Node: open the model on wasm or cpu (CPG_BACKEND=wasm)' });
+  const features = count === 0 ? 0 : x.length / count;
+  const parts: Float32Array[] = [];
+  for (let start = 0; start < count; start += batchSize) {
+    const t = logitsBatch(graph, param, x, features, start, Math.min(batchSize, count - start));
+    try {
+      parts.push(t.dataSync() as Float32Array);
+    } finally {
+      t.dispose();
+    }
+  }
+  return E.right(concatParts(parts));
+};
+
 /** A finished task's network, ready for inference. Dispose when done. */
 export interface TaskModel {
   readonly task: TaskId;
   readonly graph: Graph;
   readonly param: ParamLookup;
+  /**
+   * A parameter's values as the host built them (what `param` uploaded):
+   * for exports, which need them on the host, without reading back from the
+   * backend (webgpu has no synchronous read in Node).
+   */
+  readonly hostValues: (name: string) => Float32Array;
   readonly dispose: () => void;
 }
 
@@ -95,17 +140,23 @@ export const taskModel = (s: NetState, task: TaskId, ignoreOwners = false): E.Ei
   if (E.isLeft(specs)) return specs;
   const shapes = new Map(specs.right.map((p) => [p.name, [...p.shape]]));
   const tensors = new Map<string, tf.Tensor>();
+  const host = new Map<string, Float32Array>();
   for (const [name, w] of sliced.right) {
     const sel = selector.right?.get(name);
     const eff = new Float32Array(w.length);
     for (let i = 0; i < w.length; i++) eff[i] = sel === undefined || sel[i] === 1 ? w[i]! : 0;
+    host.set(name, eff);
     tensors.set(name, tf.tensor(eff, shapes.get(name)!));
   }
-  for (const [name, v] of priv.values) tensors.set(name, tf.tensor(v, shapes.get(name)!));
+  for (const [name, v] of priv.values) {
+    host.set(name, v);
+    tensors.set(name, tf.tensor(v, shapes.get(name)!));
+  }
   return E.right({
     task,
     graph,
     param: (name) => tensors.get(name)!,
+    hostValues: (name) => host.get(name)!,
     dispose: () => tf.dispose([...tensors.values()]),
   });
 };

@@ -2,7 +2,8 @@
  * What the process offers the tensor backends, as data the caller gives:
  * backend selection reads nothing of the platform itself, so the core stays
  * browser-safe. `cpg/node` gives Node's (its cores, CPG_BACKEND, the threaded
- * wasm build, tfjs-node-gpu); anywhere else `webPlatform` is the default.
+ * wasm build, tfjs-node-gpu, webgpu on Dawn); anywhere else `webPlatform` is
+ * the default.
  */
 import type * as E from 'fp-ts/lib/Either.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -18,6 +19,13 @@ export interface BackendPlatform {
   readonly setting: string | undefined;
   /** Loads and sets native TensorFlow (tfjs-node-gpu, tfjs-node); absent where there is none. */
   readonly native?: () => Promise<E.Either<CpgError, BackendInfo>>;
+  /**
+   * Loads and sets tfjs's webgpu backend (Node: Dawn from the `webgpu`
+   * package); absent where the platform has none. `auto`: the caller did not
+   * name webgpu, so only a hardware adapter is taken, and only where looking
+   * for one is cheap.
+   */
+  readonly webgpu?: (auto: boolean) => Promise<E.Either<CpgError, BackendInfo>>;
   /** Whether the platform may have WebGL (a browser page): 'auto' then tries tfjs's webgl backend before wasm. */
   readonly webgl?: boolean;
   /** Builds tfjs's threaded wasm backend with exactly `threads` threads (rejects on failure); absent where it cannot. */

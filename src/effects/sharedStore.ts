@@ -18,6 +18,11 @@
  * element-wise kernels per tensor cost more than the matrix products of a
  * small net); `device` keeps them as tfjs tensors (GPU backends, where data
  * should not leave the device).
+ *
+ * Reading values back is asynchronous (`own`, `pickReal`): tfjs's webgpu
+ * backend can only download a tensor with `await t.data()` (its synchronous
+ * read needs an OffscreenCanvas, which Node lacks). The owner flags, which
+ * only the session changes, are mirrored on the host in both stores.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -54,16 +59,22 @@ export interface SharedStore {
   readonly names: readonly string[];
   /** Effective weights as fresh tensors (the caller disposes them). */
   readonly effective: () => Map<string, tf.Tensor>;
-  /** Apply the gradient of the loss with respect to each effective weight. */
+  /**
+   * Apply the gradient of the loss with respect to each effective weight.
+   * The host store reads the gradients synchronously (wasm, cpu); the device
+   * store never reads them.
+   */
   readonly update: (grads: ReadonlyMap<string, tf.Tensor>, s: UpdateSettings) => void;
   /** Whether any tensor trains a pick mask. */
   readonly picking: boolean;
-  /** The task's own cells now (values zero elsewhere) and its flags; for compacting and export. */
-  readonly own: (name: string) => { readonly values: Float32Array; readonly flags: ArrayLike<number> };
+  /** The task's own cells now (values zero elsewhere); for compacting and export. Valid until the next update or release. */
+  readonly own: (name: string) => Promise<Float32Array>;
+  /** The task's own flags (1 on its cells), as they stand: kept on the host by both stores. */
+  readonly flags: (name: string) => ArrayLike<number>;
   /** Release cells: value, momentum and own flag cleared at once. */
   readonly release: (name: string, cells: Int32Array) => void;
   /** The real-valued pick mask of a tensor, if it trains one. */
-  readonly pickReal: (name: string) => Float32Array | undefined;
+  readonly pickReal: (name: string) => Promise<Float32Array | undefined>;
   readonly dispose: () => void;
 }
 
@@ -208,10 +219,8 @@ export const hostStore = (slots: readonly SlotInit[], threshold: number, useSimd
         }
       }
     },
-    own: (name) => {
-      const h = byName.get(name)!;
-      return { values: h.own.view, flags: h.flag.view };
-    },
+    own: (name) => Promise.resolve(byName.get(name)!.own.view),
+    flags: (name) => byName.get(name)!.flag.view,
     release: (name, cells) => {
       const h = byName.get(name)!;
       for (let k = 0; k < cells.length; k++) {
@@ -221,7 +230,7 @@ export const hostStore = (slots: readonly SlotInit[], threshold: number, useSimd
         h.flag.view[i] = 0;
       }
     },
-    pickReal: (name) => byName.get(name)?.mask?.real.view,
+    pickReal: (name) => Promise.resolve(byName.get(name)?.mask?.real.view),
     dispose: () => byName.clear(),
   };
 };
@@ -235,6 +244,8 @@ const paddedCount = (n: number): number => Math.ceil(n / 4) * 4;
 interface DeviceSlot {
   readonly name: string;
   readonly shape: number[];
+  /** The own flags on the host: only release changes them, so the device copy is never read back. */
+  readonly hostFlag: Float32Array;
   own: tf.Tensor;
   velocity: tf.Tensor;
   flag: tf.Tensor;
@@ -242,18 +253,20 @@ interface DeviceSlot {
   readonly mask: { real: tf.Tensor; m: tf.Tensor; v: tf.Tensor } | undefined;
 }
 
-/** Sharable tensors kept on the backend's device (tensorflow: CUDA or CPU). */
+/** Sharable tensors kept on the backend's device (tensorflow: CUDA or CPU; webgl; webgpu). */
 export const deviceStore = (slots: readonly SlotInit[], threshold: number): SharedStore => {
   const byName = new Map<string, DeviceSlot>();
   for (const s of slots) {
     const shape = [...s.shape];
     const frozen = s.frozen === undefined ? undefined : tf.tensor(s.frozen, shape);
+    const hostFlag = Float32Array.from(s.ownFlag);
     byName.set(s.name, {
       name: s.name,
       shape,
+      hostFlag,
       own: tf.tensor(s.own, shape),
       velocity: tf.zeros(shape),
-      flag: tf.tensor(Float32Array.from(s.ownFlag), shape),
+      flag: tf.tensor(hostFlag, shape),
       frozen,
       mask: frozen !== undefined && s.pickInit !== undefined ? { real: tf.fill(shape, s.pickInit), m: tf.zeros(shape), v: tf.zeros(shape) } : undefined,
     });
@@ -304,28 +317,22 @@ export const deviceStore = (slots: readonly SlotInit[], threshold: number): Shar
         });
       }
     },
-    own: (name) => {
-      const d = byName.get(name)!;
-      return { values: d.own.dataSync() as Float32Array, flags: d.flag.dataSync() as Float32Array };
-    },
+    own: async (name) => (await byName.get(name)!.own.data()) as Float32Array,
+    flags: (name) => byName.get(name)!.hostFlag,
     release: (name, cells) => {
       const d = byName.get(name)!;
-      const own = Float32Array.from(d.own.dataSync() as Float32Array);
-      const velocity = Float32Array.from(d.velocity.dataSync() as Float32Array);
-      const flag = Float32Array.from(d.flag.dataSync() as Float32Array);
-      for (let k = 0; k < cells.length; k++) {
-        const i = cells[k]!;
-        own[i] = 0;
-        velocity[i] = 0;
-        flag[i] = 0;
-      }
-      replace(d, 'own', tf.tensor(own, d.shape));
-      replace(d, 'velocity', tf.tensor(velocity, d.shape));
-      replace(d, 'flag', tf.tensor(flag, d.shape));
+      for (let k = 0; k < cells.length; k++) d.hostFlag[cells[k]!] = 0;
+      // On the device, without reading anything back: where the new flag is 0 the value and momentum become exactly 0 (not -0).
+      const flag = tf.tensor(d.hostFlag, d.shape);
+      const keep = tf.tidy(() => tf.cast(flag, 'bool'));
+      replace(d, 'own', tf.tidy(() => tf.where(keep, d.own, tf.zerosLike(d.own))));
+      replace(d, 'velocity', tf.tidy(() => tf.where(keep, d.velocity, tf.zerosLike(d.velocity))));
+      replace(d, 'flag', flag);
+      keep.dispose();
     },
-    pickReal: (name) => {
+    pickReal: async (name) => {
       const m = byName.get(name)?.mask;
-      return m === undefined ? undefined : (m.real.dataSync() as Float32Array);
+      return m === undefined ? undefined : ((await m.real.data()) as Float32Array);
     },
     dispose: () => {
       for (const d of byName.values()) {

@@ -8,10 +8,15 @@
  * weights and the task's private tensors; the store applies the masked
  * update. The network handed back takes only the task's own cells from the
  * session, so a session cannot write a frozen weight at all.
+ *
+ * Everything that reads tensor values back is a TaskEither and reads with
+ * `await t.data()`: tfjs's webgpu backend has no synchronous read in Node.
+ * On wasm and cpu the asynchronous read resolves at once.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
-import type { CpgError } from '../algebra/errors.js';
+import type * as TE from 'fp-ts/lib/TaskEither.js';
+import { type CpgError, internalError } from '../algebra/errors.js';
 import { type Graph, paramSpecs, shapeSize, type ParamSpec } from '../algebra/graph.js';
 import { type TaskId, type OwnerMap, pruneByMagnitude } from '../algebra/ownerMap.js';
 import { type PickMask, binarize, emptyPick, pack, unpack } from '../algebra/pickMask.js';
@@ -46,7 +51,7 @@ export interface SessionOptions {
    * 'everything': every cell trains, owner maps are ignored (the fine-tune baseline).
    */
   readonly scope: 'owners' | 'everything';
-  /** Where the sharable tensors live (see sharedStore.ts); default: device on 'tensorflow' and 'webgl', host elsewhere. */
+  /** Where the sharable tensors live (see sharedStore.ts); default: device on 'tensorflow', 'webgl' and 'webgpu' (which needs it), host elsewhere. */
   readonly store?: 'host' | 'device';
   /** Per tensor, the free cells a partial claim left out: compacting counts only what the task claimed. */
   readonly unclaimed?: ReadonlyMap<string, number>;
@@ -72,21 +77,30 @@ export interface Session {
   readonly task: TaskId;
   readonly graph: Graph;
   /** One SGD step on a batch (x: count × features, y: labels). Nothing is updated if the loss is not finite. */
-  readonly step: (x: Float32Array, y: Int32Array, count: number, lr: number, lrMask: number) => E.Either<CpgError, StepResult>;
+  readonly step: (x: Float32Array, y: Int32Array, count: number, lr: number, lrMask: number) => TE.TaskEither<CpgError, StepResult>;
   /** Logits-based evaluation of the task as it stands (binary pick, running statistics). */
-  readonly evaluate: (x: Float32Array, y: Int32Array, count: number, batchSize: number) => Evaluation;
+  readonly evaluate: (x: Float32Array, y: Int32Array, count: number, batchSize: number) => TE.TaskEither<CpgError, Evaluation>;
   /** Compacting: release the smallest of the task's weights per layer until `sparsity` of (own ∪ free, less the unclaimed cells) is free. */
-  readonly prune: (sparsity: number) => E.Either<CpgError, void>;
+  readonly prune: (sparsity: number) => TE.TaskEither<CpgError, void>;
   /** Number of cells the task owns now. */
   readonly ownedCount: () => number;
   /** The binary pick masks as they stand (old cells only). */
-  readonly picks: () => ReadonlyMap<string, PickMask>;
+  readonly picks: () => TE.TaskEither<CpgError, ReadonlyMap<string, PickMask>>;
   /** The first non-finite value among what this session trains (own cells, pick mask, private tensors), in words. */
-  readonly findNonFinite: () => string | undefined;
+  readonly findNonFinite: () => TE.TaskEither<CpgError, string | undefined>;
   /** The network with this session's values written back (frozen cells untouched). */
-  readonly export: () => NetState;
+  readonly export: () => TE.TaskEither<CpgError, NetState>;
   readonly dispose: () => void;
 }
+
+/** What tfjs threw (a kernel that fails, a lost device): a failure nothing above expected, as the stream reports any throw. */
+const backendFailure = (e: unknown): CpgError => internalError(e);
+
+/** An async body as a TaskEither: whatever tfjs throws on the way is an InternalError value, never a rejection. */
+const attempt =
+  <A>(f: () => Promise<E.Either<CpgError, A>>): TE.TaskEither<CpgError, A> =>
+  () =>
+    f().catch((e: unknown) => E.left(backendFailure(e)));
 
 /** A variable from a fresh tensor, releasing the tensor (tf.variable keeps its own reference). */
 const variableFrom = (t: tf.Tensor, trainable: boolean): tf.Variable => {
@@ -110,6 +124,8 @@ export const openSession = (state: NetState, o: SessionOptions): E.Either<CpgErr
     return E.left({ tag: 'LifecycleError', message: `task ${task}'s private tensors are at width ${priv.multiplier}, the network at ${graph.multiplier}` });
   const specs = paramSpecs(graph, priv.classes);
   if (E.isLeft(specs)) return specs;
+  if (o.store === 'host' && tf.getBackend() === 'webgpu')
+    return E.left({ tag: 'ConfigError', field: 'store', message: "the host store reads gradients synchronously, which webgpu cannot in Node: use the device store (the default there)" });
   return E.right(makeSession(state, o, task, graph, specs.right, priv.values));
 };
 
@@ -155,7 +171,7 @@ const makeSession = (
     });
   }
   // GPU backends keep the tensors on the device: reading them back each step would cost more than the step.
-  const kind = o.store ?? (tf.getBackend() === 'tensorflow' || tf.getBackend() === 'webgl' ? 'device' : 'host');
+  const kind = o.store ?? (['tensorflow', 'webgl', 'webgpu'].includes(tf.getBackend()) ? 'device' : 'host');
   const store: SharedStore = kind === 'host' ? hostStore(slots, threshold) : deviceStore(slots, threshold);
   const privates: PrivateSlot[] = specs
     .filter((s) => s.role === 'private')
@@ -168,46 +184,53 @@ const makeSession = (
   const trainablePrivates = privates.filter((p) => p.velocity !== undefined);
   let adamStep = 0;
 
-  const step: Session['step'] = (x, y, count, lr, lrMask) => {
-    const stats = new Map<string, BatchStats>();
-    const effs = store.effective();
-    const names = [...effs.keys()];
-    const xs = tf.tensor2d(x, [count, x.length / count]);
-    const ys = tf.tensor1d(y, 'int32');
-    let correct: tf.Tensor | undefined;
-    // Gradients with respect to the effective weights and the trainable private tensors.
-    const lossOf = (...args: tf.Tensor[]): tf.Scalar => {
-      const shared = new Map(names.map((n, i) => [n, args[i]!] as const));
-      const priv = new Map(trainablePrivates.map((p, j) => [p.name, args[names.length + j]!] as const));
-      const logits = forward(graph, (name) => shared.get(name) ?? priv.get(name) ?? privByName.get(name)!.value, xs, true, stats);
-      for (const st of stats.values()) {
-        tf.keep(st.mean);
-        tf.keep(st.variance);
+  const step: Session['step'] = (x, y, count, lr, lrMask) =>
+    attempt(async () => {
+      const stats = new Map<string, BatchStats>();
+      const effs = store.effective();
+      const names = [...effs.keys()];
+      const xs = tf.tensor2d(x, [count, x.length / count]);
+      const ys = tf.tensor1d(y, 'int32');
+      let correct: tf.Tensor | undefined;
+      // Gradients with respect to the effective weights and the trainable private tensors.
+      const lossOf = (...args: tf.Tensor[]): tf.Scalar => {
+        const shared = new Map(names.map((n, i) => [n, args[i]!] as const));
+        const priv = new Map(trainablePrivates.map((p, j) => [p.name, args[names.length + j]!] as const));
+        const logits = forward(graph, (name) => shared.get(name) ?? priv.get(name) ?? privByName.get(name)!.value, xs, true, stats);
+        for (const st of stats.values()) {
+          tf.keep(st.mean);
+          tf.keep(st.variance);
+        }
+        correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), ys), 'float32')));
+        return tf.losses.softmaxCrossEntropy(tf.oneHot(ys, logits.shape[1]!), logits) as tf.Scalar;
+      };
+      const { value, grads } = tf.valueAndGrads(lossOf)([...effs.values(), ...trainablePrivates.map((p) => p.value)]);
+      let loss = Number.NaN;
+      let nCorrect = 0;
+      try {
+        // The one read of a step: whether the loss is finite decides whether anything is updated.
+        const [lv, cv] = await Promise.all([value.data(), correct!.data()]);
+        loss = lv[0]!;
+        nCorrect = cv[0]!;
+        if (Number.isFinite(loss)) {
+          if (store.picking && lrMask > 0) adamStep += 1;
+          store.update(new Map(names.map((n, i) => [n, grads[i]!] as const)), {
+            lr,
+            lrMask,
+            weightDecay: o.weightDecay,
+            momentum: o.momentum,
+            adamStep: Math.max(1, adamStep),
+          });
+          updatePrivates(grads.slice(names.length), lr, stats);
+        }
+      } finally {
+        tf.dispose([xs, ys, value, ...(correct !== undefined ? [correct] : []), ...grads, ...effs.values()]);
+        for (const st of stats.values()) tf.dispose([st.mean, st.variance]);
       }
-      correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), ys), 'float32')));
-      return tf.losses.softmaxCrossEntropy(tf.oneHot(ys, logits.shape[1]!), logits) as tf.Scalar;
-    };
-    const { value, grads } = tf.valueAndGrads(lossOf)([...effs.values(), ...trainablePrivates.map((p) => p.value)]);
-    const loss = value.dataSync()[0]!;
-    const nCorrect = correct!.dataSync()[0]!;
-    const finite = Number.isFinite(loss);
-    if (finite) {
-      if (store.picking && lrMask > 0) adamStep += 1;
-      store.update(new Map(names.map((n, i) => [n, grads[i]!] as const)), {
-        lr,
-        lrMask,
-        weightDecay: o.weightDecay,
-        momentum: o.momentum,
-        adamStep: Math.max(1, adamStep),
-      });
-      updatePrivates(grads.slice(names.length), lr, stats);
-    }
-    tf.dispose([xs, ys, value, correct!, ...grads, ...effs.values()]);
-    for (const st of stats.values()) tf.dispose([st.mean, st.variance]);
-    if (!finite)
-      return E.left({ tag: 'NumericError', message: `the training loss of task ${task} became ${loss} (learning rate ${lr}); no weight was updated by that step` });
-    return E.right({ loss, correct: nCorrect, count });
-  };
+      if (!Number.isFinite(loss))
+        return E.left<CpgError, StepResult>({ tag: 'NumericError', message: `the training loss of task ${task} became ${loss} (learning rate ${lr}); no weight was updated by that step` });
+      return E.right({ loss, correct: nCorrect, count });
+    });
 
   const updatePrivates = (grads: readonly tf.Tensor[], lr: number, stats: Map<string, BatchStats>): void => {
     const mu = o.momentum;
@@ -228,94 +251,99 @@ const makeSession = (
     });
   };
 
-  const evaluate: Session['evaluate'] = (x, y, count, batchSize) => {
-    // The effective weights do not change during an evaluation: compute them once.
-    const effs = store.effective();
-    try {
-      return evaluateWith(graph, (name) => effs.get(name) ?? privByName.get(name)!.value, x, y, count, batchSize);
-    } finally {
-      tf.dispose([...effs.values()]);
-    }
-  };
+  const evaluate: Session['evaluate'] = (x, y, count, batchSize) =>
+    attempt(async () => {
+      // The effective weights do not change during an evaluation: compute them once.
+      const effs = store.effective();
+      try {
+        return await evaluateWith(graph, (name) => effs.get(name) ?? privByName.get(name)!.value, x, y, count, batchSize)();
+      } finally {
+        tf.dispose([...effs.values()]);
+      }
+    });
 
-  const prune: Session['prune'] = (sparsity) => {
-    if (everything) return E.left({ tag: 'LifecycleError', message: 'compacting needs owner maps; this session ignores them' });
-    let next = backbone;
-    const released: [string, Int32Array][] = [];
-    for (const name of store.names) {
-      const r = pruneByMagnitude(task, sparsity, store.own(name).values, o.unclaimed?.get(name) ?? 0)(next.owners.get(name)!);
-      if (E.isLeft(r)) return r;
-      if (r.right.released.length === 0) continue;
-      const b = releaseCells(task, name, r.right.released)(next);
-      if (E.isLeft(b)) return b;
-      next = b.right;
-      released.push([name, r.right.released]);
-    }
-    // Released weights are zero and inert at once: value, momentum and own flag cleared.
-    for (const [name, cells] of released) store.release(name, cells);
-    backbone = next;
-    return E.right(undefined);
-  };
+  const prune: Session['prune'] = (sparsity) =>
+    attempt(async () => {
+      if (everything) return E.left<CpgError, void>({ tag: 'LifecycleError', message: 'compacting needs owner maps; this session ignores them' });
+      let next = backbone;
+      const released: [string, Int32Array][] = [];
+      for (const name of store.names) {
+        const r = pruneByMagnitude(task, sparsity, await store.own(name), o.unclaimed?.get(name) ?? 0)(next.owners.get(name)!);
+        if (E.isLeft(r)) return r;
+        if (r.right.released.length === 0) continue;
+        const b = releaseCells(task, name, r.right.released)(next);
+        if (E.isLeft(b)) return b;
+        next = b.right;
+        released.push([name, r.right.released]);
+      }
+      // Released weights are zero and inert at once: value, momentum and own flag cleared.
+      for (const [name, cells] of released) store.release(name, cells);
+      backbone = next;
+      return E.right(undefined);
+    });
 
   const ownedCount = (): number => {
     let n = 0;
     for (const name of store.names) {
-      const flags = store.own(name).flags;
+      const flags = store.flags(name);
       for (let i = 0; i < flags.length; i++) n += flags[i]!;
     }
     return n;
   };
 
-  const picks = (): ReadonlyMap<string, PickMask> => {
-    const out = new Map<string, PickMask>();
-    for (const name of store.names) {
-      const owners: OwnerMap = backbone.owners.get(name)!;
-      const size = owners.cells.length;
-      const real = store.pickReal(name);
-      const isOld = (i: number) => {
-        const c = owners.cells[i]!;
-        return c >= 1 && c < task;
-      };
-      if (everything) out.set(name, emptyPick(size));
-      else if (real !== undefined) {
-        const bits = unpack(binarize(real, threshold));
-        for (let i = 0; i < size; i++) if (!isOld(i)) bits[i] = 0;
-        out.set(name, pack(bits));
-      } else if (o.pick.kind === 'fixed' && o.pick.picks.has(name)) out.set(name, o.pick.picks.get(name)!);
-      else if (o.pick.kind === 'all' || o.pick.kind === 'train') out.set(name, pack(Uint8Array.from({ length: size }, (_, i) => (isOld(i) ? 1 : 0))));
-      else out.set(name, emptyPick(size));
-    }
-    return out;
-  };
+  const picks: Session['picks'] = () =>
+    attempt(async () => {
+      const out = new Map<string, PickMask>();
+      for (const name of store.names) {
+        const owners: OwnerMap = backbone.owners.get(name)!;
+        const size = owners.cells.length;
+        const real = await store.pickReal(name);
+        const isOld = (i: number) => {
+          const c = owners.cells[i]!;
+          return c >= 1 && c < task;
+        };
+        if (everything) out.set(name, emptyPick(size));
+        else if (real !== undefined) {
+          const bits = unpack(binarize(real, threshold));
+          for (let i = 0; i < size; i++) if (!isOld(i)) bits[i] = 0;
+          out.set(name, pack(bits));
+        } else if (o.pick.kind === 'fixed' && o.pick.picks.has(name)) out.set(name, o.pick.picks.get(name)!);
+        else if (o.pick.kind === 'all' || o.pick.kind === 'train') out.set(name, pack(Uint8Array.from({ length: size }, (_, i) => (isOld(i) ? 1 : 0))));
+        else out.set(name, emptyPick(size));
+      }
+      return E.right<CpgError, ReadonlyMap<string, PickMask>>(out);
+    });
 
-  const exportState = (): NetState => {
-    const sharable = new Map(state.sharable);
-    for (const name of store.names) {
-      const prev = state.sharable.get(name)!;
-      const own = store.own(name).values;
-      const before = state.backbone.owners.get(name)!.cells;
-      const out = Float32Array.from(prev);
-      for (let i = 0; i < out.length; i++) if (everything || before[i] === task) out[i] = own[i]!;
-      sharable.set(name, out);
-    }
-    const values = new Map<string, Float32Array>();
-    for (const p of privates) values.set(p.name, Float32Array.from(p.value.dataSync() as Float32Array));
-    const privatesOut = new Map(state.privates);
-    privatesOut.set(task, { ...state.privates.get(task)!, values });
-    return { backbone, sharable, privates: privatesOut };
-  };
+  const exportState: Session['export'] = () =>
+    attempt(async () => {
+      const sharable = new Map(state.sharable);
+      for (const name of store.names) {
+        const prev = state.sharable.get(name)!;
+        const own = await store.own(name);
+        const before = state.backbone.owners.get(name)!.cells;
+        const out = Float32Array.from(prev);
+        for (let i = 0; i < out.length; i++) if (everything || before[i] === task) out[i] = own[i]!;
+        sharable.set(name, out);
+      }
+      const values = new Map<string, Float32Array>();
+      for (const p of privates) values.set(p.name, Float32Array.from((await p.value.data()) as Float32Array));
+      const privatesOut = new Map(state.privates);
+      privatesOut.set(task, { ...state.privates.get(task)!, values });
+      return E.right<CpgError, NetState>({ backbone, sharable, privates: privatesOut });
+    });
 
-  const findNonFinite = (): string | undefined => {
-    for (const name of store.names) {
-      const bad = nonFiniteIn(name, store.own(name).values) ?? nonFiniteIn(`${name} (pick mask)`, store.pickReal(name) ?? []);
-      if (bad !== undefined) return bad;
-    }
-    for (const p of privates) {
-      const bad = nonFiniteIn(p.name, p.value.dataSync());
-      if (bad !== undefined) return bad;
-    }
-    return undefined;
-  };
+  const findNonFinite: Session['findNonFinite'] = () =>
+    attempt(async () => {
+      for (const name of store.names) {
+        const bad = nonFiniteIn(name, await store.own(name)) ?? nonFiniteIn(`${name} (pick mask)`, (await store.pickReal(name)) ?? []);
+        if (bad !== undefined) return E.right<CpgError, string | undefined>(bad);
+      }
+      for (const p of privates) {
+        const bad = nonFiniteIn(p.name, await p.value.data());
+        if (bad !== undefined) return E.right<CpgError, string | undefined>(bad);
+      }
+      return E.right<CpgError, string | undefined>(undefined);
+    });
 
   const dispose = (): void => {
     store.dispose();

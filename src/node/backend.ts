@@ -9,9 +9,10 @@ import type { CpgError } from '../algebra/errors.js';
 import * as core from '../effects/backend.js';
 import { nodePlatform } from './platform.js';
 
-export type { BackendInfo, BackendLease, BackendName, BackendPlatform, BackendRequest } from '../effects/backend.js';
-export { backendUsers, resolvePreference, shutdownBackend } from '../effects/backend.js';
+export type { BackendAdapter, BackendInfo, BackendLease, BackendName, BackendPlatform, BackendRequest } from '../effects/backend.js';
+export { backendUsers, deviceOf, resolvePreference, shutdownBackend } from '../effects/backend.js';
 export { coreCount, nodePlatform } from './platform.js';
+export { hardwareVulkanDriver, isSoftwareAdapter, releaseWebgpu } from './webgpu.js';
 
 const onNode = (o: core.BackendRequest): core.BackendRequest => (o.platform !== undefined ? o : { ...o, platform: nodePlatform() });
 

@@ -1,7 +1,8 @@
 /**
  * Node as a backend platform: its cores, the CPG_BACKEND setting, tfjs's
- * threaded wasm build (which tfjs itself refuses under Node) and native
- * TensorFlow (tfjs-node-gpu, else tfjs-node) when installed. What `cpg/node`
+ * threaded wasm build (which tfjs itself refuses under Node), native
+ * TensorFlow (tfjs-node-gpu, else tfjs-node) when installed, and tfjs's
+ * webgpu on Dawn (the optional `webgpu` package; see webgpu.ts). What `cpg/node`
  * passes to every backend choice, so Node keeps its defaults.
  */
 import * as os from 'node:os';
@@ -11,6 +12,7 @@ import type { CpgError } from '../algebra/errors.js';
 import { type BackendInfo, messageOf } from '../effects/backend.js';
 import type { BackendPlatform } from '../effects/platform.js';
 import { createThreadedWasmBackend } from './wasmThreads.js';
+import { loadWebgpu } from './webgpu.js';
 
 /** The number of cores Node may use. */
 export const coreCount = (): number => (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
@@ -49,5 +51,6 @@ export const nodePlatform = (): BackendPlatform => ({
   cores: coreCount(),
   setting: process.env['CPG_BACKEND'],
   native: loadTensorflow,
+  webgpu: loadWebgpu,
   threadedWasm: (threads) => createThreadedWasmBackend(threads),
 });

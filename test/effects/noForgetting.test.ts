@@ -53,9 +53,9 @@ interface Frozen {
 }
 
 /** What must never change for finished task k: its logits, its visible weights, its private tensors. */
-const freeze = (s: NetState, k: number, probe: Float32Array, n: number): Frozen => {
+const freeze = async (s: NetState, k: number, probe: Float32Array, n: number): Promise<Frozen> => {
   const m = right(taskModel(s, k));
-  const logits = logitsWith(m.graph, m.param, probe, n, 64);
+  const logits = right(await logitsWith(m.graph, m.param, probe, n, 64)());
   m.dispose();
   const sliced = right(sharableAtTask(s, k));
   const sel = right(selectorOf(k)(s.backbone));
@@ -100,23 +100,23 @@ test('training, compacting and growing for later tasks leave every finished task
         const batch = data(seed, `task${k}`, 8, features, 3);
         for (let step = 0; step < t.steps; step++) {
           const before = tf.memory().numTensors;
-          right(session.step(batch.x, batch.y, batch.count, t.lr, 0.05));
+          right(await session.step(batch.x, batch.y, batch.count, t.lr, 0.05)());
           assert.equal(tf.memory().numTensors, before, 'a training step leaks no tensor');
-          if (t.sparsity !== undefined && step === 0) right(session.prune(t.sparsity));
+          if (t.sparsity !== undefined && step === 0) right(await session.prune(t.sparsity)());
         }
-        const picks = session.picks();
-        s = session.export();
+        const picks = right(await session.picks()());
+        s = right(await session.export()());
         session.dispose();
         // Every earlier task is exactly what it was when it finished.
         for (const [j, f] of frozen.entries()) {
-          const now = freeze({ ...s, backbone: { ...s.backbone } }, j + 1, probe.x, probe.count);
+          const now = await freeze({ ...s, backbone: { ...s.backbone } }, j + 1, probe.x, probe.count);
           assert.ok(same(now.logits, f.logits), `task ${j + 1}'s logits changed while learning task ${k}`);
           for (const [name, w] of f.cells) assert.ok(same(now.cells.get(name)!, w), `task ${j + 1}'s weights in '${name}' changed`);
           for (const [name, v] of f.privates) assert.ok(same(now.privates.get(name)!, v), `task ${j + 1}'s private '${name}' changed`);
         }
         s = { ...s, backbone: right(finishTask({ name: `t${k}`, classes: 3, picks })(s.backbone)) };
         assert.equal(currentTask(s.backbone), k + 1);
-        frozen.push(freeze(s, k, probe.x, probe.count));
+        frozen.push(await freeze(s, k, probe.x, probe.count));
       }
       assert.equal(tf.memory().numTensors, tensorsBefore, `sessions and evaluations release every tensor ${tf.memory().numTensors} vs ${tensorsBefore}`);
     }),
@@ -126,20 +126,20 @@ test('training, compacting and growing for later tasks leave every finished task
 
 test('the same seed gives bit-identical weights', async () => {
   await tf.setBackend('cpu');
-  const once = (): NetState => {
+  const once = async (): Promise<NetState> => {
     let s = right(initNet(mlp(12, [10, 8]), 3));
     s = { ...s, backbone: right(claimAll(1)(s.backbone)) };
     s = right(startTaskPrivates(s, 3, 3));
     const session = right(openSession(s, { pick: { kind: 'none' }, maskThreshold: 0.005, weightDecay: 4e-5, momentum: 0.9, scope: 'owners' }));
     const batch = data(3, 'task1', 8, 12, 3);
-    for (let i = 0; i < 3; i++) right(session.step(batch.x, batch.y, batch.count, 0.1, 0));
-    right(session.prune(0.5));
-    const out = session.export();
+    for (let i = 0; i < 3; i++) right(await session.step(batch.x, batch.y, batch.count, 0.1, 0)());
+    right(await session.prune(0.5)());
+    const out = right(await session.export()());
     session.dispose();
     return out;
   };
-  const a = once();
-  const b = once();
+  const a = await once();
+  const b = await once();
   for (const [name, w] of a.sharable) assert.ok(same(w, b.sharable.get(name)!), name);
   for (const [name, o] of a.backbone.owners) assert.deepEqual(o.cells, b.backbone.owners.get(name)!.cells);
 });
@@ -152,10 +152,10 @@ test('a non-finite loss stops the step and updates nothing', async () => {
   const session = right(openSession(s, { pick: { kind: 'none' }, maskThreshold: 0.005, weightDecay: 0, momentum: 0.9, scope: 'owners' }));
   const batch = data(4, 'task1', 8, 12, 3);
   const bad = { ...batch, x: batch.x.map(() => Number.POSITIVE_INFINITY) };
-  const before = session.export();
-  const r = session.step(bad.x, bad.y, bad.count, 0.1, 0);
+  const before = right(await session.export()());
+  const r = await session.step(bad.x, bad.y, bad.count, 0.1, 0)();
   assert.ok(E.isLeft(r) && r.left.tag === 'NumericError', 'a NaN/Inf loss is a NumericError');
-  const after = session.export();
+  const after = right(await session.export()());
   session.dispose();
   for (const [name, w] of before.sharable) assert.ok(same(w, after.sharable.get(name)!), `${name} unchanged`);
 });

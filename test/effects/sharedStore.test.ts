@@ -45,7 +45,7 @@ const slotOf = (x: { n: number; flags: boolean[]; old: boolean[]; values: number
   return { name: 'w', shape: [x.n], own, ownFlag, frozen: x.pick === 'none' ? undefined : frozen, pickInit: x.pick === 'train' ? 0.01 : undefined };
 };
 
-const run = (store: SharedStore, grads: number[][]) => {
+const run = async (store: SharedStore, grads: number[][]) => {
   const effs: Float32Array[] = [];
   grads.forEach((g, step) => {
     const e = store.effective();
@@ -55,7 +55,8 @@ const run = (store: SharedStore, grads: number[][]) => {
     store.update(new Map([['w', gt]]), { lr: 0.1, lrMask: 0.05, weightDecay: 0.01, momentum: 0.9, adamStep: step + 1 });
     gt.dispose();
   });
-  const out = { own: Float32Array.from(store.own('w').values), real: store.pickReal('w') === undefined ? undefined : Float32Array.from(store.pickReal('w')!), effs };
+  const real = await store.pickReal('w');
+  const out = { own: Float32Array.from(await store.own('w')), real: real === undefined ? undefined : Float32Array.from(real), effs };
   store.dispose();
   return out;
 };
@@ -67,12 +68,12 @@ const close = (a: Float32Array, b: Float32Array, what: string) => {
 
 test('SIMD, JavaScript and tfjs-op stores compute the same steps; effective weights bit-exact; other cells untouched', async () => {
   await tf.setBackend('cpu');
-  fc.assert(
-    fc.property(slotArb, (x) => {
+  await fc.assert(
+    fc.asyncProperty(slotArb, async (x) => {
       const slot = slotOf(x);
-      const simd = run(hostStore([slot], 0.005, true), x.grads);
-      const js = run(hostStore([slot], 0.005, false), x.grads);
-      const dev = run(deviceStore([slot], 0.005), x.grads);
+      const simd = await run(hostStore([slot], 0.005, true), x.grads);
+      const js = await run(hostStore([slot], 0.005, false), x.grads);
+      const dev = await run(deviceStore([slot], 0.005), x.grads);
       close(simd.own, js.own, 'own (simd vs js)');
       close(dev.own, js.own, 'own (device vs js)');
       if (js.real !== undefined) {
@@ -93,4 +94,36 @@ test('SIMD, JavaScript and tfjs-op stores compute the same steps; effective weig
     }),
     { seed: 11, numRuns: 150 },
   );
+});
+
+test('release clears value, momentum and flag the same way in every store (device: on the device, exact +0, flags mirrored on the host)', async () => {
+  await tf.setBackend('cpu');
+  const slot: SlotInit = {
+    name: 'w',
+    shape: [6],
+    own: Float32Array.from([0.5, -0.25, 0, 0.75, -1, 0]),
+    ownFlag: Uint8Array.from([1, 1, 0, 1, 1, 0]),
+    frozen: Float32Array.from([0, 0, 0.3, 0, 0, 0.2]),
+    pickInit: undefined,
+  };
+  const after = async (store: SharedStore) => {
+    const g = tf.tensor([0.1, 0.2, 0.3, -0.4, 0.5, 0.6]);
+    store.update(new Map([['w', g]]), { lr: 0.1, lrMask: 0, weightDecay: 0, momentum: 0.9, adamStep: 1 });
+    store.release('w', Int32Array.from([1, 4]));
+    // A later step: released cells must stay inert (momentum cleared with them).
+    store.update(new Map([['w', g]]), { lr: 0.1, lrMask: 0, weightDecay: 0, momentum: 0.9, adamStep: 2 });
+    g.dispose();
+    const out = { own: Float32Array.from(await store.own('w')), flags: Array.from(store.flags('w')) };
+    store.dispose();
+    return out;
+  };
+  const host = await after(hostStore([slot], 0.005, false));
+  const dev = await after(deviceStore([slot], 0.005));
+  assert.deepEqual(dev.flags, [1, 0, 0, 1, 0, 0]);
+  assert.deepEqual(host.flags, dev.flags);
+  for (const i of [1, 2, 4, 5]) {
+    assert.ok(Object.is(dev.own[i], 0), `device cell ${i} is +0, not ${dev.own[i]}`);
+    assert.ok(Object.is(host.own[i], 0), `host cell ${i} is +0, not ${host.own[i]}`);
+  }
+  close(dev.own, host.own, 'own after release (device vs host)');
 });

@@ -399,7 +399,7 @@ test('config errors read well: the field path and what was expected', () => {
   assert.equal(err({ seed: 1.5 }).field, 'seed');
   assert.equal(err({ benchmark: 'mnist' }).message, "expected one of 'split-mnist', 'permuted-mnist', 'split-fmnist', 'cifar100', got \"mnist\"");
   assert.equal(err([]).field, '(root)');
-  assert.equal(err({ backend: 'cuda' }).message, "expected one of 'auto', 'tensorflow', 'webgl', 'wasm', 'cpu', got \"cuda\"");
+  assert.equal(err({ backend: 'cuda' }).message, "expected one of 'auto', 'tensorflow', 'webgpu', 'webgl', 'wasm', 'cpu', got \"cuda\"");
   const webgl = decodeConfig(undefined)({ backend: 'webgl' });
   assert.ok(E.isRight(webgl) && webgl.right.backend === 'webgl' && RunReport.required.backend.is('webgl'));
 });

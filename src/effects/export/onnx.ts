@@ -36,7 +36,7 @@ export const onnxModelBytes = (net: TaskModel, shape: InputShape, normalisation:
   let problem: string | undefined;
   const tensorOf = (name: string): { data: Float32Array; dims: number[] } => {
     const t = net.param(name);
-    return { data: t.dataSync() as Float32Array, dims: [...t.shape] };
+    return { data: net.hostValues(name), dims: [...t.shape] };
   };
   const init = (name: string, dims: readonly number[], data: Float32Array): string => {
     inits.push({ name, dims, float: data });

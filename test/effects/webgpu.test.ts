@@ -1,0 +1,143 @@
+/**
+ * tfjs's webgpu backend on Dawn against the cpu backend: a small CNN's
+ * gradients, one masked CPG training step (frozen cells bit for bit), and a
+ * finished task's logits. Here (no GPU) it runs on Dawn's OpenGL ES backend
+ * over Mesa's llvmpipe, a software adapter; where Dawn finds no adapter at
+ * all, or the optional packages are not installed, it skips and says why.
+ * Also: 'auto' never loads Dawn on a machine without a hardware GPU driver,
+ * and `cpg run --backend webgpu` learns two tasks end to end with drift 0.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as E from 'fp-ts/lib/Either.js';
+import { describeError } from '../../src/algebra/errors.js';
+import { hardwareVulkanDriver, isSoftwareAdapter, releaseWebgpu, selectBackend } from '../../src/node/backend.js';
+import { vulkanDrivers } from '../../src/node/webgpu.js';
+import { batchOf, cellsOf, cnnGradients, difference, maskedStep, stateForStep, taskLogits, useBackend } from '../../tools/gpuChecks.js';
+
+/**
+ * Tolerances, relative to the largest magnitude compared. Measured here
+ * (llvmpipe, OpenGL ES): gradients ≤ 8.5e-7, weights after the step ≤ 1.1e-6,
+ * logits ≤ 2.4e-7; float32 reductions in another order, so 1e-4 leaves a
+ * margin of about 100 for other adapters.
+ */
+const TOL = 1e-4;
+
+const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+
+test('software adapters are told apart from GPUs by the fallback flag or the driver name', () => {
+  assert.equal(isSoftwareAdapter({ name: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'OpenGL version OpenGL ES 3.2 Mesa 22.3.6', fallback: false }), true);
+  assert.equal(isSoftwareAdapter({ name: 'llvmpipe (LLVM 15.0.6, 256 bits)', description: 'Mesa 22.3.6 (lavapipe)', fallback: false }), true);
+  assert.equal(isSoftwareAdapter({ name: 'SwiftShader Device (Subzero)', description: '', fallback: false }), true);
+  assert.equal(isSoftwareAdapter({ name: 'some GPU', description: '', fallback: true }), true);
+  assert.equal(isSoftwareAdapter({ name: 'NVIDIA GeForce RTX 4090', description: 'NVIDIA: 550.54.14', fallback: false }), false);
+  // Drivers named by the loader's variables; lavapipe's manifest is not hardware.
+  assert.equal(hardwareVulkanDriver({ VK_ICD_FILENAMES: '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json' }), undefined);
+  assert.equal(hardwareVulkanDriver({ VK_DRIVER_FILES: '/etc/vulkan/icd.d/nvidia_icd.json' }), '/etc/vulkan/icd.d/nvidia_icd.json');
+});
+
+test("auto does not load Dawn without a hardware GPU driver, and never settles on a software adapter", async (t) => {
+  if (hardwareVulkanDriver() !== undefined) {
+    t.skip(`a hardware Vulkan driver is installed here (${hardwareVulkanDriver()}): auto may rightly choose webgpu`);
+    return;
+  }
+  const t0 = performance.now();
+  const r = await selectBackend({ prefer: 'auto' })();
+  const ms = performance.now() - t0;
+  assert.ok(E.isRight(r), E.isLeft(r) ? describeError(r.left) : '');
+  assert.notEqual(r.right.name, 'webgpu');
+  assert.equal((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu, undefined, 'auto set up no navigator.gpu (Dawn was not loaded)');
+  t.diagnostic(`auto chose ${r.right.name} in ${ms.toFixed(0)} ms; Vulkan drivers here: ${vulkanDrivers().join(', ') || 'none'}`);
+});
+
+test('webgpu matches the cpu backend: CNN gradients, one masked CPG step (frozen cells bit-equal), a task\'s logits', async (t) => {
+  const loaded = await selectBackend({ prefer: 'webgpu' })();
+  if (E.isLeft(loaded)) {
+    const why = describeError(loaded.left);
+    // Only a missing adapter or package is a reason to skip; any other failure to load is a failure.
+    assert.match(why, /found no adapter|is not installed/, why);
+    t.skip(`webgpu is not available here: ${why}`);
+    return;
+  }
+  t.diagnostic(`webgpu: ${loaded.right.detail}`);
+  try {
+    // Gradients.
+    const onGpu = await cnnGradients();
+    await useBackend('cpu');
+    const onCpu = await cnnGradients();
+    for (const [name, g] of onCpu) {
+      const d = difference(onGpu.get(name)!, g);
+      t.diagnostic(`gradient ${name}: max |Δ| ${d.maxAbs.toExponential(2)}, relative ${d.relative.toExponential(2)}`);
+      assert.ok(d.relative <= TOL, `gradient of ${name}: relative difference ${d.relative} > ${TOL}`);
+    }
+
+    // One masked CPG step from the same state (made on cpu, uploaded to each backend).
+    const s = await stateForStep();
+    const cpu = await maskedStep(s);
+    await useBackend('webgpu');
+    const gpu = await maskedStep(s);
+    assert.ok(Math.abs(gpu.loss - cpu.loss) <= TOL * Math.abs(cpu.loss), `loss ${gpu.loss} vs ${cpu.loss}`);
+    for (const [name, before] of s.sharable) {
+      const after = gpu.state.sharable.get(name)!;
+      const frozen = cellsOf(s, name, 1);
+      assert.ok(frozen.length > 0, `task 1 owns cells of ${name}`);
+      for (const i of frozen) assert.ok(Object.is(after[i], before[i]), `${name}[${i}], task 1's, changed on webgpu: ${after[i]} vs ${before[i]}`);
+      const own = cellsOf(s, name, 2);
+      const d = difference(Float32Array.from(own, (i) => after[i]!), Float32Array.from(own, (i) => cpu.state.sharable.get(name)![i]!));
+      t.diagnostic(`task 2's ${name} after the step: max |Δ| ${d.maxAbs.toExponential(2)}, relative ${d.relative.toExponential(2)}`);
+      assert.ok(d.relative <= TOL, `task 2's ${name}: relative difference ${d.relative} > ${TOL}`);
+      // The step moved task 2's weights at all (else the comparison proves nothing).
+      assert.ok(own.some((i) => after[i] !== before[i]), `task 2's ${name} moved`);
+      assert.deepEqual(gpu.picks.get(name), cpu.picks.get(name), `the binary pick of ${name}`);
+    }
+    for (const [name, v] of cpu.state.privates.get(2)!.values) {
+      const d = difference(gpu.state.privates.get(2)!.values.get(name)!, v);
+      assert.ok(d.relative <= TOL, `task 2's private ${name}: relative difference ${d.relative} > ${TOL}`);
+    }
+    for (const [name, v] of s.privates.get(1)!.values) assert.deepEqual(gpu.state.privates.get(1)!.values.get(name), v, `task 1's private ${name} untouched`);
+
+    // Task 1's logits, from the network after task 2's step.
+    const probe = batchOf(9, 'probe', 20);
+    const lg = await taskLogits(gpu.state, 1, probe.x, probe.count);
+    await useBackend('cpu');
+    const lc = await taskLogits(cpu.state, 1, probe.x, probe.count);
+    const d = difference(lg, lc);
+    t.diagnostic(`task 1's logits: max |Δ| ${d.maxAbs.toExponential(2)}, relative ${d.relative.toExponential(2)}`);
+    assert.ok(d.relative <= TOL, `task 1's logits: relative difference ${d.relative} > ${TOL}`);
+  } finally {
+    await useBackend('cpu');
+    releaseWebgpu();
+  }
+});
+
+test('cpg run --backend webgpu: two split-MNIST tasks learned end to end, drift 0, the adapter in run.json and the report', { timeout: 240_000 }, async (t) => {
+  const work = mkdtempSync(path.join(tmpdir(), 'cpg-webgpu-'));
+  const out = path.join(work, 'run');
+  const goals = path.join(work, 'goals.json');
+  writeFileSync(goals, JSON.stringify({ 'digits-0-1': 0.9, 'digits-2-3': 0.9 }));
+  const r = spawnSync(
+    process.execPath,
+    [cli, 'run', '--benchmark', 'split-mnist', '--tasks', '2', '--limit-per-task', '100', '--goals', goals, '--train-epochs', '1', '--prune-epochs', '1', '--retrain-epochs', '1', '--backend', 'webgpu', '--out', out],
+    { encoding: 'utf8', env: { ...process.env, CPG_BACKEND: '' } },
+  );
+  const err = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('Warning: max')).join('\n');
+  if (r.status !== 0 && /found no adapter|is not installed/.test(err)) {
+    t.skip(`webgpu is not available here: ${err}`);
+    return;
+  }
+  assert.equal(r.status, 0, `${r.stdout}\n${err}`);
+  const manifest = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as { backend: string; device?: string };
+  const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as { backend: string; device?: string; maxLogitDrift: number; tasks: unknown[] };
+  assert.equal(manifest.backend, 'webgpu');
+  assert.equal(report.backend, 'webgpu');
+  assert.ok(report.device !== undefined && report.device === manifest.device, `the adapter is recorded: ${report.device}`);
+  assert.equal(report.tasks.length, 2);
+  assert.equal(report.maxLogitDrift, 0);
+  assert.match(r.stdout, /max logit drift 0/);
+  t.diagnostic(`ran on ${report.device}`);
+});
