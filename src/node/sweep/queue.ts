@@ -49,15 +49,21 @@ const unreachable = (url: string, why: string): CpgError => ({ tag: 'ConfigError
 export const connectRedis = async (url: string): Promise<E.Either<CpgError, Redis>> => {
   if (!/^rediss?:\/\//.test(url)) return E.left({ tag: 'ConfigError', field: '--redis', message: `expected a URL redis://[:password@]host[:port][/db] or rediss://… (TLS), got '${url}'` });
   const probe = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  // Errors also arrive as events: handled by the promise below.
-  probe.on('error', () => undefined);
+  // The cause (ECONNREFUSED, WRONGPASS, a TLS failure) arrives as an event; the promise below only says the connection closed.
+  let cause: string | null = null;
+  probe.on('error', (e: Error) => {
+    cause ??= e.message;
+  });
   const timer = new Promise<string>((resolve) => setTimeout(() => resolve(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`), CONNECT_TIMEOUT_MS + 1000).unref());
   const tried = probe
     .connect()
     .then(() => probe.ping())
     .then(
       () => null,
-      (e: unknown) => (e instanceof Error ? e.message : String(e)),
+      (e: unknown) => {
+        const said = e instanceof Error ? e.message : String(e);
+        return cause !== null && /connection is closed/i.test(said) ? cause : said;
+      },
     );
   const failed = await Promise.race([tried, timer]);
   probe.disconnect();
