@@ -208,7 +208,7 @@ test('2 workers, one SIGKILLed mid-job: every job finishes, the killed job resum
   const url = `redis://127.0.0.1:${port}`;
   const opts = ['--redis', url, '--queue', 'kill-test', '--lock-duration', '2000', '--stall-interval', '2000'];
   const workers = [background(['worker', ...opts]), background(['worker', ...opts])];
-  const grid = gridFile('kill.json', { config: { ...tiny, tasks: 4, method: 'packnet' }, axes: { seed: [1, 2, 3, 4] } });
+  const grid = gridFile('kill.json', { config: { ...tiny, tasks: 3, method: 'packnet' }, axes: { seed: [1, 2, 3, 4] } });
   const dir = path.join(work, 'kill');
   const sweep = background(['sweep', '--grid', grid, '--out', dir, '--redis', url, '--queue', 'kill-test']);
 
@@ -259,7 +259,7 @@ test('2 workers, one SIGKILLed mid-job: every job finishes, the killed job resum
   assert.match(attempts[0]!, /the process that started this run is gone: stopping at the next step/);
   assert.match(attempts[1]!, /attempt 2: cpg resume /);
   assert.match(attempts[1]!, /^cpg resume: packnet on split-mnist/m);
-  assert.doesNotMatch(attempts[1]!, /^task 1\/4/m, 'the resumed run did not learn task 1 again');
+  assert.doesNotMatch(attempts[1]!, /^task 1\/3/m, 'the resumed run did not learn task 1 again');
 
   // Its result equals an uninterrupted run of the same configuration.
   const fresh = path.join(work, 'uninterrupted');
