@@ -29,6 +29,8 @@ export interface GridJob {
   readonly id: string;
   readonly point: Readonly<Record<string, unknown>>;
   readonly config: RunConfig;
+  /** A CPG job whose goals come from individual networks: the id of the job that trains them (it runs first; its validation accuracies are the goals). */
+  readonly goalsFrom?: string;
 }
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u);
@@ -125,3 +127,30 @@ export const gridJobs =
     }
     return E.right(jobs);
   };
+
+/**
+ * The job that trains a CPG job's goal networks: the same configuration as
+ * an `individual` run (null when the job's goals do not come from individual
+ * networks). Distinct CPG configurations give distinct goal jobs.
+ */
+export const goalsJobOf = (config: RunConfig): RunConfig | null =>
+  config.method === 'cpg' && config.goals.kind === 'individual' ? { ...config, method: 'individual' } : null;
+
+/**
+ * Jobs with their goal jobs: each CPG job whose goals come from individual
+ * networks names the job that trains them (`goalsFrom`), and that job is
+ * added (before it, with the point's method 'individual') when the grid did
+ * not make it already.
+ */
+export const withGoalJobs = (jobs: readonly GridJob[]): readonly GridJob[] => {
+  const ids = new Set(jobs.map((j) => j.id));
+  return jobs.flatMap((j) => {
+    const g = goalsJobOf(j.config);
+    if (g === null) return [j];
+    const id = jobIdOf(g);
+    const mine: GridJob = { ...j, goalsFrom: id };
+    if (ids.has(id)) return [mine];
+    ids.add(id);
+    return [{ id, point: { ...j.point, method: 'individual' }, config: g }, mine];
+  });
+};

@@ -232,7 +232,7 @@ export const sweepCommand = async (argv: readonly string[], fail: Fail): Promise
     grid: path.resolve(grid),
     created: held.right?.created ?? new Date().toISOString(),
     queue: null,
-    jobs: jobs.right.map((j) => ({ id: j.id, point: j.point, config: j.config })),
+    jobs: jobs.right.map((j) => ({ id: j.id, point: j.point, config: j.config, ...(j.goalsFrom !== undefined ? { goalsFrom: j.goalsFrom } : {}) })),
   };
   await fs.rm(path.join(dir, 'cancelled'), { force: true });
   if (redisUrl === undefined) return localSweep(dir, base, concurrency.right, command, fail);
@@ -246,7 +246,7 @@ const say = (line: string): void => {
 const localSweep = async (dir: string, sweep: SweepFile, concurrency: number, command: string, fail: Fail): Promise<number> => {
   const w = await writeSweep(dir, sweep);
   if (E.isLeft(w)) return fail(w.left);
-  const specs: JobSpec[] = sweep.jobs.map((j) => ({ id: j.id, config: j.config, runDir: runDirOf(dir, j.id) }));
+  const specs: JobSpec[] = sweep.jobs.map((j) => ({ id: j.id, config: j.config, runDir: runDirOf(dir, j.id), ...(j.goalsFrom !== undefined ? { goalsFrom: j.goalsFrom } : {}) }));
   const label = (id: string) => pointLabel(sweep.jobs.find((j) => j.id === id)?.point ?? {});
   say(`cpg sweep: ${specs.length} job${specs.length === 1 ? '' : 's'} in ${dir}, ${concurrency} at a time`);
   const stop = new AbortController();
@@ -304,7 +304,7 @@ const redisSweep = async (dir: string, sweep: SweepFile, url: string, queueName:
     await queue.close();
     redis.right.disconnect();
   };
-  const data: SweepJobData[] = sweep.jobs.map((j) => ({ sweepDir: dir, id: j.id, label: pointLabel(j.point), config: j.config }));
+  const data: SweepJobData[] = sweep.jobs.map((j) => ({ sweepDir: dir, id: j.id, label: pointLabel(j.point), config: j.config, ...(j.goalsFrom !== undefined ? { goalsFrom: j.goalsFrom } : {}) }));
   await submitJobs(queue, tag, data, { attempts, backoffMs: 1000 });
   say(`cpg sweep: ${data.length} job${data.length === 1 ? '' : 's'} queued in '${queueName}' on ${redactUrl(url)} (sweep ${tag}); runs in ${dir}/runs`);
   if (detach) {
@@ -372,13 +372,13 @@ const statusOf = async (dir: string, given: string | undefined, fail: Fail): Pro
     redis.right.disconnect();
     for (const s of statuses) {
       const j = sweep.jobs.find((x) => x.id === s.id)!;
-      const state = s.state === 'completed' ? 'done' : s.state === 'waiting' || s.state === 'delayed' || s.state === 'prioritized' ? 'queued' : s.state;
+      const state = s.state === 'completed' ? 'done' : s.state === 'waiting' || s.state === 'delayed' || s.state === 'prioritized' ? 'queued' : s.state === 'waiting-children' ? 'waiting for goals' : s.state;
       count(state);
       const p = s.progress ?? (await readProgress(runDirOf(dir, s.id)));
       rows.push([s.id, pointLabel(j.point), `${state}${s.attemptsStarted > 1 ? ` (attempt ${s.attemptsStarted})` : ''}`, progressText(p), s.error ?? '']);
     }
   }
-  const order = ['queued', 'not started', 'active', 'started', 'done', 'failed', 'unknown'];
+  const order = ['waiting for goals', 'queued', 'not started', 'active', 'started', 'done', 'failed', 'unknown'];
   const summary = [...counts].sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)).map(([s, n]) => `${n} ${s}`).join(', ');
   process.stdout.write(
     `sweep ${dir}: ${sweep.jobs.length} jobs: ${summary}${(await isCancelled(dir)) ? ' (cancelled)' : ''}${sweep.queue !== null ? ` — queue '${sweep.queue.queue}' on ${sweep.queue.redis}` : ''}\n${table(['job', 'point', 'state', 'progress', 'error'], rows)}\n`,

@@ -49,14 +49,23 @@ test('a grid makes one job per point of the product, all different', () => {
       const jobs = sweepJobs('grid.json')(grid);
       assert.ok(E.isRight(jobs), E.isLeft(jobs) ? describeError(jobs.left) : '');
       const expected = Object.values(axes).reduce((n, v) => n * v.length, 1);
-      assert.equal(jobs.right.length, expected);
-      assert.equal(new Set(jobs.right.map((j) => j.id)).size, expected);
+      // The grid's own points (not the goal jobs added for CPG jobs that train their goals first).
+      const own = jobs.right.filter((j) => j.point['method'] === undefined || (axes.method as readonly unknown[] | undefined)?.includes(j.point['method']) === true);
+      assert.equal(own.length, expected);
+      assert.equal(new Set(jobs.right.map((j) => j.id)).size, jobs.right.length, 'ids distinct');
       const g = decodeGrid('grid.json')(grid);
       assert.ok(E.isRight(g));
       assert.equal(gridSize(g.right), expected);
       assert.equal(gridPoints(g.right).length, expected);
       // Each job's configuration holds its point's values.
       for (const j of jobs.right) for (const [k, v] of Object.entries(j.point)) assert.deepEqual((j.config as Record<string, unknown>)[k], v);
+      // Every CPG job that trains its goals names its goal job: the same configuration as an individual run.
+      jobs.right.forEach((j, i) => {
+        if (j.config.method !== 'cpg') return assert.equal(j.goalsFrom, undefined);
+        const g = jobs.right.findIndex((x) => x.id === j.goalsFrom);
+        assert.ok(g !== -1 && g !== i, 'its goal job is a job of the sweep');
+        assert.deepEqual(jobs.right[g]!.config, { ...j.config, method: 'individual' });
+      });
     }),
     { numRuns: 60 },
   );

@@ -166,7 +166,7 @@ test('an unreachable Redis is one line and exit 2, within seconds', async () => 
 
 test('a Redis with a password: the URL carries it, a wrong one is refused; --detach, --status and --cancel', async () => {
   const secured = await startRedis(['--requirepass', 's3cret']);
-  const grid = gridFile('pw.json', { config: { ...tiny, tasks: 1 }, axes: { seed: [11, 12] } });
+  const grid = gridFile('pw.json', { config: { ...tiny, tasks: 1, method: 'packnet' }, axes: { seed: [11, 12] } });
   refused(['worker', '--redis', `redis://:wrong@127.0.0.1:${secured}`], /cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: .*(WRONGPASS|invalid password)/);
   refused(['sweep', DIR_OF_NOTHING(), '--status'], /holds no sweep/);
   const dir = path.join(work, 'pw');
@@ -226,6 +226,7 @@ test('2 workers, one SIGKILLed mid-job: every job finishes, the killed job resum
       if (w === -1) continue;
       const childPid = Number(new RegExp(`${id} .*attempt 1: cpg run \\(pid (\\d+)\\)`).exec(workers[w]!.out())![1]);
       workers[w]!.proc.kill('SIGKILL');
+      console.log(`# ${new Date().toISOString()} SIGKILL worker ${workers[w]!.proc.pid} running job ${id} (its child cpg run: pid ${childPid}; ${m.finished.length} task(s) finished)`);
       victim = { id, worker: w, childPid };
       break;
     }
@@ -266,5 +267,59 @@ test('2 workers, one SIGKILLed mid-job: every job finishes, the killed job resum
   const r = cpg('run', '--config', path.join(dir, 'runs', victim.id, 'job.json'), '--out', fresh);
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(comparable(path.join(dir, 'runs', victim.id, 'report.json')), comparable(path.join(fresh, 'report.json')));
-  console.log(`# killed worker's job ${victim.id}; worker log of the survivor:\n${survivor.out().split('\n').filter((l) => l.includes(victim!.id)).map((l) => `#   ${l}`).join('\n')}`);
+  const said = (lines: string[]) => lines.map((l) => `#   ${l}`).join('\n');
+  console.log(`# the killed worker's log:\n${said(workers[victim.worker]!.out().trim().split('\n'))}`);
+  console.log(`# the surviving worker's log, on that job:\n${said(survivor.out().split('\n').filter((l) => l.includes(victim!.id)))}`);
+  console.log(`# its job.log (attempt headers, run lines, tasks, stops):\n${said(log.split('\n').filter((l) => /^(---|cpg|task \d)/.test(l)))}`);
+});
+
+test("a CPG job's goal networks are its child job in a BullMQ flow: the parent runs after it, on one worker that never blocks", { timeout: 180_000 }, async () => {
+  const url = `redis://127.0.0.1:${port}`;
+  // One worker with one slot: if it waited for the child inside the parent's job, nothing would ever finish.
+  const worker = background(['worker', '--redis', url, '--queue', 'flow-test', '--lock-duration', '5000', '--stall-interval', '5000']);
+  const grid = gridFile('flow.json', { config: { ...tiny, tasks: 1 }, axes: { method: ['cpg'], seed: [7] } });
+  const dir = path.join(work, 'flow');
+  const sweep = background(['sweep', '--grid', grid, '--out', dir, '--redis', url, '--queue', 'flow-test']);
+  const code = await sweep.exited;
+  worker.proc.kill('SIGTERM');
+  await worker.exited;
+  assert.equal(code, 0, `${sweep.out()}\n--- worker:\n${worker.out()}`);
+  const s = JSON.parse(readFileSync(path.join(dir, 'sweep.json'), 'utf8')) as { jobs: { id: string; config: { method: string }; goalsFrom?: string }[]; results: { status: string }[] };
+  assert.equal(s.jobs.length, 2, 'the CPG job and its goal job');
+  const cpgJob = s.jobs.find((j) => j.config.method === 'cpg')!;
+  const goalJob = s.jobs.find((j) => j.config.method === 'individual')!;
+  assert.equal(cpgJob.goalsFrom, goalJob.id);
+  assert.ok(s.results.every((r) => r.status === 'done'));
+  // The parent waited for its child in Redis, and ran after it.
+  assert.match(sweep.out(), new RegExp(`${cpgJob.id} \\(method=cpg seed=7\\): waiting-children`));
+  const out = worker.out();
+  const childDone = out.indexOf(`${goalJob.id} (method=individual seed=7): done`);
+  const parentStarted = out.indexOf(`${cpgJob.id} (method=cpg seed=7): attempt 1: cpg run`);
+  assert.ok(childDone !== -1 && parentStarted > childDone, out);
+  // Its goals are the goal networks' validation accuracies.
+  const individual = JSON.parse(readFileSync(path.join(dir, 'runs', goalJob.id, 'report.json'), 'utf8')) as { tasks: { name: string; valAccuracy: number }[] };
+  const cpgReport = JSON.parse(readFileSync(path.join(dir, 'runs', cpgJob.id, 'report.json'), 'utf8')) as { tasks: { name: string; goal: number }[] };
+  assert.deepEqual(
+    cpgReport.tasks.map((t) => [t.name, t.goal]),
+    individual.tasks.map((t) => [t.name, t.valAccuracy]),
+  );
+  assert.match(sweep.out(), /CPG against its goals/);
+});
+
+test('rediss:// (TLS): a server whose certificate is trusted (NODE_EXTRA_CA_CERTS) takes the sweep; an untrusted one is one line and exit 2', async () => {
+  const certs = mkdtempSync(path.join(work, 'tls-'));
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(certs, 'key.pem'), '-out', path.join(certs, 'cert.pem'), '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  assert.equal(made.status, 0, `openssl: ${made.stderr}`);
+  const tlsPort = await freePort();
+  const cert = path.join(certs, 'cert.pem');
+  await startRedis(['--tls-port', String(tlsPort), '--tls-cert-file', cert, '--tls-key-file', path.join(certs, 'key.pem'), '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no']);
+  const grid = gridFile('tls.json', { config: { ...tiny, tasks: 1, method: 'packnet' }, axes: { seed: [21] } });
+  const dir = path.join(work, 'tls');
+  const url = `rediss://127.0.0.1:${tlsPort}`;
+  refused(['sweep', '--grid', grid, '--out', dir, '--redis', url, '--queue', 'tls-test', '--detach'], /cannot reach Redis at rediss:\/\/127\.0\.0\.1:\d+: .*certificate/);
+  const trusted = spawnSync(process.execPath, [cli, 'sweep', '--grid', grid, '--out', dir, '--redis', url, '--queue', 'tls-test', '--detach'], { env: { ...env, NODE_EXTRA_CA_CERTS: cert }, encoding: 'utf8' });
+  assert.equal(trusted.status, 0, trusted.stderr);
+  const st = spawnSync(process.execPath, [cli, 'sweep', dir, '--status'], { env: { ...env, NODE_EXTRA_CA_CERTS: cert }, encoding: 'utf8' });
+  assert.equal(st.status, 0, st.stderr);
+  assert.match(st.stdout, /1 jobs: 1 queued — queue 'tls-test' on rediss:/);
 });

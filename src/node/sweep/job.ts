@@ -13,6 +13,7 @@ import { promises as fs, openSync, closeSync, writeSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as E from 'fp-ts/lib/Either.js';
 import type { RunConfig } from '../../algebra/codecs.js';
 import { fsStore } from '../stores/fs.js';
 
@@ -27,7 +28,31 @@ export interface JobSpec {
   readonly id: string;
   readonly config: RunConfig;
   readonly runDir: string;
+  /** The job whose individual networks set this CPG job's goals (its run is beside this one). */
+  readonly goalsFrom?: string;
 }
+
+/**
+ * The goal file of a CPG job whose goals come from its goal job: each task's
+ * validation accuracy in that job's report (as bench:accuracy takes them),
+ * written beside the run; the configuration then reads it.
+ */
+const goalsConfig = async (job: JobSpec): Promise<{ readonly config: RunConfig } | { readonly error: string }> => {
+  if (job.goalsFrom === undefined) return { config: job.config };
+  const report = path.join(path.dirname(job.runDir), job.goalsFrom, 'report.json');
+  const text = await fs.readFile(report, 'utf8').catch(() => null);
+  if (text === null) return { error: `its goal job ${job.goalsFrom} has no report (${report}): it has not finished` };
+  try {
+    const r = JSON.parse(text) as { tasks?: { name?: unknown; valAccuracy?: unknown }[] };
+    const goals = Object.fromEntries((r.tasks ?? []).map((t) => [String(t.name), Number(t.valAccuracy)]));
+    if (Object.keys(goals).length === 0) return { error: `${report} has no tasks` };
+    const written = await fsStore(job.runDir).writeReport('goals.json', `${JSON.stringify(goals, null, 1)}\n`)();
+    if (written._tag === 'Left') return { error: `cannot write ${path.join(job.runDir, 'goals.json')}` };
+    return { config: { ...job.config, goals: { kind: 'file', path: written.right } } };
+  } catch {
+    return { error: `${report} is not valid JSON` };
+  }
+};
 
 /** How far a run has got, from its manifest (null: not started). */
 export interface RunProgress {
@@ -105,9 +130,13 @@ export const attemptJob = async (job: JobSpec, hooks: AttemptHooks = {}): Promis
   if (await isFinished(job.runDir)) return { kind: 'done', mode: 'finished before', seconds: 0 };
   const store = fsStore(job.runDir);
   const jobFile = path.join(job.runDir, 'job.json');
-  const written = await store.writeReport('job.json', `${JSON.stringify(job.config, null, 1)}\n`)();
+  const resumable = await exists(path.join(job.runDir, 'run.json'));
+  // A run that started has its goals in its checkpoint.
+  const resolved = resumable ? { config: job.config } : await goalsConfig(job);
+  if ('error' in resolved) return { kind: 'failed', mode: 'run', code: null, signal: null, message: resolved.error, forGood: false, seconds: seconds() };
+  const written = resumable && (await exists(jobFile)) ? E.right('') : await store.writeReport('job.json', `${JSON.stringify(resolved.config, null, 1)}\n`)();
   if (written._tag === 'Left') return { kind: 'failed', mode: 'run', code: null, signal: null, message: `cannot write ${jobFile}`, forGood: false, seconds: seconds() };
-  const mode = (await exists(path.join(job.runDir, 'run.json'))) ? 'resume' : 'run';
+  const mode = resumable ? 'resume' : 'run';
   const over = [...(job.config.backend !== 'auto' ? ['--backend', job.config.backend] : []), ...(job.config.threads !== undefined ? ['--threads', String(job.config.threads)] : [])];
   const args = mode === 'run' ? ['run', '--config', jobFile, '--out', job.runDir] : ['resume', job.runDir, ...over];
   const log = path.join(job.runDir, 'job.log');

@@ -13,8 +13,33 @@ export type PoolEvent =
   | { readonly type: 'started'; readonly job: JobSpec; readonly mode: 'run' | 'resume'; readonly pid: number }
   | { readonly type: 'ended'; readonly job: JobSpec; readonly attempt: Attempt };
 
-/** Run every job, `concurrency` at a time; resolves with each job's result, in the jobs' order. */
+/**
+ * Run every job, `concurrency` at a time; resolves with each job's result,
+ * in the jobs' order. Jobs that take their goals from another job run after
+ * every job that does not (a second round); when their goal job failed, they
+ * fail without running.
+ */
 export const runLocalPool = async (
+  jobs: readonly JobSpec[],
+  o: { readonly concurrency: number; readonly signal?: AbortSignal; readonly onEvent?: (e: PoolEvent) => void },
+): Promise<JobResult[]> => {
+  const first = jobs.filter((j) => j.goalsFrom === undefined);
+  const done = new Map((await runRound(first, o)).map((r) => [r.id, r]));
+  const second = jobs.filter((j) => j.goalsFrom !== undefined);
+  const ready = second.filter((j) => done.get(j.goalsFrom!)?.status === 'done');
+  for (const r of await runRound(ready, o)) done.set(r.id, r);
+  return jobs.map(
+    (j) =>
+      done.get(j.id) ?? {
+        id: j.id,
+        status: o.signal?.aborted === true ? 'cancelled' : 'failed',
+        error: `not run: its goal job ${j.goalsFrom ?? '?'} did not succeed`,
+        attempts: 0,
+      },
+  );
+};
+
+const runRound = async (
   jobs: readonly JobSpec[],
   o: { readonly concurrency: number; readonly signal?: AbortSignal; readonly onEvent?: (e: PoolEvent) => void },
 ): Promise<JobResult[]> => {

@@ -11,7 +11,7 @@
  */
 import * as os from 'node:os';
 import * as E from 'fp-ts/lib/Either.js';
-import { Queue, UnrecoverableError, Worker, type Job, type JobState } from 'bullmq';
+import { FlowProducer, Queue, UnrecoverableError, Worker, type Job, type JobState } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { RunConfig } from '../../algebra/codecs.js';
 import type { CpgError } from '../../algebra/errors.js';
@@ -30,6 +30,8 @@ export interface SweepJobData {
   readonly id: string;
   readonly label: string;
   readonly config: RunConfig;
+  /** A CPG job's goal job (its child in the flow: it runs first). */
+  readonly goalsFrom?: string;
 }
 
 /** What a job's progress says while it runs: tasks finished of planned, and the attempt. */
@@ -88,13 +90,26 @@ export interface SubmitOptions {
  * no-op; a job that failed for good in an earlier submission is retried).
  */
 export const submitJobs = async (queue: Queue, tag: string, jobs: readonly SweepJobData[], o: SubmitOptions): Promise<void> => {
-  await queue.addBulk(
-    jobs.map((data) => ({
-      name: 'run',
-      data,
-      opts: { jobId: queueJobId(tag, data.id), attempts: o.attempts, backoff: { type: 'exponential', delay: o.backoffMs }, removeOnComplete: false, removeOnFail: false },
-    })),
-  );
+  const opts = (id: string) => ({ jobId: queueJobId(tag, id), attempts: o.attempts, backoff: { type: 'exponential', delay: o.backoffMs }, removeOnComplete: false, removeOnFail: false });
+  // A CPG job whose goals come from individual networks is the parent of a flow whose child trains them:
+  // the parent waits in Redis (waiting-children) until the child is done; no worker blocks on it.
+  const children = new Set(jobs.flatMap((j) => (j.goalsFrom !== undefined ? [j.goalsFrom] : [])));
+  const byId = new Map(jobs.map((j) => [j.id, j]));
+  await queue.addBulk(jobs.filter((j) => j.goalsFrom === undefined && !children.has(j.id)).map((data) => ({ name: 'run', data, opts: opts(data.id) })));
+  const parents = jobs.filter((j) => j.goalsFrom !== undefined && byId.has(j.goalsFrom));
+  if (parents.length > 0) {
+    const flows = new FlowProducer({ connection: queue.opts.connection });
+    await flows.addBulk(
+      parents.map((p) => ({
+        name: 'run',
+        queueName: queue.name,
+        data: p,
+        opts: opts(p.id),
+        children: [{ name: 'run', queueName: queue.name, data: byId.get(p.goalsFrom!)!, opts: { ...opts(p.goalsFrom!), failParentOnFailure: true } }],
+      })),
+    );
+    await flows.close();
+  }
   for (const data of jobs) {
     const job = await queue.getJob(queueJobId(tag, data.id));
     if (job !== undefined && (await job.getState()) === 'failed') await job.retry('failed');
@@ -140,10 +155,13 @@ export const removeQueued = async (queue: Queue, tag: string, ids: readonly stri
     const job = await queue.getJob(queueJobId(tag, id));
     if (job === undefined) continue;
     const state = await job.getState();
-    if (state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') {
-      await job.remove();
-      removed += 1;
-    }
+    // A parent waiting for its goal job goes without its child (a running child stops on the cancel mark);
+    // a job a worker has just taken is locked and stays: its worker stops it.
+    if (state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children')
+      removed += await job.remove({ removeChildren: false }).then(
+        () => 1,
+        () => 0,
+      );
   }
   return removed;
 };
@@ -170,7 +188,7 @@ export const startWorker = (redis: Redis, o: WorkerOptions): { readonly stop: ()
   const running = new Map<string, AbortController>();
   const me = `worker ${process.pid} on ${os.hostname()}`;
   const processor = async (job: Job<SweepJobData>): Promise<{ mode: string; seconds: number }> => {
-    const { sweepDir, id, label, config } = job.data;
+    const { sweepDir, id, label, config, goalsFrom } = job.data;
     const name = `${job.id ?? id} (${label})`;
     if (await isCancelled(sweepDir)) throw new UnrecoverableError('cancelled: the sweep was cancelled');
     const runDir = runDirOf(sweepDir, id);
@@ -189,7 +207,7 @@ export const startWorker = (redis: Redis, o: WorkerOptions): { readonly stop: ()
       })();
     }, 1000);
     const attempt = await attemptJob(
-      { id, config, runDir },
+      { id, config, runDir, ...(goalsFrom !== undefined ? { goalsFrom } : {}) },
       {
         signal: stop.signal,
         by: `${me}, attempt ${job.attemptsStarted}`,
