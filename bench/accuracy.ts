@@ -36,7 +36,7 @@ import { withPreset } from '../src/cpg/presets.js';
 import { shutdownBackend } from '../src/node/backend.js';
 import { type RunEvent } from '../src/streams/run.js';
 import { type RunRequest, readRun, runEvents } from '../src/node/runs.js';
-import { type BenchResult, type RunSource, type RunSummary, benchMethods, duration, renderMarkdown, renderText, resultJson, summarize } from './accuracyTable.js';
+import { type BenchResult, type RunSource, type RunSummary, benchMethods, budgetOf, duration, renderMarkdown, renderText, resultJson, summarize } from '../src/cli/accuracyTable.js';
 
 /** A failure of the benchmark itself: message and exit code. */
 class BenchFailure extends Error {
@@ -375,20 +375,6 @@ const obtain = async (dir: string, config: RunConfig, label: string, verbose: bo
     );
   return s;
 };
-
-const budgetOf = (c: RunConfig, methods: readonly Method[]): string =>
-  [
-    `${c.trainEpochs} training epochs per task (individual networks: ${c.individualEpochs})`,
-    ...(methods.includes('cpg') || methods.includes('packnet')
-      ? [
-          `compacting ${c.pruneEpochs} epochs per target (CPG targets ${c.sparsities.join('/')}, PackNet ${c.packnetSparsity})`,
-          `CPG pick retraining ≤ ${c.retrainEpochs} epochs, growth +${c.growStep} up to ×${c.maxMultiplier}, allowed loss ${c.allowedLoss}`,
-        ]
-      : []),
-    `batch ${c.batchSize}, lr ${c.lr}`,
-    c.limitPerTask !== undefined ? `≤ ${c.limitPerTask} training images per task` : 'all training images',
-    c.tasks !== undefined ? `first ${c.tasks} tasks` : 'all tasks',
-  ].join('; ');
 
 const machineOf = (runs: readonly RunSummary[]): string => {
   const backends = [...new Set(runs.map((r) => `${r.backend}${r.threads !== null ? ` (${r.threads} thread${r.threads === 1 ? '' : 's'})` : ''}`))];

@@ -25,6 +25,7 @@ const throwAllowed: Readonly<Record<string, string>> = {
   'effects/kernels/conv.ts': 'a tfjs kernel callback',
   'effects/kernels/wasm-calls.ts': 'called from tfjs kernel callbacks',
   'effects/simd/arena.ts': "the arena's capacity guard: sized exactly, so it fires only on a bug",
+  'node/sweep/queue.ts': 'a BullMQ processor fails its job by throwing (UnrecoverableError: fail for good; Error: retry)',
 };
 
 const code = (text: string): string =>

@@ -26,6 +26,8 @@ export type Command =
   /** Finished task `task` ('all': every one) written to `out` as `format` ('tfjs' unless given). */
   | { readonly kind: 'export'; readonly dir: string; readonly task: string; readonly out: string; readonly format: string | undefined; readonly flags: Flags }
   | { readonly kind: 'predict'; readonly dir: string; readonly task: string; readonly inputs: readonly string[]; readonly json: boolean; readonly flags: Flags }
+  /** `cpg sweep` and `cpg worker` parse their own flags (src/cli/sweep.ts). */
+  | { readonly kind: 'sweep' | 'worker'; readonly argv: readonly string[] }
   | { readonly kind: 'help'; readonly topic: string | undefined }
   | { readonly kind: 'version' };
 
@@ -46,7 +48,7 @@ export const configFields = (): readonly string[] => Object.keys(RunConfigInput.
 /** The configuration fields `cpg learn` takes: all but those naming a benchmark's data. */
 export const learnFields = (): readonly string[] => configFields().filter((f) => !['benchmark', 'tasks', 'dataPath'].includes(f));
 
-const commands = ['run', 'learn', 'resume', 'eval', 'predict', 'export'] as const;
+const commands = ['run', 'learn', 'resume', 'eval', 'predict', 'export', 'sweep', 'worker'] as const;
 
 /** Flags that take no value. */
 const switches: Readonly<Record<string, readonly string[]>> = { predict: ['json'] };
@@ -96,6 +98,7 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
   if (command === '--version' || command === 'version') return E.right({ kind: 'version' });
   if (!(commands as readonly string[]).includes(command))
     return E.left(usage(`unknown command '${command}' (commands: ${commands.join(', ')}, help)${suggest(command, [...commands, 'help'])}`));
+  if (command === 'sweep' || command === 'worker') return E.right({ kind: command, argv: rest });
   if (rest.includes('--help') || rest.includes('-h')) return E.right({ kind: 'help', topic: command });
 
   const extra =

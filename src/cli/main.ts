@@ -20,6 +20,7 @@ import { DEFAULT_TOLERANCE, type EvalRow } from '../cpg/evalRun.js';
 import { exportCommand } from './export.js';
 import { givenFields } from './configFile.js';
 import { shutdownBackend } from '../node/backend.js';
+import { sweepCommand, sweepHelp, workerCommand } from './sweep.js';
 
 /** Errors in the user's words: config fields named as the flags that set them. */
 const explain = (e: CpgError, fromFlags: boolean): string => {
@@ -66,6 +67,30 @@ const resolveConfig = async (cmd: Extract<Command, { kind: 'run' }>): Promise<E.
 };
 
 /**
+ * A run started by a sweep or a worker (with an IPC channel to it) must not
+ * outlive it: an orphan would write beside the job's next attempt. When the
+ * channel closes or the process is re-parented, `stop` is called; if the run
+ * has not ended 5 s later, the process exits (every checkpoint write is
+ * atomic, so the last checkpoint stays valid either way).
+ */
+const orphanGuard = (stop: () => void): void => {
+  if (process.channel === undefined) return;
+  process.channel.unref();
+  const parent = process.ppid;
+  let gone = false;
+  const onGone = () => {
+    if (gone) return;
+    gone = true;
+    stop();
+    setTimeout(() => process.exit(130), 5000).unref();
+  };
+  process.once('disconnect', onGone);
+  setInterval(() => {
+    if (process.ppid !== parent) onGone();
+  }, 500).unref();
+};
+
+/**
  * Subscribe to a run and render it; resolves to the exit code. Ctrl-C (or
  * SIGTERM) asks the run to stop: it ends at its next step, releases the run
  * directory, and the stream completes with 'stopped' (exit 130); a second one
@@ -82,6 +107,10 @@ export const follow = (dir: string, start: (signal: AbortSignal) => Observable<R
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    orphanGuard(() => {
+      process.stderr.write('cpg: the process that started this run is gone: stopping at the next step\n');
+      stop.abort();
+    });
     start(stop.signal).subscribe({
       next: (e) => {
         if (e.type === 'stopped') {
@@ -122,7 +151,10 @@ Usage:
   cpg eval DIR [--task NAME] [--tolerance X]
   cpg predict RUN --task NAME|all FILE|DIR... [--json]
   cpg export RUN --task NAME|all --out DIR [--format tfjs|onnx]
-  cpg help [run|learn|resume|eval|predict|export]
+  cpg sweep --grid GRID.json --out DIR [--concurrency N | --redis URL [--detach]]
+  cpg sweep DIR --status | --cancel
+  cpg worker --redis URL [--concurrency N] [--lock-duration MS] [--stall-interval MS]
+  cpg help [run|learn|resume|eval|predict|export|sweep]
 
 Commands:
   run      learn a benchmark's tasks one after the other, checkpointing every stage
@@ -131,6 +163,8 @@ Commands:
   eval     re-evaluate finished tasks from a checkpoint alone and prove their outputs unchanged
   predict  classify images with finished tasks of the model in RUN
   export   write a finished task as a tfjs LayersModel or an ONNX file any app can load
+  sweep    run a grid of configurations as jobs (here, or on workers over Redis) and tabulate them
+  worker   take sweep jobs from Redis and run them, on any number of machines
 `;
   if (topic === 'resume')
     return `${common}
@@ -194,6 +228,8 @@ width and the SHA-256 of RUN's run.json):
 Both take pixels / 255 in [0, 1], NHWC [batch, height, width, channels] with any
 batch size, and output logits. DIR must not exist yet, or be empty; nothing is
 written unless every file could be.`;
+  if (topic === 'sweep' || topic === 'worker') return `${common}
+${sweepHelp}`;
   if (topic === 'eval')
     return `${common}
 cpg eval DIR [--task NAME] [--tolerance X] rebuilds every finished task (or
@@ -253,6 +289,10 @@ const main = async (argv: readonly string[]): Promise<number> => {
     }
     case 'learn':
       return learnCommand(cmd, { fail, follow });
+    case 'sweep':
+      return sweepCommand(cmd.argv, (e) => fail(e, false));
+    case 'worker':
+      return workerCommand(cmd.argv, (e) => fail(e, false));
     case 'resume': {
       const backend = cmd.flags['backend'];
       const threads = cmd.flags['threads'];

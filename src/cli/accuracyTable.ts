@@ -1,16 +1,16 @@
 /**
- * The pure half of `npm run bench:accuracy`: what one finished run says
+ * The pure half of `npm run bench:accuracy` and of `cpg sweep`'s tables: what one finished run says
  * (a RunSummary, built from its report), mean ± std over seeds per method,
  * forgetting and backward transfer from an accuracy matrix, CPG's tasks
  * against their goals, the verdict lines, and the table as text and as
- * Markdown. No training, no files: bench/accuracy.ts does the effects.
+ * Markdown. No training, no files: bench/accuracy.ts and src/cli/sweep.ts do the effects.
  *
  * Units: accuracies are fractions in the data and percentages on screen;
  * forgetting and backward transfer are shown in percentage points (pts).
  * The std is the sample standard deviation (n − 1), absent for one seed.
  */
-import type { Method, RunReport } from '../src/algebra/codecs.js';
-import { bytes, table } from '../src/cli/render.js';
+import type { Method, RunConfig, RunReport } from '../algebra/codecs.js';
+import { bytes, table } from './render.js';
 
 /** The methods in the order they run and are listed: individual first (CPG's goals come from it). */
 export const benchMethods: readonly Method[] = ['individual', 'finetune', 'packnet', 'cpg'];
@@ -55,6 +55,21 @@ export interface RunSummary {
   readonly threads: number | null;
   readonly source: RunSource;
 }
+
+/** The budget every method of a table shares, in words (for the caption). */
+export const budgetOf = (c: RunConfig, methods: readonly Method[]): string =>
+  [
+    `${c.trainEpochs} training epochs per task (individual networks: ${c.individualEpochs})`,
+    ...(methods.includes('cpg') || methods.includes('packnet')
+      ? [
+          `compacting ${c.pruneEpochs} epochs per target (CPG targets ${c.sparsities.join('/')}, PackNet ${c.packnetSparsity})`,
+          `CPG pick retraining ≤ ${c.retrainEpochs} epochs, growth +${c.growStep} up to ×${c.maxMultiplier}, allowed loss ${c.allowedLoss}`,
+        ]
+      : []),
+    `batch ${c.batchSize}, lr ${c.lr}`,
+    c.limitPerTask !== undefined ? `≤ ${c.limitPerTask} training images per task` : 'all training images',
+    c.tasks !== undefined ? `first ${c.tasks} tasks` : 'all tasks',
+  ].join('; ');
 
 /** A statistic over seeds. */
 export interface Stat {

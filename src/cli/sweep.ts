@@ -1,0 +1,455 @@
+/**
+ * `cpg sweep` and `cpg worker`: a grid of configurations run as jobs, on a
+ * local pool of child processes or on BullMQ workers over Redis, then the
+ * tables `bench:accuracy` writes (mean ± std over seeds), and sweep.json.
+ */
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type Method, RunReport, decodeWith, parseJson, type RunConfig } from '../algebra/codecs.js';
+import type { CpgError } from '../algebra/errors.js';
+import { canonicalJson, pointLabel, type GridJob } from '../algebra/grid.js';
+import { sha256OfText } from '../algebra/sha256.js';
+import { sweepJobs } from '../cpg/sweep.js';
+import { type JobSpec, readProgress, runDirOf } from '../node/sweep/job.js';
+import { runLocalPool } from '../node/sweep/local.js';
+import { DEFAULT_QUEUE, connectRedis, jobStatuses, removeQueued, startWorker, submitJobs, type JobStatus, type SweepJobData } from '../node/sweep/queue.js';
+import {
+  type JobResult,
+  type SweepFile,
+  isCancelled,
+  markCancelled,
+  readSweep,
+  redactUrl,
+  saveRedisUrl,
+  savedRedisUrl,
+  writeSweep,
+  writeSweepText,
+} from '../node/sweep/sweepFile.js';
+import { type BenchResult, type RunSummary, budgetOf, duration, renderMarkdown, renderText, resultJson, summarize } from './accuracyTable.js';
+import { kebab } from './args.js';
+import { table } from './render.js';
+
+type Fail = (e: CpgError) => number;
+
+const usage = (message: string, field = 'command line'): CpgError => ({ tag: 'ConfigError', field, message });
+
+/** Flags as given: values by name, switches, positionals. */
+interface Parsed {
+  readonly values: Readonly<Record<string, string>>;
+  readonly switches: ReadonlySet<string>;
+  readonly positional: readonly string[];
+}
+
+const parseFlags = (command: string, argv: readonly string[], valued: readonly string[], switches: readonly string[]): E.Either<CpgError, Parsed> => {
+  const values: Record<string, string> = {};
+  const on = new Set<string>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) {
+      if (arg.startsWith('-') && arg.length > 1) return E.left(usage(`unknown option '${arg}' (options are long: --name value)`, arg));
+      positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    if (switches.includes(name)) {
+      if (eq !== -1) return E.left(usage(`--${name} is a switch: it takes no value`, `--${name}`));
+      if (on.has(name)) return E.left(usage(`--${name} is given twice`, `--${name}`));
+      on.add(name);
+      continue;
+    }
+    if (!valued.includes(name)) return E.left(usage(`unknown flag --${name} for \`cpg ${command}\` (flags: ${[...valued, ...switches].map((f) => `--${f}`).join(', ')})`, `--${name}`));
+    let value = eq === -1 ? undefined : arg.slice(eq + 1);
+    if (value === undefined) {
+      const next = argv[i + 1];
+      if (next === undefined || (next.startsWith('--') && next.length > 2)) return E.left(usage(`--${name} needs a value`, `--${name}`));
+      value = next;
+      i += 1;
+    }
+    if (name in values) return E.left(usage(`--${name} is given twice`, `--${name}`));
+    values[name] = value;
+  }
+  return E.right({ values, switches: on, positional });
+};
+
+const intFlag = (p: Parsed, name: string, fallback: number, min: number): E.Either<CpgError, number> => {
+  const text = p.values[name];
+  if (text === undefined) return E.right(fallback);
+  const n = Number(text);
+  return text.trim() !== '' && Number.isInteger(n) && n >= min ? E.right(n) : E.left(usage(`expected an integer ≥ ${min}, got '${text}'`, `--${name}`));
+};
+
+// ---------------------------------------------------------------------------
+// Jobs and tables
+
+/** The grid file's jobs, each checked the way `cpg run` checks its configuration. */
+const readGrid = async (file: string): Promise<E.Either<CpgError, readonly GridJob[]>> => {
+  const text = await fs.readFile(file, 'utf8').then(
+    (t) => E.right<CpgError, string>(t),
+    (e: NodeJS.ErrnoException) => E.left<CpgError, string>(usage(`cannot read ${file}: ${e.code ?? e.message}`, '--grid')),
+  );
+  const jobs = E.chain(sweepJobs(file))(E.chain(parseJson(file))(text));
+  if (E.isLeft(jobs)) return jobs;
+  for (const j of jobs.right) {
+    const at = `(grid point ${pointLabel(j.point)})`;
+    if (j.config.benchmark === 'custom') return E.left({ tag: 'DecodeError', file, field: 'benchmark', message: `'custom' is a model learned from your own tasks with \`cpg learn\`, not a benchmark a sweep can run ${at}` });
+    if (j.config.benchmark === 'cifar100' && j.config.dataPath === undefined)
+      return E.left({ tag: 'DecodeError', file, field: 'dataPath', message: `CIFAR-100 needs its binary directory: set "dataPath" ${at}` });
+  }
+  return jobs;
+};
+
+/** The fields that set a table apart (not seed or method, nor where it runs). */
+const groupKey = (c: RunConfig): string => {
+  const { seed: _s, method: _m, goals: _g, backend: _b, threads: _t, ...rest } = c;
+  return canonicalJson(rest);
+};
+
+const machineOf = (runs: readonly RunSummary[]): string => {
+  const backends = [...new Set(runs.map((r) => `${r.backend}${r.threads !== null ? ` (${r.threads} thread${r.threads === 1 ? '' : 's'})` : ''}`))];
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
+  return `backend ${backends.join(', ') || '—'}; Node ${process.version} on ${os.cpus().length} × ${cpu}, ${os.platform()} ${os.arch()}`;
+};
+
+/** One table per group of jobs that differ only in seed and method, from the finished runs' reports. */
+const tables = async (dir: string, sweep: SweepFile, results: readonly JobResult[], command: string): Promise<BenchResult[]> => {
+  const done = new Set(results.filter((r) => r.status === 'done').map((r) => r.id));
+  const groups = new Map<string, { config: RunConfig; point: Readonly<Record<string, unknown>>; runs: RunSummary[] }>();
+  for (const job of sweep.jobs) {
+    if (!done.has(job.id)) continue;
+    const file = path.join(runDirOf(dir, job.id), 'report.json');
+    const text = await fs.readFile(file, 'utf8').catch(() => null);
+    if (text === null) continue;
+    const report = E.chain(decodeWith(RunReport, file))(parseJson(file)(text));
+    if (E.isLeft(report)) continue;
+    const key = groupKey(job.config);
+    const g = groups.get(key) ?? { config: job.config, point: job.point, runs: [] };
+    g.runs.push(summarize(report.right, { dir: runDirOf(dir, job.id), threads: report.right.threads ?? null, source: 'ran' }));
+    groups.set(key, g);
+  }
+  return [...groups.values()].map((g) => {
+    const methods = [...new Set(g.runs.map((r) => r.method))] as Method[];
+    const distinct = Object.entries(g.point).filter(([k]) => k !== 'seed' && k !== 'method');
+    return {
+      benchmark: g.config.benchmark,
+      net: g.config.net,
+      seeds: [...new Set(g.runs.map((r) => r.seed))].sort((a, b) => a - b),
+      runs: g.runs,
+      command,
+      passThrough: distinct.map(([k, v]) => `--${kebab(k)} ${typeof v === 'string' ? v : JSON.stringify(v)}`),
+      budget: budgetOf(g.config, methods),
+      machine: machineOf(g.runs),
+      quick: false,
+    };
+  });
+};
+
+/** Write the tables and the results into sweep.json; print the tables; the exit code (1 naming the jobs that did not succeed). */
+const finish = async (dir: string, sweep: SweepFile, results: readonly JobResult[], command: string, fail: Fail): Promise<number> => {
+  const groups = await tables(dir, sweep, results, command);
+  const md = groups.map((g) => `${renderMarkdown(g)}${g.passThrough.length > 0 ? `\n(this table: ${g.passThrough.join(' ')})\n` : ''}`).join('\n');
+  for (const [name, text] of [
+    ['accuracy.md', md],
+    ['accuracy.json', `${JSON.stringify({ groups: groups.map(resultJson) }, null, 1)}\n`],
+  ] as const) {
+    const w = await writeSweepText(dir, name, text);
+    if (E.isLeft(w)) return fail(w.left);
+  }
+  const w = await writeSweep(dir, { ...sweep, ended: new Date().toISOString(), results });
+  if (E.isLeft(w)) return fail(w.left);
+  const text = groups.map((g) => `${g.passThrough.length > 0 ? `${g.passThrough.join(' ')}\n` : ''}${renderText(g)}`).join('\n\n');
+  process.stdout.write(`${text === '' ? 'no finished run to tabulate' : text}\n\n(${path.join(dir, 'accuracy.md')}, ${path.join(dir, 'accuracy.json')}, ${path.join(dir, 'sweep.json')})\n`);
+  const bad = results.filter((r) => r.status !== 'done');
+  if (bad.length === 0) return 0;
+  const label = (id: string) => pointLabel(sweep.jobs.find((j) => j.id === id)?.point ?? {});
+  process.stderr.write(`cpg: ${bad.length} of ${results.length} jobs did not succeed: ${bad.map((r) => `${r.id} (${label(r.id)}) ${r.status}${r.error !== null ? `: ${r.error}` : ''}`).join('; ')}\n`);
+  return 1;
+};
+
+// ---------------------------------------------------------------------------
+// cpg sweep
+
+export const sweepHelp = `Usage:
+  cpg sweep --grid GRID.json --out DIR [--concurrency N]             run every job here, N child processes at a time (default 1)
+  cpg sweep --grid GRID.json --out DIR --redis URL [--detach]        enqueue the jobs for \`cpg worker\`s, wait for them (or not)
+  cpg sweep DIR --status                                             queued, active, done and failed jobs, with progress
+  cpg sweep DIR --cancel                                             remove queued jobs, stop running ones
+  cpg worker --redis URL [--concurrency N] [--lock-duration MS] [--stall-interval MS]
+
+GRID.json is {"config": {…fixed fields…}, "axes": {"field": [values…]}}: fields as in --config,
+one job per point of the Cartesian product (at most 10,000). A job's id is the SHA-256 of its
+resolved configuration (without backend and threads); it runs in DIR/runs/<id>/ with its log
+job.log beside the run. A finished job is not run again; a stopped one resumes from its checkpoint.
+Other flags: --queue NAME (default ${DEFAULT_QUEUE}), --attempts N (default 3, with backoff).`;
+
+export const sweepCommand = async (argv: readonly string[], fail: Fail): Promise<number> => {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${sweepHelp}\n`);
+    return 0;
+  }
+  const parsed = parseFlags('sweep', argv, ['grid', 'out', 'concurrency', 'redis', 'queue', 'attempts'], ['detach', 'status', 'cancel']);
+  if (E.isLeft(parsed)) return fail(parsed.left);
+  const p = parsed.right;
+  if (p.switches.has('status') || p.switches.has('cancel')) {
+    if (p.switches.has('status') && p.switches.has('cancel')) return fail(usage('--status and --cancel: choose one'));
+    const dir = p.positional[0] ?? p.values['out'];
+    if (dir === undefined || p.positional.length > 1) return fail(usage('`cpg sweep DIR --status` (or --cancel) takes one sweep directory'));
+    for (const f of ['grid', 'concurrency', 'attempts']) if (f in p.values) return fail(usage(`--${f} is for starting a sweep, not with --status or --cancel`, `--${f}`));
+    return p.switches.has('status') ? statusOf(dir, p.values['redis'], fail) : cancel(dir, p.values['redis'], fail);
+  }
+  if (p.positional.length > 0) return fail(usage(`unexpected argument '${p.positional[0]}' (a new sweep: cpg sweep --grid GRID.json --out DIR; a running one: cpg sweep DIR --status)`));
+  const grid = p.values['grid'];
+  const out = p.values['out'];
+  if (grid === undefined) return fail(usage('`cpg sweep` needs --grid GRID.json', '--grid'));
+  if (out === undefined) return fail(usage('`cpg sweep` needs --out DIR (where the runs and tables go)', '--out'));
+  const concurrency = intFlag(p, 'concurrency', 1, 1);
+  if (E.isLeft(concurrency)) return fail(concurrency.left);
+  const attempts = intFlag(p, 'attempts', 3, 1);
+  if (E.isLeft(attempts)) return fail(attempts.left);
+  const redisUrl = p.values['redis'];
+  if (redisUrl === undefined) {
+    for (const f of ['queue', 'attempts']) if (f in p.values) return fail(usage(`--${f} is for a sweep on Redis (--redis URL)`, `--${f}`));
+    if (p.switches.has('detach')) return fail(usage('--detach is for a sweep on Redis (--redis URL): a local sweep runs its jobs itself', '--detach'));
+  } else if ('concurrency' in p.values) return fail(usage('--concurrency is for a local sweep: on Redis, each `cpg worker` has its own', '--concurrency'));
+
+  const jobs = await readGrid(grid);
+  if (E.isLeft(jobs)) return fail(jobs.left);
+  const dir = path.resolve(out);
+  const held = await readSweep(dir);
+  if (E.isLeft(held)) return fail(held.left);
+  const ids = jobs.right.map((j) => j.id);
+  if (held.right !== null && canonicalJson([...held.right.jobs.map((j) => j.id)].sort()) !== canonicalJson([...ids].sort()))
+    return fail(usage(`${dir} holds another sweep (its jobs differ from this grid's): choose another --out`, '--out'));
+  const command = `cpg sweep ${argv.filter((a, i) => a !== redisUrl || argv[i - 1] !== '--redis').join(' ')}`;
+  const base: SweepFile = {
+    format: 'cpg-sweep',
+    version: 1,
+    grid: path.resolve(grid),
+    created: held.right?.created ?? new Date().toISOString(),
+    queue: null,
+    jobs: jobs.right.map((j) => ({ id: j.id, point: j.point, config: j.config, ...(j.goalsFrom !== undefined ? { goalsFrom: j.goalsFrom } : {}) })),
+  };
+  await fs.rm(path.join(dir, 'cancelled'), { force: true });
+  if (redisUrl === undefined) return localSweep(dir, base, concurrency.right, command, fail);
+  return redisSweep(dir, base, redisUrl, p.values['queue'] ?? DEFAULT_QUEUE, attempts.right, p.switches.has('detach'), command, fail);
+};
+
+const say = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+const localSweep = async (dir: string, sweep: SweepFile, concurrency: number, command: string, fail: Fail): Promise<number> => {
+  const w = await writeSweep(dir, sweep);
+  if (E.isLeft(w)) return fail(w.left);
+  const specs: JobSpec[] = sweep.jobs.map((j) => ({ id: j.id, config: j.config, runDir: runDirOf(dir, j.id), ...(j.goalsFrom !== undefined ? { goalsFrom: j.goalsFrom } : {}) }));
+  const label = (id: string) => pointLabel(sweep.jobs.find((j) => j.id === id)?.point ?? {});
+  say(`cpg sweep: ${specs.length} job${specs.length === 1 ? '' : 's'} in ${dir}, ${concurrency} at a time`);
+  const stop = new AbortController();
+  const onSignal = () => {
+    if (stop.signal.aborted) process.exit(130);
+    say('cpg sweep: stopping: running jobs end at their next step; give the same command again to continue');
+    stop.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let ended = 0;
+  const results = await runLocalPool(specs, {
+    concurrency,
+    signal: stop.signal,
+    onEvent: (e) => {
+      if (e.type === 'started') say(`  ${e.job.id} (${label(e.job.id)}): cpg ${e.mode} (pid ${e.pid})`);
+      else {
+        ended += 1;
+        const a = e.attempt;
+        say(
+          `  [${ended}/${specs.length}] ${e.job.id} (${label(e.job.id)}): ${a.kind === 'done' ? (a.mode === 'finished before' ? 'finished before, skipped' : `done in ${duration(a.seconds)}`) : `failed: ${a.message} (log: ${path.join(e.job.runDir, 'job.log')})`}`,
+        );
+      }
+    },
+  });
+  if (stop.signal.aborted) return 130;
+  return finish(dir, sweep, results, command, fail);
+};
+
+/** The Redis URL of a sweep's directory, or the one given. */
+const urlFor = async (dir: string, given: string | undefined): Promise<E.Either<CpgError, string>> => {
+  if (given !== undefined) return E.right(given);
+  const saved = await savedRedisUrl(dir);
+  return saved === null ? E.left(usage(`${dir} has no saved Redis URL: give it with --redis URL`, '--redis')) : E.right(saved);
+};
+
+const terminal = (s: JobStatus['state']): boolean => s === 'completed' || s === 'failed' || s === 'unknown';
+
+const resultOf = (s: JobStatus, cancelled: boolean): JobResult =>
+  s.state === 'completed'
+    ? { id: s.id, status: 'done', error: null, attempts: s.attemptsStarted }
+    : { id: s.id, status: cancelled || (s.error ?? '').startsWith('cancelled') ? 'cancelled' : 'failed', error: s.state === 'unknown' ? 'not in the queue (removed)' : s.error, attempts: s.attemptsStarted };
+
+const redisSweep = async (dir: string, sweep: SweepFile, url: string, queueName: string, attempts: number, detach: boolean, command: string, fail: Fail): Promise<number> => {
+  if (queueName.includes(':') || queueName === '') return fail(usage(`a queue name may not be empty or contain ':', got '${queueName}'`, '--queue'));
+  const redis = await connectRedis(url);
+  if (E.isLeft(redis)) return fail(redis.left);
+  const tag = sha256OfText(dir).slice(0, 8);
+  const withQueue: SweepFile = { ...sweep, queue: { redis: redactUrl(url), queue: queueName, tag } };
+  const w = await writeSweep(dir, withQueue);
+  if (E.isLeft(w)) return fail(w.left);
+  await saveRedisUrl(dir, url);
+  const queue = new Queue(queueName, { connection: redis.right });
+  const close = async () => {
+    await queue.close();
+    redis.right.disconnect();
+  };
+  const data: SweepJobData[] = sweep.jobs.map((j) => ({ sweepDir: dir, id: j.id, label: pointLabel(j.point), config: j.config, ...(j.goalsFrom !== undefined ? { goalsFrom: j.goalsFrom } : {}) }));
+  await submitJobs(queue, tag, data, { attempts, backoffMs: 1000 });
+  say(`cpg sweep: ${data.length} job${data.length === 1 ? '' : 's'} queued in '${queueName}' on ${redactUrl(url)} (sweep ${tag}); runs in ${dir}/runs`);
+  if (detach) {
+    await close();
+    process.stdout.write(`${dir}\n`);
+    return 0;
+  }
+  const ids = sweep.jobs.map((j) => j.id);
+  const label = (id: string) => pointLabel(sweep.jobs.find((j) => j.id === id)?.point ?? {});
+  const last = new Map<string, string>();
+  let statuses: JobStatus[] = [];
+  let cancelled = false;
+  for (;;) {
+    statuses = await jobStatuses(queue, tag, ids);
+    for (const s of statuses) {
+      const key = `${s.state} ${s.attemptsStarted}`;
+      if (last.get(s.id) !== key) {
+        last.set(s.id, key);
+        const done = statuses.filter((x) => terminal(x.state)).length;
+        say(`  [${done}/${ids.length}] ${s.id} (${label(s.id)}): ${s.state}${s.attemptsStarted > 1 ? ` (attempt ${s.attemptsStarted})` : ''}${s.state === 'failed' && s.error !== null ? `: ${s.error}` : ''}`);
+      }
+    }
+    if (statuses.every((s) => terminal(s.state))) break;
+    if (await isCancelled(dir)) {
+      cancelled = true;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  await close();
+  const results = statuses.map((s): JobResult => {
+    if (!terminal(s.state)) return { id: s.id, status: 'cancelled', error: `cancelled while ${s.state}`, attempts: s.attemptsStarted };
+    const r = resultOf(s, cancelled);
+    return r;
+  });
+  return finish(dir, withQueue, results, command, fail);
+};
+
+/** `cpg sweep DIR --status`: each job's state and progress (from Redis for a queued sweep, from the run directories for a local one). */
+const statusOf = async (dir: string, given: string | undefined, fail: Fail): Promise<number> => {
+  const held = await readSweep(dir);
+  if (E.isLeft(held)) return fail(held.left);
+  const sweep = held.right;
+  if (sweep === null) return fail(usage(`${dir} holds no sweep (no sweep.json)`, 'DIR'));
+  const progressText = (p: { finishedTasks: number; plannedTasks: number } | null) => (p === null ? '—' : `${p.finishedTasks}/${p.plannedTasks} tasks`);
+  const rows: string[][] = [];
+  const counts = new Map<string, number>();
+  const count = (s: string) => counts.set(s, (counts.get(s) ?? 0) + 1);
+  if (sweep.queue === null) {
+    for (const j of sweep.jobs) {
+      const p = await readProgress(runDirOf(dir, j.id));
+      const r = sweep.results?.find((x) => x.id === j.id);
+      const state = p?.status === 'finished' ? 'done' : r?.status === 'failed' ? 'failed' : p !== null ? 'started' : 'not started';
+      count(state);
+      rows.push([j.id, pointLabel(j.point), state, progressText(p), r?.error ?? '']);
+    }
+  } else {
+    const url = await urlFor(dir, given);
+    if (E.isLeft(url)) return fail(url.left);
+    const redis = await connectRedis(url.right);
+    if (E.isLeft(redis)) return fail(redis.left);
+    const queue = new Queue(sweep.queue.queue, { connection: redis.right });
+    const statuses = await jobStatuses(queue, sweep.queue.tag, sweep.jobs.map((j) => j.id));
+    await queue.close();
+    redis.right.disconnect();
+    for (const s of statuses) {
+      const j = sweep.jobs.find((x) => x.id === s.id)!;
+      const state = s.state === 'completed' ? 'done' : s.state === 'waiting' || s.state === 'delayed' || s.state === 'prioritized' ? 'queued' : s.state === 'waiting-children' ? 'waiting for goals' : s.state;
+      count(state);
+      const p = s.progress ?? (await readProgress(runDirOf(dir, s.id)));
+      rows.push([s.id, pointLabel(j.point), `${state}${s.attemptsStarted > 1 ? ` (attempt ${s.attemptsStarted})` : ''}`, progressText(p), s.error ?? '']);
+    }
+  }
+  const order = ['waiting for goals', 'queued', 'not started', 'active', 'started', 'done', 'failed', 'unknown'];
+  const summary = [...counts].sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)).map(([s, n]) => `${n} ${s}`).join(', ');
+  process.stdout.write(
+    `sweep ${dir}: ${sweep.jobs.length} jobs: ${summary}${(await isCancelled(dir)) ? ' (cancelled)' : ''}${sweep.queue !== null ? ` — queue '${sweep.queue.queue}' on ${sweep.queue.redis}` : ''}\n${table(['job', 'point', 'state', 'progress', 'error'], rows)}\n`,
+  );
+  return 0;
+};
+
+/** `cpg sweep DIR --cancel`: mark the sweep cancelled, remove its queued jobs; workers stop its running ones. */
+const cancel = async (dir: string, given: string | undefined, fail: Fail): Promise<number> => {
+  const held = await readSweep(dir);
+  if (E.isLeft(held)) return fail(held.left);
+  const sweep = held.right;
+  if (sweep === null) return fail(usage(`${dir} holds no sweep (no sweep.json)`, 'DIR'));
+  await markCancelled(dir);
+  if (sweep.queue === null) {
+    process.stdout.write(`sweep ${dir} cancelled (a local sweep: stop its \`cpg sweep\` with Ctrl-C; it resumes when given again)\n`);
+    return 0;
+  }
+  const url = await urlFor(dir, given);
+  if (E.isLeft(url)) return fail(url.left);
+  const redis = await connectRedis(url.right);
+  if (E.isLeft(redis)) return fail(redis.left);
+  const queue = new Queue(sweep.queue.queue, { connection: redis.right });
+  const removed = await removeQueued(queue, sweep.queue.tag, sweep.jobs.map((j) => j.id));
+  await queue.close();
+  redis.right.disconnect();
+  process.stdout.write(`sweep ${dir} cancelled: ${removed} queued job${removed === 1 ? '' : 's'} removed; running ones stop within a second (their runs resume if the sweep is given again)\n`);
+  return 0;
+};
+
+// ---------------------------------------------------------------------------
+// cpg worker
+
+export const workerCommand = async (argv: readonly string[], fail: Fail): Promise<number> => {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${sweepHelp}\n`);
+    return 0;
+  }
+  const parsed = parseFlags('worker', argv, ['redis', 'concurrency', 'lock-duration', 'stall-interval', 'queue'], []);
+  if (E.isLeft(parsed)) return fail(parsed.left);
+  const p = parsed.right;
+  if (p.positional.length > 0) return fail(usage(`unexpected argument '${p.positional[0]}'`));
+  const url = p.values['redis'];
+  if (url === undefined) return fail(usage('`cpg worker` needs --redis URL', '--redis'));
+  const concurrency = intFlag(p, 'concurrency', 1, 1);
+  const lock = intFlag(p, 'lock-duration', 30_000, 1000);
+  const stall = intFlag(p, 'stall-interval', 30_000, 1000);
+  for (const x of [concurrency, lock, stall]) if (E.isLeft(x)) return fail(x.left);
+  const queueName = p.values['queue'] ?? DEFAULT_QUEUE;
+  if (queueName.includes(':') || queueName === '') return fail(usage(`a queue name may not be empty or contain ':', got '${queueName}'`, '--queue'));
+  const redis = await connectRedis(url);
+  if (E.isLeft(redis)) return fail(redis.left);
+  const stamp = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  const worker = startWorker(redis.right, {
+    queue: queueName,
+    concurrency: E.getOrElse(() => 1)(concurrency),
+    lockDurationMs: E.getOrElse(() => 30_000)(lock),
+    stalledIntervalMs: E.getOrElse(() => 30_000)(stall),
+    say: stamp,
+  });
+  stamp(`worker ${process.pid} on ${os.hostname()}: queue '${queueName}' on ${redactUrl(url)}, ${E.getOrElse(() => 1)(concurrency)} at a time`);
+  return new Promise<number>((resolve) => {
+    const onSignal = () => {
+      stamp(`worker ${process.pid}: stopping (running jobs stop at their next step and are retried)`);
+      void worker.stop().then(() => {
+        (redis.right as Redis).disconnect();
+        resolve(130);
+      });
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+};
+

@@ -1,0 +1,26 @@
+/**
+ * A sweep's jobs from a grid file's JSON: the grid decoded (algebra/grid.ts),
+ * each point resolved as `cpg run` resolves its flags (the benchmark's
+ * preset, then the reference defaults), with its id.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import { decodeConfig } from '../algebra/codecs.js';
+import type { CpgError } from '../algebra/errors.js';
+import { type GridJob, MAX_GRID_JOBS, decodeGrid, gridJobs, withGoalJobs } from '../algebra/grid.js';
+import { withPreset } from './presets.js';
+
+/**
+ * The jobs of the grid in `u` (the parsed JSON of `file`), or the one-line
+ * refusal naming the field. A CPG job whose goals come from individual
+ * networks gets its goal job (`withGoalJobs`): the individual networks are
+ * trained once, as a job of their own, and the CPG job runs after it.
+ */
+export const sweepJobs =
+  (file: string | undefined, max = MAX_GRID_JOBS) =>
+  (u: unknown): E.Either<CpgError, readonly GridJob[]> =>
+    pipe(
+      decodeGrid(file, max)(u),
+      E.chain(gridJobs((input) => decodeConfig(undefined)(withPreset(input)), file)),
+      E.map(withGoalJobs),
+    );

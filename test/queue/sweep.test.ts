@@ -1,0 +1,325 @@
+/**
+ * Sweeps end to end: a local pool, and BullMQ workers over a real Redis
+ * (Debian's `redis-server`, started here on a free port without persistence
+ * and stopped at exit; installed with apt when missing and we are root, else
+ * the test fails saying what to install). The main test runs a 4-job sweep
+ * of tiny real runs on 2 workers, SIGKILLs one mid-job, and checks that every
+ * job finishes, that the killed job's child stopped, that the job resumed
+ * from its checkpoint on the other worker rather than restarting, and that
+ * its report equals an uninterrupted run's. Bad grids and an unreachable or
+ * password-refusing Redis get one line and exit 2.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const env = { ...process.env, CPG_BACKEND: process.env['CPG_BACKEND'] ?? 'wasm' };
+const cpg = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8', timeout: 120_000 });
+const work = mkdtempSync(path.join(tmpdir(), 'cpg-sweep-'));
+
+/** Tiny real runs: Split MNIST, 64 images a task, one epoch a stage, one thread. */
+const tiny = { benchmark: 'split-mnist', limitPerTask: 64, trainEpochs: 1, individualEpochs: 1, pruneEpochs: 1, sparsities: [0.5], retrainEpochs: 1, threads: 1 };
+
+const gridFile = (name: string, grid: unknown): string => {
+  const file = path.join(work, name);
+  writeFileSync(file, JSON.stringify(grid));
+  return file;
+};
+
+const refused = (args: string[], pattern: RegExp, code = 2): void => {
+  const r = cpg(...args);
+  assert.equal(r.status, code, `cpg ${args.join(' ')} → exit ${r.status}\n${r.stdout}${r.stderr}`);
+  assert.match(r.stderr, pattern, `cpg ${args.join(' ')}`);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+};
+
+// ---------------------------------------------------------------------------
+// Redis: installed when missing (as root), started on a free port, stopped at exit
+
+const redisServer = (): string => {
+  const found = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
+  if (found !== undefined) return found;
+  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get'))
+    throw new Error("the queue tests need Redis: install Debian's `redis-server` package (apt-get install -y redis-server, as root)");
+  console.log('# installing redis-server with apt-get (once)');
+  const aptEnv = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const apt = (args: string[]) => spawnSync('apt-get', args, { env: aptEnv, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  let r = apt(['install', '-y', 'redis-server']);
+  if (r.status !== 0) {
+    apt(['update']);
+    r = apt(['install', '-y', 'redis-server']);
+  }
+  if (r.status !== 0 || !existsSync('/usr/bin/redis-server')) throw new Error(`apt-get install redis-server failed: ${(r.stderr ?? '').trim().split('\n').pop() ?? ''}`);
+  return '/usr/bin/redis-server';
+};
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+
+const servers: ChildProcess[] = [];
+
+/** A throwaway Redis (no persistence) on a free port; resolves once it accepts connections. */
+const startRedis = async (extra: string[] = []): Promise<number> => {
+  const port = await freePort();
+  const server = spawn(redisServer(), ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  servers.push(server);
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 15_000);
+    server.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    server.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
+  });
+  return port;
+};
+
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of [...children, ...servers]) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+let port = 0;
+before(async () => {
+  port = await startRedis();
+});
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A `cpg` process in the background, its output collected. */
+const background = (args: string[]): { proc: ChildProcess; out: () => string; exited: Promise<number | null> } => {
+  const proc = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(proc);
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return { proc, out: () => out, exited };
+};
+
+const manifestOf = (runDir: string): { finished: unknown[]; status: string } | null => {
+  try {
+    return JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')) as { finished: unknown[]; status: string };
+  } catch {
+    return null;
+  }
+};
+
+/** A report without what depends on when and how fast it ran. */
+const comparable = (file: string): unknown => {
+  const r = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  delete r['timing'];
+  delete r['createdAt'];
+  return r;
+};
+
+// ---------------------------------------------------------------------------
+
+test('bad grids are refused with one line and exit 2, before anything is queued', () => {
+  const out = path.join(work, 'bad');
+  refused(['sweep', '--grid', gridFile('unknown.json', { config: tiny, axes: { sede: [1, 2] } }), '--out', out], /unknown\.json: .*'axes\.sede'.*unknown field/);
+  refused(['sweep', '--grid', gridFile('empty.json', { config: tiny, axes: { seed: [] } }), '--out', out], /'axes\.seed'.*empty axis/);
+  const many = { config: tiny, axes: { seed: Array.from({ length: 101 }, (_, i) => i), trainEpochs: Array.from({ length: 100 }, (_, i) => i + 1) } };
+  refused(['sweep', '--grid', gridFile('many.json', many), '--out', out, '--redis', `redis://127.0.0.1:${port}`], /10,100 jobs: a grid may make at most 10,000/);
+  refused(['sweep', '--grid', path.join(work, 'none.json'), '--out', out], /--grid.*cannot read/);
+  refused(['sweep', '--grid', gridFile('ok.json', { config: tiny, axes: { seed: [1] } })], /needs --out/);
+  refused(['sweep', '--grid', gridFile('ok.json', { config: tiny, axes: { seed: [1] } }), '--out', out, '--detach'], /--detach is for a sweep on Redis/);
+  refused(['worker', '--redis', `redis://127.0.0.1:${port}`, '--lock-duration', 'soon'], /--lock-duration.*integer/);
+  assert.equal(existsSync(out), false, 'nothing written');
+});
+
+test('an unreachable Redis is one line and exit 2, within seconds', async () => {
+  const closed = await freePort();
+  const t0 = performance.now();
+  refused(['sweep', '--grid', gridFile('one.json', { config: tiny, axes: { seed: [1] } }), '--out', path.join(work, 'unreachable'), '--redis', `redis://127.0.0.1:${closed}`], /cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
+  refused(['worker', '--redis', `redis://127.0.0.1:${closed}`], /cannot reach Redis/);
+  refused(['worker', '--redis', 'http://127.0.0.1:6379'], /--redis.*expected a URL redis:\/\//);
+  assert.ok(performance.now() - t0 < 30_000, 'bounded');
+});
+
+test('a Redis with a password: the URL carries it, a wrong one is refused; --detach, --status and --cancel', async () => {
+  const secured = await startRedis(['--requirepass', 's3cret']);
+  const grid = gridFile('pw.json', { config: { ...tiny, tasks: 1, method: 'packnet' }, axes: { seed: [11, 12] } });
+  refused(['worker', '--redis', `redis://:wrong@127.0.0.1:${secured}`], /cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: .*(WRONGPASS|invalid password)/);
+  refused(['sweep', DIR_OF_NOTHING(), '--status'], /holds no sweep/);
+  const dir = path.join(work, 'pw');
+  const r = cpg('sweep', '--grid', grid, '--out', dir, '--redis', `redis://:s3cret@127.0.0.1:${secured}`, '--queue', 'pw-test', '--detach');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), dir, '--detach prints the sweep directory');
+  assert.doesNotMatch(readFileSync(path.join(dir, 'sweep.json'), 'utf8'), /s3cret/, 'the password is not in sweep.json');
+  // No worker listens to this queue: both jobs stay queued.
+  const st = cpg('sweep', dir, '--status');
+  assert.equal(st.status, 0, st.stderr);
+  assert.match(st.stdout, /2 jobs: 2 queued/);
+  const c = cpg('sweep', dir, '--cancel');
+  assert.equal(c.status, 0, c.stderr);
+  assert.match(c.stdout, /2 queued jobs removed/);
+  assert.match(cpg('sweep', dir, '--status').stdout, /2 unknown \(cancelled\)/);
+});
+
+const DIR_OF_NOTHING = () => mkdtempSync(path.join(work, 'nothing-'));
+
+test('a local sweep: jobs as child processes, one failure reported without stopping the rest, finished jobs skipped on a re-run', { timeout: 180_000 }, () => {
+  const grid = gridFile('local.json', { config: { ...tiny, tasks: 1, method: 'finetune' }, axes: { goals: [{ kind: 'individual' }, { kind: 'file', path: path.join(work, 'no-goals.json') }] } });
+  const dir = path.join(work, 'local');
+  const r = cpg('sweep', '--grid', grid, '--out', dir, '--concurrency', '2');
+  assert.equal(r.status, 1, `${r.stdout}${r.stderr}`);
+  assert.match(r.stderr.trim().split('\n').pop()!, /^cpg: 1 of 2 jobs did not succeed: [0-9a-f]{16} \(goals=.*no-goals\.json.*\) failed: .*no-goals\.json/);
+  assert.match(r.stdout, /finetune +\d+\.\d\d/, 'the table of the finished job');
+  const sweep = JSON.parse(readFileSync(path.join(dir, 'sweep.json'), 'utf8')) as { results: { id: string; status: string }[] };
+  assert.deepEqual(sweep.results.map((x) => x.status).sort(), ['done', 'failed']);
+  for (const f of ['accuracy.md', 'accuracy.json']) assert.ok(existsSync(path.join(dir, f)), f);
+  const done = sweep.results.find((x) => x.status === 'done')!.id;
+  assert.ok(existsSync(path.join(dir, 'runs', done, 'job.log')) && existsSync(path.join(dir, 'runs', done, 'report.json')));
+  const again = cpg('sweep', '--grid', grid, '--out', dir);
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, new RegExp(`${done} \\(goals=.*\\): finished before, skipped`));
+  refused(['sweep', '--grid', gridFile('other.json', { config: tiny, axes: { seed: [5] } }), '--out', dir], /holds another sweep/);
+});
+
+test('2 workers, one SIGKILLed mid-job: every job finishes, the killed job resumes from its checkpoint elsewhere, with the result of an uninterrupted run', { timeout: 240_000 }, async () => {
+  const url = `redis://127.0.0.1:${port}`;
+  const opts = ['--redis', url, '--queue', 'kill-test', '--lock-duration', '2000', '--stall-interval', '2000'];
+  const workers = [background(['worker', ...opts]), background(['worker', ...opts])];
+  const grid = gridFile('kill.json', { config: { ...tiny, tasks: 3, method: 'packnet' }, axes: { seed: [1, 2, 3, 4] } });
+  const dir = path.join(work, 'kill');
+  const sweep = background(['sweep', '--grid', grid, '--out', dir, '--redis', url, '--queue', 'kill-test']);
+
+  // Wait for a job with a checkpoint (a finished task) that is still running, and kill its worker.
+  let victim: { id: string; worker: number; childPid: number } | undefined;
+  const t0 = performance.now();
+  while (victim === undefined) {
+    assert.ok(performance.now() - t0 < 120_000, `no job reached its first checkpoint:\n${workers.map((w) => w.out()).join('\n')}\n${sweep.out()}`);
+    await sleep(100);
+    const runs = existsSync(path.join(dir, 'runs')) ? readdirSync(path.join(dir, 'runs')) : [];
+    for (const id of runs) {
+      const m = manifestOf(path.join(dir, 'runs', id));
+      if (m === null || m.status === 'finished' || m.finished.length < 1) continue;
+      const w = workers.findIndex((x) => new RegExp(`${id} .*attempt 1: cpg run \\(pid \\d+\\)`).test(x.out()));
+      if (w === -1) continue;
+      const childPid = Number(new RegExp(`${id} .*attempt 1: cpg run \\(pid (\\d+)\\)`).exec(workers[w]!.out())![1]);
+      workers[w]!.proc.kill('SIGKILL');
+      console.log(`# ${new Date().toISOString()} SIGKILL worker ${workers[w]!.proc.pid} running job ${id} (its child cpg run: pid ${childPid}; ${m.finished.length} task(s) finished)`);
+      victim = { id, worker: w, childPid };
+      break;
+    }
+  }
+  const killedAt = performance.now();
+  await workers[victim.worker]!.exited;
+  // Its child sees the channel close and stops at its next step: no orphan writes beside the next attempt.
+  while (alive(victim.childPid)) {
+    assert.ok(performance.now() - killedAt < 15_000, `the killed worker's child ${victim.childPid} is still running`);
+    await sleep(100);
+  }
+  const code = await sweep.exited;
+  const survivor = workers[1 - victim.worker]!;
+  assert.equal(code, 0, `${sweep.out()}\n--- surviving worker:\n${survivor.out()}`);
+  survivor.proc.kill('SIGTERM');
+  await survivor.exited;
+
+  // Every job finished.
+  const result = JSON.parse(readFileSync(path.join(dir, 'sweep.json'), 'utf8')) as { results: { id: string; status: string; attempts: number }[] };
+  assert.equal(result.results.length, 4);
+  assert.ok(result.results.every((r) => r.status === 'done'), JSON.stringify(result.results));
+  assert.equal(result.results.find((r) => r.id === victim!.id)!.attempts, 2, 'the killed job took a second attempt');
+
+  // The other worker saw it stall and resumed it from its checkpoint: its second attempt is a `cpg resume` that starts past task 1.
+  assert.match(survivor.out(), new RegExp(`${victim.id}: stalled`));
+  assert.match(survivor.out(), new RegExp(`${victim.id} .*attempt 2: cpg resume`));
+  const log = readFileSync(path.join(dir, 'runs', victim.id, 'job.log'), 'utf8');
+  const attempts = log.split(/^--- /m).slice(1);
+  assert.equal(attempts.length, 2, log);
+  assert.match(attempts[0]!, /attempt 1: cpg run /);
+  assert.match(attempts[0]!, /the process that started this run is gone: stopping at the next step/);
+  assert.match(attempts[1]!, /attempt 2: cpg resume /);
+  assert.match(attempts[1]!, /^cpg resume: packnet on split-mnist/m);
+  assert.doesNotMatch(attempts[1]!, /^task 1\/3/m, 'the resumed run did not learn task 1 again');
+
+  // Its result equals an uninterrupted run of the same configuration.
+  const fresh = path.join(work, 'uninterrupted');
+  const r = cpg('run', '--config', path.join(dir, 'runs', victim.id, 'job.json'), '--out', fresh);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(comparable(path.join(dir, 'runs', victim.id, 'report.json')), comparable(path.join(fresh, 'report.json')));
+  const said = (lines: string[]) => lines.map((l) => `#   ${l}`).join('\n');
+  console.log(`# the killed worker's log:\n${said(workers[victim.worker]!.out().trim().split('\n'))}`);
+  console.log(`# the surviving worker's log, on that job:\n${said(survivor.out().split('\n').filter((l) => l.includes(victim!.id)))}`);
+  console.log(`# its job.log (attempt headers, run lines, tasks, stops):\n${said(log.split('\n').filter((l) => /^(---|cpg|task \d)/.test(l)))}`);
+});
+
+test("a CPG job's goal networks are its child job in a BullMQ flow: the parent runs after it, on one worker that never blocks", { timeout: 180_000 }, async () => {
+  const url = `redis://127.0.0.1:${port}`;
+  // One worker with one slot: if it waited for the child inside the parent's job, nothing would ever finish.
+  const worker = background(['worker', '--redis', url, '--queue', 'flow-test', '--lock-duration', '5000', '--stall-interval', '5000']);
+  const grid = gridFile('flow.json', { config: { ...tiny, tasks: 1 }, axes: { method: ['cpg'], seed: [7] } });
+  const dir = path.join(work, 'flow');
+  const sweep = background(['sweep', '--grid', grid, '--out', dir, '--redis', url, '--queue', 'flow-test']);
+  const code = await sweep.exited;
+  worker.proc.kill('SIGTERM');
+  await worker.exited;
+  assert.equal(code, 0, `${sweep.out()}\n--- worker:\n${worker.out()}`);
+  const s = JSON.parse(readFileSync(path.join(dir, 'sweep.json'), 'utf8')) as { jobs: { id: string; config: { method: string }; goalsFrom?: string }[]; results: { status: string }[] };
+  assert.equal(s.jobs.length, 2, 'the CPG job and its goal job');
+  const cpgJob = s.jobs.find((j) => j.config.method === 'cpg')!;
+  const goalJob = s.jobs.find((j) => j.config.method === 'individual')!;
+  assert.equal(cpgJob.goalsFrom, goalJob.id);
+  assert.ok(s.results.every((r) => r.status === 'done'));
+  // The parent waited for its child in Redis, and ran after it.
+  assert.match(sweep.out(), new RegExp(`${cpgJob.id} \\(method=cpg seed=7\\): waiting-children`));
+  const out = worker.out();
+  const childDone = out.indexOf(`${goalJob.id} (method=individual seed=7): done`);
+  const parentStarted = out.indexOf(`${cpgJob.id} (method=cpg seed=7): attempt 1: cpg run`);
+  assert.ok(childDone !== -1 && parentStarted > childDone, out);
+  // Its goals are the goal networks' validation accuracies.
+  const individual = JSON.parse(readFileSync(path.join(dir, 'runs', goalJob.id, 'report.json'), 'utf8')) as { tasks: { name: string; valAccuracy: number }[] };
+  const cpgReport = JSON.parse(readFileSync(path.join(dir, 'runs', cpgJob.id, 'report.json'), 'utf8')) as { tasks: { name: string; goal: number }[] };
+  assert.deepEqual(
+    cpgReport.tasks.map((t) => [t.name, t.goal]),
+    individual.tasks.map((t) => [t.name, t.valAccuracy]),
+  );
+  assert.match(sweep.out(), /CPG against its goals/);
+});
+
+test('rediss:// (TLS): a server whose certificate is trusted (NODE_EXTRA_CA_CERTS) takes the sweep; an untrusted one is one line and exit 2', async () => {
+  const certs = mkdtempSync(path.join(work, 'tls-'));
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(certs, 'key.pem'), '-out', path.join(certs, 'cert.pem'), '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  assert.equal(made.status, 0, `openssl: ${made.stderr}`);
+  const tlsPort = await freePort();
+  const cert = path.join(certs, 'cert.pem');
+  await startRedis(['--tls-port', String(tlsPort), '--tls-cert-file', cert, '--tls-key-file', path.join(certs, 'key.pem'), '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no']);
+  const grid = gridFile('tls.json', { config: { ...tiny, tasks: 1, method: 'packnet' }, axes: { seed: [21] } });
+  const dir = path.join(work, 'tls');
+  const url = `rediss://127.0.0.1:${tlsPort}`;
+  refused(['sweep', '--grid', grid, '--out', dir, '--redis', url, '--queue', 'tls-test', '--detach'], /cannot reach Redis at rediss:\/\/127\.0\.0\.1:\d+: .*certificate/);
+  const trusted = spawnSync(process.execPath, [cli, 'sweep', '--grid', grid, '--out', dir, '--redis', url, '--queue', 'tls-test', '--detach'], { env: { ...env, NODE_EXTRA_CA_CERTS: cert }, encoding: 'utf8' });
+  assert.equal(trusted.status, 0, trusted.stderr);
+  const st = spawnSync(process.execPath, [cli, 'sweep', dir, '--status'], { env: { ...env, NODE_EXTRA_CA_CERTS: cert }, encoding: 'utf8' });
+  assert.equal(st.status, 0, st.stderr);
+  assert.match(st.stdout, /1 jobs: 1 queued — queue 'tls-test' on rediss:/);
+});
