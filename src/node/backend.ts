@@ -12,7 +12,7 @@ import { nodePlatform } from './platform.js';
 export type { BackendAdapter, BackendInfo, BackendLease, BackendName, BackendPlatform, BackendRequest } from '../effects/backend.js';
 export { backendUsers, deviceOf, resolvePreference, shutdownBackend } from '../effects/backend.js';
 export { coreCount, nodePlatform } from './platform.js';
-export { hardwareVulkanDriver, isSoftwareAdapter, releaseWebgpu } from './webgpu.js';
+export { gpuDevices, hardwareVulkanDriver, isSoftwareAdapter, releaseWebgpu } from './webgpu.js';
 
 const onNode = (o: core.BackendRequest): core.BackendRequest => (o.platform !== undefined ? o : { ...o, platform: nodePlatform() });
 

@@ -115,6 +115,25 @@ export const vulkanDrivers = (env: NodeJS.ProcessEnv = process.env): string[] =>
   });
 };
 
+const entriesOf = (dir: string): readonly string[] => {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * GPU device nodes a driver could open: DRM render nodes, NVIDIA's, WSL's
+ * /dev/dxg. Mesa installs Intel's and AMD's Vulkan manifests whatever the
+ * hardware, so a manifest alone does not mean a GPU; a CPU-only machine or
+ * container has none of these nodes.
+ */
+export const gpuDevices = (list: (dir: string) => readonly string[] = entriesOf): string[] => [
+  ...list('/dev/dri').filter((f) => f.startsWith('renderD')).map((f) => `/dev/dri/${f}`),
+  ...list('/dev').filter((f) => /^nvidia\d+$/.test(f) || f === 'dxg').map((f) => `/dev/${f}`),
+];
+
 /** The first Vulkan driver for real hardware (not lavapipe or SwiftShader), if one is installed. */
 export const hardwareVulkanDriver = (env: NodeJS.ProcessEnv = process.env): string | undefined =>
   vulkanDrivers(env).find((f) => !/lvp|lavapipe|swiftshader|softpipe/i.test(path.basename(f)));
@@ -242,6 +261,8 @@ export const loadWebgpu = async (auto: boolean): Promise<E.Either<CpgError, Back
   if (auto) {
     const driver = hardwareVulkanDriver();
     if (driver === undefined) return E.left(backendError('no hardware Vulkan driver is installed (no GPU ICD under /usr/share/vulkan/icd.d); auto does not try webgpu on a CPU: ask for it with --backend webgpu'));
+    // Without a device node Dawn would only find a software adapter, after seconds of probing and warnings on stderr.
+    if (gpuDevices().length === 0) return E.left(backendError(`a Vulkan driver is installed (${path.basename(driver)}) but no GPU device (/dev/dri/renderD*, /dev/nvidia*): auto does not try webgpu on a CPU: ask for it with --backend webgpu`));
   }
   const dawn = await importDawn();
   if (E.isLeft(dawn)) return dawn;

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import { describeError } from '../../src/algebra/errors.js';
-import { hardwareVulkanDriver, isSoftwareAdapter, releaseWebgpu, selectBackend } from '../../src/node/backend.js';
+import { gpuDevices, hardwareVulkanDriver, isSoftwareAdapter, releaseWebgpu, selectBackend } from '../../src/node/backend.js';
 import { vulkanDrivers } from '../../src/node/webgpu.js';
 import { batchOf, cellsOf, cnnGradients, difference, maskedStep, stateForStep, taskLogits, useBackend } from '../../tools/gpuChecks.js';
 
@@ -39,11 +39,16 @@ test('software adapters are told apart from GPUs by the fallback flag or the dri
   // Drivers named by the loader's variables; lavapipe's manifest is not hardware.
   assert.equal(hardwareVulkanDriver({ VK_ICD_FILENAMES: '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json' }), undefined);
   assert.equal(hardwareVulkanDriver({ VK_DRIVER_FILES: '/etc/vulkan/icd.d/nvidia_icd.json' }), '/etc/vulkan/icd.d/nvidia_icd.json');
+  // A manifest is not a GPU (Mesa installs Intel's and AMD's anywhere): a device node must exist too.
+  const dev: Record<string, readonly string[]> = { '/dev/dri': ['card0', 'renderD128'], '/dev': ['null', 'nvidiactl', 'nvidia0', 'nvidia-uvm', 'dri'] };
+  assert.deepEqual(gpuDevices((d) => dev[d] ?? []), ['/dev/dri/renderD128', '/dev/nvidia0']);
+  assert.deepEqual(gpuDevices((d) => (d === '/dev' ? ['dxg', 'tty'] : [])), ['/dev/dxg']);
+  assert.deepEqual(gpuDevices(() => ['card0', 'null', 'nvidiactl']), []);
 });
 
 test("auto does not load Dawn without a hardware GPU driver, and never settles on a software adapter", async (t) => {
-  if (hardwareVulkanDriver() !== undefined) {
-    t.skip(`a hardware Vulkan driver is installed here (${hardwareVulkanDriver()}): auto may rightly choose webgpu`);
+  if (hardwareVulkanDriver() !== undefined && gpuDevices().length > 0) {
+    t.skip(`a hardware Vulkan driver (${hardwareVulkanDriver()}) and a GPU (${gpuDevices().join(', ')}) are here: auto may rightly choose webgpu`);
     return;
   }
   const t0 = performance.now();
