@@ -11,6 +11,7 @@
  * test fails with what to install. It never skips. CHROMIUM_PATH names
  * another binary.
  */
+import { systemPackage } from '../helpers/systemPackage.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -36,22 +37,7 @@ const chromium = (): string => {
     if (!existsSync(given)) throw new Error(`CHROMIUM_PATH=${given} does not exist`);
     return given;
   }
-  const found = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-  if (found !== undefined) return found;
-  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get'))
-    throw new Error('the browser test needs Chromium: install Debian\'s `chromium` package (apt-get install -y chromium, as root) or set CHROMIUM_PATH');
-  console.log('# installing chromium with apt-get (once)');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const apt = (args: string[]) => spawnSync('apt-get', args, { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  const install = () => apt(['install', '-y', 'chromium']);
-  let r = install();
-  if (r.status !== 0) {
-    // A fresh machine has no package lists yet.
-    apt(['update']);
-    r = install();
-  }
-  if (r.status !== 0 || !existsSync('/usr/bin/chromium')) throw new Error(`apt-get install chromium failed: ${(r.stderr ?? '').trim().split('\n').pop() ?? ''}`);
-  return '/usr/bin/chromium';
+  return systemPackage(['chromium'], ['/usr/bin/chromium', '/usr/bin/chromium-browser'], 'the browser test needs Chromium (or set CHROMIUM_PATH)');
 };
 
 const types: Readonly<Record<string, string>> = {

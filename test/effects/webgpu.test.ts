@@ -18,6 +18,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { describeError } from '../../src/algebra/errors.js';
 import { gpuDevices, hardwareVulkanDriver, isSoftwareAdapter, releaseWebgpu, selectBackend } from '../../src/node/backend.js';
 import { vulkanDrivers } from '../../src/node/webgpu.js';
+import { systemPackage } from '../helpers/systemPackage.js';
 import { batchOf, cellsOf, cnnGradients, difference, maskedStep, stateForStep, taskLogits, useBackend } from '../../tools/gpuChecks.js';
 
 /**
@@ -29,6 +30,13 @@ import { batchOf, cellsOf, cnnGradients, difference, maskedStep, stateForStep, t
 const TOL = 1e-4;
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+
+/** Without a GPU, Dawn's OpenGL ES backend needs Mesa's EGL and its llvmpipe driver: installed when missing, so the comparison never skips for want of them. */
+const mesaEgl = (): void => {
+  const lib = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
+  systemPackage(['libegl1', 'libegl-mesa0'], [`${lib}/libEGL_mesa.so.0`], "webgpu's software adapter needs Mesa's EGL");
+  systemPackage(['libgl1-mesa-dri'], [`${lib}/dri/swrast_dri.so`], "webgpu's software adapter needs Mesa's llvmpipe driver");
+};
 
 test('software adapters are told apart from GPUs by the fallback flag or the driver name', () => {
   assert.equal(isSoftwareAdapter({ name: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'OpenGL version OpenGL ES 3.2 Mesa 22.3.6', fallback: false }), true);
@@ -61,6 +69,7 @@ test("auto does not load Dawn without a hardware GPU driver, and never settles o
 });
 
 test('webgpu matches the cpu backend: CNN gradients, one masked CPG step (frozen cells bit-equal), a task\'s logits', async (t) => {
+  mesaEgl();
   const loaded = await selectBackend({ prefer: 'webgpu' })();
   if (E.isLeft(loaded)) {
     const why = describeError(loaded.left);
@@ -121,6 +130,7 @@ test('webgpu matches the cpu backend: CNN gradients, one masked CPG step (frozen
 });
 
 test('cpg run --backend webgpu: two split-MNIST tasks learned end to end, drift 0, the adapter in run.json and the report', { timeout: 240_000 }, async (t) => {
+  mesaEgl();
   const work = mkdtempSync(path.join(tmpdir(), 'cpg-webgpu-'));
   const out = path.join(work, 'run');
   const goals = path.join(work, 'goals.json');

@@ -9,6 +9,7 @@
  * its report equals an uninterrupted run's. Bad grids and an unreachable or
  * password-refusing Redis get one line and exit 2.
  */
+import { systemPackage } from '../helpers/systemPackage.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -43,22 +44,8 @@ const refused = (args: string[], pattern: RegExp, code = 2): void => {
 // ---------------------------------------------------------------------------
 // Redis: installed when missing (as root), started on a free port, stopped at exit
 
-const redisServer = (): string => {
-  const found = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
-  if (found !== undefined) return found;
-  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get'))
-    throw new Error("the queue tests need Redis: install Debian's `redis-server` package (apt-get install -y redis-server, as root)");
-  console.log('# installing redis-server with apt-get (once)');
-  const aptEnv = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const apt = (args: string[]) => spawnSync('apt-get', args, { env: aptEnv, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  let r = apt(['install', '-y', 'redis-server']);
-  if (r.status !== 0) {
-    apt(['update']);
-    r = apt(['install', '-y', 'redis-server']);
-  }
-  if (r.status !== 0 || !existsSync('/usr/bin/redis-server')) throw new Error(`apt-get install redis-server failed: ${(r.stderr ?? '').trim().split('\n').pop() ?? ''}`);
-  return '/usr/bin/redis-server';
-};
+const redisServer = (): string =>
+  systemPackage(['redis-server'], ['/usr/bin/redis-server', '/usr/local/bin/redis-server'], 'the queue tests need Redis');
 
 const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
