@@ -37,6 +37,7 @@ test('bad flags and values are refused with exit code 2 and name the flag', () =
   refused(['run', '--record-rule', 'maybe'], /--record-rule/);
   refused(['run', '--capacity-budget', 'lots'], /--capacity-budget/);
   refused(['run', '--claim', 'some'], /--claim/);
+  refused(['run', '--compact-search', 'fast'], /--compact-search/);
   refused(['run', '--benchmark', 'imagenet'], /--benchmark/);
   refused(['run', '--net'], /--net needs a value/);
   refused(['run', 'extra'], /unexpected argument 'extra'/);
