@@ -833,6 +833,12 @@ const runConfigOptionalFields = {
    * its search half-way.
    */
   compactSearch: CompactSearch,
+  /**
+   * The individual baseline only: train task k's network alone (a goal
+   * network as a job of its own, so a sweep trains a run's goal networks in
+   * parallel). Absent: every task's.
+   */
+  onlyTask: PositiveInt,
 };
 
 const increasingMilestones = (field: string, ms: readonly Milestone[]): FieldProblem[] =>
@@ -853,6 +859,12 @@ export const RunConfig = checked(struct('a run configuration', runConfigFields, 
     : []),
   ...increasingMilestones('lrMilestones', c.lrMilestones),
   ...increasingMilestones('maskLrMilestones', c.maskLrMilestones),
+  ...(c.onlyTask !== undefined && c.method !== 'individual'
+    ? [{ path: ['onlyTask'], message: `is for the individual baseline (one task's network alone), not method '${c.method}'` }]
+    : []),
+  ...(c.onlyTask !== undefined && c.tasks !== undefined && c.onlyTask > c.tasks
+    ? [{ path: ['onlyTask'], message: `must be ≤ tasks (${c.tasks}), got ${c.onlyTask}` }]
+    : []),
 ]);
 export type RunConfig = t.TypeOf<typeof RunConfig>;
 

@@ -8,6 +8,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
+import { benchmarkFacts, isBenchmarkName } from './benchmarks.js';
 import { RunConfigInput, decodeWith, type RunConfig } from './codecs.js';
 import type { CpgError } from './errors.js';
 import { sha256OfText } from './sha256.js';
@@ -29,8 +30,10 @@ export interface GridJob {
   readonly id: string;
   readonly point: Readonly<Record<string, unknown>>;
   readonly config: RunConfig;
-  /** A CPG job whose goals come from individual networks: the id of the job that trains them (it runs first; its validation accuracies are the goals). */
+  /** A CPG job whose goals come from individual networks: the id of the individual run that holds them (it runs first; its validation accuracies are the goals). */
   readonly goalsFrom?: string;
+  /** An individual run assembled from its goal-network jobs (one per task, `onlyTask`): their ids in task order. It trains nothing itself. */
+  readonly parts?: readonly string[];
 }
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u);
@@ -136,21 +139,60 @@ export const gridJobs =
 export const goalsJobOf = (config: RunConfig): RunConfig | null =>
   config.method === 'cpg' && config.goals.kind === 'individual' ? { ...config, method: 'individual' } : null;
 
+/** How many tasks a configuration runs: its `tasks`, else its benchmark's default. */
+export const taskCountOf = (config: RunConfig): number =>
+  config.tasks ?? (isBenchmarkName(config.benchmark) ? benchmarkFacts[config.benchmark].defaultTasks : 1);
+
 /**
- * Jobs with their goal jobs: each CPG job whose goals come from individual
- * networks names the job that trains them (`goalsFrom`), and that job is
- * added (before it, with the point's method 'individual') when the grid did
- * not make it already.
+ * The goal-network jobs of an individual run: one per task (`onlyTask`), each
+ * a job of its own so that they train in parallel; the individual run is
+ * assembled from their reports. None for a run that is one task's already.
+ */
+export const goalNetworkJobsOf = (job: GridJob): readonly GridJob[] => {
+  if (job.config.method !== 'individual' || job.config.onlyTask !== undefined) return [];
+  return Array.from({ length: taskCountOf(job.config) }, (_, i) => {
+    const config: RunConfig = { ...job.config, onlyTask: i + 1 };
+    return { id: jobIdOf(config), point: { ...job.point, onlyTask: i + 1 }, config };
+  });
+};
+
+/** The jobs a job needs finished before it runs: its goal-network jobs, then its goal job. */
+export const dependenciesOf = (job: Pick<GridJob, 'parts' | 'goalsFrom'>): readonly string[] => [...(job.parts ?? []), ...(job.goalsFrom !== undefined ? [job.goalsFrom] : [])];
+
+/**
+ * Jobs with their goal jobs. Each CPG job whose goals come from individual
+ * networks names the individual run that holds them (`goalsFrom`), added
+ * (with the point's method 'individual') when the grid did not make it
+ * already. Each individual run is made of one job per goal network
+ * (`parts`), placed before it. Every job is needed by at most one other, so
+ * the jobs form trees (a BullMQ flow each).
  */
 export const withGoalJobs = (jobs: readonly GridJob[]): readonly GridJob[] => {
-  const ids = new Set(jobs.map((j) => j.id));
-  return jobs.flatMap((j) => {
+  const individual = (j: GridJob): readonly GridJob[] => {
+    const parts = goalNetworkJobsOf(j);
+    return parts.length === 0 ? [j] : [...parts, { ...j, parts: parts.map((p) => p.id) }];
+  };
+  const gridOwn = new Map(jobs.map((j) => [j.id, j]));
+  const placed = new Set<string>();
+  const out: GridJob[] = [];
+  const place = (js: readonly GridJob[]): void => {
+    for (const x of js) {
+      if (placed.has(x.id)) continue;
+      placed.add(x.id);
+      out.push(x);
+    }
+  };
+  for (const j of jobs) {
     const g = goalsJobOf(j.config);
-    if (g === null) return [j];
+    if (g === null) {
+      place(individual(j));
+      continue;
+    }
     const id = jobIdOf(g);
-    const mine: GridJob = { ...j, goalsFrom: id };
-    if (ids.has(id)) return [mine];
-    ids.add(id);
-    return [{ id, point: { ...j.point, method: 'individual' }, config: g }, mine];
-  });
+    // The grid's own individual job of this configuration, when it has one, is the goal job (with its point).
+    const goalJob = gridOwn.get(id) ?? { id, point: { ...j.point, method: 'individual' }, config: g };
+    place(individual(goalJob));
+    place([{ ...j, goalsFrom: id }]);
+  }
+  return out;
 };

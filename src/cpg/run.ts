@@ -105,9 +105,13 @@ const toEnd = (ctx: RunCtx, s0: RunState, count: number, resumed: boolean): Flow
             mapValue(() => s),
           )
         : pure(s);
-    const todo = range(s.manifest.individual.length + 1, count);
+    // A goal network alone (onlyTask): that task's, once.
+    const todo =
+      c.onlyTask !== undefined
+        ? s.manifest.individual.length === 0 ? [c.onlyTask] : []
+        : range(s.manifest.individual.length + 1, count);
     return pipe(
-      todo.length > 0 ? emit({ type: 'goals-started', tasks: count }) : pure(undefined),
+      todo.length > 0 ? emit({ type: 'goals-started', tasks: c.onlyTask !== undefined ? 1 : count }) : pure(undefined),
       chain(() => fold(todo, s, (st, k) => pipe(dataAt(k), chain((d) => trainIndividual(ctx, st, d, k, count)), mapValue((r) => r.state)))),
       chain((st) => {
         if (st.manifest.goals !== null) return pipe(emit({ type: 'goals-ready', goals: st.manifest.goals, source: 'checkpoint' }), mapValue(() => st));

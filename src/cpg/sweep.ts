@@ -13,8 +13,9 @@ import { withPreset } from './presets.js';
 /**
  * The jobs of the grid in `u` (the parsed JSON of `file`), or the one-line
  * refusal naming the field. A CPG job whose goals come from individual
- * networks gets its goal job (`withGoalJobs`): the individual networks are
- * trained once, as a job of their own, and the CPG job runs after it.
+ * networks gets its goal job (`withGoalJobs`): the individual run, made of
+ * one job per goal network, which train in parallel; the CPG job runs after
+ * them. The limit on jobs counts these too.
  */
 export const sweepJobs =
   (file: string | undefined, max = MAX_GRID_JOBS) =>
@@ -23,4 +24,14 @@ export const sweepJobs =
       decodeGrid(file, max)(u),
       E.chain(gridJobs((input) => decodeConfig(undefined)(withPreset(input)), file)),
       E.map(withGoalJobs),
+      E.chain((jobs) =>
+        jobs.length > max
+          ? E.left<CpgError, readonly GridJob[]>({
+              tag: 'DecodeError',
+              file,
+              field: 'axes',
+              message: `${jobs.length.toLocaleString('en-US')} jobs with the goal networks (one job per task of each individual run): a sweep may have at most ${max.toLocaleString('en-US')}`,
+            })
+          : E.right(jobs),
+      ),
     );

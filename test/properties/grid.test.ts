@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { describeError } from '../../src/algebra/errors.js';
-import { canonicalJson, decodeGrid, gridPoints, gridSize, jobIdOf } from '../../src/algebra/grid.js';
+import { canonicalJson, decodeGrid, dependenciesOf, gridPoints, gridSize, jobIdOf, taskCountOf } from '../../src/algebra/grid.js';
 import { sha256OfBytes, sha256OfText } from '../../src/algebra/sha256.js';
 import { sweepJobs } from '../../src/cpg/sweep.js';
 
@@ -50,7 +50,7 @@ test('a grid makes one job per point of the product, all different', () => {
       assert.ok(E.isRight(jobs), E.isLeft(jobs) ? describeError(jobs.left) : '');
       const expected = Object.values(axes).reduce((n, v) => n * v.length, 1);
       // The grid's own points (not the goal jobs added for CPG jobs that train their goals first).
-      const own = jobs.right.filter((j) => j.point['method'] === undefined || (axes.method as readonly unknown[] | undefined)?.includes(j.point['method']) === true);
+      const own = jobs.right.filter((j) => j.point['onlyTask'] === undefined && (j.point['method'] === undefined || (axes.method as readonly unknown[] | undefined)?.includes(j.point['method']) === true));
       assert.equal(own.length, expected);
       assert.equal(new Set(jobs.right.map((j) => j.id)).size, jobs.right.length, 'ids distinct');
       const g = decodeGrid('grid.json')(grid);
@@ -65,6 +65,27 @@ test('a grid makes one job per point of the product, all different', () => {
         const g = jobs.right.findIndex((x) => x.id === j.goalsFrom);
         assert.ok(g !== -1 && g !== i, 'its goal job is a job of the sweep');
         assert.deepEqual(jobs.right[g]!.config, { ...j.config, method: 'individual' });
+      });
+      // Every individual run is made of one goal-network job per task, each that task's network alone.
+      for (const j of jobs.right) {
+        if (j.config.method !== 'individual' || j.config.onlyTask !== undefined) {
+          assert.equal(j.parts, undefined);
+          continue;
+        }
+        assert.deepEqual(
+          j.parts?.map((id): unknown => jobs.right.find((x) => x.id === id)?.config),
+          Array.from({ length: taskCountOf(j.config) }, (_, i) => ({ ...j.config, onlyTask: i + 1 })),
+        );
+      }
+      // The jobs form trees in order: each needed by at most one job, and placed before it.
+      const neededBy = new Map<string, string>();
+      jobs.right.forEach((j, i) => {
+        for (const d of dependenciesOf(j)) {
+          assert.ok(!neededBy.has(d), `job ${d} is needed by ${neededBy.get(d)} and ${j.id}`);
+          neededBy.set(d, j.id);
+          const at = jobs.right.findIndex((x) => x.id === d);
+          assert.ok(at !== -1 && at < i, 'a dependency comes first');
+        }
       });
     }),
     { numRuns: 60 },
@@ -120,6 +141,10 @@ test('bad grids are refused, naming the file and field', () => {
   refused({ config: {}, axes: { seed: [] } }, /'axes\.seed'.*empty axis/);
   refused({ config: {}, axes: { seed: [1, 2, 3], lr: [0.1, 0.2] } }, /'axes'.*6 jobs: a grid may make at most 5/, 5);
   refused({ config: {}, axes: { seed: Array.from({ length: 101 }, (_, i) => i), trainEpochs: Array.from({ length: 100 }, (_, i) => i + 1) } }, /10,100 jobs: a grid may make at most 10,000/);
+  // 2 CPG jobs, their 2 individual runs and 4 goal networks.
+  refused({ config: { tasks: 2 }, axes: { seed: [1, 2] } }, /'axes'.*8 jobs with the goal networks .*at most 5/, 5);
+  refused({ config: { onlyTask: 1 }, axes: {} }, /onlyTask.*individual baseline/);
+  refused({ config: { method: 'individual', tasks: 2 }, axes: { onlyTask: [1, 3] } }, /onlyTask.*≤ tasks \(2\).*grid point onlyTask=3/);
   refused({ config: {}, axes: { sparsities: [[0.5, 0.8], [0.5, 1.2]] } }, /'axes\.sparsities\[1\]\[1\]'/);
   refused({ config: {}, axes: { seed: 3 } }, /'axes\.seed'.*list/);
   refused({ config: {}, axes: {}, extra: 1 }, /'extra'.*unknown field/);

@@ -260,30 +260,47 @@ test('2 workers, one SIGKILLed mid-job: every job finishes, the killed job resum
   console.log(`# its job.log (attempt headers, run lines, tasks, stops):\n${said(log.split('\n').filter((l) => /^(---|cpg|task \d)/.test(l)))}`);
 });
 
-test("a CPG job's goal networks are its child job in a BullMQ flow: the parent runs after it, on one worker that never blocks", { timeout: 180_000 }, async () => {
+test("a CPG job's goal networks are jobs of their own in a BullMQ flow (CPG ← individual run ← one job per task): they train in parallel, parents run after their children, and no worker blocks", { timeout: 180_000 }, async () => {
   const url = `redis://127.0.0.1:${port}`;
-  // One worker with one slot: if it waited for the child inside the parent's job, nothing would ever finish.
-  const worker = background(['worker', '--redis', url, '--queue', 'flow-test', '--lock-duration', '5000', '--stall-interval', '5000']);
-  const grid = gridFile('flow.json', { config: { ...tiny, tasks: 1 }, axes: { method: ['cpg'], seed: [7] } });
+  // Two workers with one slot each: if a parent waited for its children inside its own job, the tree would never finish.
+  const workers = [0, 1].map(() => background(['worker', '--redis', url, '--queue', 'flow-test', '--lock-duration', '5000', '--stall-interval', '5000']));
+  const grid = gridFile('flow.json', { config: { ...tiny, tasks: 2 }, axes: { method: ['cpg'], seed: [7] } });
   const dir = path.join(work, 'flow');
   const sweep = background(['sweep', '--grid', grid, '--out', dir, '--redis', url, '--queue', 'flow-test']);
   const code = await sweep.exited;
-  worker.proc.kill('SIGTERM');
-  await worker.exited;
-  assert.equal(code, 0, `${sweep.out()}\n--- worker:\n${worker.out()}`);
-  const s = JSON.parse(readFileSync(path.join(dir, 'sweep.json'), 'utf8')) as { jobs: { id: string; config: { method: string }; goalsFrom?: string }[]; results: { status: string }[] };
-  assert.equal(s.jobs.length, 2, 'the CPG job and its goal job');
+  for (const w of workers) w.proc.kill('SIGTERM');
+  await Promise.all(workers.map((w) => w.exited));
+  const logs = workers.map((w) => w.out());
+  assert.equal(code, 0, `${sweep.out()}\n--- workers:\n${logs.join('\n---\n')}`);
+  type Job = { id: string; config: { method: string; onlyTask?: number }; goalsFrom?: string; parts?: string[] };
+  const s = JSON.parse(readFileSync(path.join(dir, 'sweep.json'), 'utf8')) as { jobs: Job[]; results: { status: string }[] };
+  assert.equal(s.jobs.length, 4, 'the CPG job, its individual run and its 2 goal networks');
   const cpgJob = s.jobs.find((j) => j.config.method === 'cpg')!;
-  const goalJob = s.jobs.find((j) => j.config.method === 'individual')!;
+  const goalJob = s.jobs.find((j) => j.config.method === 'individual' && j.config.onlyTask === undefined)!;
+  const nets = [1, 2].map((k) => s.jobs.find((j) => j.config.onlyTask === k)!);
   assert.equal(cpgJob.goalsFrom, goalJob.id);
+  assert.deepEqual(goalJob.parts, nets.map((n) => n.id));
   assert.ok(s.results.every((r) => r.status === 'done'));
-  // The parent waited for its child in Redis, and ran after it.
+  // The parents waited for their children in Redis, and each ran after all of its children were done.
   assert.match(sweep.out(), new RegExp(`${cpgJob.id} \\(method=cpg seed=7\\): waiting-children`));
-  const out = worker.out();
-  const childDone = out.indexOf(`${goalJob.id} (method=individual seed=7): done`);
-  const parentStarted = out.indexOf(`${cpgJob.id} (method=cpg seed=7): attempt 1: cpg run`);
-  assert.ok(childDone !== -1 && parentStarted > childDone, out);
-  // Its goals are the goal networks' validation accuracies.
+  const at = (pattern: string): number => {
+    // Lines start with an ISO time: order events across both workers by it.
+    const line = logs.flatMap((l) => l.split('\n')).find((l) => l.includes(pattern));
+    assert.ok(line !== undefined, `no line with '${pattern}' in\n${logs.join('\n---\n')}`);
+    return Date.parse(line.slice(0, 24));
+  };
+  const netsDone = nets.map((n) => at(`${n.id} (method=individual seed=7 onlyTask=${n.config.onlyTask}): done`));
+  const assembled = at(`${goalJob.id} (method=individual seed=7): done (assembled from its 2 goal networks`);
+  const cpgStarted = at(`${cpgJob.id} (method=cpg seed=7): attempt 1: cpg run`);
+  assert.ok(Math.max(...netsDone) <= assembled && assembled <= cpgStarted, logs.join('\n---\n'));
+  // The goal networks trained at once, one on each worker.
+  assert.ok(workers.every((_, w) => nets.some((n) => logs[w]!.includes(`${n.id} (method=individual seed=7 onlyTask=${n.config.onlyTask}): attempt 1: cpg run`))), logs.join('\n---\n'));
+  // The assembled individual run reports what one `cpg run --method individual` reports (timing aside).
+  const whole = path.join(work, 'flow-individual');
+  const r = cpg('run', '--config', path.join(dir, 'runs', goalJob.id, 'job.json'), '--out', whole);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(comparable(path.join(dir, 'runs', goalJob.id, 'report.json')), comparable(path.join(whole, 'report.json')));
+  // The CPG job's goals are the goal networks' validation accuracies.
   const individual = JSON.parse(readFileSync(path.join(dir, 'runs', goalJob.id, 'report.json'), 'utf8')) as { tasks: { name: string; valAccuracy: number }[] };
   const cpgReport = JSON.parse(readFileSync(path.join(dir, 'runs', cpgJob.id, 'report.json'), 'utf8')) as { tasks: { name: string; goal: number }[] };
   assert.deepEqual(
@@ -291,6 +308,32 @@ test("a CPG job's goal networks are its child job in a BullMQ flow: the parent r
     individual.tasks.map((t) => [t.name, t.valAccuracy]),
   );
   assert.match(sweep.out(), /CPG against its goals/);
+});
+
+test('a goal network that fails for good fails the individual run and the CPG job that need it, each named, and the sweep ends', { timeout: 120_000 }, async () => {
+  const url = `redis://127.0.0.1:${port}`;
+  const worker = background(['worker', '--redis', url, '--queue', 'fail-test', '--lock-duration', '5000', '--stall-interval', '5000']);
+  // CIFAR-100 from a directory that is not there: bad input, so each goal network fails at its first attempt.
+  const grid = gridFile('fail.json', { config: { ...tiny, benchmark: 'cifar100', dataPath: path.join(work, 'no-cifar'), tasks: 2, pruneRampEpochs: 1 }, axes: { method: ['cpg'] } });
+  const dir = path.join(work, 'fail');
+  const sweep = background(['sweep', '--grid', grid, '--out', dir, '--redis', url, '--queue', 'fail-test']);
+  const code = await sweep.exited;
+  worker.proc.kill('SIGTERM');
+  await worker.exited;
+  assert.equal(code, 1, sweep.out());
+  type Job = { id: string; config: { method: string; onlyTask?: number } };
+  const s = JSON.parse(readFileSync(path.join(dir, 'sweep.json'), 'utf8')) as { jobs: Job[]; results: { id: string; status: string; error: string }[] };
+  const of = (f: (j: Job) => boolean) => s.results.find((r) => r.id === s.jobs.find(f)!.id)!;
+  const net = of((j) => j.config.onlyTask === 1);
+  const individual = of((j) => j.config.method === 'individual' && j.config.onlyTask === undefined);
+  const cpgJob = of((j) => j.config.method === 'cpg');
+  assert.equal(net.status, 'failed');
+  assert.match(net.error, /CIFAR-100 directory not found/);
+  assert.equal(individual.status, 'failed');
+  assert.match(individual.error, /^not run: the job it needs, [0-9a-f]{16}, did not succeed$/);
+  assert.equal(cpgJob.status, 'failed');
+  assert.equal(cpgJob.error, `not run: the job it needs, ${individual.id}, did not succeed`);
+  assert.match(sweep.out(), /cpg: 4 of 4 jobs did not succeed: /);
 });
 
 test('rediss:// (TLS): a server whose certificate is trusted (NODE_EXTRA_CA_CERTS) takes the sweep; an untrusted one is one line and exit 2', async () => {

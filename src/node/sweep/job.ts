@@ -3,8 +3,9 @@
  * (`<sweep>/runs/<job id>/`, holding `job.json`, the resolved configuration,
  * and `job.log`, the output of every attempt), and an attempt at it as a
  * child process — `cpg run` into the directory, or `cpg resume` when it
- * already holds a checkpoint (the run's own crash-safe resume). A finished
- * run is not run again. The child has an IPC channel to its parent and stops
+ * already holds a checkpoint (the run's own crash-safe resume); an
+ * individual run made of goal-network jobs is assembled from theirs
+ * (assemble.ts). A finished run is not run again. The child has an IPC channel to its parent and stops
  * when it closes (src/cli/main.ts), so it never outlives a killed worker; the
  * run directory's lock keeps two processes off one run.
  */
@@ -15,7 +16,9 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import type { RunConfig } from '../../algebra/codecs.js';
+import { describeError } from '../../algebra/errors.js';
 import { fsStore } from '../stores/fs.js';
+import { assembleIndividual, isAssembled } from './assemble.js';
 
 /** The `cpg` command's script (dist/src/cli/main.js). */
 export const cliScript = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../cli/main.js');
@@ -30,6 +33,8 @@ export interface JobSpec {
   readonly runDir: string;
   /** The job whose individual networks set this CPG job's goals (its run is beside this one). */
   readonly goalsFrom?: string;
+  /** An individual run assembled from these goal-network jobs (task k's at k − 1; their runs are beside this one). */
+  readonly parts?: readonly string[];
 }
 
 /**
@@ -66,11 +71,14 @@ export const readProgress = async (runDir: string): Promise<RunProgress | null> 
   const text = await fs.readFile(path.join(runDir, 'run.json'), 'utf8').catch(() => null);
   if (text === null) return null;
   try {
-    const m = JSON.parse(text) as { finished?: unknown[]; plannedTasks?: number; tasks?: unknown[]; status?: string };
-    const finishedTasks = Array.isArray(m.finished) ? m.finished.length : 0;
+    const m = JSON.parse(text) as { finished?: unknown[]; individual?: unknown[]; plannedTasks?: number; tasks?: unknown[]; status?: string; config?: { method?: string; onlyTask?: number } };
+    // The individual baseline's tasks are its networks; a goal network alone (onlyTask) is one task.
+    const individual = m.config?.method === 'individual';
+    const done = individual ? m.individual : m.finished;
+    const finishedTasks = Array.isArray(done) ? done.length : 0;
     return {
       finishedTasks,
-      plannedTasks: typeof m.plannedTasks === 'number' ? m.plannedTasks : Array.isArray(m.tasks) ? m.tasks.length : finishedTasks,
+      plannedTasks: individual && m.config?.onlyTask !== undefined ? 1 : typeof m.plannedTasks === 'number' ? m.plannedTasks : Array.isArray(m.tasks) ? m.tasks.length : finishedTasks,
       status: m.status === 'finished' ? 'finished' : 'running',
     };
   } catch {
@@ -86,6 +94,26 @@ const exists = (p: string): Promise<boolean> => fs.stat(p).then(
 /** Whether the job's run has finished (its manifest says so and its report is written). */
 export const isFinished = async (runDir: string): Promise<boolean> =>
   (await readProgress(runDir))?.status === 'finished' && (await exists(path.join(runDir, 'report.json')));
+
+/** Whether a job has finished: its run (or, for an assembled individual run, its report). */
+export const isJobFinished = (job: Pick<JobSpec, 'runDir' | 'parts'>): Promise<boolean> => (job.parts !== undefined ? isAssembled(job.runDir) : isFinished(job.runDir));
+
+/** Assemble an individual run from its goal-network jobs' runs, in this process (it trains nothing). */
+const assembleJob = async (job: JobSpec & { readonly parts: readonly string[] }, hooks: AttemptHooks, t0: number): Promise<Attempt> => {
+  const seconds = () => (performance.now() - t0) / 1000;
+  const log = path.join(job.runDir, 'job.log');
+  await fs.mkdir(job.runDir, { recursive: true });
+  await fs.appendFile(log, `--- ${new Date().toISOString()} ${hooks.by ?? `pid ${process.pid} on ${os.hostname()}`}: assembling the individual run from its goal-network jobs ${job.parts.join(', ')}\n`);
+  const written = await fsStore(job.runDir).writeReport('job.json', `${JSON.stringify(job.config, null, 1)}\n`)();
+  const r = E.isLeft(written) ? written : await assembleIndividual(job.config, job.runDir, job.parts.map((id) => path.join(path.dirname(job.runDir), id)));
+  if (E.isLeft(r)) {
+    const message = describeError(r.left);
+    await fs.appendFile(log, `cpg: ${message}\n`);
+    return { kind: 'failed', mode: 'run', code: null, signal: null, message, forGood: false, seconds: seconds() };
+  }
+  await fs.appendFile(log, `assembled: ${r.right.tasks.map((t) => `${t.name} val ${t.valAccuracy.toFixed(4)} test ${t.accuracy.toFixed(4)}`).join(', ')}\n`);
+  return { kind: 'done', mode: 'run', seconds: seconds() };
+};
 
 /** The outcome of one attempt. */
 export type Attempt =
@@ -127,7 +155,8 @@ const lastError = async (log: string, from: number): Promise<string | null> => {
 export const attemptJob = async (job: JobSpec, hooks: AttemptHooks = {}): Promise<Attempt> => {
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
-  if (await isFinished(job.runDir)) return { kind: 'done', mode: 'finished before', seconds: 0 };
+  if (await isJobFinished(job)) return { kind: 'done', mode: 'finished before', seconds: 0 };
+  if (job.parts !== undefined) return assembleJob({ ...job, parts: job.parts }, hooks, t0);
   const store = fsStore(job.runDir);
   const jobFile = path.join(job.runDir, 'job.json');
   const resumable = await exists(path.join(job.runDir, 'run.json'));

@@ -11,10 +11,11 @@
  */
 import * as os from 'node:os';
 import * as E from 'fp-ts/lib/Either.js';
-import { FlowProducer, Queue, UnrecoverableError, Worker, type Job, type JobState } from 'bullmq';
+import { type FlowJob, FlowProducer, Queue, UnrecoverableError, Worker, type Job, type JobState } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { RunConfig } from '../../algebra/codecs.js';
 import type { CpgError } from '../../algebra/errors.js';
+import { dependenciesOf } from '../../algebra/grid.js';
 import { attemptJob, readProgress, runDirOf } from './job.js';
 import { isCancelled, redactUrl } from './sweepFile.js';
 
@@ -32,6 +33,8 @@ export interface SweepJobData {
   readonly config: RunConfig;
   /** A CPG job's goal job (its child in the flow: it runs first). */
   readonly goalsFrom?: string;
+  /** An individual run's goal-network jobs (its children in the flow); it is assembled from their runs. */
+  readonly parts?: readonly string[];
 }
 
 /** What a job's progress says while it runs: tasks finished of planned, and the attempt. */
@@ -91,23 +94,24 @@ export interface SubmitOptions {
  */
 export const submitJobs = async (queue: Queue, tag: string, jobs: readonly SweepJobData[], o: SubmitOptions): Promise<void> => {
   const opts = (id: string) => ({ jobId: queueJobId(tag, id), attempts: o.attempts, backoff: { type: 'exponential', delay: o.backoffMs }, removeOnComplete: false, removeOnFail: false });
-  // A CPG job whose goals come from individual networks is the parent of a flow whose child trains them:
-  // the parent waits in Redis (waiting-children) until the child is done; no worker blocks on it.
-  const children = new Set(jobs.flatMap((j) => (j.goalsFrom !== undefined ? [j.goalsFrom] : [])));
+  // A job that needs others (a CPG job its goal job, an individual run its goal networks) is the parent of a
+  // flow whose children they are: it waits in Redis (waiting-children) until they are done, so no worker
+  // blocks on it; a child that fails for good fails its parent. Every job is needed by at most one other.
   const byId = new Map(jobs.map((j) => [j.id, j]));
-  await queue.addBulk(jobs.filter((j) => j.goalsFrom === undefined && !children.has(j.id)).map((data) => ({ name: 'run', data, opts: opts(data.id) })));
-  const parents = jobs.filter((j) => j.goalsFrom !== undefined && byId.has(j.goalsFrom));
-  if (parents.length > 0) {
+  const needed = new Set(jobs.flatMap((j) => dependenciesOf(j)));
+  const node = (j: SweepJobData): FlowJob => ({
+    name: 'run',
+    queueName: queue.name,
+    data: j,
+    opts: needed.has(j.id) ? { ...opts(j.id), failParentOnFailure: true } : opts(j.id),
+    children: dependenciesOf(j).flatMap((d) => (byId.has(d) ? [node(byId.get(d)!)] : [])),
+  });
+  const roots = jobs.filter((j) => !needed.has(j.id));
+  await queue.addBulk(roots.filter((j) => dependenciesOf(j).length === 0).map((data) => ({ name: 'run', data, opts: opts(data.id) })));
+  const trees = roots.filter((j) => dependenciesOf(j).length > 0).map(node);
+  if (trees.length > 0) {
     const flows = new FlowProducer({ connection: queue.opts.connection });
-    await flows.addBulk(
-      parents.map((p) => ({
-        name: 'run',
-        queueName: queue.name,
-        data: p,
-        opts: opts(p.id),
-        children: [{ name: 'run', queueName: queue.name, data: byId.get(p.goalsFrom!)!, opts: { ...opts(p.goalsFrom!), failParentOnFailure: true } }],
-      })),
-    );
+    await flows.addBulk(trees);
     await flows.close();
   }
   for (const data of jobs) {
@@ -130,6 +134,12 @@ export interface JobStatus {
 const asProgress = (p: unknown): JobProgress | null =>
   typeof p === 'object' && p !== null && typeof (p as JobProgress).finishedTasks === 'number' ? (p as JobProgress) : null;
 
+/** A failure as a sweep says it: BullMQ's "child bull:<queue>:<tag>-<id> failed" (a job this one needs failed for good) in our words. */
+export const readableFailure = (reason: string): string => {
+  const child = /^child bull:.+:[0-9a-f]+-([0-9a-f]+) failed$/.exec(reason);
+  return child !== null ? `not run: the job it needs, ${child[1]}, did not succeed` : reason;
+};
+
 /** The state of each of a sweep's jobs. */
 export const jobStatuses = async (queue: Queue, tag: string, ids: readonly string[]): Promise<JobStatus[]> =>
   Promise.all(
@@ -142,7 +152,7 @@ export const jobStatuses = async (queue: Queue, tag: string, ids: readonly strin
         attemptsMade: job.attemptsMade,
         attemptsStarted: job.attemptsStarted,
         progress: asProgress(job.progress),
-        error: job.failedReason === undefined || job.failedReason === '' ? null : job.failedReason,
+        error: job.failedReason === undefined || job.failedReason === '' ? null : readableFailure(job.failedReason),
         result: job.returnvalue,
       };
     }),
@@ -188,7 +198,7 @@ export const startWorker = (redis: Redis, o: WorkerOptions): { readonly stop: ()
   const running = new Map<string, AbortController>();
   const me = `worker ${process.pid} on ${os.hostname()}`;
   const processor = async (job: Job<SweepJobData>): Promise<{ mode: string; seconds: number }> => {
-    const { sweepDir, id, label, config, goalsFrom } = job.data;
+    const { sweepDir, id, label, config, goalsFrom, parts } = job.data;
     const name = `${job.id ?? id} (${label})`;
     if (await isCancelled(sweepDir)) throw new UnrecoverableError('cancelled: the sweep was cancelled');
     const runDir = runDirOf(sweepDir, id);
@@ -207,7 +217,7 @@ export const startWorker = (redis: Redis, o: WorkerOptions): { readonly stop: ()
       })();
     }, 1000);
     const attempt = await attemptJob(
-      { id, config, runDir, ...(goalsFrom !== undefined ? { goalsFrom } : {}) },
+      { id, config, runDir, ...(goalsFrom !== undefined ? { goalsFrom } : {}), ...(parts !== undefined ? { parts } : {}) },
       {
         signal: stop.signal,
         by: `${me}, attempt ${job.attemptsStarted}`,
@@ -223,7 +233,7 @@ export const startWorker = (redis: Redis, o: WorkerOptions): { readonly stop: ()
     if (attempt.kind === 'done') {
       const p = await readProgress(runDir);
       if (p !== null) await job.updateProgress({ finishedTasks: p.finishedTasks, plannedTasks: p.plannedTasks, mode } satisfies JobProgress).catch(() => undefined);
-      o.say(`job ${name}: done (${attempt.mode}, ${attempt.seconds.toFixed(1)} s)`);
+      o.say(`job ${name}: done (${parts !== undefined ? `assembled from its ${parts.length} goal networks` : attempt.mode}, ${attempt.seconds.toFixed(1)} s)`);
       return { mode: attempt.mode, seconds: attempt.seconds };
     }
     o.say(`job ${name}: attempt ${job.attemptsStarted} failed: ${attempt.message}`);
@@ -241,7 +251,7 @@ export const startWorker = (redis: Redis, o: WorkerOptions): { readonly stop: ()
   worker.on('stalled', (jobId) => o.say(`job ${jobId}: stalled (its worker stopped renewing the lock): back in the queue`));
   worker.on('failed', (job, err) => {
     if (job !== undefined && job.finishedOn !== undefined && (job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError))
-      o.say(`job ${job.id}: failed for good after ${job.attemptsMade} attempt${job.attemptsMade === 1 ? '' : 's'}: ${err.message}`);
+      o.say(`job ${job.id}: failed for good after ${job.attemptsMade} attempt${job.attemptsMade === 1 ? '' : 's'}: ${readableFailure(err.message)}`);
   });
   worker.on('error', (e) => o.say(`worker error: ${e.message}`));
   return {

@@ -36,7 +36,7 @@ export interface SweepFile {
   readonly grid: string;
   readonly created: string;
   readonly queue: QueueInfo | null;
-  readonly jobs: readonly { readonly id: string; readonly point: Readonly<Record<string, unknown>>; readonly config: RunConfig; readonly goalsFrom?: string }[];
+  readonly jobs: readonly { readonly id: string; readonly point: Readonly<Record<string, unknown>>; readonly config: RunConfig; readonly goalsFrom?: string; readonly parts?: readonly string[] }[];
   /** Set when every job has ended. */
   readonly ended?: string;
   readonly results?: readonly JobResult[];
