@@ -2,41 +2,37 @@
  * `npm run bench:accuracy -- --benchmark B [--net N] [--seeds K] [--out DIR] [--quick] [run flags]`
  *
  * Runs individual, fine-tune, PackNet and CPG on the same data, network and
- * budget — one run directory per method × seed under --out (default
- * bench-runs/<benchmark>-<net>/) — and prints one table: per-task accuracy,
- * average accuracy, forgetting, backward transfer, model size, checkpoint
- * bytes, wall time and max logit drift (mean ± std over seeds when K > 1).
- * The table also goes to <out>/accuracy.json and <out>/accuracy.md.
+ * budget and prints one table: per-task accuracy, average accuracy,
+ * forgetting, backward transfer, model size, checkpoint bytes, wall time and
+ * max logit drift (mean ± std over seeds when K > 1).
  *
- * Finished runs are reused (their report.json is read); a run directory
- * without a report is resumed; so an interrupted benchmark continues where it
- * stopped when the same command is given again. A run directory made with a
- * different configuration is refused rather than mixed into the table.
+ * It is a sweep (`cpg sweep`, src/cli/sweep.ts) of the grid method × seed,
+ * written to <out>/grid.json (default out: bench-runs/<benchmark>-<net>/),
+ * run on this machine one job at a time so that wall times stay comparable:
+ * each run in <out>/runs/<job id>/ with its log job.log beside it, the table
+ * in <out>/accuracy.md and <out>/accuracy.json, the jobs in <out>/sweep.json.
+ * CPG's goals come from the individual run of the same seed, whose networks
+ * are one job per task (the individual row is assembled from them).
  *
- * CPG's goals come from the individual run of the same seed (its validation
- * accuracy per task, written to <out>/seed-<s>/goals.json): the individual
- * networks are trained once, not once more inside the CPG run.
+ * Finished runs are reused and an interrupted one resumes from its
+ * checkpoint, so an interrupted benchmark continues where it stopped when the
+ * same command is given again. A directory holding a sweep of other
+ * configurations is refused rather than mixed into the table.
  *
  * Other flags: --seed S (first seed, default 1), --methods a,b (a subset;
- * cpg brings individual along), --verbose (the full per-stage progress of
- * `cpg run`), and every `cpg run` configuration flag (--train-epochs 5,
- * --limit-per-task 2000, --backend wasm, …), passed to every run.
- * Progress goes to stderr; the table to stdout.
+ * cpg brings individual along), and every `cpg run` configuration flag
+ * (--train-epochs 5, --limit-per-task 2000, --backend wasm, …), passed to
+ * every run. Progress goes to stderr; the table to stdout.
  */
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import type { Subscription } from 'rxjs';
-import { type Method, type RunConfig, type RunConfigInput, RunConfigInput as InputCodec, RunReport, decodeConfig, decodeWith, parseJson } from '../src/algebra/codecs.js';
-import { type CpgError, describeError } from '../src/algebra/errors.js';
+import { type Method, type RunConfig, type RunConfigInput, RunConfigInput as InputCodec, decodeConfig, decodeWith, parseJson } from '../src/algebra/codecs.js';
+import { type CpgError, describeError, exitCodeOf } from '../src/algebra/errors.js';
 import { parseArgs, asFlag } from '../src/cli/args.js';
-import { pct, renderer } from '../src/cli/render.js';
 import { withPreset } from '../src/cpg/presets.js';
-import { shutdownBackend } from '../src/node/backend.js';
-import { type RunEvent } from '../src/streams/run.js';
-import { type RunRequest, readRun, runEvents } from '../src/node/runs.js';
-import { type BenchResult, type RunSource, type RunSummary, benchMethods, budgetOf, duration, renderMarkdown, renderText, resultJson, summarize } from '../src/cli/accuracyTable.js';
+import { sweepLocally } from '../src/cli/sweep.js';
+import { benchMethods, budgetOf } from '../src/cli/accuracyTable.js';
 
 /** A failure of the benchmark itself: message and exit code. */
 class BenchFailure extends Error {
@@ -53,8 +49,9 @@ const usageError = (message: string): never => {
 };
 
 const usage = `Usage: npm run bench:accuracy -- --benchmark B [--net N] [--seeds K] [--seed S] [--out DIR] [--quick]
-                               [--methods individual,finetune,packnet,cpg] [--verbose] [cpg run flags]
-  Runs every method on the same data, network and budget; reuses finished runs and resumes interrupted ones.
+                               [--methods individual,finetune,packnet,cpg] [cpg run flags]
+  Runs every method on the same data, network and budget, as a sweep one job at a time; reuses finished runs
+  and resumes interrupted ones. Each run's progress is in <out>/runs/<job id>/job.log.
   Any \`cpg run\` configuration flag (e.g. --train-epochs 5 --limit-per-task 2000) applies to every run.`;
 
 /** A tiny, fast configuration for checking that the whole benchmark works (not a result). */
@@ -73,7 +70,6 @@ interface BenchArgs {
   readonly seeds: readonly number[];
   readonly methods: readonly Method[];
   readonly quick: boolean;
-  readonly verbose: boolean;
   readonly out: string | undefined;
   readonly configFile: string | undefined;
   /** Decoded configuration flags (benchmark and net included when given). */
@@ -93,7 +89,6 @@ export const parseBenchArgs = (argv: readonly string[]): BenchArgs => {
   let seedCount = 1;
   let firstSeed = 1;
   let quick = false;
-  let verbose = false;
   let methods: Method[] = [...benchMethods];
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -115,7 +110,7 @@ export const parseBenchArgs = (argv: readonly string[]): BenchArgs => {
         quick = true;
         break;
       case '--verbose':
-        verbose = true;
+        usageError('--verbose: each run is a job of a sweep now; its full progress is in <out>/runs/<job id>/job.log');
         break;
       case '--methods': {
         const v = value() ?? '';
@@ -152,7 +147,7 @@ export const parseBenchArgs = (argv: readonly string[]): BenchArgs => {
     const e = flags.left;
     return usageError(e.tag === 'DecodeError' ? `invalid value for ${asFlag(e.field)}: ${e.message}` : describeError(e));
   }
-  const own = new Set(['--seeds', '--seed', '--quick', '--verbose', '--methods', '--out', '--benchmark', '--net', '--config']);
+  const own = new Set(['--seeds', '--seed', '--quick', '--methods', '--out', '--benchmark', '--net', '--config']);
   const passThrough: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
@@ -168,7 +163,6 @@ export const parseBenchArgs = (argv: readonly string[]): BenchArgs => {
     seeds: Array.from({ length: seedCount }, (_, k) => firstSeed + k),
     methods,
     quick,
-    verbose,
     out: cmd.out,
     configFile: cmd.configFile,
     flags: flags.right,
@@ -200,186 +194,8 @@ const configFor = (base: RunConfigInput, method: Method, seed: number, goalsPath
   return c.right;
 };
 
-/** JSON with sorted keys (to compare configurations). */
-const canonical = (u: unknown): string =>
-  JSON.stringify(u, (_, v: unknown) =>
-    typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-
-/** The fields on which two configurations differ (backend, threads and the goal file's path do not count). */
-export const configDifferences = (stored: RunConfig, wanted: RunConfig): string[] => {
-  const strip = (c: RunConfig): Record<string, unknown> => {
-    const { backend: _b, threads: _t, goals, ...rest } = c;
-    return { ...rest, goals: goals.kind };
-  };
-  const a = strip(stored);
-  const b = strip(wanted);
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  return keys.filter((k) => canonical(a[k]) !== canonical(b[k])).map((k) => `${asFlag(k)}: ${canonical(a[k]) ?? 'unset'} there, ${canonical(b[k]) ?? 'unset'} here`);
-};
-
-const exists = (p: string): Promise<boolean> => fs.stat(p).then(
-  () => true,
-  () => false,
-);
-
-const te = async <A>(x: () => Promise<E.Either<CpgError, A>>): Promise<A> => {
-  const r = await x();
-  if (E.isLeft(r)) throw new BenchFailure(describeError(r.left), 1);
-  return r.right;
-};
-
-const writeAtomic = async (file: string, text: string): Promise<void> => {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(tmp, text);
-  await fs.rename(tmp, file);
-};
-
-/** Side facts an earlier version of this script wrote next to a run, when reports lacked the thread count. */
-interface RunMeta {
-  readonly backend: string;
-  readonly threads: number;
-}
-
-const metaPath = (dir: string): string => `${dir}.bench.json`;
-
-const readMeta = async (dir: string): Promise<RunMeta | null> => {
-  try {
-    const u = JSON.parse(await fs.readFile(metaPath(dir), 'utf8')) as Partial<RunMeta>;
-    return typeof u.backend === 'string' && typeof u.threads === 'number' ? { backend: u.backend, threads: u.threads } : null;
-  } catch {
-    return null;
-  }
-};
-
-// ---------------------------------------------------------------------------
-// Progress (stderr)
-
-const err = process.stderr;
-const tty = err.isTTY === true;
-let live = false;
 const say = (s: string): void => {
-  if (live) err.write('\r\x1b[2K');
-  live = false;
-  err.write(`${s}\n`);
-};
-const liveLine = (s: string): void => {
-  if (!tty) return;
-  err.write(`\r\x1b[2K${s.slice(0, (err.columns ?? 120) - 1)}`);
-  live = true;
-};
-
-/** A compact renderer: a line per finished task, a live epoch line on a terminal (a line a minute otherwise). */
-const compact = (label: string) => {
-  let lastPrinted = 0;
-  return (e: RunEvent): void => {
-    switch (e.type) {
-      case 'run-started':
-        say(`  ${label}: backend ${e.backend}${e.backend === 'wasm' ? ` (${e.threads} thread${e.threads === 1 ? '' : 's'})` : ''}, ${e.tasks.length} tasks${e.resumed ? ', resumed' : ''}`);
-        break;
-      case 'epoch-ended': {
-        const line = `  ${label} task ${e.task} ${e.name}: ${e.stage} ${e.epoch}/${e.epochs}  loss ${e.loss.toFixed(4)}  train ${pct(e.trainAcc)}  val ${pct(e.valAcc)}${e.stage === 'prune' ? `  sparsity ${e.sparsity.toFixed(2)}` : ''}  ${Math.round(e.samplesPerSec)} img/s`;
-        if (tty) liveLine(line);
-        else if (performance.now() - lastPrinted > 60_000) {
-          lastPrinted = performance.now();
-          say(line);
-        }
-        break;
-      }
-      case 'stage-started':
-        if (e.stage === 'grow') say(`  ${label} task ${e.task} ${e.name}: goal missed, grow to ×${e.multiplier}`);
-        break;
-      case 'task-finished': {
-        const acc = e.accuracyRow[e.accuracyRow.length - 1];
-        say(
-          e.purpose === 'goal'
-            ? `  ${label} task ${e.task} ${e.name}: val ${pct(e.valAcc)}, test ${pct(acc)} (${duration(e.seconds)})`
-            : `  ${label} task ${e.task} ${e.name}: test ${pct(acc)}${e.goal !== null ? `, val ${pct(e.valAcc)} (goal ${pct(e.goal)})` : ''}, ×${e.multiplier.toFixed(2)}, sparsity ${e.sparsity}, earlier ${e.accuracyRow.length > 1 ? e.accuracyRow.slice(0, -1).map(pct).join(' ') : '—'}, drift ${e.maxLogitDrift} (${duration(e.seconds)})`,
-        );
-        break;
-      }
-      default:
-        break;
-    }
-  };
-};
-
-// ---------------------------------------------------------------------------
-// Running
-
-let current: Subscription | undefined;
-let stopping = false;
-
-/** Follow one run to its report (which says the backend and threads it used). */
-const follow = (req: RunRequest, label: string, verbose: boolean): Promise<RunReport> =>
-  new Promise((resolve, reject) => {
-    const render = verbose ? renderer(err) : compact(label);
-    let report: RunReport | undefined;
-    current = runEvents(req).subscribe({
-      next: (e) => {
-        if (e.type === 'run-finished') report = e.report;
-        render(e);
-      },
-      error: (e: CpgError) => reject(new BenchFailure(`${label}: ${describeError(e)}`, e.tag === 'Cancelled' ? 130 : 1)),
-      complete: () => {
-        current = undefined;
-        if (report === undefined) reject(new BenchFailure(`${label}: the run ended without a report`, 1));
-        else resolve(report);
-      },
-    });
-  });
-
-const readReport = async (file: string): Promise<RunReport> => {
-  const text = await fs.readFile(file, 'utf8');
-  const r = E.chain(decodeWith(RunReport, file))(parseJson(file)(text));
-  if (E.isLeft(r)) throw new BenchFailure(`${describeError(r.left)} (delete ${path.dirname(file)} to run it again)`, 1);
-  return r.right;
-};
-
-/** Reuse, resume or run one method × seed. */
-const obtain = async (dir: string, config: RunConfig, label: string, verbose: boolean, goals: Readonly<Record<string, number>> | null): Promise<RunSummary> => {
-  const t0 = performance.now();
-  let source: RunSource = 'ran';
-  let outcome: { report: RunReport; meta: RunMeta | null };
-  const held = await te(readRun(dir));
-  if (held !== null) {
-    const m = held;
-    const diff = configDifferences(m.config, config);
-    if (diff.length > 0)
-      throw new BenchFailure(`${dir} holds a run with another configuration (${diff.join('; ')}): choose another --out, or delete ${dir}`, 2);
-    if (goals !== null && m.goals !== null && canonical(m.goals) !== canonical(goals))
-      throw new BenchFailure(`${dir} was given other goals than the individual run's (${canonical(m.goals)} vs ${canonical(goals)}): delete ${dir} to rerun it`, 2);
-    const reportFile = path.join(dir, 'report.json');
-    if (m.status === 'finished' && (await exists(reportFile))) {
-      source = 'reused';
-      outcome = { report: await readReport(reportFile), meta: await readMeta(dir) };
-      say(`${label}: reusing the finished run in ${dir}`);
-    } else {
-      source = 'resumed';
-      say(`${label}: resuming the run in ${dir}`);
-      outcome = { report: await follow({ kind: 'resume', dir, ...(config.backend !== 'auto' ? { backend: config.backend } : {}), ...(config.threads !== undefined ? { threads: config.threads } : {}) }, label, verbose), meta: null };
-    }
-  } else {
-    say(`${label}: new run in ${dir}`);
-    await fs.mkdir(path.dirname(dir), { recursive: true });
-    outcome = { report: await follow({ kind: 'new', dir, config }, label, verbose), meta: null };
-  }
-  // Reports written before they carried the thread count have it in the side file.
-  const s = summarize(outcome.report, { dir, threads: outcome.report.threads ?? outcome.meta?.threads ?? null, source });
-  if (source !== 'reused')
-    say(
-      `${label}: done in ${duration((performance.now() - t0) / 1000)}: average ${pct(s.averageAccuracy)}, forgetting ${s.forgetting === 0 ? '0' : (100 * s.forgetting).toFixed(2)}, size ${s.relativeSize.toFixed(2)}×, run time ${duration(s.wallSeconds)}`,
-    );
-  return s;
-};
-
-const machineOf = (runs: readonly RunSummary[]): string => {
-  const backends = [...new Set(runs.map((r) => `${r.backend}${r.threads !== null ? ` (${r.threads} thread${r.threads === 1 ? '' : 's'})` : ''}`))];
-  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
-  return `backend ${backends.join(', ') || '—'}; Node ${process.version} on ${os.cpus().length} × ${cpu}, ${os.platform()} ${os.arch()}`;
+  process.stderr.write(`${s}\n`);
 };
 
 const main = async (argv: readonly string[]): Promise<number> => {
@@ -393,68 +209,19 @@ const main = async (argv: readonly string[]): Promise<number> => {
   const command = `npm run bench:accuracy -- ${argv.join(' ')}`.trim();
   say(`bench:accuracy: ${benchmark}, net ${net}, methods ${args.methods.join(', ')}, seed${args.seeds.length === 1 ? '' : 's'} ${args.seeds.join(', ')} → ${out}`);
   say(`  budget: ${budgetOf(probe, args.methods)}`);
-
-  const runs: RunSummary[] = [];
-  const total = args.methods.length * args.seeds.length;
-  let n = 0;
-  for (const seed of args.seeds) {
-    const seedDir = path.join(out, `seed-${seed}`);
-    let goals: Record<string, number> | null = null;
-    const goalsPath = path.join(seedDir, 'goals.json');
-    for (const method of args.methods) {
-      n += 1;
-      const label = `[${n}/${total}] seed ${seed} ${method}`;
-      if (method === 'cpg') {
-        if (goals === null) throw new BenchFailure(`${label}: no individual run to take the goals from`, 1);
-        await writeAtomic(goalsPath, `${JSON.stringify(goals, null, 1)}\n`);
-      }
-      const config = configFor(base, method, seed, method === 'cpg' ? goalsPath : undefined);
-      const s = await obtain(path.join(seedDir, method), config, label, args.verbose, method === 'cpg' ? goals : null);
-      if (method === 'individual') goals = Object.fromEntries(s.tasks.map((t) => [t.name, t.valAccuracy]));
-      runs.push(s);
-    }
-  }
-
-  const result: BenchResult = {
-    benchmark,
-    net,
-    seeds: args.seeds,
-    runs,
-    command,
-    passThrough: args.passThrough,
-    budget: budgetOf(probe, args.methods),
-    machine: machineOf(runs),
-    quick: args.quick,
-  };
-  await writeAtomic(path.join(out, 'accuracy.json'), `${JSON.stringify(resultJson(result), null, 1)}\n`);
-  await writeAtomic(path.join(out, 'accuracy.md'), renderMarkdown(result));
-  process.stdout.write(`\n${renderText(result)}\n\n(${path.join(out, 'accuracy.md')}, ${path.join(out, 'accuracy.json')})\n`);
-  return 0;
+  // The grid: the fixed configuration, and method × seed (each resolved as \`cpg run\` resolves it).
+  const grid = { file: path.join(out, 'grid.json'), text: `${JSON.stringify({ config: base, axes: { method: args.methods, seed: args.seeds } }, null, 1)}\n` };
+  return sweepLocally(grid, out, 1, { command, quick: args.quick, passThrough: args.passThrough }, (e: CpgError) => {
+    process.stderr.write(`bench:accuracy: ${describeError(e)}\n`);
+    return exitCodeOf(e);
+  });
 };
-
-const onSignal = (): void => {
-  if (stopping) process.exit(130);
-  stopping = true;
-  current?.unsubscribe();
-  say('\nbench:accuracy: stopped. Every finished run is kept and the current one resumes from its last checkpoint: give the same command again to continue.');
-  // The step in flight finishes before the run notices; give it a moment.
-  setTimeout(() => {
-    void shutdownBackend()().finally(() => process.exit(130));
-  }, 300);
-};
-process.once('SIGINT', onSignal);
-process.once('SIGTERM', onSignal);
 
 main(process.argv.slice(2)).then(
-  async (code) => {
-    await shutdownBackend()();
-    process.exit(code);
-  },
-  async (e: unknown) => {
-    if (stopping) return;
+  (code) => process.exit(code),
+  (e: unknown) => {
     if (e instanceof BenchFailure) (e.code === 0 ? process.stdout : process.stderr).write(`${e.code === 0 ? '' : 'bench:accuracy: '}${e.message}\n`);
     else process.stderr.write(`bench:accuracy: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    await shutdownBackend()();
     process.exit(e instanceof BenchFailure ? e.code : 1);
   },
 );

@@ -14,7 +14,7 @@ import type { CpgError } from '../algebra/errors.js';
 import { canonicalJson, pointLabel, type GridJob } from '../algebra/grid.js';
 import { sha256OfText } from '../algebra/sha256.js';
 import { sweepJobs } from '../cpg/sweep.js';
-import { type JobSpec, readProgress, runDirOf } from '../node/sweep/job.js';
+import { type JobSpec, isJobFinished, readProgress, runDirOf } from '../node/sweep/job.js';
 import { runLocalPool } from '../node/sweep/local.js';
 import { DEFAULT_QUEUE, connectRedis, jobStatuses, removeQueued, startWorker, submitJobs, type JobStatus, type SweepJobData } from '../node/sweep/queue.js';
 import {
@@ -88,11 +88,14 @@ const intFlag = (p: Parsed, name: string, fallback: number, min: number): E.Eith
 // Jobs and tables
 
 /** The grid file's jobs, each checked the way `cpg run` checks its configuration. */
-const readGrid = async (file: string): Promise<E.Either<CpgError, readonly GridJob[]>> => {
-  const text = await fs.readFile(file, 'utf8').then(
-    (t) => E.right<CpgError, string>(t),
-    (e: NodeJS.ErrnoException) => E.left<CpgError, string>(usage(`cannot read ${file}: ${e.code ?? e.message}`, '--grid')),
-  );
+const readGrid = async (file: string, given?: string): Promise<E.Either<CpgError, readonly GridJob[]>> => {
+  const text =
+    given !== undefined
+      ? E.right<CpgError, string>(given)
+      : await fs.readFile(file, 'utf8').then(
+          (t) => E.right<CpgError, string>(t),
+          (e: NodeJS.ErrnoException) => E.left<CpgError, string>(usage(`cannot read ${file}: ${e.code ?? e.message}`, '--grid')),
+        );
   const jobs = E.chain(sweepJobs(file))(E.chain(parseJson(file))(text));
   if (E.isLeft(jobs)) return jobs;
   for (const j of jobs.right) {
@@ -103,6 +106,12 @@ const readGrid = async (file: string): Promise<E.Either<CpgError, readonly GridJ
   }
   return jobs;
 };
+
+/** A job's links to the jobs it needs (its goal job, its goal networks), when it has any. */
+const links = (j: Pick<GridJob, 'goalsFrom' | 'parts'>): { goalsFrom?: string; parts?: readonly string[] } => ({
+  ...(j.goalsFrom !== undefined ? { goalsFrom: j.goalsFrom } : {}),
+  ...(j.parts !== undefined ? { parts: j.parts } : {}),
+});
 
 /** The fields that set a table apart (not seed or method, nor where it runs). */
 const groupKey = (c: RunConfig): string => {
@@ -117,11 +126,20 @@ const machineOf = (runs: readonly RunSummary[]): string => {
 };
 
 /** One table per group of jobs that differ only in seed and method, from the finished runs' reports. */
-const tables = async (dir: string, sweep: SweepFile, results: readonly JobResult[], command: string): Promise<BenchResult[]> => {
+/** How the tables name what made them: the command, and for bench:accuracy its flags and whether it was a quick check. */
+export interface TableFacts {
+  readonly command: string;
+  readonly quick?: boolean;
+  readonly passThrough?: readonly string[];
+}
+
+const tables = async (dir: string, sweep: SweepFile, results: readonly JobResult[], facts: TableFacts): Promise<BenchResult[]> => {
   const done = new Set(results.filter((r) => r.status === 'done').map((r) => r.id));
+  // A goal network is a part of its individual run's row, not a row of its own.
+  const parts = new Set(sweep.jobs.flatMap((j) => j.parts ?? []));
   const groups = new Map<string, { config: RunConfig; point: Readonly<Record<string, unknown>>; runs: RunSummary[] }>();
   for (const job of sweep.jobs) {
-    if (!done.has(job.id)) continue;
+    if (!done.has(job.id) || parts.has(job.id)) continue;
     const file = path.join(runDirOf(dir, job.id), 'report.json');
     const text = await fs.readFile(file, 'utf8').catch(() => null);
     if (text === null) continue;
@@ -140,18 +158,18 @@ const tables = async (dir: string, sweep: SweepFile, results: readonly JobResult
       net: g.config.net,
       seeds: [...new Set(g.runs.map((r) => r.seed))].sort((a, b) => a - b),
       runs: g.runs,
-      command,
-      passThrough: distinct.map(([k, v]) => `--${kebab(k)} ${typeof v === 'string' ? v : JSON.stringify(v)}`),
+      command: facts.command,
+      passThrough: [...(facts.passThrough ?? []), ...distinct.map(([k, v]) => `--${kebab(k)} ${typeof v === 'string' ? v : JSON.stringify(v)}`)],
       budget: budgetOf(g.config, methods),
       machine: machineOf(g.runs),
-      quick: false,
+      quick: facts.quick ?? false,
     };
   });
 };
 
 /** Write the tables and the results into sweep.json; print the tables; the exit code (1 naming the jobs that did not succeed). */
-const finish = async (dir: string, sweep: SweepFile, results: readonly JobResult[], command: string, fail: Fail): Promise<number> => {
-  const groups = await tables(dir, sweep, results, command);
+const finish = async (dir: string, sweep: SweepFile, results: readonly JobResult[], facts: TableFacts, fail: Fail): Promise<number> => {
+  const groups = await tables(dir, sweep, results, facts);
   const md = groups.map((g) => `${renderMarkdown(g)}${g.passThrough.length > 0 ? `\n(this table: ${g.passThrough.join(' ')})\n` : ''}`).join('\n');
   for (const [name, text] of [
     ['accuracy.md', md],
@@ -217,36 +235,64 @@ export const sweepCommand = async (argv: readonly string[], fail: Fail): Promise
     if (p.switches.has('detach')) return fail(usage('--detach is for a sweep on Redis (--redis URL): a local sweep runs its jobs itself', '--detach'));
   } else if ('concurrency' in p.values) return fail(usage('--concurrency is for a local sweep: on Redis, each `cpg worker` has its own', '--concurrency'));
 
-  const jobs = await readGrid(grid);
-  if (E.isLeft(jobs)) return fail(jobs.left);
+  const command = `cpg sweep ${argv.filter((a, i) => a !== redisUrl || argv[i - 1] !== '--redis').join(' ')}`;
+  const prepared = await prepareSweep(grid, out);
+  if (E.isLeft(prepared)) return fail(prepared.left);
+  const { dir, sweep } = prepared.right;
+  if (redisUrl === undefined) return localSweep(dir, sweep, concurrency.right, { command }, fail);
+  return redisSweep(dir, sweep, redisUrl, p.values['queue'] ?? DEFAULT_QUEUE, attempts.right, p.switches.has('detach'), { command }, fail);
+};
+
+/** The sweep of a grid file into `out`: its jobs, checked against a sweep already there (the same jobs, or refused). */
+const prepareSweep = async (grid: string, out: string, text?: string): Promise<E.Either<CpgError, { readonly dir: string; readonly sweep: SweepFile }>> => {
+  const jobs = await readGrid(grid, text);
+  if (E.isLeft(jobs)) return jobs;
   const dir = path.resolve(out);
   const held = await readSweep(dir);
-  if (E.isLeft(held)) return fail(held.left);
+  if (E.isLeft(held)) return held;
   const ids = jobs.right.map((j) => j.id);
   if (held.right !== null && canonicalJson([...held.right.jobs.map((j) => j.id)].sort()) !== canonicalJson([...ids].sort()))
-    return fail(usage(`${dir} holds another sweep (its jobs differ from this grid's): choose another --out`, '--out'));
-  const command = `cpg sweep ${argv.filter((a, i) => a !== redisUrl || argv[i - 1] !== '--redis').join(' ')}`;
-  const base: SweepFile = {
-    format: 'cpg-sweep',
-    version: 1,
-    grid: path.resolve(grid),
-    created: held.right?.created ?? new Date().toISOString(),
-    queue: null,
-    jobs: jobs.right.map((j) => ({ id: j.id, point: j.point, config: j.config, ...(j.goalsFrom !== undefined ? { goalsFrom: j.goalsFrom } : {}) })),
-  };
+    return E.left(usage(`${dir} holds another sweep (its jobs differ from this grid's): choose another --out`, '--out'));
   await fs.rm(path.join(dir, 'cancelled'), { force: true });
-  if (redisUrl === undefined) return localSweep(dir, base, concurrency.right, command, fail);
-  return redisSweep(dir, base, redisUrl, p.values['queue'] ?? DEFAULT_QUEUE, attempts.right, p.switches.has('detach'), command, fail);
+  // A grid given as text is written where the sweep says it is, once the sweep is known to be this one.
+  if (text !== undefined) {
+    const w = await writeSweepText(dir, path.relative(dir, path.resolve(grid)), text);
+    if (E.isLeft(w)) return w;
+  }
+  return E.right({
+    dir,
+    sweep: {
+      format: 'cpg-sweep',
+      version: 1,
+      grid: path.resolve(grid),
+      created: held.right?.created ?? new Date().toISOString(),
+      queue: null,
+      jobs: jobs.right.map((j) => ({ id: j.id, point: j.point, config: j.config, ...links(j) })),
+    },
+  });
+};
+
+/**
+ * A grid swept on this machine, `concurrency` jobs at a time, into `out`,
+ * then its tables: what `cpg sweep --grid G --out DIR` does, for callers
+ * (bench:accuracy) that make the grid (`text`, written to `grid` inside
+ * `out` once `out` holds no other sweep) and say how the tables name their
+ * command.
+ */
+export const sweepLocally = async (grid: { readonly file: string; readonly text: string }, out: string, concurrency: number, facts: TableFacts, fail: Fail): Promise<number> => {
+  const prepared = await prepareSweep(grid.file, out, grid.text);
+  if (E.isLeft(prepared)) return fail(prepared.left);
+  return localSweep(prepared.right.dir, prepared.right.sweep, concurrency, facts, fail);
 };
 
 const say = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 
-const localSweep = async (dir: string, sweep: SweepFile, concurrency: number, command: string, fail: Fail): Promise<number> => {
+const localSweep = async (dir: string, sweep: SweepFile, concurrency: number, facts: TableFacts, fail: Fail): Promise<number> => {
   const w = await writeSweep(dir, sweep);
   if (E.isLeft(w)) return fail(w.left);
-  const specs: JobSpec[] = sweep.jobs.map((j) => ({ id: j.id, config: j.config, runDir: runDirOf(dir, j.id), ...(j.goalsFrom !== undefined ? { goalsFrom: j.goalsFrom } : {}) }));
+  const specs: JobSpec[] = sweep.jobs.map((j) => ({ id: j.id, config: j.config, runDir: runDirOf(dir, j.id), ...links(j) }));
   const label = (id: string) => pointLabel(sweep.jobs.find((j) => j.id === id)?.point ?? {});
   say(`cpg sweep: ${specs.length} job${specs.length === 1 ? '' : 's'} in ${dir}, ${concurrency} at a time`);
   const stop = new AbortController();
@@ -273,7 +319,7 @@ const localSweep = async (dir: string, sweep: SweepFile, concurrency: number, co
     },
   });
   if (stop.signal.aborted) return 130;
-  return finish(dir, sweep, results, command, fail);
+  return finish(dir, sweep, results, facts, fail);
 };
 
 /** The Redis URL of a sweep's directory, or the one given. */
@@ -290,7 +336,7 @@ const resultOf = (s: JobStatus, cancelled: boolean): JobResult =>
     ? { id: s.id, status: 'done', error: null, attempts: s.attemptsStarted }
     : { id: s.id, status: cancelled || (s.error ?? '').startsWith('cancelled') ? 'cancelled' : 'failed', error: s.state === 'unknown' ? 'not in the queue (removed)' : s.error, attempts: s.attemptsStarted };
 
-const redisSweep = async (dir: string, sweep: SweepFile, url: string, queueName: string, attempts: number, detach: boolean, command: string, fail: Fail): Promise<number> => {
+const redisSweep = async (dir: string, sweep: SweepFile, url: string, queueName: string, attempts: number, detach: boolean, facts: TableFacts, fail: Fail): Promise<number> => {
   if (queueName.includes(':') || queueName === '') return fail(usage(`a queue name may not be empty or contain ':', got '${queueName}'`, '--queue'));
   const redis = await connectRedis(url);
   if (E.isLeft(redis)) return fail(redis.left);
@@ -304,7 +350,7 @@ const redisSweep = async (dir: string, sweep: SweepFile, url: string, queueName:
     await queue.close();
     redis.right.disconnect();
   };
-  const data: SweepJobData[] = sweep.jobs.map((j) => ({ sweepDir: dir, id: j.id, label: pointLabel(j.point), config: j.config, ...(j.goalsFrom !== undefined ? { goalsFrom: j.goalsFrom } : {}) }));
+  const data: SweepJobData[] = sweep.jobs.map((j) => ({ sweepDir: dir, id: j.id, label: pointLabel(j.point), config: j.config, ...links(j) }));
   await submitJobs(queue, tag, data, { attempts, backoffMs: 1000 });
   say(`cpg sweep: ${data.length} job${data.length === 1 ? '' : 's'} queued in '${queueName}' on ${redactUrl(url)} (sweep ${tag}); runs in ${dir}/runs`);
   if (detach) {
@@ -340,7 +386,7 @@ const redisSweep = async (dir: string, sweep: SweepFile, url: string, queueName:
     const r = resultOf(s, cancelled);
     return r;
   });
-  return finish(dir, withQueue, results, command, fail);
+  return finish(dir, withQueue, results, facts, fail);
 };
 
 /** `cpg sweep DIR --status`: each job's state and progress (from Redis for a queued sweep, from the run directories for a local one). */
@@ -357,7 +403,7 @@ const statusOf = async (dir: string, given: string | undefined, fail: Fail): Pro
     for (const j of sweep.jobs) {
       const p = await readProgress(runDirOf(dir, j.id));
       const r = sweep.results?.find((x) => x.id === j.id);
-      const state = p?.status === 'finished' ? 'done' : r?.status === 'failed' ? 'failed' : p !== null ? 'started' : 'not started';
+      const state = (await isJobFinished({ runDir: runDirOf(dir, j.id), ...links(j) })) ? 'done' : r?.status === 'failed' ? 'failed' : p !== null ? 'started' : 'not started';
       count(state);
       rows.push([j.id, pointLabel(j.point), state, progressText(p), r?.error ?? '']);
     }
