@@ -90,6 +90,68 @@ const suggest = (flag: string, known: readonly string[]): string => {
   return best !== undefined && distance(flag, best) <= Math.max(2, Math.floor(flag.length / 3)) ? ` (did you mean --${best}?)` : '';
 };
 
+/** Flags as given: values by name (in the order given), switches, positionals. */
+export interface ScannedFlags {
+  readonly values: Readonly<Record<string, string>>;
+  readonly switches: ReadonlySet<string>;
+  readonly positional: readonly string[];
+}
+
+/** The flags a command takes. */
+export interface FlagSpec {
+  /** Flags that take a value: `--name value` or `--name=value`. */
+  readonly valued: readonly string[];
+  /** Flags that take none. */
+  readonly switches: readonly string[];
+  /** The message for a flag in neither list. */
+  readonly unknown: (name: string) => string;
+  /** What a flag sets, when two names set one thing (giving both is giving it twice); the flag's name by default. */
+  readonly sameAs?: (name: string) => string;
+}
+
+/**
+ * The shared core of every command's argv: long flags with values
+ * (`--name value`, `--name=value`), switches, positionals; an unknown flag,
+ * a short option, a missing value, a valued switch and a flag given twice
+ * are each a one-line ConfigError naming the flag.
+ */
+export const scanFlags = (argv: readonly string[], spec: FlagSpec): E.Either<CpgError, ScannedFlags> => {
+  const values: Record<string, string> = {};
+  const on = new Set<string>();
+  const positional: string[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) {
+      if (arg.startsWith('-') && arg.length > 1) return E.left(usage(`unknown option '${arg}' (options are long: --name value)`, arg));
+      positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    const isSwitch = spec.switches.includes(name);
+    if (!isSwitch && !spec.valued.includes(name)) return E.left(usage(spec.unknown(name), `--${name}`));
+    if (isSwitch) {
+      if (eq !== -1) return E.left(usage(`--${name} is a switch: it takes no value`, `--${name}`));
+      if (on.has(name)) return E.left(usage(`--${name} is given twice`, `--${name}`));
+      on.add(name);
+      continue;
+    }
+    let value = eq === -1 ? undefined : arg.slice(eq + 1);
+    if (value === undefined) {
+      const next = argv[i + 1];
+      if (next === undefined || (next.startsWith('--') && next.length > 2)) return E.left(usage(`--${name} needs a value`, `--${name}`));
+      value = next;
+      i += 1;
+    }
+    const key = spec.sameAs?.(name) ?? name;
+    if (seen.has(key)) return E.left(usage(`--${name} is given twice`, `--${name}`));
+    seen.add(key);
+    values[name] = value;
+  }
+  return E.right({ values, switches: on, positional });
+};
+
 /** Parse argv (without node and the script). */
 export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> => {
   const [command, ...rest] = argv;
@@ -104,56 +166,25 @@ export const parseArgs = (argv: readonly string[]): E.Either<CpgError, Command> 
   const extra =
     command === 'run' ? ['out', 'config', 'data'] : command === 'learn' ? ['config', 'task', 'data', 'goal'] : command === 'eval' ? ['task', 'tolerance', 'backend', 'threads'] : command === 'predict' ? ['task', 'json', 'backend', 'threads'] : command === 'export' ? ['task', 'out', 'format', 'backend', 'threads'] : ['backend', 'threads'];
   const knownFlags = command === 'run' ? [...configFields().map(kebab), ...extra] : command === 'learn' ? [...learnFields().map(kebab), ...extra] : extra;
+  // Flags the command keeps for itself; the others set configuration fields.
+  const own = ['out', 'config', 'task', 'goal', 'format', 'tolerance', ...(command === 'learn' ? ['data'] : [])];
+  const scanned = scanFlags(rest, {
+    valued: knownFlags.filter((f) => !(switches[command] ?? []).includes(f)),
+    switches: switches[command] ?? [],
+    unknown: (name) => `unknown flag --${name} for \`cpg ${command}\`${suggest(name, knownFlags)}; see \`cpg ${command} --help\``,
+    // A configuration field set twice, under two names (--data and --data-path), is given twice.
+    sameAs: (name) => (own.includes(name) ? `--${name}` : (aliases[name] ?? camel(name))),
+  });
+  if (E.isLeft(scanned)) return scanned;
+  const { values, positional } = scanned.right;
+  const json = scanned.right.switches.has('json');
+  const { out, config: configFile, task, goal, format, tolerance } = values;
+  const data = command === 'learn' ? values['data'] : undefined;
   const flags: Record<string, unknown> = {};
-  const positional: string[] = [];
-  let out: string | undefined;
-  let configFile: string | undefined;
-  let task: string | undefined;
-  let data: string | undefined;
-  let goal: string | undefined;
-  let json = false;
-  let format: string | undefined;
-  let tolerance: string | undefined;
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!;
-    if (!arg.startsWith('--')) {
-      if (arg.startsWith('-') && arg.length > 1) return E.left(usage(`unknown option '${arg}' (options are long: --name value)`, arg));
-      positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    if (!knownFlags.includes(name))
-      return E.left(usage(`unknown flag --${name} for \`cpg ${command}\`${suggest(name, knownFlags)}; see \`cpg ${command} --help\``, `--${name}`));
-    if ((switches[command] ?? []).includes(name)) {
-      if (eq !== -1) return E.left(usage(`--${name} is a switch: it takes no value`, `--${name}`));
-      if (json) return E.left(usage(`--${name} is given twice`, `--${name}`));
-      json = true;
-      continue;
-    }
-    let value: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
-    if (value === undefined) {
-      const next = rest[i + 1];
-      if (next === undefined || (next.startsWith('--') && next.length > 2)) return E.left(usage(`--${name} needs a value`, `--${name}`));
-      value = next;
-      i += 1;
-    }
-    const once = (was: string | undefined): E.Either<CpgError, string> => (was === undefined ? E.right(value!) : E.left(usage(`--${name} is given twice`, `--${name}`)));
-    const given = name === 'out' ? out : name === 'config' ? configFile : name === 'task' ? task : name === 'goal' ? goal : name === 'format' ? format : name === 'tolerance' ? tolerance : name === 'data' && command === 'learn' ? data : undefined;
-    const v = once(given);
-    if (E.isLeft(v)) return v;
-    if (name === 'out') out = v.right;
-    else if (name === 'config') configFile = v.right;
-    else if (name === 'task') task = v.right;
-    else if (name === 'goal') goal = v.right;
-    else if (name === 'format') format = v.right;
-    else if (name === 'tolerance') tolerance = v.right;
-    else if (name === 'data' && command === 'learn') data = v.right;
-    else {
-      const field = aliases[name] ?? camel(name);
-      if (field in flags) return E.left(usage(`--${name} is given twice`, `--${name}`));
-      flags[field] = coerce(field, value);
-    }
+  for (const [name, value] of Object.entries(values)) {
+    if (own.includes(name)) continue;
+    const field = aliases[name] ?? camel(name);
+    flags[field] = coerce(field, value);
   }
   switch (command) {
     case 'run':

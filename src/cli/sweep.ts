@@ -30,52 +30,18 @@ import {
   writeSweepText,
 } from '../node/sweep/sweepFile.js';
 import { type BenchResult, type RunSummary, budgetOf, duration, renderMarkdown, renderText, resultJson, summarize } from './accuracyTable.js';
-import { kebab } from './args.js';
+import { type ScannedFlags, kebab, scanFlags } from './args.js';
 import { table } from './render.js';
 
 type Fail = (e: CpgError) => number;
 
 const usage = (message: string, field = 'command line'): CpgError => ({ tag: 'ConfigError', field, message });
 
-/** Flags as given: values by name, switches, positionals. */
-interface Parsed {
-  readonly values: Readonly<Record<string, string>>;
-  readonly switches: ReadonlySet<string>;
-  readonly positional: readonly string[];
-}
+type Parsed = ScannedFlags;
 
-const parseFlags = (command: string, argv: readonly string[], valued: readonly string[], switches: readonly string[]): E.Either<CpgError, Parsed> => {
-  const values: Record<string, string> = {};
-  const on = new Set<string>();
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) {
-      if (arg.startsWith('-') && arg.length > 1) return E.left(usage(`unknown option '${arg}' (options are long: --name value)`, arg));
-      positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    if (switches.includes(name)) {
-      if (eq !== -1) return E.left(usage(`--${name} is a switch: it takes no value`, `--${name}`));
-      if (on.has(name)) return E.left(usage(`--${name} is given twice`, `--${name}`));
-      on.add(name);
-      continue;
-    }
-    if (!valued.includes(name)) return E.left(usage(`unknown flag --${name} for \`cpg ${command}\` (flags: ${[...valued, ...switches].map((f) => `--${f}`).join(', ')})`, `--${name}`));
-    let value = eq === -1 ? undefined : arg.slice(eq + 1);
-    if (value === undefined) {
-      const next = argv[i + 1];
-      if (next === undefined || (next.startsWith('--') && next.length > 2)) return E.left(usage(`--${name} needs a value`, `--${name}`));
-      value = next;
-      i += 1;
-    }
-    if (name in values) return E.left(usage(`--${name} is given twice`, `--${name}`));
-    values[name] = value;
-  }
-  return E.right({ values, switches: on, positional });
-};
+/** A command's flags, by the parser every command shares (src/cli/args.ts); an unknown flag lists the ones it takes. */
+const parseFlags = (command: string, argv: readonly string[], valued: readonly string[], switches: readonly string[]): E.Either<CpgError, Parsed> =>
+  scanFlags(argv, { valued, switches, unknown: (name) => `unknown flag --${name} for \`cpg ${command}\` (flags: ${[...valued, ...switches].map((f) => `--${f}`).join(', ')})` });
 
 const intFlag = (p: Parsed, name: string, fallback: number, min: number): E.Either<CpgError, number> => {
   const text = p.values[name];

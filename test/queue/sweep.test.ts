@@ -9,29 +9,16 @@
  * its report equals an uninterrupted run's. Bad grids and an unreachable or
  * password-refusing Redis get one line and exit 2.
  */
-import { systemPackage } from '../helpers/systemPackage.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { alive, background, cli, comparable, cpg, env, freePort, gridFileIn, manifestOf, sleep, startRedis, stopAll, tiny } from '../helpers/redis.js';
 
-const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
-const env = { ...process.env, CPG_BACKEND: process.env['CPG_BACKEND'] ?? 'wasm' };
-const cpg = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8', timeout: 120_000 });
 const work = mkdtempSync(path.join(tmpdir(), 'cpg-sweep-'));
-
-/** Tiny real runs: Split MNIST, 64 images a task, one epoch a stage, one thread. */
-const tiny = { benchmark: 'split-mnist', limitPerTask: 64, trainEpochs: 1, individualEpochs: 1, pruneEpochs: 1, sparsities: [0.5], retrainEpochs: 1, threads: 1 };
-
-const gridFile = (name: string, grid: unknown): string => {
-  const file = path.join(work, name);
-  writeFileSync(file, JSON.stringify(grid));
-  return file;
-};
+const gridFile = (name: string, grid: unknown): string => gridFileIn(work, name, grid);
 
 const refused = (args: string[], pattern: RegExp, code = 2): void => {
   const r = cpg(...args);
@@ -41,91 +28,13 @@ const refused = (args: string[], pattern: RegExp, code = 2): void => {
   assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
 };
 
-// ---------------------------------------------------------------------------
-// Redis: installed when missing (as root), started on a free port, stopped at exit
-
-const redisServer = (): string =>
-  systemPackage(['redis-server'], ['/usr/bin/redis-server', '/usr/local/bin/redis-server'], 'the queue tests need Redis');
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-
-const servers: ChildProcess[] = [];
-
-/** A throwaway Redis (no persistence) on a free port; resolves once it accepts connections. */
-const startRedis = async (extra: string[] = []): Promise<number> => {
-  const port = await freePort();
-  const server = spawn(redisServer(), ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  servers.push(server);
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 15_000);
-    server.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    server.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
-  });
-  return port;
-};
-
-const children: ChildProcess[] = [];
-after(() => {
-  for (const c of [...children, ...servers]) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
+// Redis (test/helpers/redis.ts): started on a free port, stopped at exit with every background `cpg`.
+after(stopAll);
 
 let port = 0;
 before(async () => {
   port = await startRedis();
 });
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A `cpg` process in the background, its output collected. */
-const background = (args: string[]): { proc: ChildProcess; out: () => string; exited: Promise<number | null> } => {
-  const proc = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(proc);
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  return { proc, out: () => out, exited };
-};
-
-const manifestOf = (runDir: string): { finished: unknown[]; status: string } | null => {
-  try {
-    return JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')) as { finished: unknown[]; status: string };
-  } catch {
-    return null;
-  }
-};
-
-/** A report without what depends on when and how fast it ran. */
-const comparable = (file: string): unknown => {
-  const r = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  delete r['timing'];
-  delete r['createdAt'];
-  return r;
-};
 
 // ---------------------------------------------------------------------------
 
