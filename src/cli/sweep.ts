@@ -347,6 +347,8 @@ const redisSweep = async (dir: string, sweep: SweepFile, url: string, queueName:
     await new Promise((r) => setTimeout(r, 1000));
   }
   await close();
+  // The cancel may land in the same poll that finds every job ended (removed ones read as gone): it still names them cancelled.
+  cancelled ||= await isCancelled(dir);
   const results = statuses.map((s): JobResult => {
     if (!terminal(s.state)) return { id: s.id, status: 'cancelled', error: `cancelled while ${s.state}`, attempts: s.attemptsStarted };
     const r = resultOf(s, cancelled);
