@@ -93,21 +93,31 @@ export interface SubmitOptions {
  * no-op; a job that failed for good in an earlier submission is retried).
  */
 export const submitJobs = async (queue: Queue, tag: string, jobs: readonly SweepJobData[], o: SubmitOptions): Promise<void> => {
-  const opts = (id: string) => ({ jobId: queueJobId(tag, id), attempts: o.attempts, backoff: { type: 'exponential', delay: o.backoffMs }, removeOnComplete: false, removeOnFail: false });
+  const byId = new Map(jobs.map((j) => [j.id, j]));
+  const needed = new Set(jobs.flatMap((j) => dependenciesOf(j)));
+  // Priorities keep the longest chains moving: a job that others waited for (a CPG job, an individual run
+  // to assemble) goes first once its children are done, then the goal networks that start chains, then the rest.
+  const priority = (j: SweepJobData): number => (dependenciesOf(j).length > 0 ? 1 : needed.has(j.id) ? 2 : 3);
+  const opts = (j: SweepJobData) => ({
+    jobId: queueJobId(tag, j.id),
+    attempts: o.attempts,
+    backoff: { type: 'exponential', delay: o.backoffMs },
+    removeOnComplete: false,
+    removeOnFail: false,
+    priority: priority(j),
+  });
   // A job that needs others (a CPG job its goal job, an individual run its goal networks) is the parent of a
   // flow whose children they are: it waits in Redis (waiting-children) until they are done, so no worker
   // blocks on it; a child that fails for good fails its parent. Every job is needed by at most one other.
-  const byId = new Map(jobs.map((j) => [j.id, j]));
-  const needed = new Set(jobs.flatMap((j) => dependenciesOf(j)));
   const node = (j: SweepJobData): FlowJob => ({
     name: 'run',
     queueName: queue.name,
     data: j,
-    opts: needed.has(j.id) ? { ...opts(j.id), failParentOnFailure: true } : opts(j.id),
+    opts: needed.has(j.id) ? { ...opts(j), failParentOnFailure: true } : opts(j),
     children: dependenciesOf(j).flatMap((d) => (byId.has(d) ? [node(byId.get(d)!)] : [])),
   });
   const roots = jobs.filter((j) => !needed.has(j.id));
-  await queue.addBulk(roots.filter((j) => dependenciesOf(j).length === 0).map((data) => ({ name: 'run', data, opts: opts(data.id) })));
+  await queue.addBulk(roots.filter((j) => dependenciesOf(j).length === 0).map((data) => ({ name: 'run', data, opts: opts(data) })));
   const trees = roots.filter((j) => dependenciesOf(j).length > 0).map(node);
   if (trees.length > 0) {
     const flows = new FlowProducer({ connection: queue.opts.connection });
