@@ -6,7 +6,8 @@
  * stops a running job's child and removes the queued jobs, and the same
  * sweep given again finishes, the cancelled job resuming from its
  * checkpoint; two sweeps sharing one queue, one pool of workers and one
- * configuration each get only their own jobs, results, tables and runs.
+ * configuration each get only their own jobs, results, tables and runs; a
+ * flow that failed for good, given again, runs again only what failed.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -138,7 +139,8 @@ test('--cancel while a job runs: its child stops, queued jobs are removed, the w
   assert.equal(code, 1, first.out());
 
   const jobs = sweepJson(dir)!.jobs;
-  const last = first.out().trim().split('\n').pop()!;
+  // stdout (the table) and stderr (this line) come through two pipes: their order in out() is not kept.
+  const last = first.out().split('\n').find((l) => l.startsWith('cpg: 3 of 3 jobs')) ?? first.out();
   assert.match(last, /^cpg: 3 of 3 jobs did not succeed: /);
   // How the cancelled sweep ended, checked at the end (the same command again rewrites sweep.json).
   const cancelledResults = sweepJson(dir)!.results!;
@@ -182,7 +184,7 @@ test('--cancel before any job has started (no worker yet): the waiting sweep exi
   assert.equal(await sweep.exited, 1, sweep.out());
   const results = sweepJson(dir)!.results!;
   assert.deepEqual(results.map((r) => r.status), ['cancelled', 'cancelled'], `sweep.json results: ${JSON.stringify(results)}`);
-  assert.match(sweep.out().trim().split('\n').pop()!, /^cpg: 2 of 2 jobs did not succeed: [0-9a-f]+ \(seed=51\) cancelled.*; [0-9a-f]+ \(seed=52\) cancelled/);
+  assert.match(sweep.out().split('\n').find((l) => l.startsWith('cpg: 2 of 2 jobs')) ?? sweep.out(), /^cpg: 2 of 2 jobs did not succeed: [0-9a-f]+ \(seed=51\) cancelled.*; [0-9a-f]+ \(seed=52\) cancelled/);
 });
 
 test('two sweeps on one queue and one pool of 2 workers, sharing a configuration: each finishes with only its own jobs, results, tables and runs', { timeout: 180_000 }, async () => {
@@ -247,4 +249,45 @@ test('two sweeps on one queue and one pool of 2 workers, sharing a configuration
   }
   // The shared configuration ran once in each sweep, to the same result.
   assert.deepEqual(comparable(path.join(dirs[0]!, 'runs', shared[0]!, 'report.json')), comparable(path.join(dirs[1]!, 'runs', shared[0]!, 'report.json')));
+});
+
+test('a flow that failed for good, given again, runs again only what failed: the finished goal network stays, the failed one, its individual run and the CPG job run', { timeout: 180_000 }, async () => {
+  const queue = ['--redis', url, '--queue', 'again-test'];
+  const grid = gridFile('again.json', { config: { ...tiny, tasks: 2, method: 'cpg' }, axes: { seed: [51] } });
+  const dir = path.join(work, 'again');
+  const args = ['sweep', '--grid', grid, '--out', dir, ...queue, '--attempts', '1'];
+  const first = background(args);
+  type Job = { id: string; config: { method: string; onlyTask?: number } };
+  const jobs = await until('sweep.json', () => sweepJson(dir)?.jobs as Job[] | undefined, 30_000, first.out);
+  const net = (k: number) => jobs.find((j) => j.config.onlyTask === k)!.id;
+  // Goal network 2's run is locked by another live process: with one attempt, it fails for good.
+  const runDir2 = path.join(dir, 'runs', net(2));
+  const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  try {
+    mkdirSync(runDir2, { recursive: true });
+    writeFileSync(path.join(runDir2, 'lock'), `${JSON.stringify({ pid: holder.pid, host: hostname() })}\n`);
+    const worker = background(['worker', ...queue, '--lock-duration', '5000', '--stall-interval', '5000']);
+    assert.equal(await first.exited, 1, first.out());
+    const failed = sweepJson(dir)!.results!;
+    const statusOf = (id: string) => failed.find((r) => r.id === id)!.status;
+    assert.equal(statusOf(net(1)), 'done');
+    assert.equal(statusOf(net(2)), 'failed');
+    assert.deepEqual(jobs.filter((j) => j.config.onlyTask === undefined).map((j) => statusOf(j.id)), ['failed', 'failed'], 'the individual run and the CPG job did not run');
+    holder.kill('SIGKILL');
+    await new Promise((r) => (holder.exitCode !== null || holder.signalCode !== null ? r(null) : holder.once('exit', r)));
+    // The same sweep again: what failed starts afresh in its flow, in order.
+    const again = background(args);
+    const code = await again.exited;
+    worker.proc.kill('SIGTERM');
+    await worker.exited;
+    assert.equal(code, 0, `${again.out()}\n--- worker:\n${worker.out()}`);
+    assert.ok(sweepJson(dir)!.results!.every((r) => r.status === 'done'), JSON.stringify(sweepJson(dir)!.results));
+    assert.equal(attemptsIn(path.join(dir, 'runs', net(1))).length, 1, 'the finished goal network was not run again');
+    assert.equal(attemptsIn(runDir2).length, 2, 'the failed goal network ran again');
+    const cpgJob = jobs.find((j) => j.config.method === 'cpg')!;
+    const report = JSON.parse(readFileSync(path.join(dir, 'runs', cpgJob.id, 'report.json'), 'utf8')) as { tasks: { goal: number | null }[] };
+    assert.ok(report.tasks.every((t) => t.goal !== null), 'the CPG job had its goals');
+  } finally {
+    holder.kill('SIGKILL');
+  }
 });

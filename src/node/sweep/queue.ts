@@ -90,9 +90,16 @@ export interface SubmitOptions {
 
 /**
  * Enqueue a sweep's jobs (re-adding a job that is queued or done is a
- * no-op; a job that failed for good in an earlier submission is retried).
+ * no-op; a job that failed for good in an earlier submission starts again).
  */
 export const submitJobs = async (queue: Queue, tag: string, jobs: readonly SweepJobData[], o: SubmitOptions): Promise<void> => {
+  // A failed job is removed and added afresh below, in its flow: retried in place, a parent would run
+  // at once, before the children it needs had run again. Finished children stay finished and count
+  // as done for the parent added again.
+  for (const data of jobs) {
+    const job = await queue.getJob(queueJobId(tag, data.id));
+    if (job !== undefined && (await job.getState()) === 'failed') await job.remove({ removeChildren: false });
+  }
   const byId = new Map(jobs.map((j) => [j.id, j]));
   const needed = new Set(jobs.flatMap((j) => dependenciesOf(j)));
   // Priorities keep the longest chains moving: a job that others waited for (a CPG job, an individual run
@@ -123,10 +130,6 @@ export const submitJobs = async (queue: Queue, tag: string, jobs: readonly Sweep
     const flows = new FlowProducer({ connection: queue.opts.connection });
     await flows.addBulk(trees);
     await flows.close();
-  }
-  for (const data of jobs) {
-    const job = await queue.getJob(queueJobId(tag, data.id));
-    if (job !== undefined && (await job.getState()) === 'failed') await job.retry('failed');
   }
 };
 
