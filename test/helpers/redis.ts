@@ -85,7 +85,8 @@ export const background = (args: string[]): { proc: ChildProcess; out: () => str
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': the pipes are drained by then, so out() holds everything the process wrote.
+  const exited = new Promise<number | null>((resolve) => proc.once('close', (code) => resolve(code)));
   return { proc, out: () => out, exited };
 };
 

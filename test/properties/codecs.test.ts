@@ -361,7 +361,7 @@ test('decodeConfig keeps what the user wrote and fills every other field with th
       const given = input as Record<string, unknown>;
       if (E.isLeft(r)) {
         // Only a cross-field rule may refuse a value whose fields are each valid.
-        assert.ok(['testFraction', 'pruneRampEpochs'].includes(r.left.tag === 'DecodeError' ? r.left.field : '') ||
+        assert.ok(['testFraction', 'pruneRampEpochs', 'onlyTask'].includes(r.left.tag === 'DecodeError' ? r.left.field : '') ||
           /Milestones\[\d+\]\.at$/.test(r.left.tag === 'DecodeError' ? r.left.field : ''), JSON.stringify(r.left));
         return;
       }
