@@ -14,7 +14,7 @@ import type { CpgError } from '../algebra/errors.js';
 import { canonicalJson, pointLabel, type GridJob } from '../algebra/grid.js';
 import { sha256OfText } from '../algebra/sha256.js';
 import { sweepJobs } from '../cpg/sweep.js';
-import { type JobSpec, isJobFinished, readProgress, runDirOf } from '../node/sweep/job.js';
+import { type JobSpec, isJobFinished, jobProgress, runDirOf } from '../node/sweep/job.js';
 import { runLocalPool } from '../node/sweep/local.js';
 import { DEFAULT_QUEUE, connectRedis, jobStatuses, removeQueued, startWorker, submitJobs, type JobStatus, type SweepJobData } from '../node/sweep/queue.js';
 import {
@@ -369,7 +369,7 @@ const statusOf = async (dir: string, given: string | undefined, fail: Fail): Pro
   const count = (s: string) => counts.set(s, (counts.get(s) ?? 0) + 1);
   if (sweep.queue === null) {
     for (const j of sweep.jobs) {
-      const p = await readProgress(runDirOf(dir, j.id));
+      const p = await jobProgress({ runDir: runDirOf(dir, j.id), ...links(j) });
       const r = sweep.results?.find((x) => x.id === j.id);
       const state = (await isJobFinished({ runDir: runDirOf(dir, j.id), ...links(j) })) ? 'done' : r?.status === 'failed' ? 'failed' : p !== null ? 'started' : 'not started';
       count(state);
@@ -388,7 +388,7 @@ const statusOf = async (dir: string, given: string | undefined, fail: Fail): Pro
       const j = sweep.jobs.find((x) => x.id === s.id)!;
       const state = s.state === 'completed' ? 'done' : s.state === 'waiting' || s.state === 'delayed' || s.state === 'prioritized' ? 'queued' : s.state === 'waiting-children' ? 'waiting for goals' : s.state;
       count(state);
-      const p = s.progress ?? (await readProgress(runDirOf(dir, s.id)));
+      const p = s.progress ?? (await jobProgress({ runDir: runDirOf(dir, s.id), ...links(j) }));
       rows.push([s.id, pointLabel(j.point), `${state}${s.attemptsStarted > 1 ? ` (attempt ${s.attemptsStarted})` : ''}`, progressText(p), s.error ?? '']);
     }
   }

@@ -217,6 +217,11 @@ test("a CPG job's goal networks are jobs of their own in a BullMQ flow (CPG ← 
     individual.tasks.map((t) => [t.name, t.valAccuracy]),
   );
   assert.match(sweep.out(), /CPG against its goals/);
+  // --status counts an assembled individual run's progress in goal networks.
+  const st = cpg('sweep', dir, '--status');
+  assert.equal(st.status, 0, st.stderr);
+  assert.match(st.stdout, /4 jobs: 4 done/);
+  assert.match(st.stdout, new RegExp(`${goalJob.id} +method=individual seed=7 +done +2/2 tasks`));
 });
 
 test('a goal network that fails for good fails the individual run and the CPG job that need it, each named, and the sweep ends', { timeout: 120_000 }, async () => {

@@ -95,6 +95,14 @@ const exists = (p: string): Promise<boolean> => fs.stat(p).then(
 export const isFinished = async (runDir: string): Promise<boolean> =>
   (await readProgress(runDir))?.status === 'finished' && (await exists(path.join(runDir, 'report.json')));
 
+/** A job's progress: its run's, or for an individual run assembled from goal networks, how many of them have finished. */
+export const jobProgress = async (job: Pick<JobSpec, 'runDir' | 'parts'>): Promise<RunProgress | null> => {
+  if (job.parts === undefined) return readProgress(job.runDir);
+  const parts = job.parts.map((id) => path.join(path.dirname(job.runDir), id));
+  const finished = (await Promise.all(parts.map((d) => isFinished(d)))).filter((x) => x).length;
+  return { finishedTasks: finished, plannedTasks: parts.length, status: (await isAssembled(job.runDir)) ? 'finished' : 'running' };
+};
+
 /** Whether a job has finished: its run (or, for an assembled individual run, its report). */
 export const isJobFinished = (job: Pick<JobSpec, 'runDir' | 'parts'>): Promise<boolean> => (job.parts !== undefined ? isAssembled(job.runDir) : isFinished(job.runDir));
 

@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import type { RunConfig } from '../../algebra/codecs.js';
 import type { CpgError } from '../../algebra/errors.js';
 import { dependenciesOf } from '../../algebra/grid.js';
-import { attemptJob, readProgress, runDirOf } from './job.js';
+import { attemptJob, jobProgress, runDirOf } from './job.js';
 import { isCancelled, redactUrl } from './sweepFile.js';
 
 /** The queue every sweep shares unless told otherwise. */
@@ -225,7 +225,7 @@ export const startWorker = (redis: Redis, o: WorkerOptions): { readonly stop: ()
           cancelled = true;
           stop.abort();
         }
-        const p = await readProgress(runDir);
+        const p = await jobProgress({ runDir, ...(parts !== undefined ? { parts } : {}) });
         if (p !== null) await job.updateProgress({ finishedTasks: p.finishedTasks, plannedTasks: p.plannedTasks, mode } satisfies JobProgress).catch(() => undefined);
       })();
     }, 1000);
@@ -244,7 +244,7 @@ export const startWorker = (redis: Redis, o: WorkerOptions): { readonly stop: ()
       running.delete(job.id ?? id);
     });
     if (attempt.kind === 'done') {
-      const p = await readProgress(runDir);
+      const p = await jobProgress({ runDir, ...(parts !== undefined ? { parts } : {}) });
       if (p !== null) await job.updateProgress({ finishedTasks: p.finishedTasks, plannedTasks: p.plannedTasks, mode } satisfies JobProgress).catch(() => undefined);
       o.say(`job ${name}: done (${parts !== undefined ? `assembled from its ${parts.length} goal networks` : attempt.mode}, ${attempt.seconds.toFixed(1)} s)`);
       return { mode: attempt.mode, seconds: attempt.seconds };
