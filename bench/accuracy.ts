@@ -178,14 +178,9 @@ const readConfigFile = async (file: string): Promise<RunConfigInput> => {
   return r.right;
 };
 
-/** The configuration of one run: preset, quick preset, config file, flags; then method, seed and goals. */
-const configFor = (base: RunConfigInput, method: Method, seed: number, goalsPath: string | undefined): RunConfig => {
-  const input: RunConfigInput = {
-    ...base,
-    method,
-    seed,
-    ...(method === 'cpg' && goalsPath !== undefined ? { goals: { kind: 'file' as const, path: goalsPath } } : {}),
-  };
+/** The configuration of one run: preset, quick preset, config file, flags; then method and seed (to print the budget and refuse bad flags before the sweep). */
+const configFor = (base: RunConfigInput, method: Method, seed: number): RunConfig => {
+  const input: RunConfigInput = { ...base, method, seed };
   const c = decodeConfig(undefined)(withPreset(input));
   if (E.isLeft(c)) {
     const e = c.left;
@@ -202,7 +197,7 @@ const main = async (argv: readonly string[]): Promise<number> => {
   const args = parseBenchArgs(argv);
   const fromFile = args.configFile !== undefined ? await readConfigFile(args.configFile) : {};
   const base: RunConfigInput = { ...(args.quick ? quickPreset : {}), ...fromFile, ...args.flags };
-  const probe = configFor(base, 'cpg', args.seeds[0]!, undefined);
+  const probe = configFor(base, 'cpg', args.seeds[0]!);
   const benchmark = probe.benchmark;
   const net = probe.net;
   const out = args.out ?? path.join('bench-runs', `${benchmark}-${net}${args.quick ? '-quick' : ''}`);

@@ -103,6 +103,9 @@ export const jobProgress = async (job: Pick<JobSpec, 'runDir' | 'parts'>): Promi
   return { finishedTasks: finished, plannedTasks: parts.length, status: (await isAssembled(job.runDir)) ? 'finished' : 'running' };
 };
 
+/** Why a job did not run: a job it needs (its goal job, a goal network) did not succeed. Said alike on one machine and on Redis. */
+export const notRunBecause = (needed: string): string => `not run: the job it needs, ${needed}, did not succeed`;
+
 /** Whether a job has finished: its run (or, for an assembled individual run, its report). */
 export const isJobFinished = (job: Pick<JobSpec, 'runDir' | 'parts'>): Promise<boolean> => (job.parts !== undefined ? isAssembled(job.runDir) : isFinished(job.runDir));
 

@@ -8,7 +8,7 @@
  */
 import { dependenciesOf } from '../../algebra/grid.js';
 import type { JobResult } from './sweepFile.js';
-import { type Attempt, type JobSpec, attemptJob } from './job.js';
+import { type Attempt, type JobSpec, attemptJob, notRunBecause } from './job.js';
 
 /** What the pool reports as it goes. */
 export type PoolEvent =
@@ -22,15 +22,16 @@ export const runLocalPool = async (
 ): Promise<JobResult[]> => {
   const results = new Map<string, JobResult>();
   const pending = new Set(jobs.map((j) => j.id));
+  const inSweep = new Set(pending);
   const stopped = (): boolean => o.signal?.aborted === true;
   // A job whose needs cannot all succeed (one failed or is not in the sweep) ends without running.
   const settleBlocked = (): void => {
     for (const j of jobs) {
       if (!pending.has(j.id)) continue;
-      const bad = dependenciesOf(j).find((d) => (results.has(d) && results.get(d)!.status !== 'done') || !jobs.some((x) => x.id === d));
+      const bad = dependenciesOf(j).find((d) => (results.has(d) && results.get(d)!.status !== 'done') || !inSweep.has(d));
       if (bad === undefined) continue;
       pending.delete(j.id);
-      results.set(j.id, { id: j.id, status: stopped() ? 'cancelled' : 'failed', error: `not run: the job it needs, ${bad}, did not succeed`, attempts: 0 });
+      results.set(j.id, { id: j.id, status: stopped() ? 'cancelled' : 'failed', error: notRunBecause(bad), attempts: 0 });
     }
   };
   const ready = (j: JobSpec): boolean => dependenciesOf(j).every((d) => results.get(d)?.status === 'done');

@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import type { RunConfig } from '../../algebra/codecs.js';
 import type { CpgError } from '../../algebra/errors.js';
 import { dependenciesOf } from '../../algebra/grid.js';
-import { attemptJob, jobProgress, runDirOf } from './job.js';
+import { attemptJob, jobProgress, notRunBecause, runDirOf } from './job.js';
 import { isCancelled, redactUrl } from './sweepFile.js';
 
 /** The queue every sweep shares unless told otherwise. */
@@ -150,7 +150,7 @@ const asProgress = (p: unknown): JobProgress | null =>
 /** A failure as a sweep says it: BullMQ's "child bull:<queue>:<tag>-<id> failed" (a job this one needs failed for good) in our words. */
 export const readableFailure = (reason: string): string => {
   const child = /^child bull:.+:[0-9a-f]+-([0-9a-f]+) failed$/.exec(reason);
-  return child !== null ? `not run: the job it needs, ${child[1]}, did not succeed` : reason;
+  return child !== null ? notRunBecause(child[1]!) : reason;
 };
 
 /** The state of each of a sweep's jobs. */
