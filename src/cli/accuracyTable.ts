@@ -406,11 +406,16 @@ export const verdict = (rows: readonly MethodRow[], goals: readonly GoalRow[]): 
           .join('; ')}`,
   );
   // The time to a trained model, both measured in this invocation on the same machine and budget.
+  // CPG's goals are the individual networks: with them, the time from nothing to CPG's model.
   const packnet = row(rows, 'packnet');
-  if (packnet !== undefined && packnet.wallSeconds.mean > 0)
+  const goalNets = row(rows, 'individual');
+  if (packnet !== undefined && packnet.wallSeconds.mean > 0) {
+    const ratio = (s: number) => `${(s / packnet.wallSeconds.mean).toFixed(2)}×`;
+    const withGoals = goalNets === undefined ? '' : `; with its goal networks (the individual row) ${duration(cpg.wallSeconds.mean + goalNets.wallSeconds.mean)}, ${ratio(cpg.wallSeconds.mean + goalNets.wallSeconds.mean)}`;
     out.push(
-      `CPG's wall time ${duration(cpg.wallSeconds.mean)} is ${(cpg.wallSeconds.mean / packnet.wallSeconds.mean).toFixed(2)}× PackNet's ${duration(packnet.wallSeconds.mean)} (this invocation${cpg.wallSeconds.n > 1 ? `, mean of ${cpg.wallSeconds.n} seeds` : ''})`,
+      `CPG's wall time ${duration(cpg.wallSeconds.mean)} is ${ratio(cpg.wallSeconds.mean)} PackNet's ${duration(packnet.wallSeconds.mean)}${withGoals} (this invocation${cpg.wallSeconds.n > 1 ? `, means of ${cpg.wallSeconds.n} seeds` : ''})`,
     );
+  }
   return out;
 };
 

@@ -364,13 +364,13 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
         ),
       );
 
-    // Retrain the pick mask from scratch on the chosen network; keep the best epoch only if it beats the chosen one.
+    // Retrain the pick mask on the chosen network, from maskInit or from the learned pick; keep the best epoch only if it beats the chosen one.
     const retrain = (st: Step, chosen: number): Flow<Step> =>
       pipe(
         fromEither(snapshotAt(st.cur, chosen)),
         chain((idx) => load(ctx, idx)),
-        chain(({ state }) =>
-          withSession(state, sessionOptions({ kind: 'train', init: c.maskInit }), (session) =>
+        chain(({ state, currentPicks }) =>
+          withSession(state, sessionOptions({ kind: 'train', init: c.maskInit, ...(c.retrainPickFrom === 'learned' && currentPicks !== undefined ? { from: currentPicks } : {}) }), (session) =>
             defer(() => {
               // The best epoch so far, kept while the stage runs (local to this stage).
               let best = st.cur.cycle.chosenValAcc ?? 0;

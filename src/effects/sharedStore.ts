@@ -38,8 +38,8 @@ export interface SlotInit {
   readonly ownFlag: Uint8Array;
   /** Older tasks' cells the task may use (zero elsewhere), or undefined if none. */
   readonly frozen: Float32Array | undefined;
-  /** Train a pick mask over `frozen` (initial value), or use `frozen` as it is. */
-  readonly pickInit: number | undefined;
+  /** Train a pick mask over `frozen` (its initial value, one for every cell or per cell), or use `frozen` as it is. */
+  readonly pickInit: number | Float32Array | undefined;
 }
 
 /** Optimiser settings of a step. */
@@ -143,7 +143,8 @@ export const hostStore = (slots: readonly SlotInit[], threshold: number, useSimd
     let mask: HostSlot['mask'];
     if (frozen !== undefined && s.pickInit !== undefined) {
       mask = { real: alloc(n), m: alloc(n), v: alloc(n) };
-      mask.real.view.fill(s.pickInit);
+      if (typeof s.pickInit === 'number') mask.real.view.fill(s.pickInit);
+      else mask.real.view.set(s.pickInit);
     }
     byName.set(s.name, { name: s.name, shape: [...s.shape], n, own, velocity: alloc(n), flag, frozen, mask, eff: alloc(n) });
   }
@@ -268,7 +269,7 @@ export const deviceStore = (slots: readonly SlotInit[], threshold: number): Shar
       velocity: tf.zeros(shape),
       flag: tf.tensor(hostFlag, shape),
       frozen,
-      mask: frozen !== undefined && s.pickInit !== undefined ? { real: tf.fill(shape, s.pickInit), m: tf.zeros(shape), v: tf.zeros(shape) } : undefined,
+      mask: frozen !== undefined && s.pickInit !== undefined ? { real: typeof s.pickInit === 'number' ? tf.fill(shape, s.pickInit) : tf.tensor(s.pickInit, shape), m: tf.zeros(shape), v: tf.zeros(shape) } : undefined,
     });
   }
   const replace = <K extends 'own' | 'velocity' | 'flag'>(d: DeviceSlot, k: K, t: tf.Tensor) => {

@@ -30,12 +30,14 @@ import { nonFiniteIn } from './store.js';
 /**
  * How older tasks' weights take part:
  * - 'train': CPG picking — M̂ starts at maskInit and is trained with Adam;
+ *   with `from`, it starts at a learned binary pick instead: maskInit where
+ *   picked, as far below the threshold elsewhere;
  * - 'fixed': a given binary pick mask (compacting stage);
  * - 'all': every older weight (PackNet);
  * - 'none': no older weight (task 1, individual networks).
  */
 export type PickMode =
-  | { readonly kind: 'train'; readonly init: number }
+  | { readonly kind: 'train'; readonly init: number; readonly from?: ReadonlyMap<string, PickMask> }
   | { readonly kind: 'fixed'; readonly picks: ReadonlyMap<string, PickMask> }
   | { readonly kind: 'all' }
   | { readonly kind: 'none' };
@@ -102,6 +104,22 @@ const attempt =
   () =>
     f().catch((e: unknown) => E.left(backendFailure(e)));
 
+/**
+ * Where a trained pick mask starts: maskInit everywhere (the reference), or a
+ * learned binary pick, each cell as far from the threshold as maskInit is
+ * (or by the threshold itself, when equal) on its own side: it binarises to
+ * the learned pick until training moves it across.
+ */
+const pickStart = (pick: Extract<PickMode, { kind: 'train' }>, name: string, size: number, threshold: number): number | Float32Array => {
+  const learned = pick.from?.get(name);
+  if (learned === undefined) return pick.init;
+  const bits = unpack(learned);
+  const d = Math.abs(pick.init - threshold) || threshold;
+  const start = new Float32Array(size);
+  for (let i = 0; i < size; i++) start[i] = bits[i] === 1 ? threshold + d : threshold - d;
+  return start;
+};
+
 /** A variable from a fresh tensor, releasing the tensor (tf.variable keeps its own reference). */
 const variableFrom = (t: tf.Tensor, trainable: boolean): tf.Variable => {
   // Unnamed: tfjs numbers variables itself, so two sessions (two learners) never clash.
@@ -167,7 +185,7 @@ const makeSession = (
       own,
       ownFlag,
       frozen: !everything && anyOld ? old : undefined,
-      pickInit: o.pick.kind === 'train' ? o.pick.init : undefined,
+      pickInit: o.pick.kind === 'train' ? pickStart(o.pick, spec.name, size, threshold) : undefined,
     });
   }
   // GPU backends keep the tensors on the device: reading them back each step would cost more than the step.

@@ -254,6 +254,9 @@ test('verdict: each claim checked with ✓ or ✗', () => {
   assert.match(v[3]!, /^✓ CPG size 1\.50×/);
   assert.match(v[4]!, /^✗ 1 of 2 CPG tasks .*t1 −2\.00 pts \(capped\)/);
   assert.equal(v[5], "CPG's wall time 1.8 min is 3.60× PackNet's 30 s (this invocation)");
+  // With the individual networks (CPG's goals), the ratio counts them too.
+  const withGoals = [...runs, summary(report('individual', 1, [[0.99, null], [0.99, 0.99]], { timing: { totalSeconds: 12, perTask: [] } }))];
+  assert.match(verdict(aggregate(withGoals), goalCheck(withGoals)).at(-1)!, /^CPG's wall time 1\.8 min is 3\.60× PackNet's 30 s; with its goal networks \(the individual row\) 2\.0 min, 4\.00× \(this invocation\)$/);
   assert.deepEqual(verdict(aggregate([runs[0]!]), []), ['no CPG run: nothing to judge']);
 });
 

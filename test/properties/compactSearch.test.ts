@@ -195,3 +195,22 @@ test('bisect, step by step: the highest target misses, 0.5 passes, then 0.7 and 
   assert.deepEqual(last.missed, [0.95, 0.9]);
   assert.match(last.phase.tag === 'done' ? last.phase.reason : '', /goal met at sparsity 0.8/);
 });
+
+test('bisect skips the pick retraining when the chosen model is 100 % on validation (nothing can beat it); the reference sweep retrains all the same', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 2, max: 20 }), fc.constantFrom(1, 0.99), (task, best) => {
+      const ctx: TaskContext = { task, tasksTotal: 20, goal: 0.98, valSize: 200, multiplier: 1 };
+      const at = (p: Phase): Measured =>
+        p.tag === 'train' ? { tag: 'trained', trainAcc: 1, valAcc: best, ownsAny: true } : p.tag === 'prune' ? { tag: 'pruned', trainAcc: 1, valAcc: best } : { tag: 'retrained', valAcc: 0.5 };
+      for (const search of ['bisect', 'reference'] as const) {
+        const { phases, last } = drive(ctx, configOf(refSparsities, search), at);
+        const retrained = phases.some((p) => p.tag === 'retrainPick');
+        assert.equal(retrained, !(search === 'bisect' && best === 1), `${search} at validation ${best}`);
+        assert.equal(chosen(last), 0.95);
+        assert.equal(last.chosenValAcc, best);
+        if (!retrained) assert.match(last.phase.tag === 'done' ? last.phase.reason : '', /pick not retrained: 100% on validation cannot be beaten/);
+      }
+    }),
+    RUNS,
+  );
+});
