@@ -382,13 +382,11 @@ const afterChoice = (s: CycleState): CycleState => {
   const next = { ...s, chosenValAcc };
   // A retrained pick is kept only if it beats the chosen model: at 100 % on validation nothing can.
   // The reference's sweep (the faithful mode) retrains all the same.
+  const retrains = s.config.retrainPick && s.ctx.task > 1;
   const unbeatable = s.config.search === 'bisect' && chosenValAcc === 1;
-  if (s.config.retrainPick && s.ctx.task > 1 && !unbeatable) return { ...next, phase: { tag: 'retrainPick', chosen } };
+  if (retrains && !unbeatable) return { ...next, phase: { tag: 'retrainPick', chosen } };
   const reason = explainChoice(s, chosen);
-  return {
-    ...next,
-    phase: { tag: 'done', chosen, keptRetrain: false, reason: s.config.retrainPick && s.ctx.task > 1 ? `${reason}; pick not retrained: 100% on validation cannot be beaten` : reason },
-  };
+  return { ...next, phase: { tag: 'done', chosen, keptRetrain: false, reason: retrains ? `${reason}; pick not retrained: 100% on validation cannot be beaten` : reason } };
 };
 
 /** Start the compacting sweep at the first target, unless it may not even start. */

@@ -38,6 +38,7 @@ test('bad flags and values are refused with exit code 2 and name the flag', () =
   refused(['run', '--capacity-budget', 'lots'], /--capacity-budget/);
   refused(['run', '--claim', 'some'], /--claim/);
   refused(['run', '--compact-search', 'fast'], /--compact-search/);
+  refused(['run', '--retrain-pick-from', 'fresh'], /--retrain-pick-from/);
   refused(['run', '--only-task', '2'], /--only-task: is for the individual baseline .*not method 'cpg'/);
   refused(['run', '--method', 'individual', '--tasks', '2', '--only-task', '3'], /--only-task: must be ≤ tasks \(2\), got 3/);
   refused(['run', '--benchmark', 'imagenet'], /--benchmark/);
