@@ -6,7 +6,7 @@
  * forgetting, backward transfer, model size, checkpoint bytes, wall time and
  * max logit drift (mean ± std over seeds when K > 1).
  *
- * It is a sweep (`cpg sweep`, src/cli/sweep.ts) of the grid method × seed,
+ * It is a sweep (`cpg sweep`, src/node/cli/sweep.ts) of the grid method × seed,
  * written to <out>/grid.json (default out: bench-runs/<benchmark>-<net>/),
  * run on this machine one job at a time so that wall times stay comparable:
  * each run in <out>/runs/<job id>/ with its log job.log beside it, the table
@@ -29,10 +29,10 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { type Method, type RunConfig, type RunConfigInput, RunConfigInput as InputCodec, decodeConfig, decodeWith, parseJson } from '../src/algebra/codecs.js';
 import { type CpgError, describeError, exitCodeOf } from '../src/algebra/errors.js';
-import { parseArgs, asFlag } from '../src/cli/args.js';
+import { parseArgs, asFlag } from '../src/node/cli/args.js';
 import { withPreset } from '../src/cpg/presets.js';
-import { sweepLocally } from '../src/cli/sweep.js';
-import { benchMethods, budgetOf } from '../src/cli/accuracyTable.js';
+import { sweepLocally } from '../src/node/cli/sweep.js';
+import { benchMethods, budgetOf } from '../src/node/cli/accuracyTable.js';
 
 /** A failure of the benchmark itself: message and exit code. */
 class BenchFailure extends Error {

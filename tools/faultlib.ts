@@ -29,7 +29,7 @@ import { buildArchitecture } from '../src/algebra/architectures.js';
 import { RunConfigInput, decodeConfig, decodeWith, type RunConfig, type RunReport } from '../src/algebra/codecs.js';
 import { type CpgError, describeError } from '../src/algebra/errors.js';
 import type { SnapshotIndex } from '../src/algebra/snapshot.js';
-import { parseArgs } from '../src/cli/args.js';
+import { parseArgs } from '../src/node/cli/args.js';
 import { exitCodeOf } from '../src/algebra/errors.js';
 import { MANIFEST_VERSION, modelShape } from '../src/algebra/manifest.js';
 import { withPreset } from '../src/cpg/presets.js';
@@ -53,7 +53,7 @@ export const distRoot = path.resolve(here, '..');
 /** The repository root (its src/ holds the TypeScript sources). */
 export const repoRoot = path.resolve(distRoot, '..');
 /** The command line's entry point. */
-export const cliPath = path.join(distRoot, 'src', 'cli', 'main.js');
+export const cliPath = path.join(distRoot, 'src', 'node', 'cli', 'main.js');
 
 /** A seeded random source (mulberry32). */
 export interface Rng {
@@ -508,7 +508,7 @@ export const runInProcess = (req: RunRequest, writeFault?: Fault): Promise<E.Eit
   });
 
 /**
- * `cpg run|resume|eval ARGS` in this process, as src/cli/main.ts does it
+ * `cpg run|resume|eval ARGS` in this process, as src/node/cli/main.ts does it
  * (exit code by error kind; stderr `cpg: <one line>`; eval's rows as JSON on
  * stdout), for the quick reduced set; `--config` is left to the real command line. An exception (not an error value) comes back as the command line
  * would print it: `internal error` with its stack.
@@ -524,7 +524,7 @@ export const cpgInProcess = async (argv: readonly string[]): Promise<Proc> => {
     if (E.isLeft(parsed)) return failed(parsed.left);
     const cmd = parsed.right;
     if (cmd.kind === 'run') {
-      // Config files are judged through the real command line only (src/cli/main.ts resolves them).
+      // Config files are judged through the real command line only (src/node/cli/main.ts resolves them).
       if (cmd.configFile !== undefined) throw new Error('cpgInProcess does not read --config: use the command line');
       const flags = decodeWith(RunConfigInput, undefined)(cmd.flags);
       if (E.isLeft(flags)) return failed(flags.left);

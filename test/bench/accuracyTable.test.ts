@@ -26,7 +26,7 @@ import {
   resultJson,
   summarize,
   verdict,
-} from '../../src/cli/accuracyTable.js';
+} from '../../src/node/cli/accuracyTable.js';
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps, `${a} ≈ ${b}`);
 

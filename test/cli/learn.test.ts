@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { hashTree, treeChanges } from '../../tools/faultlib.js';
 import { writeDigitFolders } from '../helpers/digitFolders.js';
 
-const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/node/cli/main.js');
 const env = { ...process.env, CPG_BACKEND: process.env['CPG_BACKEND'] ?? 'wasm' };
 const work = mkdtempSync(path.join(tmpdir(), 'cpg-learn-'));
 const data = (name: string) => path.join(work, 'data', name);

@@ -29,7 +29,7 @@ import { bytesFloat32 } from '../../src/effects/store.js';
 import { writeDigitFolders } from '../helpers/digitFolders.js';
 
 process.env['CPG_BACKEND'] ??= 'wasm';
-const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/node/cli/main.js');
 const env = { ...process.env, CPG_BACKEND: process.env['CPG_BACKEND'] ?? 'wasm' };
 const work = mkdtempSync(path.join(tmpdir(), 'cpg-predict-'));
 const run = path.join(work, 'run');

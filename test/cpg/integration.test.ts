@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/node/cli/main.js');
 const work = mkdtempSync(path.join(tmpdir(), 'cpg-int-'));
 const goals = path.join(work, 'goals.json');
 // Task 2's goal is unreachable on purpose: it must grow, then compact under the cap.

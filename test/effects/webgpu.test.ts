@@ -29,7 +29,7 @@ import { batchOf, cellsOf, cnnGradients, difference, maskedStep, stateForStep, t
  */
 const TOL = 1e-4;
 
-const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/node/cli/main.js');
 
 /** Without a GPU, Dawn's OpenGL ES backend needs Mesa's EGL and its llvmpipe driver: installed when missing, so the comparison never skips for want of them. */
 const mesaEgl = (): void => {

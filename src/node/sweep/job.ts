@@ -6,7 +6,7 @@
  * already holds a checkpoint (the run's own crash-safe resume); an
  * individual run made of goal-network jobs is assembled from theirs
  * (assemble.ts). A finished run is not run again. The child has an IPC channel to its parent and stops
- * when it closes (src/cli/main.ts), so it never outlives a killed worker; the
+ * when it closes (src/node/cli/main.ts), so it never outlives a killed worker; the
  * run directory's lock keeps two processes off one run.
  */
 import { spawn } from 'node:child_process';
@@ -20,8 +20,8 @@ import { describeError } from '../../algebra/errors.js';
 import { fsStore } from '../stores/fs.js';
 import { assembleIndividual, isAssembled } from './assemble.js';
 
-/** The `cpg` command's script (dist/src/cli/main.js). */
-export const cliScript = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../cli/main.js');
+/** The `cpg` command's script (dist/src/node/cli/main.js). */
+export const cliScript = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/main.js');
 
 /** Where a job's run lives in its sweep. */
 export const runDirOf = (sweepDir: string, id: string): string => path.join(sweepDir, 'runs', id);

@@ -10,10 +10,10 @@
 import { mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeWith, RunConfigInput } from '../algebra/codecs.js';
-import type { CpgError } from '../algebra/errors.js';
-import { type ExportFiles, type ExportFormat, exportFormats } from '../cpg/export.js';
-import type { ModelTask } from '../cpg/predict.js';
+import { decodeWith, RunConfigInput } from '../../algebra/codecs.js';
+import type { CpgError } from '../../algebra/errors.js';
+import { type ExportFiles, type ExportFormat, exportFormats } from '../../cpg/export.js';
+import type { ModelTask } from '../../cpg/predict.js';
 import { openRun, tasksNamed } from './openRun.js';
 import type { Command } from './args.js';
 

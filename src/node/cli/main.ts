@@ -7,19 +7,19 @@
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Observable } from 'rxjs';
-import { RunConfigInput, decodeConfig, decodeWith, newRunDefaults, runConfigDefaults, type RunConfig } from '../algebra/codecs.js';
-import { type CpgError, describeError, exitCodeOf } from '../algebra/errors.js';
-import { withPreset, presets } from '../cpg/presets.js';
-import type { RunEvent } from '../cpg/events.js';
-import { evaluateRun, runEvents } from '../node/runs.js';
+import { RunConfigInput, decodeConfig, decodeWith, newRunDefaults, runConfigDefaults, type RunConfig } from '../../algebra/codecs.js';
+import { type CpgError, describeError, exitCodeOf } from '../../algebra/errors.js';
+import { withPreset, presets } from '../../cpg/presets.js';
+import type { RunEvent } from '../../cpg/events.js';
+import { evaluateRun, runEvents } from '../runs.js';
 import { asFlag, configFields, kebab, parseArgs, type Command } from './args.js';
 import { drift, pct, renderer, table } from './render.js';
 import { learnCommand } from './learn.js';
 import { predictCommand } from './predict.js';
-import { DEFAULT_TOLERANCE, type EvalRow } from '../cpg/evalRun.js';
+import { DEFAULT_TOLERANCE, type EvalRow } from '../../cpg/evalRun.js';
 import { exportCommand } from './export.js';
 import { givenFields } from './configFile.js';
-import { shutdownBackend } from '../node/backend.js';
+import { shutdownBackend } from '../backend.js';
 import { sweepCommand, sweepHelp, workerCommand } from './sweep.js';
 
 /** Errors in the user's words: config fields named as the flags that set them. */

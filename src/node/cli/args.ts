@@ -5,8 +5,8 @@
  * codec and then decoded with it, so a bad value names its flag.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { RunConfigInput, type RunConfigInput as Input } from '../algebra/codecs.js';
-import type { CpgError } from '../algebra/errors.js';
+import { RunConfigInput, type RunConfigInput as Input } from '../../algebra/codecs.js';
+import type { CpgError } from '../../algebra/errors.js';
 
 export type Command =
   | { readonly kind: 'run'; readonly flags: Flags; readonly configFile: string | undefined; readonly out: string | undefined }
@@ -26,7 +26,7 @@ export type Command =
   /** Finished task `task` ('all': every one) written to `out` as `format` ('tfjs' unless given). */
   | { readonly kind: 'export'; readonly dir: string; readonly task: string; readonly out: string; readonly format: string | undefined; readonly flags: Flags }
   | { readonly kind: 'predict'; readonly dir: string; readonly task: string; readonly inputs: readonly string[]; readonly json: boolean; readonly flags: Flags }
-  /** `cpg sweep` and `cpg worker` parse their own flags (src/cli/sweep.ts). */
+  /** `cpg sweep` and `cpg worker` parse their own flags (src/node/cli/sweep.ts). */
   | { readonly kind: 'sweep' | 'worker'; readonly argv: readonly string[] }
   | { readonly kind: 'help'; readonly topic: string | undefined }
   | { readonly kind: 'version' };

@@ -5,11 +5,11 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
-import type { RunConfigInput } from '../algebra/codecs.js';
-import type { CpgError } from '../algebra/errors.js';
-import type { Model, ModelTask } from '../cpg/predict.js';
-import { openModel } from '../node/defaults.js';
-import { fsStore } from '../node/stores/fs.js';
+import type { RunConfigInput } from '../../algebra/codecs.js';
+import type { CpgError } from '../../algebra/errors.js';
+import type { Model, ModelTask } from '../../cpg/predict.js';
+import { openModel } from '../defaults.js';
+import { fsStore } from '../stores/fs.js';
 
 /** The model in `dir`, on the flags' backend and thread count (default: the run's). */
 export const openRun = (dir: string, flags: Pick<RunConfigInput, 'backend' | 'threads'>): TE.TaskEither<CpgError, Model> =>

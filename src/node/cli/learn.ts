@@ -10,21 +10,21 @@
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Observable } from 'rxjs';
-import { RunConfig, decodeConfig, decodeWith, type RunConfigInput as Input } from '../algebra/codecs.js';
-import type { CpgError } from '../algebra/errors.js';
-import { type GoalChoice, type RunManifest, type TaskSource, modelShape } from '../algebra/manifest.js';
-import { checkTaskFor } from '../algebra/task.js';
-import { architectureFor } from '../cpg/context.js';
-import type { RunEvent } from '../cpg/events.js';
-import { withPresetFor } from '../cpg/presets.js';
-import { readManifest } from '../effects/checkpoint.js';
-import { readImageFolder } from '../node/sources/folder.js';
-import { fsStore } from '../node/stores/fs.js';
-import type { LearnRequest } from '../streams/run.js';
-import { learner } from '../node/defaults.js';
+import { RunConfig, decodeConfig, decodeWith, type RunConfigInput as Input } from '../../algebra/codecs.js';
+import type { CpgError } from '../../algebra/errors.js';
+import { type GoalChoice, type RunManifest, type TaskSource, modelShape } from '../../algebra/manifest.js';
+import { checkTaskFor } from '../../algebra/task.js';
+import { architectureFor } from '../../cpg/context.js';
+import type { RunEvent } from '../../cpg/events.js';
+import { withPresetFor } from '../../cpg/presets.js';
+import { readManifest } from '../../effects/checkpoint.js';
+import { readImageFolder } from '../sources/folder.js';
+import { fsStore } from '../stores/fs.js';
+import type { LearnRequest } from '../../streams/run.js';
+import { learner } from '../defaults.js';
 import type { Command } from './args.js';
 import { givenFields } from './configFile.js';
-import { maxWidthProblem } from '../cpg/model.js';
+import { maxWidthProblem } from '../../cpg/model.js';
 
 type LearnCommand = Extract<Command, { kind: 'learn' }>;
 

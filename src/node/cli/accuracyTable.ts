@@ -3,13 +3,13 @@
  * (a RunSummary, built from its report), mean ± std over seeds per method,
  * forgetting and backward transfer from an accuracy matrix, CPG's tasks
  * against their goals, the verdict lines, and the table as text and as
- * Markdown. No training, no files: bench/accuracy.ts and src/cli/sweep.ts do the effects.
+ * Markdown. No training, no files: bench/accuracy.ts and src/node/cli/sweep.ts do the effects.
  *
  * Units: accuracies are fractions in the data and percentages on screen;
  * forgetting and backward transfer are shown in percentage points (pts).
  * The std is the sample standard deviation (n − 1), absent for one seed.
  */
-import type { Method, RunConfig, RunReport } from '../algebra/codecs.js';
+import type { Method, RunConfig, RunReport } from '../../algebra/codecs.js';
 import { bytes, table } from './render.js';
 
 /** The methods in the order they run and are listed: individual first (CPG's goals come from it). */

@@ -2,8 +2,8 @@
 import { promises as fs } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import { RunConfigInput, decodeWith, parseJson } from '../algebra/codecs.js';
-import type { CpgError } from '../algebra/errors.js';
+import { RunConfigInput, decodeWith, parseJson } from '../../algebra/codecs.js';
+import type { CpgError } from '../../algebra/errors.js';
 
 /** The fields of a configuration file, decoded (errors name the file and field). */
 export const readConfigFile = async (file: string): Promise<E.Either<CpgError, RunConfigInput>> => {

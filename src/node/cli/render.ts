@@ -3,8 +3,8 @@
  * place on a TTY, printed per epoch otherwise), a permanent line per stage
  * and task, and the final table.
  */
-import { type RunReport, backendLabel } from '../algebra/codecs.js';
-import type { RunEvent } from '../cpg/events.js';
+import { type RunReport, backendLabel } from '../../algebra/codecs.js';
+import type { RunEvent } from '../../cpg/events.js';
 
 export const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : `${(100 * x).toFixed(2)}%`);
 /** A logit drift as people read it: 0, or two significant digits (6.7e-6). */

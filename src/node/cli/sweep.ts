@@ -9,14 +9,14 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type Method, RunReport, decodeWith, parseJson, type RunConfig } from '../algebra/codecs.js';
-import type { CpgError } from '../algebra/errors.js';
-import { canonicalJson, pointLabel, type GridJob } from '../algebra/grid.js';
-import { sha256OfText } from '../algebra/sha256.js';
-import { sweepJobs } from '../cpg/sweep.js';
-import { type JobSpec, isJobFinished, jobProgress, runDirOf } from '../node/sweep/job.js';
-import { runLocalPool } from '../node/sweep/local.js';
-import { DEFAULT_QUEUE, connectRedis, jobStatuses, removeQueued, startWorker, submitJobs, type JobStatus, type SweepJobData } from '../node/sweep/queue.js';
+import { type Method, RunReport, decodeWith, parseJson, type RunConfig } from '../../algebra/codecs.js';
+import type { CpgError } from '../../algebra/errors.js';
+import { canonicalJson, pointLabel, type GridJob } from '../../algebra/grid.js';
+import { sha256OfText } from '../../algebra/sha256.js';
+import { sweepJobs } from '../../cpg/sweep.js';
+import { type JobSpec, isJobFinished, jobProgress, runDirOf } from '../sweep/job.js';
+import { runLocalPool } from '../sweep/local.js';
+import { DEFAULT_QUEUE, connectRedis, jobStatuses, removeQueued, startWorker, submitJobs, type JobStatus, type SweepJobData } from '../sweep/queue.js';
 import {
   type JobResult,
   type SweepFile,
@@ -28,7 +28,7 @@ import {
   savedRedisUrl,
   writeSweep,
   writeSweepText,
-} from '../node/sweep/sweepFile.js';
+} from '../sweep/sweepFile.js';
 import { type BenchResult, type RunSummary, budgetOf, duration, renderMarkdown, renderText, resultJson, summarize } from './accuracyTable.js';
 import { type ScannedFlags, kebab, scanFlags } from './args.js';
 import { table } from './render.js';
@@ -39,7 +39,7 @@ const usage = (message: string, field = 'command line'): CpgError => ({ tag: 'Co
 
 type Parsed = ScannedFlags;
 
-/** A command's flags, by the parser every command shares (src/cli/args.ts); an unknown flag lists the ones it takes. */
+/** A command's flags, by the parser every command shares (src/node/cli/args.ts); an unknown flag lists the ones it takes. */
 const parseFlags = (command: string, argv: readonly string[], valued: readonly string[], switches: readonly string[]): E.Either<CpgError, Parsed> =>
   scanFlags(argv, { valued, switches, unknown: (name) => `unknown flag --${name} for \`cpg ${command}\` (flags: ${[...valued, ...switches].map((f) => `--${f}`).join(', ')})` });
 
