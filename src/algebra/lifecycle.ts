@@ -42,6 +42,8 @@ export interface CycleConfig {
  *   the unpruned model) and the least that did not, each probe compacted from
  *   the model that passed. It assumes what the sweep's record shows on every
  *   benchmark measured: a target that misses means the ones above it miss too.
+ *   A floor the budget forces that misses when probed straight from the
+ *   unpruned model is probed again at the end of the sweep's gradual way.
  */
 export type CompactSearch = 'reference' | 'bisect';
 
@@ -447,12 +449,31 @@ const probeNext = (s: CycleState): CycleState => {
  * missed when it does not pass, then the next probe.
  */
 const onProbed = (s: CycleState, phase: Extract<Phase, { tag: 'prune' }>, m: Extract<Measured, { tag: 'pruned' }>, recordable: boolean): CycleState => {
-  const least = probeTargets(s)[0] === phase.to && (s.floor ?? 0) > 0;
+  const floor = s.floor ?? 0;
+  // A stepping stone on the way to the floor (see `walkToFloor`): never kept, the walk goes on.
+  if (phase.to < floor) return { ...s, phase: { tag: 'prune', from: phase.to, to: nextTargetOf(s, phase.to, true) ?? floor } };
+  const least = probeTargets(s)[0] === phase.to && floor > 0;
+  const passedNow = recordable && passes(s, { sparsity: phase.to, valAcc: m.valAcc });
+  const walk = least && !passedNow ? walkToFloor(s, phase) : undefined;
+  if (walk !== undefined) return walk;
   const record: readonly PruneRecord[] =
     recordable || least ? [...s.record, { sparsity: phase.to, valAcc: m.valAcc, ...(recordable ? {} : { forced: true }) }] : s.record;
   const r = record[record.length - 1];
   const passed = recordable && r !== undefined && r.sparsity === phase.to && passes(s, r);
   return probeNext({ ...s, record, ...(passed ? {} : { missed: [...(s.missed ?? []), phase.to] }) });
+};
+
+/**
+ * The floor the budget forces, reached in one probe from further down, missed
+ * the goal: so long a jump in one probe loses what gradual pruning keeps (a
+ * task forced to 90 % sparsity from dense in three epochs). Walk there as the
+ * reference's sweep does, through each configured target below the floor, and
+ * measure the floor again from the last of them. That second probe is the one
+ * kept; it walks no further. Undefined when no target lies on the way.
+ */
+const walkToFloor = (s: CycleState, phase: Extract<Phase, { tag: 'prune' }>): CycleState | undefined => {
+  const first = targetsOf(s).find((t) => t > phase.from && t < phase.to);
+  return first === undefined ? undefined : { ...s, phase: { tag: 'prune', from: phase.from, to: first } };
 };
 
 const checkAcc = (name: string, x: number): E.Either<CpgError, number> =>

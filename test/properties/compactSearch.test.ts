@@ -147,24 +147,35 @@ test('for any accuracies, bisect ends, probes each target once and only between 
         s = next.right;
       }
       assert.equal(s.phase.tag, 'done');
-      const probed = states.filter((x) => x.phase.tag === 'prune');
       const ts = probeTargets(s);
+      const floor = floorOf(share, owned);
+      // Stepping stones (below the floor) walk the configured targets in order, from the unpruned model, after the floor missed straight from it.
+      const all = states.filter((x) => x.phase.tag === 'prune').map((x) => ({ x, p: x.phase as Extract<Phase, { tag: 'prune' }> }));
+      const stones = all.filter(({ p }) => p.to < floor).map(({ p }) => p);
+      const below = config.sparsities.filter((t) => t < floor);
+      if (stones.length > 0) {
+        assert.deepEqual(stones.map((p) => p.to), below, 'the walk steps on every configured target below the floor');
+        assert.deepEqual(stones.map((p) => p.from), [0, ...below.slice(0, -1)], 'each stone from the one before');
+        const iFirst = all.findIndex(({ p }) => p.to < floor);
+        assert.deepEqual(all[iFirst - 1]?.p, { tag: 'prune', from: 0, to: floor }, 'the walk follows the floor probed straight from the unpruned model');
+        assert.deepEqual(all[iFirst + stones.length]?.p, { tag: 'prune', from: below[below.length - 1], to: floor }, 'and ends on the floor');
+      }
+      const probed = all.filter(({ p }) => p.to >= floor && !(stones.length > 0 && p.from === 0 && p.to === floor));
       assert.ok(probed.length <= ts.length, `${probed.length} probes for ${ts.length} targets`);
       const seen = new Set<number>();
-      for (const x of probed) {
-        const p = x.phase as Extract<Phase, { tag: 'prune' }>;
+      for (const { x, p } of probed) {
         assert.ok(ts.includes(p.to), `probe ${p.to} is not among ${ts.join(', ')}`);
         assert.ok(!seen.has(p.to), `probed ${p.to} twice`);
         seen.add(p.to);
         const b = bisectBounds(x);
         const i = ts.indexOf(p.to);
         assert.ok(i > b.passed && i < b.missed, `probe ${p.to} outside (${b.passed}, ${b.missed})`);
-        // The model it compacts from: the unpruned one, or a recorded target that passed.
-        assert.ok(p.from === 0 || x.record.some((r) => r.sparsity === p.from && r.forced !== true), `from ${p.from}, not recorded`);
+        // The model it compacts from: the unpruned one, a recorded target that passed, or the walk's last stone.
+        const fromStone = stones.length > 0 && p.from === stones[stones.length - 1]!.to;
+        assert.ok(p.from === 0 || fromStone || x.record.some((r) => r.sparsity === p.from && r.forced !== true), `from ${p.from}, not recorded`);
         assert.ok(p.from < p.to);
       }
       // The budget holds as under the reference's sweep.
-      const floor = floorOf(share, owned);
       assert.ok(chosen(s) >= floor, `kept ${chosen(s)} under the floor ${floor}`);
       if (floor > 0 && floor < MAX_FLOOR) assert.ok((1 - chosen(s)) * owned <= share + 1e-9 * owned);
       // The kept model was measured: the unpruned one, or a recorded target.
@@ -213,4 +224,27 @@ test('bisect skips the pick retraining when the chosen model is 100 % on validat
     }),
     RUNS,
   );
+});
+
+test('bisect, a floor the budget forces: straight from the unpruned model it misses, so the search walks the sweep\'s targets up to it and keeps the floor as the walk reached it', () => {
+  // Owning 1,000 cells with a share of 100: the floor is 0.9, a configured target.
+  const ctx: TaskContext = { task: 1, tasksTotal: 10, goal: 0.9, valSize: 200, multiplier: 1, budget: { share: 100, needed: 100, free: 1000, size: 1000 } };
+  for (const walked of [0.92, 0.85]) {
+    const { phases, last } = drive(ctx, configOf(refSparsities, 'bisect'), (p) =>
+      p.tag === 'train'
+        ? { tag: 'trained', trainAcc: 0.99, valAcc: 0.92, ownsAny: true, owned: 1000 }
+        : p.tag === 'prune'
+          ? // A jump from the unpruned model loses accuracy; the gradual way keeps it (or not: 0.85).
+            { tag: 'pruned', trainAcc: 0.99, valAcc: p.from === 0 && p.to >= 0.9 ? 0.8 : p.to === 0.9 ? walked : 0.92 }
+          : { tag: 'retrained', valAcc: 0.5 },
+    );
+    assert.deepEqual(
+      prunes(phases).map((p) => [p.from, p.to]),
+      [[0, 0.95], [0, 0.9], [0, 0.1], [0.1, 0.2], [0.2, 0.3], [0.3, 0.4], [0.4, 0.5], [0.5, 0.6], [0.6, 0.7], [0.7, 0.8], [0.8, 0.9]],
+    );
+    assert.equal(chosen(last), 0.9);
+    assert.equal(last.chosenValAcc, walked, 'the floor as the walk reached it, not as the jump did');
+    assert.deepEqual(last.record.map((r) => r.sparsity), [0.95, 0.9], 'stones are never recorded; the floor once, as the walk reached it');
+    assert.match(last.phase.tag === 'done' ? last.phase.reason : '', walked >= 0.9 ? /goal met at sparsity 0.9/ : /no compacted model met the goal: kept sparsity 0.9; the budget bound/);
+  }
 });
