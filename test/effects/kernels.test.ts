@@ -86,7 +86,7 @@ const convCase = fc
     return c.h + ph >= c.kh && c.w + pw >= c.kw;
   });
 
-test('conv2d gradients (Conv2DBackpropInput, Conv2DBackpropFilter) match cpu: strides 1/2, same/valid/explicit pads, odd/even kernels', async () => {
+test('conv2d gradients (Conv2DBackpropInput, Conv2DBackpropFilter through im2col, Ci < 8) match cpu: strides 1/2, same/valid/explicit pads, odd/even kernels', async () => {
   await fc.assert(
     fc.asyncProperty(convCase, async (c) => {
       const rng = rngFor(c.seed, 'conv');
@@ -118,6 +118,22 @@ test('the filter gradient with x as the filter (more output than input channels,
     [6, 8, 40, 3, 2, 'same'],
     [7, 9, 64, 2, 2, 'valid'],
     [4, 8, 12, 4, 1, 'same'],
+  ] as const) {
+    const xv = data(rng, 2 * h * h * ci);
+    const wv = data(rng, k * k * ci * co);
+    await agree(JSON.stringify({ h, ci, co, k, stride, pad }), () => {
+      const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.sin(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad)));
+      return tf.grads(loss)([tf.tensor4d(xv, [2, h, h, ci]), tf.tensor4d(wv, [k, k, ci, co])]);
+    });
+  }
+});
+
+test('the filter gradient with dy as the filter (Ci ≥ 8, input at least as large as the output gradient) matches cpu: strides 1/2, same/valid', async () => {
+  const rng = rngFor(10, 'dy-as-filter');
+  for (const [h, ci, co, k, stride, pad] of [
+    [6, 8, 4, 3, 1, 'same'],
+    [7, 12, 8, 3, 2, 'valid'],
+    [8, 16, 16, 5, 2, 'same'],
   ] as const) {
     const xv = data(rng, 2 * h * h * ci);
     const wv = data(rng, k * k * ci * co);

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { swapFirstLast } from './layout.js';
-import { dim, free, runStock, transpose, type Info } from './wasm-calls.js';
+import { dim, free, runStock, transpose, view, type Info } from './wasm-calls.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -37,10 +37,58 @@ export const conv2dBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) 
   const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   assertNhwc('Conv2DBackpropFilter', a.dataFormat);
   const info = tf.backend_util.computeConv2DInfo(shape4(x.shape), a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  // Few input channels (a first layer): the columns are cheap to build and one plain GEMM beats a
+  // convolution whose filter is as large as the image.
+  if (info.inChannels < IM2COL_BELOW_CHANNELS && info.dilationHeight === 1 && info.dilationWidth === 1) return filterGradIm2col(b, x, dy, info);
   const size = (t: Info) => t.shape.reduce((p, d) => p * d, 1);
   // x as filter makes Ci the GEMM's output width: below 8 (one SIMD tile) it wastes more than it saves.
   const viaX = size(x) < size(dy) && info.inChannels >= 8 ? filterGradXAsFilter(b, x, dy, info) : undefined;
   return viaX ?? filterGradDyAsFilter(b, x, dy, info);
+};
+
+/** Below this many input channels the filter gradient goes through im2col. */
+export const IM2COL_BELOW_CHANNELS = 8;
+
+/**
+ * im2col: the input's windows as columns, [kh·kw·Ci, B·Ho·Wo] (one row per
+ * kernel cell, zeros where a window reads padding), times dy as
+ * [B·Ho·Wo, Co], which is dy's own layout: dW = cols · dy is [kh, kw, Ci, Co]
+ * directly, a GEMM with a long inner dimension that XNNPACK runs at full speed.
+ */
+const filterGradIm2col = (b: BackendWasm, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo): Info => {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: ho, outWidth: wo, outChannels: co } = info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const { top, left } = info.padInfo;
+  const p = n * ho * wo;
+  const cols = b.makeOutput([1, kh * kw * ci, p], 'float32');
+  const xs = b.typedArrayFromHeap(x) as Float32Array;
+  const cs = b.typedArrayFromHeap(cols) as Float32Array;
+  cs.fill(0); // where a window reads padding; one fill beats many short ones
+  const step = sw * ci;
+  for (let ky = 0; ky < kh; ky++) {
+    // Output rows and columns whose input row and column lie inside the image: [oy0, oy1), [ox0, ox1).
+    const oy0 = Math.max(0, Math.ceil((top - ky) / sh));
+    const oy1 = Math.min(ho, Math.floor((h - 1 + top - ky) / sh) + 1);
+    for (let kx = 0; kx < kw; kx++) {
+      const ox0 = Math.max(0, Math.ceil((left - kx) / sw));
+      const ox1 = Math.min(wo, Math.floor((w - 1 + left - kx) / sw) + 1);
+      for (let c = 0; c < ci; c++) {
+        const base = ((ky * kw + kx) * ci + c) * p;
+        for (let i = 0; i < n; i++) {
+          for (let oy = oy0; oy < oy1; oy++) {
+            const d = base + (i * ho + oy) * wo;
+            let src = ((i * h + oy * sh + ky - top) * w + ox0 * sw + kx - left) * ci + c;
+            for (let ox = ox0; ox < ox1; ox++, src += step) cs[d + ox] = xs[src]!;
+          }
+        }
+      }
+    }
+  }
+  const g = runStock('BatchMatMul', b, { a: cols, b: view(dy, [1, p, co]) }, { transposeA: false, transposeB: false });
+  free(b, cols);
+  const out = runStock('Reshape', b, { x: g }, { shape: [kh, kw, ci, co] });
+  free(b, g);
+  return out;
 };
 
 /**
