@@ -19,7 +19,7 @@ export type { CpgError } from './algebra/errors.js';
 export { checkTask, checkTaskFor, fitNormalisation, minValidation } from './algebra/task.js';
 export type { Task, Split, InputShape, Normalisation, Augmentation } from './algebra/task.js';
 export type { GoalChoice, TaskSource } from './algebra/manifest.js';
-export { taskFromArrays } from './effects/sources/memory.js';
+export { taskFromArrays, taskFromArraysAsync } from './effects/sources/memory.js';
 export type { ArraysTask, SplitInput } from './effects/sources/memory.js';
 export { selectBackend, acquireBackend, backendUsers } from './effects/backend.js';
 export type { BackendAdapter, BackendInfo, BackendLease, BackendRequest, BackendName } from './effects/backend.js';

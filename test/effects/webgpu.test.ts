@@ -4,6 +4,8 @@
  * finished task's logits. Here (no GPU) it runs on Dawn's OpenGL ES backend
  * over Mesa's llvmpipe, a software adapter; where Dawn finds no adapter at
  * all, or the optional packages are not installed, it skips and says why.
+ * Tensors on the device become tasks through taskFromArraysAsync (the
+ * synchronous taskFromArrays refuses them in one line).
  * Also: 'auto' never loads Dawn on a machine without a hardware GPU driver,
  * and `cpg run --backend webgpu` learns two tasks end to end with drift 0.
  */
@@ -15,7 +17,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
+import * as tf from '@tensorflow/tfjs';
 import { describeError } from '../../src/algebra/errors.js';
+import { taskFromArrays, taskFromArraysAsync } from '../../src/effects/sources/memory.js';
 import { gpuDevices, hardwareVulkanDriver, isSoftwareAdapter, releaseWebgpu, selectBackend } from '../../src/node/backend.js';
 import { vulkanDrivers } from '../../src/node/webgpu.js';
 import { systemPackage } from '../helpers/systemPackage.js';
@@ -68,7 +72,7 @@ test("auto does not load Dawn without a hardware GPU driver, and never settles o
   t.diagnostic(`auto chose ${r.right.name} in ${ms.toFixed(0)} ms; Vulkan drivers here: ${vulkanDrivers().join(', ') || 'none'}`);
 });
 
-test('webgpu matches the cpu backend: CNN gradients, one masked CPG step (frozen cells bit-equal), a task\'s logits', async (t) => {
+test('webgpu matches the cpu backend: CNN gradients, one masked CPG step (frozen cells bit-equal), a task\'s logits; device tensors become tasks through taskFromArraysAsync', async (t) => {
   mesaEgl();
   const loaded = await selectBackend({ prefer: 'webgpu' })();
   if (E.isLeft(loaded)) {
@@ -123,6 +127,23 @@ test('webgpu matches the cpu backend: CNN gradients, one masked CPG step (frozen
     const d = difference(lg, lc);
     t.diagnostic(`task 1's logits: max |Δ| ${d.maxAbs.toExponential(2)}, relative ${d.relative.toExponential(2)}`);
     assert.ok(d.relative <= TOL, `task 1's logits: relative difference ${d.relative} > ${TOL}`);
+
+    // Tensors held on the device (webgpu loads once a process, hence here): taskFromArrays refuses them in one line naming its async twin, which reads them.
+    await useBackend('webgpu');
+    const n = 20;
+    const values = Float32Array.from({ length: n * 28 * 28 }, (_, i) => (i % 97) / 97);
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 2);
+    // Computed on the device (large enough that tfjs does not hand it to the CPU): Node cannot read it synchronously.
+    const onDevice = (): tf.Tensor => tf.mul(tf.tensor4d(values, [n, 28, 28, 1]), tf.scalar(1));
+    const input = (x: tf.Tensor) => ({ name: 'gpu', classNames: ['a', 'b'], inputShape: [28, 28, 1] as const, train: { x, y: tf.tensor1d(labels, 'int32') }, val: { x: values, y: labels } });
+    const refused = taskFromArrays(input(onDevice()));
+    assert.ok(E.isLeft(refused), 'a device tensor was read synchronously');
+    assert.match(describeError(refused.left), /train\.x.*'webgpu' backend cannot read synchronously.*use taskFromArraysAsync/);
+    assert.doesNotMatch(describeError(refused.left), /\n/);
+    const read = await taskFromArraysAsync(input(onDevice()))();
+    assert.ok(E.isRight(read), E.isLeft(read) ? describeError(read.left) : '');
+    assert.deepEqual(read.right.train.x, values);
+    assert.deepEqual(read.right.train.y, labels);
   } finally {
     await useBackend('cpu');
     releaseWebgpu();

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import { type CpgError } from '../../src/algebra/errors.js';
 import { type Task, applyNormalisation, checkTask, checkTaskFor, fitNormalisation, minValidation } from '../../src/algebra/task.js';
-import { taskFromArrays } from '../../src/effects/sources/memory.js';
+import { taskFromArrays, taskFromArraysAsync } from '../../src/effects/sources/memory.js';
 import * as tf from '@tensorflow/tfjs';
 
 const RUNS = { seed: 7, numRuns: 80 } as const;
@@ -141,4 +141,29 @@ test('taskFromArrays takes plain arrays and tensors, and names a bad field', () 
   assert.equal(refusal(fractional).field, 'train.y[0]');
   const short = taskFromArrays({ name: 'arrays', classNames: ['a', 'b'], inputShape: [1, 1, 2], train: { x, y }, val: { x, y } });
   assert.equal(refusal(short).field, 'train.x');
+});
+
+test('taskFromArraysAsync gives the task taskFromArrays gives, and the same refusals; a tensor that cannot be read synchronously is refused by name', async () => {
+  const x = Array.from({ length: 20 }, (_, i) => (i % 7) / 7);
+  const y = Array.from({ length: 20 }, (_, i) => i % 2);
+  const tensors = () => ({ x: tf.tensor2d(x, [20, 1]), y: tf.tensor1d(y, 'int32') });
+  const input = { name: 'arrays', classNames: ['a', 'b'], inputShape: [1, 1, 1] as const, train: tensors(), val: { x, y }, test: tensors(), normalise: 'fit' as const };
+  const sync = taskFromArrays(input);
+  const async_ = await taskFromArraysAsync(input)();
+  assert.ok(E.isRight(sync) && E.isRight(async_));
+  assert.deepEqual(async_.right, sync.right);
+  // The same refusals, field by field.
+  const rows = { ...input, train: { x: tf.tensor2d(x.slice(0, 10), [10, 1]), y: tf.tensor1d(y, 'int32') } };
+  assert.deepEqual(refusal(await taskFromArraysAsync(rows)()), refusal(taskFromArrays(rows)));
+  assert.equal(refusal(taskFromArrays(rows)).field, 'train.x');
+  const fractional = { ...input, val: { x, y: tf.tensor1d(y.map((v) => v + 0.5)) } };
+  assert.deepEqual(refusal(await taskFromArraysAsync(fractional)()), refusal(taskFromArrays(fractional)));
+  assert.equal(refusal(taskFromArrays(fractional)).field, 'val.y[0]');
+  // A tensor whose synchronous read fails (as a GPU backend's can): one line naming the field and the async twin.
+  const unreadable = tf.tensor2d(x, [20, 1]);
+  Object.defineProperty(unreadable, 'dataSync', { value: () => { throw new Error('OffscreenCanvas is not defined'); } });
+  const r = refusal(taskFromArrays({ ...input, train: { x: unreadable, y } }));
+  assert.equal(r.field, 'train.x');
+  assert.match(r.message, /cannot read synchronously \(OffscreenCanvas is not defined\): use taskFromArraysAsync/);
+  assert.ok(E.isRight(await taskFromArraysAsync({ ...input, train: { x: unreadable, y } })()), 'the async twin reads it with data()');
 });

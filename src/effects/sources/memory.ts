@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as E from 'fp-ts/lib/Either.js';
+import type * as TE from 'fp-ts/lib/TaskEither.js';
 import type { CpgError } from '../../algebra/errors.js';
 import {
   type Augmentation,
@@ -49,15 +50,29 @@ export interface ArraysTask {
 
 const taskError = (task: string, field: string, message: string): CpgError => ({ tag: 'TaskError', task, field, message });
 
-const floats = (v: Values): Float32Array => {
-  if (v instanceof Float32Array) return v;
-  if (v instanceof tf.Tensor) return Float32Array.from(v.dataSync());
-  return Float32Array.from(v);
+/**
+ * A tensor's values, read synchronously. A tensor a GPU backend holds on the
+ * device cannot always be read that way (tfjs's webgpu backend in Node needs
+ * an OffscreenCanvas; in a page it stalls the GPU): a Left that names the
+ * async twin, `taskFromArraysAsync`, which reads with `data()`.
+ */
+const readSync = (task: string, field: string, t: tf.Tensor): E.Either<CpgError, Float32Array | Int32Array | Uint8Array> =>
+  E.tryCatch(
+    () => t.dataSync() as Float32Array | Int32Array | Uint8Array,
+    (e) => taskError(task, field, `is a tensor the '${tf.getBackend()}' backend cannot read synchronously (${e instanceof Error ? e.message : String(e)}): use taskFromArraysAsync`),
+  );
+
+const floats = (task: string, field: string, v: Values): E.Either<CpgError, Float32Array> => {
+  if (v instanceof Float32Array) return E.right(v);
+  if (v instanceof tf.Tensor) return E.map((d: ArrayLike<number>) => Float32Array.from(d))(readSync(task, field, v));
+  return E.right(Float32Array.from(v));
 };
 
 const labels = (task: string, field: string, v: Values): E.Either<CpgError, Int32Array> => {
   if (v instanceof Int32Array) return E.right(v);
-  const xs = v instanceof tf.Tensor ? v.dataSync() : v;
+  const read: E.Either<CpgError, ArrayLike<number>> = v instanceof tf.Tensor ? readSync(task, field, v) : E.right(v);
+  if (E.isLeft(read)) return read;
+  const xs = read.right;
   const out = new Int32Array(xs.length);
   for (let i = 0; i < xs.length; i++) {
     const y = xs[i]!;
@@ -71,12 +86,13 @@ const splitOf = (task: string, which: string, s: SplitInput | undefined, pixels:
   if (s === undefined || s === null || typeof s !== 'object') return E.left(taskError(task, which, 'missing: expected { x, y }'));
   const y = labels(task, `${which}.y`, s.y);
   if (E.isLeft(y)) return y;
-  const x = floats(s.x);
   if (s.x instanceof tf.Tensor && s.x.shape[0] !== y.right.length)
     return E.left(taskError(task, `${which}.x`, `is a tensor of ${s.x.shape[0]} inputs for ${y.right.length} labels`));
-  if (x.length !== y.right.length * pixels)
-    return E.left(taskError(task, `${which}.x`, `holds ${x.length} values; ${y.right.length} inputs of ${pixels} values need ${y.right.length * pixels}`));
-  return E.right({ x, y: y.right, count: y.right.length });
+  const x = floats(task, `${which}.x`, s.x);
+  if (E.isLeft(x)) return x;
+  if (x.right.length !== y.right.length * pixels)
+    return E.left(taskError(task, `${which}.x`, `holds ${x.right.length} values; ${y.right.length} inputs of ${pixels} values need ${y.right.length * pixels}`));
+  return E.right({ x: x.right, y: y.right, count: y.right.length });
 };
 
 /** A checked Task from arrays or tensors (each refusal names the task and the field). */
@@ -112,3 +128,24 @@ export const taskFromArrays = (a: ArraysTask): E.Either<CpgError, Task> => {
     ...(a.augmentation !== undefined ? { augmentation: a.augmentation } : {}),
   });
 };
+
+/** A split's tensors read with `data()`, which every backend supports (the rest as given). */
+const readSplit = async (s: SplitInput | undefined): Promise<SplitInput | undefined> => {
+  if (s === undefined || s === null || typeof s !== 'object') return s;
+  const read = async (v: Values): Promise<Values> => (v instanceof tf.Tensor ? ((await v.data()) as Float32Array | Int32Array) : v);
+  const y = await read(s.y);
+  // A tensor whose rows do not match its labels stays a tensor: taskFromArrays names that before reading it.
+  const mismatch = s.x instanceof tf.Tensor && y !== undefined && y !== null && s.x.shape[0] !== (y as ArrayLike<number>).length;
+  return { x: mismatch ? s.x : await read(s.x), y };
+};
+
+/**
+ * taskFromArrays for tensors on any backend: reads them asynchronously
+ * (`data()`), as a GPU backend wants, then checks the task the same way.
+ */
+export const taskFromArraysAsync =
+  (a: ArraysTask): TE.TaskEither<CpgError, Task> =>
+  async () => {
+    const [train, val, test] = await Promise.all([readSplit(a.train), readSplit(a.val), readSplit(a.test)]);
+    return taskFromArrays({ ...a, train: train!, val: val!, ...(test !== undefined ? { test } : {}) });
+  };
