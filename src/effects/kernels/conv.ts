@@ -53,7 +53,9 @@ export const IM2COL_BELOW_CHANNELS = 8;
  * im2col: the input's windows as columns, [kh·kw·Ci, B·Ho·Wo] (one row per
  * kernel cell, zeros where a window reads padding), times dy as
  * [B·Ho·Wo, Co], which is dy's own layout: dW = cols · dy is [kh, kw, Ci, Co]
- * directly, a GEMM with a long inner dimension that XNNPACK runs at full speed.
+ * directly. One plain GEMM (XNNPACK, which repacks dy: most of its time) in
+ * place of a convolution whose filter is as large as the image; LeNet's conv1
+ * spends about 2 ms building the columns and 4.6 ms in the GEMM.
  */
 const filterGradIm2col = (b: BackendWasm, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo): Info => {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: ho, outWidth: wo, outChannels: co } = info;
