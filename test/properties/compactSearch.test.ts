@@ -152,11 +152,9 @@ test('for any accuracies, bisect ends, probes each target once and only between 
       // Stepping stones (below the floor) walk the configured targets in order, from the unpruned model, after the floor missed straight from it.
       const all = states.filter((x) => x.phase.tag === 'prune').map((x) => ({ x, p: x.phase as Extract<Phase, { tag: 'prune' }> }));
       const stones = all.filter(({ p }) => p.to < floor).map(({ p }) => p);
-      // The walk's steps: the middle and the last of the configured targets below the floor (all, if two or fewer).
-      const under = config.sparsities.filter((t) => t < floor);
-      const below = under.length <= 2 ? under : [under[Math.floor((under.length - 1) / 2)]!, under[under.length - 1]!];
+      const below = config.sparsities.filter((t) => t < floor);
       if (stones.length > 0) {
-        assert.deepEqual(stones.map((p) => p.to), below, 'the walk steps on the middle and the last configured target below the floor');
+        assert.deepEqual(stones.map((p) => p.to), below, 'the walk steps on every configured target below the floor');
         assert.deepEqual(stones.map((p) => p.from), [0, ...below.slice(0, -1)], 'each stone from the one before');
         const iFirst = all.findIndex(({ p }) => p.to < floor);
         assert.deepEqual(all[iFirst - 1]?.p, { tag: 'prune', from: 0, to: floor }, 'the walk follows the floor probed straight from the unpruned model');
@@ -228,7 +226,7 @@ test('bisect skips the pick retraining when the chosen model is 100 % on validat
   );
 });
 
-test('bisect, a floor the budget forces: straight from the unpruned model it misses, so the search walks to it in two steps (0.4, 0.8) and keeps the floor as the walk reached it', () => {
+test('bisect, a floor the budget forces: straight from the unpruned model it misses, so the search walks the sweep\'s targets up to it and keeps the floor as the walk reached it', () => {
   // Owning 1,000 cells with a share of 100: the floor is 0.9, a configured target.
   const ctx: TaskContext = { task: 1, tasksTotal: 10, goal: 0.9, valSize: 200, multiplier: 1, budget: { share: 100, needed: 100, free: 1000, size: 1000 } };
   for (const walked of [0.92, 0.85]) {
@@ -242,7 +240,7 @@ test('bisect, a floor the budget forces: straight from the unpruned model it mis
     );
     assert.deepEqual(
       prunes(phases).map((p) => [p.from, p.to]),
-      [[0, 0.95], [0, 0.9], [0, 0.4], [0.4, 0.8], [0.8, 0.9]],
+      [[0, 0.95], [0, 0.9], [0, 0.1], [0.1, 0.2], [0.2, 0.3], [0.3, 0.4], [0.4, 0.5], [0.5, 0.6], [0.6, 0.7], [0.7, 0.8], [0.8, 0.9]],
     );
     assert.equal(chosen(last), 0.9);
     assert.equal(last.chosenValAcc, walked, 'the floor as the walk reached it, not as the jump did');
