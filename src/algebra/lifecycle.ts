@@ -458,9 +458,7 @@ const onProbed = (s: CycleState, phase: Extract<Phase, { tag: 'prune' }>, m: Ext
   if (walk !== undefined) return walk;
   const record: readonly PruneRecord[] =
     recordable || least ? [...s.record, { sparsity: phase.to, valAcc: m.valAcc, ...(recordable ? {} : { forced: true }) }] : s.record;
-  const r = record[record.length - 1];
-  const passed = recordable && r !== undefined && r.sparsity === phase.to && passes(s, r);
-  return probeNext({ ...s, record, ...(passed ? {} : { missed: [...(s.missed ?? []), phase.to] }) });
+  return probeNext({ ...s, record, ...(passedNow ? {} : { missed: [...(s.missed ?? []), phase.to] }) });
 };
 
 /**
