@@ -15,7 +15,7 @@ import { type RunManifest, modelShape } from '../algebra/manifest.js';
 import { type InputShape, type Normalisation, pixelsOf } from '../algebra/task.js';
 import { type BackendInfo, type BackendPlatform, acquireBackend } from '../effects/backend.js';
 import { manifestName, readManifest } from '../effects/checkpoint.js';
-import { type TaskModel, logitsSync, taskModel } from '../effects/evaluate.js';
+import { type TaskModel, logitsSync, logitsWith, taskModel } from '../effects/evaluate.js';
 import type { NetState } from '../effects/network.js';
 import { loadNet } from '../effects/snapshot.js';
 import { type Store, sha256Hex } from '../effects/store.js';
@@ -73,10 +73,17 @@ export interface Model {
   readonly backend: BackendInfo;
   /** The finished task a name stands for, or why none does (not finished, or unknown). */
   readonly task: (name: string) => E.Either<CpgError, ModelTask>;
-  /** Logits [count, classes] row-major of finished task `task` (a name) for `x` (count × H·W·C). */
+  /**
+   * Logits [count, classes] row-major of finished task `task` (a name) for `x` (count × H·W·C),
+   * read back synchronously: wasm, cpu, tensorflow and webgl; on webgpu a BackendError (use `logitsAsync`).
+   */
   readonly logits: (task: string, x: Float32Array, o?: PredictOptions) => E.Either<CpgError, Float32Array>;
-  /** A prediction per input of `x` (count × H·W·C) with finished task `task`. */
+  /** A prediction per input of `x` (count × H·W·C) with finished task `task`, synchronously (as `logits`). */
   readonly predict: (task: string, x: Float32Array, o?: PredictOptions) => E.Either<CpgError, readonly Prediction[]>;
+  /** `logits`, read back asynchronously: every backend, webgpu included, and no stalled page on a GPU. */
+  readonly logitsAsync: (task: string, x: Float32Array, o?: PredictOptions) => TE.TaskEither<CpgError, Float32Array>;
+  /** `predict`, read back asynchronously: every backend, webgpu included. */
+  readonly predictAsync: (task: string, x: Float32Array, o?: PredictOptions) => TE.TaskEither<CpgError, readonly Prediction[]>;
   /** The files that hand finished task `task` to any app: the model in `format`, and task.json. */
   readonly export: (task: string, format: ExportFormat) => TE.TaskEither<CpgError, ExportFiles>;
   /** SHA-256 of the run.json the model was opened from. */
@@ -183,31 +190,43 @@ const modelOf = (m: RunManifest, hash: string, state: NetState, backend: Backend
       }),
     );
   };
-  /** The logits of a found task's network, inputs checked first. */
-  const logitsOf = (t: ModelTask, x: Float32Array, o: PredictOptions): E.Either<CpgError, Float32Array> =>
+  /** A found task's network and its inputs as the network sees them, checked first. */
+  const prepared = (t: ModelTask, x: Float32Array, o: PredictOptions): E.Either<CpgError, { readonly count: number; readonly net: TaskModel; readonly inputs: Float32Array }> =>
     pipe(
       E.Do,
       E.bind('count', () => checkInputs(x, modelShape(m))),
       E.bind('net', () => networkOf(t)),
-      E.chain(({ count, net }) => {
-        const inputs = (o.inputs ?? 'pixels') === 'pixels' ? normalise(x, m.normalisation) : x;
-        return logitsSync(net.graph, net.param, inputs, count, o.batchSize ?? 256);
-      }),
+      E.map(({ count, net }) => ({ count, net, inputs: (o.inputs ?? 'pixels') === 'pixels' ? normalise(x, m.normalisation) : x })),
     );
-  const logits: Model['logits'] = (name, x, o = {}) => pipe(findTask(tasks, m, name), E.chain((t) => logitsOf(t, x, o)));
+  const ranked = (t: ModelTask, o: PredictOptions) => (l: Float32Array): readonly Prediction[] =>
+    Array.from({ length: l.length / t.classNames.length }, (_, row) => rank(l, row, t.classNames, o.top ?? 3));
+  const logitsOf = (t: ModelTask, x: Float32Array, o: PredictOptions): E.Either<CpgError, Float32Array> =>
+    pipe(
+      prepared(t, x, o),
+      E.chain(({ count, net, inputs }) => logitsSync(net.graph, net.param, inputs, count, o.batchSize ?? 256)),
+    );
+  const logitsOfAsync = (t: ModelTask, x: Float32Array, o: PredictOptions): TE.TaskEither<CpgError, Float32Array> =>
+    pipe(
+      TE.fromEither(prepared(t, x, o)),
+      TE.chain(({ count, net, inputs }) => logitsWith(net.graph, net.param, inputs, count, o.batchSize ?? 256)),
+    );
   return {
     inputShape: modelShape(m),
     normalisation: m.normalisation,
     tasks,
     backend,
     task: (name) => findTask(tasks, m, name),
-    logits,
+    logits: (name, x, o = {}) => pipe(findTask(tasks, m, name), E.chain((t) => logitsOf(t, x, o))),
     predict: (name, x, o = {}) =>
       pipe(
         findTask(tasks, m, name),
-        E.chain((t) =>
-          E.map((l: Float32Array) => Array.from({ length: l.length / t.classNames.length }, (_, row) => rank(l, row, t.classNames, o.top ?? 3)))(logitsOf(t, x, o)),
-        ),
+        E.chain((t) => E.map(ranked(t, o))(logitsOf(t, x, o))),
+      ),
+    logitsAsync: (name, x, o = {}) => pipe(TE.fromEither(findTask(tasks, m, name)), TE.chain((t) => logitsOfAsync(t, x, o))),
+    predictAsync: (name, x, o = {}) =>
+      pipe(
+        TE.fromEither(findTask(tasks, m, name)),
+        TE.chain((t) => TE.map(ranked(t, o))(logitsOfAsync(t, x, o))),
       ),
     export: (name, format) =>
       pipe(

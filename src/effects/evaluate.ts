@@ -89,11 +89,12 @@ export const logitsWith =
 /**
  * `logitsWith`, read back synchronously: for the synchronous model API
  * (`Model.logits`, `Model.predict`). Backends with a synchronous read only
- * (wasm, cpu, tensorflow, webgl); on webgpu it is a BackendError.
+ * (wasm, cpu, tensorflow, webgl); on webgpu it is a BackendError that names
+ * the asynchronous twins.
  */
 export const logitsSync = (graph: Graph, param: ParamLookup, x: Float32Array, count: number, batchSize: number): E.Either<CpgError, Float32Array> => {
   if (tf.getBackend() === 'webgpu')
-    return E.left({ tag: 'BackendError', backend: 'webgpu', message: 'the synchronous model API cannot read results back from webgpu in Node: open the model on wasm or cpu (CPG_BACKEND=wasm)' });
+    return E.left({ tag: 'BackendError', backend: 'webgpu', message: 'webgpu has no synchronous read: use logitsAsync or predictAsync, or open the model on wasm or cpu (CPG_BACKEND=wasm)' });
   const features = count === 0 ? 0 : x.length / count;
   const parts: Float32Array[] = [];
   for (let start = 0; start < count; start += batchSize) {

@@ -133,10 +133,22 @@ test('the library model: recorded probe logits bit for bit, and images seen exac
     assert.ok(E.isRight(predicted));
     assert.equal(predicted.right.length, test.count);
     assert.deepEqual(predicted.right.map((p) => p.index), Array.from({ length: test.count }, (_, i) => rank(viaSource.right, i, t.classNames, 3).index));
-    // Bad input is a Left naming the problem, never a throw.
-    assert.match(JSON.stringify(model.predict('nope', test.x)), /no task named 'nope'/);
-    assert.match(JSON.stringify(model.predict(t.name, test.x.subarray(0, 100))), /not a whole number of 28×28×1 inputs/);
-    assert.match(JSON.stringify(model.predict(t.name, Float32Array.of(...new Array(784).fill(NaN)))), /not a finite number/);
+    // The asynchronous twins read back the same logits and predictions, bit for bit (batches of 7 here).
+    const asyncLogits = await model.logitsAsync(t.name, raw.right.task.test!.x, { batchSize: 7 })();
+    assert.ok(E.isRight(asyncLogits));
+    assert.deepEqual(asyncLogits.right, viaPixels.right);
+    const asyncPredicted = await model.predictAsync(t.name, raw.right.task.test!.x, { top: 2 })();
+    assert.ok(E.isRight(asyncPredicted));
+    assert.deepEqual(asyncPredicted.right, Array.from({ length: test.count }, (_, i) => rank(viaPixels.right, i, t.classNames, 2)));
+    // Bad input is a Left naming the problem, never a throw, from either form.
+    for (const [name, x, why] of [
+      ['nope', test.x, /no task named 'nope'/],
+      [t.name, test.x.subarray(0, 100), /not a whole number of 28×28×1 inputs/],
+      [t.name, Float32Array.of(...new Array(784).fill(NaN)), /not a finite number/],
+    ] as const) {
+      assert.match(JSON.stringify(model.predict(name, x)), why);
+      assert.match(JSON.stringify(await model.predictAsync(name, x)()), why);
+    }
   } finally {
     model.dispose();
   }

@@ -7,7 +7,8 @@
  * Tensors on the device become tasks through taskFromArraysAsync (the
  * synchronous taskFromArrays refuses them in one line).
  * Also: 'auto' never loads Dawn on a machine without a hardware GPU driver,
- * and `cpg run --backend webgpu` learns two tasks end to end with drift 0.
+ * and `cpg run --backend webgpu` learns two tasks end to end with drift 0,
+ * whose model `cpg predict --backend webgpu` uses as wasm does.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +24,7 @@ import { taskFromArrays, taskFromArraysAsync } from '../../src/effects/sources/m
 import { gpuDevices, hardwareVulkanDriver, isSoftwareAdapter, releaseWebgpu, selectBackend } from '../../src/node/backend.js';
 import { vulkanDrivers } from '../../src/node/webgpu.js';
 import { systemPackage } from '../helpers/systemPackage.js';
+import { writeDigitFolders } from '../helpers/digitFolders.js';
 import { batchOf, cellsOf, cnnGradients, difference, maskedStep, stateForStep, taskLogits, useBackend } from '../../tools/gpuChecks.js';
 
 /**
@@ -150,7 +152,7 @@ test('webgpu matches the cpu backend: CNN gradients, one masked CPG step (frozen
   }
 });
 
-test('cpg run --backend webgpu: two split-MNIST tasks learned end to end, drift 0, the adapter in run.json and the report', { timeout: 240_000 }, async (t) => {
+test('cpg run --backend webgpu: two split-MNIST tasks learned end to end, drift 0, the adapter in run.json and the report; cpg predict on webgpu', { timeout: 240_000 }, async (t) => {
   mesaEgl();
   const work = mkdtempSync(path.join(tmpdir(), 'cpg-webgpu-'));
   const out = path.join(work, 'run');
@@ -176,4 +178,15 @@ test('cpg run --backend webgpu: two split-MNIST tasks learned end to end, drift 
   assert.equal(report.maxLogitDrift, 0);
   assert.match(r.stdout, /max logit drift 0/);
   t.diagnostic(`ran on ${report.device}`);
+  // cpg predict on webgpu (read back asynchronously) labels new digits as on wasm, with the same confidences.
+  const pngs = await writeDigitFolders(path.join(work, 'digits'), { zero: 0, one: 1 }, 4, 900);
+  const predict = (backend: string) => {
+    const p = spawnSync(process.execPath, [cli, 'predict', out, '--task', 'digits-0-1', pngs, '--json', '--backend', backend], { encoding: 'utf8', env: { ...process.env, CPG_BACKEND: '' } });
+    assert.equal(p.status, 0, `cpg predict --backend ${backend}: ${p.stderr}`);
+    return p.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; label: string; confidence: number });
+  };
+  const [onGpu, onWasm] = [predict('webgpu'), predict('wasm')];
+  assert.equal(onGpu.length, 8);
+  assert.deepEqual(onGpu.map((l) => [l.file, l.label]), onWasm.map((l) => [l.file, l.label]));
+  for (const [i, l] of onGpu.entries()) assert.ok(Math.abs(l.confidence - onWasm[i]!.confidence) <= TOL, `${l.file}: ${l.confidence} on webgpu, ${onWasm[i]!.confidence} on wasm`);
 });

@@ -123,7 +123,8 @@ export const predictCommand = async (
     if (E.isLeft(x)) return fail(x.left);
     const results: (readonly [ModelTask, readonly Prediction[]])[] = [];
     for (const t of tasks.right) {
-      const p = model.predict(t.name, x.right, { top: 3 });
+      // Read back asynchronously: every backend, webgpu included.
+      const p = await model.predictAsync(t.name, x.right, { top: 3 })();
       if (E.isLeft(p)) return fail(p.left);
       results.push([t, p.right]);
     }
