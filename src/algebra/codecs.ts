@@ -841,6 +841,13 @@ const runConfigOptionalFields = {
    */
   retrainPickFrom: oneOf('reset', 'learned'),
   /**
+   * The goal test's tolerance in validation images: a task meets its goal
+   * within max(allowedLoss, allowedLossImages / its validation images), so a
+   * tolerance meant to forgive one image does so on every validation size.
+   * Absent: 0 (the tolerance is allowedLoss alone).
+   */
+  allowedLossImages: NonNegativeInt,
+  /**
    * The individual baseline only: train task k's network alone (a goal
    * network as a job of its own, so a sweep trains a run's goal networks in
    * parallel). Absent: every task's.
@@ -930,6 +937,7 @@ export const newRunDefaults: {
   readonly claim: 'all' | 'share';
   readonly compactSearch: t.TypeOf<typeof CompactSearch>;
   readonly retrainPickFrom: 'reset' | 'learned';
+  readonly allowedLossImages: number;
 } = {
   recordRule: 'reference',
   capacityBudget: 'share',
@@ -941,6 +949,8 @@ export const newRunDefaults: {
   // Measured (BENCHMARKS.md, "Where pick retraining starts"): from the learned pick it beats the compacted
   // model on validation where the reference's restart from maskInit almost never does.
   retrainPickFrom: 'learned',
+  // The reference's: the tolerance is allowedLoss alone (the MNIST family's preset forgives one image).
+  allowedLossImages: 0,
 };
 
 /** Decode a user's configuration and fill in the reference defaults; checks ranges and cross-field rules. */

@@ -204,6 +204,13 @@ export const capOf = (ctx: TaskContext): number => ctx.reserve ?? pruneCap(tasks
 // k/200 + 0.005 can land an ulp below (k+1)/200 and refuse a model exactly one image
 // within the allowed loss. The bound is inclusive, so compare with a hair of slack.
 const GOAL_SLACK = 1e-9;
+
+/**
+ * The goal test's tolerance for a task with `valSize` validation images:
+ * `allowedLoss`, or `images` of them where that is more (half a point is less
+ * than one image on fewer than 200).
+ */
+export const goalTolerance = (allowedLoss: number, images: number, valSize: number): number => Math.max(allowedLoss, images / valSize);
 const meetsGoal = (valAcc: number, ctx: TaskContext, config: CycleConfig): boolean =>
   valAcc + config.allowedLoss >= ctx.goal - GOAL_SLACK;
 

@@ -77,6 +77,8 @@ export const TaskResult = struct(
     accuracyOn: oneOf('test', 'validation'),
     /** The task's budget, under the 'share' capacity policy. */
     budget: BudgetOutcome,
+    /** CPG: the goal test's tolerance the task was learned with (allowedLoss, or allowedLossImages of its validation images); absent: the configuration's allowedLoss. */
+    allowedLoss: Fraction,
     /** The backend its probe logits were recorded on: only there are they promised bit for bit (webgpu: on the same adapter). */
     recordedOn: struct('a backend', { backend: Text, threads: PositiveInt, simd: Bool }, { device: Text }),
   },

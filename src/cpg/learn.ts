@@ -17,7 +17,7 @@ import type { CycleConfig, CycleState, TaskBudget, TaskContext } from '../algebr
 import { type Plan, cellsAt, endedShort, neededFor, roomOf, shareFor, startingWidth } from '../algebra/budget.js';
 import { claimCounts, claimLimit } from '../algebra/claim.js';
 import type { RunEvent } from './events.js';
-import { advance, finalValAcc, startCycle } from '../algebra/lifecycle.js';
+import { advance, finalValAcc, goalTolerance, startCycle } from '../algebra/lifecycle.js';
 import { stepLr } from '../algebra/schedule.js';
 import { type Backbone, currentTask, growTo } from '../algebra/backbone.js';
 import type { PickMask } from '../algebra/pickMask.js';
@@ -37,14 +37,14 @@ export type LearnMethod = 'cpg' | 'packnet';
 /** How many tasks are still to come, as the compacting cap needs it: a count, or a reserve for open-ended streams. */
 export type Capacity = Pick<TaskContext, 'tasksTotal' | 'reserve'>;
 
-const cycleConfigFor = (ctx: RunCtx, method: LearnMethod, task: number, hasGoal: boolean): CycleConfig => {
+const cycleConfigFor = (ctx: RunCtx, method: LearnMethod, task: number, hasGoal: boolean, valSize: number): CycleConfig => {
   const c = ctx.config;
   return method === 'cpg'
     ? {
         growStep: c.growStep,
         maxMultiplier: c.maxMultiplier,
         trainAccThreshold: c.trainAccThreshold,
-        allowedLoss: c.allowedLoss,
+        allowedLoss: goalTolerance(c.allowedLoss, c.allowedLossImages ?? 0, valSize),
         sparsities: c.sparsities,
         retrainPick: task > 1,
         prune: true,
@@ -231,7 +231,7 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
             E.chain((budget) =>
               startCycle(
                 { task: k, ...capacity, goal: goal ?? 0, valSize: Math.max(1, data.val.count), multiplier: net0.backbone.multiplier, ...budget },
-                cycleConfigFor(ctx, method, k, goal !== null),
+                cycleConfigFor(ctx, method, k, goal !== null, Math.max(1, data.val.count)),
               ),
             ),
             E.map((cycle: CycleState): CurrentTask => ({ task: k, cycle, trained: null, pruned: [], lastPruned: null, retrained: null, seconds: 0 })),

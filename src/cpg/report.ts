@@ -137,7 +137,7 @@ export const buildReport = (
         note: f.note,
         ...(f.accuracyOn !== undefined ? { accuracyOn: f.accuracyOn } : {}),
         ...(f.budget !== undefined ? { budget: f.budget } : {}),
-        allowedLoss: (m.tasks[j]?.config ?? c).allowedLoss,
+        allowedLoss: f.allowedLoss ?? (m.tasks[j]?.config ?? c).allowedLoss,
       }));
   let parameters: number;
   if (individual) parameters = m.individual.length * oneNetwork;

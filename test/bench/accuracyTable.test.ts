@@ -184,6 +184,10 @@ test('goalCheck: validation accuracy against the goal, half a point of tolerance
   // Exactly half a point below is within; above the goal always is.
   const edge = goalCheck([cpgRun(1, [task('a', 0.9, 0.995, 1.0), task('b', 0.9, 0.99, 0.95)])]);
   assert.deepEqual(edge.map((x) => x.within), [true, true]);
+  // One image of 184 short (0.54 pts) is within a run that allowed one image, not within one that allowed half a point.
+  const oneImage = { ...task('a', 0.99, 183 / 184, 1.0), allowedLoss: 1 / 184 };
+  assert.deepEqual(goalCheck([cpgRun(1, [oneImage])]).map((x) => x.within), [true]);
+  assert.deepEqual(goalCheck([cpgRun(1, [{ ...oneImage, allowedLoss: 0.005 }])]).map((x) => x.within), [false]);
 });
 
 test('goalCheck says by how many validation images a growth missed the goal', () => {

@@ -69,6 +69,7 @@ test('help explains the commands and every configuration flag', () => {
   // Presets are shown as they are: one value where the MNIST family agrees, per benchmark where it does not.
   assert.match(r.stdout, /--train-epochs +100 +\(MNIST family: 8\)/);
   assert.match(r.stdout, /--allowed-loss +0 +\(split-mnist, permuted-mnist: 0\.005; split-fmnist: 0\)/);
+  assert.match(r.stdout, /--allowed-loss-images +0 +\(split-mnist, permuted-mnist: 1; split-fmnist: 0\)/);
 });
 
 const hashDir = (dir: string): string => {

@@ -7,6 +7,7 @@ import {
   chooseRatio,
   describeGrowth,
   finalValAcc,
+  goalTolerance,
   pruneCap,
   pyRound1,
   startCycle,
@@ -453,6 +454,34 @@ test('the allowed loss is inclusive in validation images: exactly m images short
   // The case that failed before: 200 validation images and a half-point tolerance refused 2 of 200 models one image short.
   for (let k = 0; k < 200; k++)
     assert.equal(after({ task: 2, tasksTotal: 5, goal: (k + 1) / 200, valSize: 200, multiplier: 1 }, { ...refConfig, allowedLoss: 0.005 }, k / 200), 'prune', `${k}/200`);
+});
+
+test('a tolerance of at least i images: max(allowedLoss, i / valSize); i images short meets the goal on every validation size, i + 1 short grows where allowedLoss is less', () => {
+  const after = (ctx: TaskContext, config: CycleConfig, valAcc: number): Phase['tag'] => {
+    const r = advance({ tag: 'trained', trainAcc: 1, valAcc, ownsAny: true })(start(ctx, config));
+    assert.ok(E.isRight(r));
+    return r.right.phase.tag;
+  };
+  const cases = fc
+    .record({ n: fc.integer({ min: 2, max: 5000 }), i: fc.integer({ min: 0, max: 3 }), allowedLoss: fc.constantFrom(0, 0.005, 0.01) })
+    .chain((c) => fc.record({ k: fc.integer({ min: 1, max: c.n - Math.min(c.i, c.n - 1) }) }).map(({ k }) => ({ ...c, i: Math.min(c.i, c.n - 1), k })));
+  fc.assert(
+    fc.property(cases, ({ n, i, allowedLoss, k }) => {
+      const tolerance = goalTolerance(allowedLoss, i, n);
+      assert.ok(tolerance >= allowedLoss && tolerance >= i / n && (tolerance === allowedLoss || tolerance === i / n));
+      const config = { ...refConfig, allowedLoss: tolerance };
+      const ctx: TaskContext = { task: 2, tasksTotal: 5, goal: (k + i) / n, valSize: n, multiplier: 1 };
+      assert.equal(after(ctx, config, k / n), 'prune', `${k}/${n}, ${i} image(s) short, tolerance ${tolerance}`);
+      // One more image short: grows unless allowedLoss itself forgives it.
+      if (k > 1 && allowedLoss * n < i + 1 - 1e-9) assert.equal(after(ctx, config, (k - 1) / n), 'train', `${k - 1}/${n} is ${i + 1} images short`);
+    }),
+    RUNS,
+  );
+  // Split MNIST's digits-4-5: 184 validation images, a goal of 100 %; half a point is 0.92 of an image.
+  const ctx: TaskContext = { task: 3, tasksTotal: 5, goal: 1, valSize: 184, multiplier: 1 };
+  assert.equal(after(ctx, { ...refConfig, allowedLoss: goalTolerance(0.005, 0, 184) }, 183 / 184), 'train');
+  assert.equal(after(ctx, { ...refConfig, allowedLoss: goalTolerance(0.005, 1, 184) }, 183 / 184), 'prune');
+  assert.equal(goalTolerance(0.005, 1, 999), 0.005, 'Permuted MNIST (999 images): half a point is five images');
 });
 
 test('the reference run: goal met at width 1, sweep until training fails at 0.95, the sparsest model meeting the goal is kept', () => {

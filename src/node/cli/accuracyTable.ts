@@ -33,6 +33,8 @@ export interface TaskSummary {
   /** Each growth: widths, and by how many validation images the goal was missed (null: the training accuracy failed). */
   readonly growths: readonly { readonly from: number; readonly to: number; readonly shortfallSamples: number | null; readonly trainAccFailed: boolean }[];
   readonly note: string | null;
+  /** The goal test's tolerance the task was learned with (0 when the report does not say). */
+  readonly allowedLoss: number;
 }
 
 /** What one finished run (method × seed) contributes to the table. */
@@ -63,7 +65,7 @@ export const budgetOf = (c: RunConfig, methods: readonly Method[]): string =>
     ...(methods.includes('cpg') || methods.includes('packnet')
       ? [
           `compacting ${c.pruneEpochs} epochs per target (CPG targets ${c.sparsities.join('/')}, PackNet ${c.packnetSparsity})`,
-          `CPG pick retraining ≤ ${c.retrainEpochs} epochs, growth +${c.growStep} up to ×${c.maxMultiplier}, allowed loss ${c.allowedLoss}`,
+          `CPG pick retraining ≤ ${c.retrainEpochs} epochs, growth +${c.growStep} up to ×${c.maxMultiplier}, allowed loss ${c.allowedLoss}${(c.allowedLossImages ?? 0) > 0 ? ` (at least ${c.allowedLossImages} validation image${c.allowedLossImages === 1 ? '' : 's'})` : ''}`,
         ]
       : []),
     `batch ${c.batchSize}, lr ${c.lr}`,
@@ -134,6 +136,7 @@ export const summarize = (report: RunReport, o: { readonly dir: string; readonly
     sparsity: t.sparsity,
     growths: t.growths.map((g) => ({ from: g.from, to: g.to, shortfallSamples: g.shortfallSamples, trainAccFailed: g.trainAccFailed })),
     note: t.note,
+    allowedLoss: t.allowedLoss ?? 0,
   }));
   return {
     method: report.method,
@@ -234,7 +237,8 @@ export const goalCheck = (runs: readonly RunSummary[], tolerance = GOAL_TOLERANC
     });
     if (entries.length === 0) return [];
     const ind = individual.flatMap((r) => r.tasks.filter((t) => t.name === task).map((t) => t.accuracy));
-    const short = entries.filter((e) => e.t.valAccuracy - e.goal < -tolerance - 1e-12).map((e) => e.seed);
+    // Half a point, or the tolerance the run learned the task with where that is wider (one image of fewer than 200).
+    const short = entries.filter((e) => e.t.valAccuracy - e.goal < -Math.max(tolerance, e.t.allowedLoss) - 1e-12).map((e) => e.seed);
     const notesOf = (es: typeof entries): string[] => {
       const notes = new Map<string, number[]>();
       for (const e of es) if (e.t.note !== null) notes.set(e.t.note, [...(notes.get(e.t.note) ?? []), e.seed]);
@@ -358,7 +362,7 @@ export const mainTable = (rows: readonly MethodRow[]): { head: string[]; cells: 
 
 /** The goal table's header and rows. */
 export const goalTable = (goals: readonly GoalRow[]): { head: string[]; cells: string[][] } => ({
-  head: ['task', 'goal (ind. val)', 'CPG val', 'Δ pts', 'CPG test', 'ind. test', 'width', 'sparsity', 'within 0.5', 'growth', 'note'],
+  head: ['task', 'goal (ind. val)', 'CPG val', 'Δ pts', 'CPG test', 'ind. test', 'width', 'sparsity', 'within', 'growth', 'note'],
   cells: goals.map((g) => [
     g.task,
     fmtPct(g.goal),
@@ -400,8 +404,8 @@ export const verdict = (rows: readonly MethodRow[], goals: readonly GoalRow[]): 
   const short = goals.filter((g) => !g.within);
   out.push(
     short.length === 0
-      ? `✓ every CPG task within ${(100 * GOAL_TOLERANCE).toFixed(1)} pts of its goal (validation accuracy vs the individual network's)`
-      : `✗ ${short.length} of ${goals.length} CPG tasks more than ${(100 * GOAL_TOLERANCE).toFixed(1)} pts below their goal: ${short
+      ? `✓ every CPG task within ${(100 * GOAL_TOLERANCE).toFixed(1)} pts of its goal, or its run's wider tolerance (validation accuracy vs the individual network's)`
+      : `✗ ${short.length} of ${goals.length} CPG tasks more than ${(100 * GOAL_TOLERANCE).toFixed(1)} pts (or their run's wider tolerance) below their goal: ${short
           .map((g) => `${g.task} ${fmtSignedPts(g.gap)} pts${g.shortNotes.length > 0 ? ` (${g.shortNotes.join('; ')})` : ''}`)
           .join('; ')}`,
   );
