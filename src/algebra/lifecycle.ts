@@ -208,9 +208,9 @@ const GOAL_SLACK = 1e-9;
 /**
  * The goal test's tolerance for a task with `valSize` validation images:
  * `allowedLoss`, or `images` of them where that is more (half a point is less
- * than one image on fewer than 200).
+ * than one image on fewer than 200); never more than the whole.
  */
-export const goalTolerance = (allowedLoss: number, images: number, valSize: number): number => Math.max(allowedLoss, images / valSize);
+export const goalTolerance = (allowedLoss: number, images: number, valSize: number): number => Math.min(1, Math.max(allowedLoss, images / Math.max(1, valSize)));
 const meetsGoal = (valAcc: number, ctx: TaskContext, config: CycleConfig): boolean =>
   valAcc + config.allowedLoss >= ctx.goal - GOAL_SLACK;
 

@@ -482,6 +482,7 @@ test('a tolerance of at least i images: max(allowedLoss, i / valSize); i images 
   assert.equal(after(ctx, { ...refConfig, allowedLoss: goalTolerance(0.005, 0, 184) }, 183 / 184), 'train');
   assert.equal(after(ctx, { ...refConfig, allowedLoss: goalTolerance(0.005, 1, 184) }, 183 / 184), 'prune');
   assert.equal(goalTolerance(0.005, 1, 999), 0.005, 'Permuted MNIST (999 images): half a point is five images');
+  assert.equal(goalTolerance(0, 3, 2), 1, 'never more than the whole');
 });
 
 test('the reference run: goal met at width 1, sweep until training fails at 0.95, the sparsest model meeting the goal is kept', () => {
