@@ -431,12 +431,14 @@ test('every reachable state is plain JSON that CycleStateCodec reads back unchan
   );
 });
 
+/** The phase after training at full training accuracy with validation accuracy `valAcc`: 'prune' when the goal check passed, 'train' (grow) when not. */
+const after = (ctx: TaskContext, config: CycleConfig, valAcc: number): Phase['tag'] => {
+  const r = advance({ tag: 'trained', trainAcc: 1, valAcc, ownsAny: true })(start(ctx, config));
+  assert.ok(E.isRight(r));
+  return r.right.phase.tag;
+};
+
 test('the allowed loss is inclusive in validation images: exactly m images short meets the goal, m + 1 short grows', () => {
-  const after = (ctx: TaskContext, config: CycleConfig, valAcc: number): Phase['tag'] => {
-    const r = advance({ tag: 'trained', trainAcc: 1, valAcc, ownsAny: true })(start(ctx, config));
-    assert.ok(E.isRight(r));
-    return r.right.phase.tag;
-  };
   const cases = fc
     .record({ n: fc.integer({ min: 2, max: 5000 }), m: fc.integer({ min: 0, max: 20 }), decimal: fc.boolean() })
     .chain(({ n, m, decimal }) => fc.record({ n: fc.constant(n), m: fc.constant(Math.min(m, n - 1)), k: fc.integer({ min: 1, max: n - Math.min(m, n - 1) }), decimal: fc.constant(decimal) }));
@@ -457,11 +459,6 @@ test('the allowed loss is inclusive in validation images: exactly m images short
 });
 
 test('a tolerance of at least i images: max(allowedLoss, i / valSize); i images short meets the goal on every validation size, i + 1 short grows where allowedLoss is less', () => {
-  const after = (ctx: TaskContext, config: CycleConfig, valAcc: number): Phase['tag'] => {
-    const r = advance({ tag: 'trained', trainAcc: 1, valAcc, ownsAny: true })(start(ctx, config));
-    assert.ok(E.isRight(r));
-    return r.right.phase.tag;
-  };
   const cases = fc
     .record({ n: fc.integer({ min: 2, max: 5000 }), i: fc.integer({ min: 0, max: 3 }), allowedLoss: fc.constantFrom(0, 0.005, 0.01) })
     .chain((c) => fc.record({ k: fc.integer({ min: 1, max: c.n - Math.min(c.i, c.n - 1) }) }).map(({ k }) => ({ ...c, i: Math.min(c.i, c.n - 1), k })));
