@@ -26,8 +26,8 @@ import { buildReport } from './report.js';
 /** The compacting cap of a task beyond a planned count when the configuration sets neither expectedTasks nor reserve. */
 export const DEFAULT_RESERVE = 0.9;
 
-/** The SHA-256 that identifies a task's data. */
-export const dataHashOf = (t: Task): TE.TaskEither<CpgError, string> => sha256Hex(taskDataParts(t));
+/** The SHA-256 that identifies a task's data, with the store's hash where it has one (Node's, four times WebCrypto's speed here). */
+export const dataHashOf = (store: Pick<Store, 'sha256'>, t: Task): TE.TaskEither<CpgError, string> => (store.sha256 ?? sha256Hex)(taskDataParts(t));
 
 /** A task's entry in the manifest, with its facts: hash, probe inputs (stored as a blob), class names, source. */
 export const taskEntryFor = (
@@ -40,7 +40,7 @@ export const taskEntryFor = (
     fromTE(
       pipe(
         TE.Do,
-        TE.bind('dataHash', () => dataHashOf(t)),
+        TE.bind('dataHash', () => dataHashOf(ctx.env.store, t)),
         TE.bind('probeInputs', () => ctx.env.store.putBlob(float32Bytes(probeFromData(ctx.config.probeSize, t).x.slice()))),
       ),
     ),
@@ -71,7 +71,7 @@ export const sameTask = (store: Store, entry: TaskEntry, k: number, t: Task): Fl
     return fail(dataChanged(store, entry, k, `has classes [${entry.classNames.join(', ')}], the data [${t.classNames.join(', ')}]`));
   if (entry.dataHash === undefined) return pure(undefined);
   return pipe(
-    fromTE(dataHashOf(t)),
+    fromTE(dataHashOf(store, t)),
     chain((h) => (h === entry.dataHash ? pure(undefined) : fail<void>(dataChanged(store, entry, k, 'has different data (its hash differs)')))),
   );
 };

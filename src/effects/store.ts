@@ -42,6 +42,11 @@ export interface Store {
   readonly writeReport: (name: string, text: string) => TE.TaskEither<CpgError, string>;
   /** Take the store for this learner; a LockError naming the holder while another holds it. */
   readonly lock: TE.TaskEither<CpgError, StoreLock>;
+  /**
+   * SHA-256 (hex) of the parts one after the other, as the store hashes blobs: a task's data is
+   * identified by it. Absent: WebCrypto over the parts copied into one buffer (`sha256Hex`).
+   */
+  readonly sha256?: (parts: readonly Uint8Array[]) => TE.TaskEither<CpgError, string>;
 }
 
 /** The manifest's entry name in every store. */
