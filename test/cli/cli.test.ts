@@ -36,6 +36,8 @@ test('bad flags and values are refused with exit code 2 and name the flag', () =
   refused(['run', '--max-multiplier', '0.5'], /--max-multiplier/);
   refused(['run', '--record-rule', 'maybe'], /--record-rule/);
   refused(['run', '--capacity-budget', 'lots'], /--capacity-budget/);
+  refused(['run', '--allowed-loss-images', '-1'], /--allowed-loss-images: expected an integer ≥ 0, got -1/);
+  refused(['run', '--allowed-loss-images', '1.5'], /--allowed-loss-images/);
   refused(['run', '--claim', 'some'], /--claim/);
   refused(['run', '--compact-search', 'fast'], /--compact-search/);
   refused(['run', '--retrain-pick-from', 'fresh'], /--retrain-pick-from/);
