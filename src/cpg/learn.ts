@@ -37,7 +37,7 @@ export type LearnMethod = 'cpg' | 'packnet';
 /** How many tasks are still to come, as the compacting cap needs it: a count, or a reserve for open-ended streams. */
 export type Capacity = Pick<TaskContext, 'tasksTotal' | 'reserve'>;
 
-const cycleConfigFor = (ctx: RunCtx, method: LearnMethod, task: number, hasGoal: boolean, valSize: number): CycleConfig => {
+const cycleConfigFor = (ctx: RunCtx, method: LearnMethod, task: number, hasGoal: boolean, valSize: TaskContext['valSize']): CycleConfig => {
   const c = ctx.config;
   return method === 'cpg'
     ? {
@@ -228,12 +228,10 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
         ? E.right(resumed)
         : pipe(
             budgetFor(c, method, k, capacity, net0),
-            E.chain((budget) =>
-              startCycle(
-                { task: k, ...capacity, goal: goal ?? 0, valSize: Math.max(1, data.val.count), multiplier: net0.backbone.multiplier, ...budget },
-                cycleConfigFor(ctx, method, k, goal !== null, Math.max(1, data.val.count)),
-              ),
-            ),
+            E.chain((budget) => {
+              const taskCtx: TaskContext = { task: k, ...capacity, goal: goal ?? 0, valSize: Math.max(1, data.val.count), multiplier: net0.backbone.multiplier, ...budget };
+              return startCycle(taskCtx, cycleConfigFor(ctx, method, k, goal !== null, taskCtx.valSize));
+            }),
             E.map((cycle: CycleState): CurrentTask => ({ task: k, cycle, trained: null, pruned: [], lastPruned: null, retrained: null, seconds: 0 })),
           );
     if (E.isLeft(fresh)) return fail<RunState>(fresh.left);

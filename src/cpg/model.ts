@@ -26,7 +26,7 @@ import { buildReport } from './report.js';
 /** The compacting cap of a task beyond a planned count when the configuration sets neither expectedTasks nor reserve. */
 export const DEFAULT_RESERVE = 0.9;
 
-/** The SHA-256 that identifies a task's data, with the store's hash where it has one (Node's, four times WebCrypto's speed here). */
+/** The SHA-256 that identifies a task's data, with the store's hash where it has one (the directory store's: 3–8× WebCrypto's on a run's first pass, BENCHMARKS.md). */
 export const dataHashOf = (store: Pick<Store, 'sha256'>, t: Task): TE.TaskEither<CpgError, string> => (store.sha256 ?? sha256Hex)(taskDataParts(t));
 
 /** A task's entry in the manifest, with its facts: hash, probe inputs (stored as a blob), class names, source. */

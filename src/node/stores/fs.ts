@@ -40,15 +40,15 @@ const syncDir = async (dir: string): Promise<void> => {
   }
 };
 
-/** SHA-256 of bytes as hex (Node's own, synchronous and fast). */
-export const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
-
-/** SHA-256 of parts one after the other, incrementally: no copy into one buffer (a task's data is 15 MB and more). */
+/** SHA-256 of parts one after the other as hex (Node's own, synchronous, incremental: no copy into one buffer; a task's data is 15 MB and more). */
 export const sha256Parts = (parts: readonly Uint8Array[]): string => {
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
   return h.digest('hex');
 };
+
+/** SHA-256 of bytes as hex. */
+export const sha256 = (data: Uint8Array): string => sha256Parts([data]);
 
 /** The lock file of a run directory. */
 export const LOCK_FILE = 'lock';
