@@ -7,7 +7,7 @@
  * temporary folder beside DIR that is renamed into place, so a refusal or a
  * failure leaves nothing behind.
  */
-import { mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeWith, RunConfigInput } from '../../algebra/codecs.js';
@@ -16,6 +16,7 @@ import { type ExportFiles, type ExportFormat, exportFormats } from '../../cpg/ex
 import type { ModelTask } from '../../cpg/predict.js';
 import { openRun, tasksNamed } from './openRun.js';
 import type { Command } from './args.js';
+import { creatableDir, makeDirs } from '../dirs.js';
 
 type ExportCommand = Extract<Command, { kind: 'export' }>;
 
@@ -42,7 +43,7 @@ const writeAll = async (out: string, folders: readonly (readonly [string, Export
   try {
     for (const [sub, files] of folders) {
       const dir = path.join(tmp, sub);
-      await mkdir(dir, { recursive: true });
+      await makeDirs(dir);
       for (const [name, bytes] of files) await writeFile(path.join(dir, name), bytes);
     }
     // An empty --out folder is replaced by the finished one.
@@ -65,7 +66,7 @@ export const exportCommand = async (
   if (E.isLeft(o)) return fail(o.left, true);
   const format = (cmd.format ?? 'tfjs') as ExportFormat;
   if (!exportFormats.includes(format)) return fail(usage('--format', `expected ${exportFormats.join(' or ')}, got '${cmd.format}'`));
-  const busy = await outProblem(cmd.out);
+  const busy = (await outProblem(cmd.out)) ?? (await creatableDir(cmd.out, '--out'));
   if (busy !== undefined) return fail(busy);
   const opened = await openRun(cmd.dir, o.right)();
   if (E.isLeft(opened)) return failReading(opened.left);

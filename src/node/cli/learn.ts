@@ -20,6 +20,7 @@ import { withPresetFor } from '../../cpg/presets.js';
 import { readManifest } from '../../effects/checkpoint.js';
 import { readImageFolder } from '../sources/folder.js';
 import { fsStore } from '../stores/fs.js';
+import { creatableDir } from '../dirs.js';
 import type { LearnRequest } from '../../streams/run.js';
 import { learner } from '../defaults.js';
 import type { Command } from './args.js';
@@ -74,6 +75,8 @@ export const learnCommand = async (
   if (cmd.data === undefined) return io.fail(usage('--data', 'give the task\'s image folder: cpg learn RUN --task NAME --data DIR (one sub-folder per class)'));
   const goal = parseGoal(cmd.goal);
   if (E.isLeft(goal)) return io.fail(goal.left);
+  const where = await creatableDir(cmd.dir, 'RUN');
+  if (where !== undefined) return io.fail(where);
   const store = fsStore(cmd.dir);
   // Another process at work on RUN is named first (its half-learned task is its business, not an error of this call).
   const free = await store.lock();

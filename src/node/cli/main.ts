@@ -21,6 +21,8 @@ import { exportCommand } from './export.js';
 import { givenFields } from './configFile.js';
 import { shutdownBackend } from '../backend.js';
 import { sweepCommand, sweepHelp, workerCommand } from './sweep.js';
+import { onStopSignal } from './stop.js';
+import { creatableDir } from '../dirs.js';
 
 /** Errors in the user's words: config fields named as the flags that set them. */
 const explain = (e: CpgError, fromFlags: boolean): string => {
@@ -93,20 +95,15 @@ const orphanGuard = (stop: () => void): void => {
 /**
  * Subscribe to a run and render it; resolves to the exit code. Ctrl-C (or
  * SIGTERM) asks the run to stop: it ends at its next step, releases the run
- * directory, and the stream completes with 'stopped' (exit 130); a second one
- * exits at once.
+ * directory, and the stream completes with 'stopped' (exit 130); a second one,
+ * or a stop that takes longer than the grace (stop.ts), exits at once.
  */
 export const follow = (dir: string, start: (signal: AbortSignal) => Observable<RunEvent>): Promise<number> =>
   new Promise((resolve) => {
     const render = renderer(process.stdout);
     const stop = new AbortController();
     let stopped = false;
-    const onSignal = () => {
-      if (stop.signal.aborted) process.exit(130);
-      stop.abort();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    onStopSignal(() => stop.abort());
     orphanGuard(() => {
       process.stderr.write('cpg: the process that started this run is gone: stopping at the next step\n');
       stop.abort();
@@ -285,6 +282,8 @@ const main = async (argv: readonly string[]): Promise<number> => {
       if (c.benchmark === 'custom')
         return fail({ tag: 'ConfigError', field: 'benchmark', message: "'custom' is a model learned from your own tasks: use `cpg learn RUN --task NAME --data DIR`" }, true);
       const out = cmd.out ?? path.join('runs', `${c.benchmark}-${c.method}-${c.net}-${timestamp()}`);
+      const where = await creatableDir(out, '--out');
+      if (where !== undefined) return fail(where);
       return follow(out, (signal) => runEvents({ kind: 'new', dir: out, config: c, signal }));
     }
     case 'learn':

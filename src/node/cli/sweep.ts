@@ -32,6 +32,8 @@ import {
 import { type BenchResult, type RunSummary, budgetOf, duration, renderMarkdown, renderText, resultJson, summarize } from './accuracyTable.js';
 import { type ScannedFlags, kebab, scanFlags } from './args.js';
 import { table } from './render.js';
+import { onStopSignal } from './stop.js';
+import { creatableDir } from '../dirs.js';
 
 type Fail = (e: CpgError) => number;
 
@@ -214,6 +216,8 @@ const prepareSweep = async (grid: string, out: string, text?: string): Promise<E
   const jobs = await readGrid(grid, text);
   if (E.isLeft(jobs)) return jobs;
   const dir = path.resolve(out);
+  const where = await creatableDir(dir, '--out');
+  if (where !== undefined) return E.left(where);
   const held = await readSweep(dir);
   if (E.isLeft(held)) return held;
   const ids = jobs.right.map((j) => j.id);
@@ -262,13 +266,10 @@ const localSweep = async (dir: string, sweep: SweepFile, concurrency: number, fa
   const label = (id: string) => pointLabel(sweep.jobs.find((j) => j.id === id)?.point ?? {});
   say(`cpg sweep: ${specs.length} job${specs.length === 1 ? '' : 's'} in ${dir}, ${concurrency} at a time`);
   const stop = new AbortController();
-  const onSignal = () => {
-    if (stop.signal.aborted) process.exit(130);
+  onStopSignal(() => {
     say('cpg sweep: stopping: running jobs end at their next step; give the same command again to continue');
     stop.abort();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  });
   let ended = 0;
   const results = await runLocalPool(specs, {
     concurrency,
@@ -455,15 +456,13 @@ export const workerCommand = async (argv: readonly string[], fail: Fail): Promis
   });
   stamp(`worker ${process.pid} on ${os.hostname()}: queue '${queueName}' on ${redactUrl(url)}, ${E.getOrElse(() => 1)(concurrency)} at a time`);
   return new Promise<number>((resolve) => {
-    const onSignal = () => {
+    onStopSignal(() => {
       stamp(`worker ${process.pid}: stopping (running jobs stop at their next step and are retried)`);
       void worker.stop().then(() => {
         (redis.right as Redis).disconnect();
         resolve(130);
       });
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    });
   });
 };
 

@@ -10,11 +10,12 @@
  * payload | payload.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as T from 'fp-ts/lib/Task.js';
 import { packageDirectory } from './files.js';
+import { makeDirs } from '../dirs.js';
 
 const magic = Buffer.from('CPGIMG01', 'latin1');
 const headerBytes = 64;
@@ -91,7 +92,7 @@ export const writeCache =
       const file = join(dir, name);
       const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
       try {
-        await mkdir(dir, { recursive: true });
+        await makeDirs(dir);
         await writeFile(temp, bytes);
         await rename(temp, file);
         return file;

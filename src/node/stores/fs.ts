@@ -14,6 +14,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { CpgError } from '../../algebra/errors.js';
+import { makeDirs } from '../dirs.js';
 import { type BlobRef, type Store, type StoreLock, MANIFEST_ENTRY, blobEntry, checkBlob } from '../../effects/store.js';
 
 /** Options of a directory store. */
@@ -71,6 +72,26 @@ const parseHolder = (text: string): { readonly pid?: number; readonly host?: unk
   return typeof o.pid === 'number' && Number.isSafeInteger(o.pid) && o.pid > 0 ? { pid: o.pid, host: o.host } : {};
 };
 
+/**
+ * Locks this process holds, by their file's body: a process that must end at
+ * once (a second Ctrl-C, a stop that outlasts its grace) removes them as it
+ * exits, so the next taker does not have to find them stale.
+ */
+const held = new Map<string, () => void>();
+
+/** Removes every lock this process holds now (synchronously): for a process about to end without finishing its work. */
+export const releaseHeldLocks = (): void => {
+  for (const release of [...held.values()]) E.tryCatch(release, () => undefined);
+  held.clear();
+};
+
+let releasedAtExit = false;
+const releaseAtExit = (): void => {
+  if (releasedAtExit) return;
+  releasedAtExit = true;
+  process.on('exit', releaseHeldLocks);
+};
+
 /** A store over directory `dir` (created on the first write). */
 export const fsStore = (dir: string, o: FsStoreOptions = {}): Store => {
   // Temporary names are unique per store instance and process; nothing is shared between instances.
@@ -83,7 +104,7 @@ export const fsStore = (dir: string, o: FsStoreOptions = {}): Store => {
     return TE.tryCatch(
       async () => {
         const where = path.dirname(target);
-        await fs.mkdir(where, { recursive: true });
+        await makeDirs(where);
         tmpCounter += 1;
         const tmp = path.join(where, `.${path.basename(target)}.${process.pid}.${tmpCounter}.tmp`);
         const h = await fs.open(tmp, 'w');
@@ -160,32 +181,45 @@ export const fsStore = (dir: string, o: FsStoreOptions = {}): Store => {
     await fs.rm(lockPath, { force: true });
     return 'stale';
   };
-  // A directory the lock created and the run never wrote to is removed again, so a refused start leaves nothing behind.
-  const releaseOf = (body: string, created: boolean): TE.TaskEither<CpgError, void> => () =>
+  // Directories the lock created and the run never wrote to are removed again, so a refused start leaves nothing behind.
+  const releaseOf = (body: string, created: readonly string[]): TE.TaskEither<CpgError, void> => () =>
     Promise.resolve(
       E.tryCatch(
         () => {
-          // Synchronous, so a release started by an unsubscribe is done when the unsubscribe returns.
-          // Only our own lock is removed: another process's takeover of a stale lock must not be undone.
-          const now = E.getOrElse(() => '')(E.tryCatch(() => readFileSync(lockPath, 'utf8'), () => undefined));
-          if (now === body) rmSync(lockPath, { force: true });
-          if (created) E.tryCatch(() => readdirSync(dir).length === 0 && rmdirSync(dir), () => undefined);
+          releaseNow(body, created);
+          held.delete(body);
         },
         (e) => ioError(lockPath, 'could not remove the lock', e),
       ),
     );
+  // Synchronous, so a release started by an unsubscribe is done when the unsubscribe returns, and one run at exit completes.
+  // Only our own lock is removed: another process's takeover of a stale lock must not be undone.
+  const releaseNow = (body: string, created: readonly string[]): void => {
+    const now = E.getOrElse(() => '')(E.tryCatch(() => readFileSync(lockPath, 'utf8'), () => undefined));
+    if (now === body) rmSync(lockPath, { force: true });
+    for (const d of [...created].reverse()) E.tryCatch(() => readdirSync(d).length === 0 && rmdirSync(d), () => undefined);
+  };
   const lock: TE.TaskEither<CpgError, StoreLock> = async () => {
-    const created = await fs.stat(dir).then(
-      () => false,
-      () => true,
-    );
-    await fs.mkdir(dir, { recursive: true }).catch(() => undefined);
+    let created: readonly string[];
+    try {
+      created = await makeDirs(dir);
+    } catch (e) {
+      return E.left(ioError(dir, 'could not create the run directory', e));
+    }
     const body = `${JSON.stringify({ pid: process.pid, host: os.hostname(), token: randomBytes(8).toString('hex') })}\n`;
     for (let i = 0; i < 2; i++) {
       const r = await attempt(body);
-      if (r === 'taken') return E.right({ release: releaseOf(body, created) });
-      if (r !== 'stale') return E.left(r);
+      if (r === 'taken') {
+        releaseAtExit();
+        held.set(body, () => releaseNow(body, created));
+        return E.right({ release: releaseOf(body, created) });
+      }
+      if (r !== 'stale') {
+        releaseNow(body, created);
+        return E.left(r);
+      }
     }
+    releaseNow(body, created);
     return E.left({ tag: 'LockError', file: lockPath, message: 'another process keeps taking the lock' });
   };
 

@@ -18,6 +18,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { RunConfig } from '../../algebra/codecs.js';
 import { describeError } from '../../algebra/errors.js';
 import { fsStore } from '../stores/fs.js';
+import { makeDirs } from '../dirs.js';
 import { assembleIndividual, isAssembled } from './assemble.js';
 
 /** The `cpg` command's script (dist/src/node/cli/main.js). */
@@ -113,7 +114,7 @@ export const isJobFinished = (job: Pick<JobSpec, 'runDir' | 'parts'>): Promise<b
 const assembleJob = async (job: JobSpec & { readonly parts: readonly string[] }, hooks: AttemptHooks, t0: number): Promise<Attempt> => {
   const seconds = () => (performance.now() - t0) / 1000;
   const log = path.join(job.runDir, 'job.log');
-  await fs.mkdir(job.runDir, { recursive: true });
+  await makeDirs(job.runDir);
   await fs.appendFile(log, `--- ${new Date().toISOString()} ${hooks.by ?? `pid ${process.pid} on ${os.hostname()}`}: assembling the individual run from its goal-network jobs ${job.parts.join(', ')}\n`);
   const written = await fsStore(job.runDir).writeReport('job.json', `${JSON.stringify(job.config, null, 1)}\n`)();
   const r = E.isLeft(written) ? written : await assembleIndividual(job.config, job.runDir, job.parts.map((id) => path.join(path.dirname(job.runDir), id)));
