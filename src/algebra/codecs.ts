@@ -842,8 +842,10 @@ const runConfigOptionalFields = {
   retrainPickFrom: oneOf('reset', 'learned'),
   /**
    * The goal test's tolerance in validation images: a task meets its goal
-   * within max(allowedLoss, allowedLossImages / its validation images), so a
-   * tolerance meant to forgive one image does so on every validation size.
+   * within max(allowedLoss, min(0.01, allowedLossImages / its validation
+   * images)), so a tolerance meant to forgive one image does so on every
+   * validation size of at least 100 images, and never forgives more than a
+   * point on a smaller one (lifecycle.ts, goalTolerance).
    * Absent: 0 (the tolerance is allowedLoss alone).
    */
   allowedLossImages: NonNegativeInt,
