@@ -1018,6 +1018,27 @@ export const BudgetOutcome = struct(
     grewFirstTo: Multiplier,
     /** What the task claimed to train (under the 'share' claim rule it may be less than was free). */
     claimed: Fraction,
+    /**
+     * What bound its budget (budget.ts, BudgetConstraint): the open stream's 'reserve', the equal share
+     * among the tasks still 'planned', or the maximum 'width' (too few free weights even there).
+     */
+    constraint: oneOf('reserve', 'planned', 'width'),
+    /** An open-ended stream: the share of the room kept for the tasks to come. */
+    reserve: OpenFraction,
+    /** A planned count: this task and the tasks planned after it. */
+    plannedTasks: PositiveInt,
+    /** Its share as a fraction of the room (free weights plus the growth still allowed). */
+    shareOfRoom: Fraction,
+    /** What it needed free to start. */
+    needed: Fraction,
+    /** The width it started at (what its fractions are of), the width it learned at, and the widest the network could grow. */
+    startWidth: Multiplier,
+    width: Multiplier,
+    maxWidth: Multiplier,
+    /** The sparsity targets the configuration requested. */
+    requestedSparsities: list(OpenFraction),
+    /** The sparsity the budget imposed beyond the last requested target (its floor); absent where it did not. */
+    imposedSparsity: OpenFraction,
   },
 );
 export type BudgetOutcome = t.TypeOf<typeof BudgetOutcome>;
