@@ -1064,6 +1064,13 @@ export const TaskReport = struct('a task report', {
   allowedLoss: Fraction,
   /** The task's budget, under the 'share' capacity policy. */
   budget: BudgetOutcome,
+  /** CPG: the validation images its goal was tested on. */
+  validationImages: PositiveInt,
+  /**
+   * CPG, a task with a goal: its validation set is too small to test the goal at the precision it is
+   * judged at (one image is worth more than its allowed loss, or than one point where that is finer).
+   */
+  validationTooSmall: Bool,
 });
 export type TaskReport = t.TypeOf<typeof TaskReport>;
 
