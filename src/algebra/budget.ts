@@ -21,7 +21,7 @@ import type { CpgError } from './errors.js';
 import { type Backbone, graphAt, sharableSpecs } from './backbone.js';
 import { sharableSize } from './graph.js';
 import type { BudgetOutcome } from './codecs.js';
-import { type CycleState, budgetBound, finalValAcc, nextWidth } from './lifecycle.js';
+import { type CycleState, type TaskContext, budgetBound, finalValAcc, nextWidth } from './lifecycle.js';
 import { totalCapacity } from './ownerMap.js';
 
 /** Weights (cells of the sharable tensors) still usable, now and by growing. */
@@ -105,19 +105,108 @@ export const endedShort = (s: CycleState): boolean => {
   return val !== null && budgetBound(s) && val + s.config.allowedLoss < s.ctx.goal - 1e-9;
 };
 
+/**
+ * What bound a task's budget:
+ * - 'reserve': an open-ended stream keeps `reserve` of the room for the tasks to come;
+ * - 'planned': an equal share of the room among the tasks still planned;
+ * - 'width': the maximum width is reached and its free weights are fewer than
+ *   the task needs even there (the only case a larger maximum width cures).
+ */
+export type BudgetConstraint = 'reserve' | 'planned' | 'width';
+
+/** A task's budget in figures, as its warnings and report state them: fractions of the network at the width it started at. */
+export interface BudgetAccount {
+  readonly constraint: BudgetConstraint;
+  /** An open-ended stream: the share of the room kept for the tasks to come. */
+  readonly reserve?: number;
+  /** A planned count: this task and the tasks planned after it. */
+  readonly plannedTasks?: number;
+  /** Its share as a fraction of the room (free weights plus the growth still allowed). */
+  readonly shareOfRoom: number;
+  /** Its share: the most it may keep (at most the whole network). */
+  readonly share: number;
+  /** Free when it started. */
+  readonly freeAtStart: number;
+  /** What it needed free to start. */
+  readonly needed: number;
+  /** The width it started at (what the fractions are of). */
+  readonly startWidth: number;
+  /** The width it learned at. */
+  readonly width: number;
+  /** The widest the network may grow. */
+  readonly maxWidth: number;
+}
+
+/** The budget's figures of a task with context `ctx`, at width `width` of at most `maxWidth` (undefined without a budget). */
+export const accountOf = (ctx: TaskContext, width: number, maxWidth: number): BudgetAccount | undefined => {
+  const b = ctx.budget;
+  if (b === undefined || b.size === 0) return undefined;
+  // The plan as budgetFor (cpg/learn.ts) made the share from it: a reserve, else an equal share among this task and those left.
+  const tasks = Math.max(0, Math.floor(ctx.tasksTotal - ctx.task)) + 1;
+  const plan = ctx.reserve !== undefined ? ({ constraint: 'reserve', reserve: ctx.reserve, shareOfRoom: 1 - ctx.reserve } as const) : ({ constraint: 'planned', plannedTasks: tasks, shareOfRoom: 1 / tasks } as const);
+  return {
+    ...plan,
+    ...(b.free < b.needed ? { constraint: 'width' as const } : {}),
+    share: Math.min(1, b.share / b.size),
+    freeAtStart: b.free / b.size,
+    needed: Math.min(1, b.needed / b.size),
+    startWidth: ctx.startMultiplier ?? ctx.multiplier,
+    width,
+    maxWidth,
+  };
+};
+
+/** The figures a report's budget outcome holds (undefined for a report from before they were kept, or with a figure not finite). */
+export const accountOfOutcome = (o: BudgetOutcome): BudgetAccount | undefined => {
+  const { constraint, shareOfRoom, needed, startWidth, width, maxWidth } = o;
+  if (constraint === undefined || shareOfRoom === undefined || needed === undefined || startWidth === undefined || width === undefined || maxWidth === undefined) return undefined;
+  if (![shareOfRoom, needed, startWidth, width, maxWidth, o.share, o.freeAtStart].every(Number.isFinite)) return undefined;
+  return {
+    constraint,
+    ...(o.reserve !== undefined ? { reserve: o.reserve } : {}),
+    ...(o.plannedTasks !== undefined ? { plannedTasks: o.plannedTasks } : {}),
+    shareOfRoom,
+    share: o.share,
+    freeAtStart: o.freeAtStart,
+    needed,
+    startWidth,
+    width,
+    maxWidth,
+  };
+};
+
+/** The sparsity the budget imposed beyond the requested targets: its floor, where it lies beyond the last of them (lifecycle's `targetsOf`). */
+export const imposedSparsity = (floor: number, requested: readonly number[]): number | undefined => {
+  const last = requested[requested.length - 1];
+  return floor > 0 && last !== undefined && floor > last ? floor : undefined;
+};
+
 /** What a task's budget was and did, for its report (nothing without a budget). */
 export const budgetOutcomeOf = (s: CycleState): { readonly budget?: BudgetOutcome } => {
   const b = s.ctx.budget;
-  if (b === undefined || b.size === 0) return {};
+  const a = accountOf(s.ctx, s.multiplier, s.config.maxMultiplier);
+  if (b === undefined || a === undefined) return {};
+  const floor = s.floor ?? 0;
+  const imposed = imposedSparsity(floor, s.config.sparsities);
   return {
     budget: {
-      share: Math.min(1, b.share / b.size),
-      freeAtStart: b.free / b.size,
-      floor: s.floor ?? 0,
+      share: a.share,
+      freeAtStart: a.freeAtStart,
+      floor,
       bound: budgetBound(s),
       ranOut: b.free < b.needed || endedShort(s),
       ...(s.ctx.startMultiplier !== undefined ? { grewFirstTo: s.ctx.startMultiplier } : {}),
       ...(s.claimed !== undefined ? { claimed: Math.min(1, s.claimed / b.size) } : {}),
+      constraint: a.constraint,
+      ...(a.reserve !== undefined ? { reserve: a.reserve } : {}),
+      ...(a.plannedTasks !== undefined ? { plannedTasks: a.plannedTasks } : {}),
+      shareOfRoom: a.shareOfRoom,
+      needed: a.needed,
+      startWidth: a.startWidth,
+      width: a.width,
+      maxWidth: a.maxWidth,
+      requestedSparsities: s.config.sparsities,
+      ...(imposed !== undefined ? { imposedSparsity: imposed } : {}),
     },
   };
 };

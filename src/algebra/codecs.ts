@@ -842,8 +842,10 @@ const runConfigOptionalFields = {
   retrainPickFrom: oneOf('reset', 'learned'),
   /**
    * The goal test's tolerance in validation images: a task meets its goal
-   * within max(allowedLoss, allowedLossImages / its validation images), so a
-   * tolerance meant to forgive one image does so on every validation size.
+   * within max(allowedLoss, min(0.01, allowedLossImages / its validation
+   * images)), so a tolerance meant to forgive one image does so on every
+   * validation size of at least 100 images, and never forgives more than a
+   * point on a smaller one (lifecycle.ts, goalTolerance).
    * Absent: 0 (the tolerance is allowedLoss alone).
    */
   allowedLossImages: NonNegativeInt,
@@ -1016,6 +1018,27 @@ export const BudgetOutcome = struct(
     grewFirstTo: Multiplier,
     /** What the task claimed to train (under the 'share' claim rule it may be less than was free). */
     claimed: Fraction,
+    /**
+     * What bound its budget (budget.ts, BudgetConstraint): the open stream's 'reserve', the equal share
+     * among the tasks still 'planned', or the maximum 'width' (too few free weights even there).
+     */
+    constraint: oneOf('reserve', 'planned', 'width'),
+    /** An open-ended stream: the share of the room kept for the tasks to come. */
+    reserve: OpenFraction,
+    /** A planned count: this task and the tasks planned after it. */
+    plannedTasks: PositiveInt,
+    /** Its share as a fraction of the room (free weights plus the growth still allowed). */
+    shareOfRoom: Fraction,
+    /** What it needed free to start. */
+    needed: Fraction,
+    /** The width it started at (what its fractions are of), the width it learned at, and the widest the network could grow. */
+    startWidth: Multiplier,
+    width: Multiplier,
+    maxWidth: Multiplier,
+    /** The sparsity targets the configuration requested. */
+    requestedSparsities: list(OpenFraction),
+    /** The sparsity the budget imposed beyond the last requested target (its floor); absent where it did not. */
+    imposedSparsity: OpenFraction,
   },
 );
 export type BudgetOutcome = t.TypeOf<typeof BudgetOutcome>;
@@ -1041,6 +1064,13 @@ export const TaskReport = struct('a task report', {
   allowedLoss: Fraction,
   /** The task's budget, under the 'share' capacity policy. */
   budget: BudgetOutcome,
+  /** CPG: the validation images its goal was tested on. */
+  validationImages: PositiveInt,
+  /**
+   * CPG, a task with a goal: its validation set is too small to test the goal at the precision it is
+   * judged at (one image is worth more than its allowed loss, or than one point where that is finer).
+   */
+  validationTooSmall: Bool,
 });
 export type TaskReport = t.TypeOf<typeof TaskReport>;
 

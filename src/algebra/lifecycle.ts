@@ -206,11 +206,45 @@ export const capOf = (ctx: TaskContext): number => ctx.reserve ?? pruneCap(tasks
 const GOAL_SLACK = 1e-9;
 
 /**
+ * One point: the most a count of images may add to the goal's tolerance, and
+ * the finest precision a goal is tested at. A task more than a point under its
+ * goal is never let through for want of validation images.
+ */
+export const GOAL_PRECISION = 0.01;
+
+/**
  * The goal test's tolerance for a task with `valSize` validation images:
  * `allowedLoss`, or `images` of them where that is more (half a point is less
- * than one image on fewer than 200); never more than the whole.
+ * than one image on fewer than 200) — but images never add more than
+ * GOAL_PRECISION (one image of 12 would forgive 8.33 points); never more than
+ * the whole. An `allowedLoss` given explicitly is the user's own and is kept.
  */
-export const goalTolerance = (allowedLoss: number, images: number, valSize: number): number => Math.min(1, Math.max(allowedLoss, images / Math.max(1, valSize)));
+export const goalTolerance = (allowedLoss: number, images: number, valSize: number): number =>
+  Math.min(1, Math.max(allowedLoss, Math.min(GOAL_PRECISION, images / Math.max(1, valSize))));
+
+/**
+ * Is a validation set of `valSize` images too small to test a goal with
+ * tolerance `tolerance`: one image worth more than the tolerance, or than
+ * GOAL_PRECISION where the tolerance is finer (fewer than 100 images)?
+ */
+export const validationTooSmall = (valSize: number, tolerance: number): boolean =>
+  1 / Math.max(1, valSize) > Math.max(tolerance, GOAL_PRECISION) + GOAL_SLACK;
+
+/** "8.33 points", "1 point": a fraction in points of accuracy. */
+export const points = (x: number): string => {
+  const p = (100 * x).toFixed(2).replace(/\.?0+$/, '');
+  return `${p} point${p === '1' ? '' : 's'}`;
+};
+
+/** Why a validation set of `valSize` images cannot test a goal with tolerance `tolerance`, and what to do. */
+export const validationSmallWords = (name: string, valSize: number, tolerance: number): string => {
+  const precision = Math.max(tolerance, GOAL_PRECISION);
+  return (
+    `task '${name}' tests its goal on ${valSize} validation image${valSize === 1 ? '' : 's'}: one image is ${points(1 / Math.max(1, valSize))}, ` +
+    `more than the ${points(precision)} its goal is tested to, so its goal is not tested at that precision; ` +
+    `give it at least ${Math.ceil(1 / precision - GOAL_SLACK)} validation images (more images, or a larger --val-fraction)`
+  );
+};
 const meetsGoal = (valAcc: number, ctx: TaskContext, config: CycleConfig): boolean =>
   valAcc + config.allowedLoss >= ctx.goal - GOAL_SLACK;
 

@@ -77,8 +77,10 @@ export const TaskResult = struct(
     accuracyOn: oneOf('test', 'validation'),
     /** The task's budget, under the 'share' capacity policy. */
     budget: BudgetOutcome,
-    /** CPG: the goal test's tolerance the task was learned with (allowedLoss, or allowedLossImages of its validation images); absent: the configuration's allowedLoss. */
+    /** CPG: the goal test's tolerance the task was learned with (allowedLoss, or allowedLossImages of its validation images up to a point); absent: the configuration's allowedLoss. */
     allowedLoss: Fraction,
+    /** CPG: the validation images its goal was tested on; absent: a task finished before they were kept. */
+    validationImages: PositiveInt,
     /** The backend its probe logits were recorded on: only there are they promised bit for bit (webgpu: on the same adapter). */
     recordedOn: struct('a backend', { backend: Text, threads: PositiveInt, simd: Bool }, { device: Text }),
   },

@@ -2,6 +2,7 @@
  * What a run tells the world while it works: a stream of typed events (see
  * src/streams). The command line renders them as progress; apps subscribe.
  */
+import type { BudgetConstraint } from '../algebra/budget.js';
 import type { RunReport } from '../algebra/codecs.js';
 
 /** The kinds of stage a task goes through. */
@@ -90,7 +91,48 @@ export type RunEvent =
       readonly freeFraction: number;
       /** Its share: the most it may keep. */
       readonly shareFraction: number;
+      /** Its share as a fraction of the room (free weights plus the growth still allowed). */
+      readonly shareOfRoom: number;
+      /** What it needed free to start, as a fraction of the network. */
+      readonly neededFraction: number;
+      /** What bound: the open stream's reserve, the equal share among the tasks planned, or the maximum width. */
+      readonly constraint: BudgetConstraint;
       readonly multiplier: number;
+      readonly maxMultiplier: number;
+      readonly message: string;
+    }
+  /**
+   * The budget overrides the requested sparsities, said when training settles:
+   * its floor lies beyond the last requested target, so the compacting sweep
+   * goes on to the floor.
+   */
+  | {
+      readonly type: 'budget-floor';
+      readonly task: number;
+      readonly name: string;
+      /** The least sparsity the task's own weights must reach. */
+      readonly floor: number;
+      /** The sparsity targets requested. */
+      readonly requested: readonly number[];
+      /** Its share: the most it may keep, as a fraction of the network. */
+      readonly shareFraction: number;
+      readonly constraint: BudgetConstraint;
+      readonly message: string;
+    }
+  /**
+   * The task's validation set is too small to test its goal at the precision
+   * it is judged at (one image worth more than the tolerance, or than one
+   * point), said when the task starts.
+   */
+  | {
+      readonly type: 'validation-small';
+      readonly task: number;
+      readonly name: string;
+      readonly images: number;
+      /** What one image is worth, as a fraction. */
+      readonly imageWorth: number;
+      /** The goal test's tolerance in use. */
+      readonly tolerance: number;
       readonly message: string;
     }
   | {

@@ -13,11 +13,12 @@ import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { defer } from 'rxjs';
 import type { CpgError } from '../algebra/errors.js';
-import type { CycleConfig, CycleState, TaskBudget, TaskContext } from '../algebra/lifecycle.js';
-import { type Plan, cellsAt, endedShort, neededFor, roomOf, shareFor, startingWidth } from '../algebra/budget.js';
+import type { CycleConfig, CycleState, TaskContext } from '../algebra/lifecycle.js';
+import { type Plan, accountOf, cellsAt, endedShort, imposedSparsity, neededFor, roomOf, shareFor, startingWidth } from '../algebra/budget.js';
+import { endedShortMessage, floorBeyondMessage, startedShortMessage } from '../algebra/budgetWords.js';
 import { claimCounts, claimLimit } from '../algebra/claim.js';
 import type { RunEvent } from './events.js';
-import { advance, finalValAcc, goalTolerance, startCycle } from '../algebra/lifecycle.js';
+import { advance, finalValAcc, goalTolerance, startCycle, validationSmallWords, validationTooSmall } from '../algebra/lifecycle.js';
 import { stepLr } from '../algebra/schedule.js';
 import { type Backbone, currentTask, growTo } from '../algebra/backbone.js';
 import type { PickMask } from '../algebra/pickMask.js';
@@ -180,42 +181,79 @@ const unclaimedOf = (c: RunCtx['config'], cy: CycleState, net0: NetState): E.Eit
     }),
   );
 
-const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
-
-const fractionOf = (b: TaskBudget, x: number): number => (b.size === 0 ? 0 : x / b.size);
-
 /** The warning of a task that starts with fewer free weights than it needs, at the widest the model may grow. */
-const startedShort = (k: number, name: string, b: TaskBudget, multiplier: number): RunEvent => ({
-  type: 'capacity-low',
-  at: 'start',
-  task: k,
-  name,
-  freeFraction: fractionOf(b, b.free),
-  shareFraction: fractionOf(b, b.share),
-  multiplier,
-  message:
-    `task '${name}' starts with ${pct(fractionOf(b, b.free))} of the network free, less than the ${pct(fractionOf(b, b.needed))} it needs, ` +
-    `at the maximum width ×${multiplier}: it learns mostly through the older weights it picks; give the model room with a larger --max-multiplier`,
-});
+const startedShort = (k: number, name: string, cy: CycleState): RunEvent | undefined => {
+  const a = accountOf(cy.ctx, cy.multiplier, cy.config.maxMultiplier);
+  if (a === undefined) return undefined;
+  return {
+    type: 'capacity-low',
+    at: 'start',
+    task: k,
+    name,
+    freeFraction: a.freeAtStart,
+    shareFraction: a.share,
+    shareOfRoom: a.shareOfRoom,
+    neededFraction: a.needed,
+    constraint: a.constraint,
+    multiplier: cy.multiplier,
+    maxMultiplier: cy.config.maxMultiplier,
+    message: startedShortMessage(name, a),
+  };
+};
 
 /** The warning of a task whose share bound its compacting and that ended under its goal. */
 const shortAtEnd = (k: number, name: string, s: CycleState): RunEvent | undefined => {
-  const b = s.ctx.budget;
+  const a = accountOf(s.ctx, s.multiplier, s.config.maxMultiplier);
   const val = finalValAcc(s);
-  if (b === undefined || val === null || !endedShort(s)) return undefined;
+  if (a === undefined || val === null || !endedShort(s)) return undefined;
   return {
     type: 'capacity-low',
     at: 'end',
     task: k,
     name,
-    freeFraction: fractionOf(b, b.free),
-    shareFraction: fractionOf(b, b.share),
+    freeFraction: a.freeAtStart,
+    shareFraction: a.share,
+    shareOfRoom: a.shareOfRoom,
+    neededFraction: a.needed,
+    constraint: a.constraint,
     multiplier: s.multiplier,
-    message:
-      `task '${name}' ended ${(100 * (s.ctx.goal - val)).toFixed(1)} points under its goal (validation): its share, ${pct(fractionOf(b, b.share))} of the network, ` +
-      `bound its compacting so that the tasks to come find room: the model is short of room at ×${s.config.maxMultiplier}; give it more with a larger --max-multiplier`,
+    maxMultiplier: s.config.maxMultiplier,
+    message: endedShortMessage(name, s.ctx.goal - val, s.floor ?? 0, a),
   };
 };
+
+/** The notice of a budget that overrides the requested sparsities: once training settled, its floor lies beyond the last of them. */
+const floorBeyond = (k: number, name: string, s: CycleState): RunEvent | undefined => {
+  const a = accountOf(s.ctx, s.multiplier, s.config.maxMultiplier);
+  const floor = s.floor ?? 0;
+  if (a === undefined || !s.config.prune || imposedSparsity(floor, s.config.sparsities) === undefined) return undefined;
+  return {
+    type: 'budget-floor',
+    task: k,
+    name,
+    floor,
+    requested: s.config.sparsities,
+    shareFraction: a.share,
+    constraint: a.constraint,
+    message: floorBeyondMessage(name, floor, s.config.sparsities, a),
+  };
+};
+
+/** The warning of a task whose validation set is too small to test its goal at the precision it is judged at. */
+const smallValidation = (k: number, name: string, cy: CycleState): RunEvent | undefined =>
+  validationTooSmall(cy.ctx.valSize, cy.config.allowedLoss)
+    ? {
+        type: 'validation-small',
+        task: k,
+        name,
+        images: cy.ctx.valSize,
+        imageWorth: 1 / cy.ctx.valSize,
+        tolerance: cy.config.allowedLoss,
+        message: validationSmallWords(name, cy.ctx.valSize, cy.config.allowedLoss),
+      }
+    : undefined;
+
+const emitIf = (e: RunEvent | undefined): Flow<void> => (e === undefined ? pure(undefined) : emit(e));
 
 const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal: number | null, capacity: Capacity, s0: RunState, net0: NetState): Flow<RunState> =>
   defer(() => {
@@ -235,11 +273,16 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
             E.map((cycle: CycleState): CurrentTask => ({ task: k, cycle, trained: null, pruned: [], lastPruned: null, retrained: null, seconds: 0 })),
           );
     if (E.isLeft(fresh)) return fail<RunState>(fresh.left);
-    const startBudget = fresh.right.cycle.ctx.budget;
+    const startCy = fresh.right.cycle;
+    const startBudget = startCy.ctx.budget;
+    // Said when the task starts (not again on a resume): a goal its validation set cannot test, a model out of room.
     const warning: Flow<void> =
-      resumed === undefined && startBudget !== undefined && startBudget.free < startBudget.needed
-        ? emit(startedShort(k, data.name, startBudget, fresh.right.cycle.multiplier))
-        : pure(undefined);
+      resumed !== undefined
+        ? pure(undefined)
+        : pipe(
+            emitIf(method === 'cpg' && goal !== null ? smallValidation(k, data.name, startCy) : undefined),
+            chain(() => emitIf(startBudget !== undefined && startBudget.free < startBudget.needed ? startedShort(k, data.name, startCy) : undefined)),
+          );
     const secondsBefore = fresh.right.seconds;
     const update = (s: RunState, next: CurrentTask): Flow<Step> =>
       defer(() => {
@@ -305,6 +348,8 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
                       chain((trained) =>
                         pipe(
                           emitEnd('train', r.trainAcc, r.valAcc, cycle),
+                          // Training settled the budget's floor: said at once where it overrides the requested sparsities.
+                          chain(() => emitIf(st.cur.cycle.floor === undefined && cycle.floor !== undefined ? floorBeyond(k, data.name, cycle) : undefined)),
                           chain(() => update(st.state, { ...st.cur, cycle, trained, pruned: [], lastPruned: null, retrained: null })),
                         ),
                       ),
@@ -448,7 +493,7 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
         const final = done.keptRetrain && st.cur.retrained !== null ? E.right(st.cur.retrained) : snapshotAt(st.cur, done.chosen);
         const short = shortAtEnd(k, data.name, st.cur.cycle);
         return pipe(
-          short !== undefined ? emit(short) : pure(undefined),
+          emitIf(short),
           chain(() => fromEither(final)),
           chain((idx) => load(ctx, idx)),
           chain(({ state, currentPicks }) =>

@@ -9,6 +9,7 @@ import { graphAt, ownersOf } from '../algebra/backbone.js';
 import { countOwned, countFree } from '../algebra/ownerMap.js';
 import { pickedCount } from '../algebra/pickMask.js';
 import type { RunManifest } from '../algebra/manifest.js';
+import { validationTooSmall } from '../algebra/lifecycle.js';
 import { snapshotBytes } from '../algebra/snapshot.js';
 import type { NetState } from '../effects/network.js';
 import * as E from 'fp-ts/lib/Either.js';
@@ -138,6 +139,10 @@ export const buildReport = (
         ...(f.accuracyOn !== undefined ? { accuracyOn: f.accuracyOn } : {}),
         ...(f.budget !== undefined ? { budget: f.budget } : {}),
         allowedLoss: f.allowedLoss ?? (m.tasks[j]?.config ?? c).allowedLoss,
+        ...(f.validationImages !== undefined ? { validationImages: f.validationImages } : {}),
+        ...(f.validationImages !== undefined && f.goal !== null
+          ? { validationTooSmall: validationTooSmall(f.validationImages, f.allowedLoss ?? (m.tasks[j]?.config ?? c).allowedLoss) }
+          : {}),
       }));
   let parameters: number;
   if (individual) parameters = m.individual.length * oneNetwork;

@@ -14,6 +14,9 @@
  * every number is checked finite before it is printed or placed.
  */
 import { type LayerCapacity, type RunReport, type TaskReport, backendLabel } from '../algebra/codecs.js';
+import { accountOfOutcome } from '../algebra/budget.js';
+import { constraintWords, figuresWords, remedyWords } from '../algebra/budgetWords.js';
+import { GOAL_PRECISION, points } from '../algebra/lifecycle.js';
 
 type Growth = TaskReport['growths'][number];
 
@@ -687,22 +690,38 @@ const growthCell = (t: TaskReport): string => {
     .join('')}</ul>`;
 };
 
-/** What the task's budget did: a badge where it bound or the model ran out of room. */
+/** What the task's budget did: a badge where it bound or the model ran out of room, naming the constraint that bound with its figures. */
 const budgetCell = (t: TaskReport): string => {
   const b = t.budget;
   if (b === undefined) return '';
+  const a = accountOfOutcome(b);
+  const outOfRoom = b.constraint === undefined || b.constraint === 'width';
   const parts = [
-    ...(b.ranOut
-      ? [`<span class="badge bad" title="it started with fewer free weights than it needed at the widest the network may grow, or its share bound its compacting and it ended under its goal">out of room</span> started with ${pct(b.freeAtStart, 1)} free`]
+    ...(b.ranOut && outOfRoom
+      ? [`<span class="badge bad" title="it started with fewer free weights than it needed at the widest the network may grow">out of room</span> started with ${pct(b.freeAtStart, 1)} free`]
+      : []),
+    ...(b.ranOut && !outOfRoom
+      ? [`<span class="badge bad" title="its share bound its compacting and it ended under its goal: what bound was the plan for the tasks to come, not the width">under goal by its budget</span> started with ${pct(b.freeAtStart, 1)} free`]
       : []),
     ...(b.grewFirstTo !== undefined ? [`grew to ${esc(times(b.grewFirstTo))} first: its free weights did not cover its share`] : []),
     ...(b.claimed !== undefined && b.claimed < b.freeAtStart - 1e-9
       ? [`<span class="badge info" title="compacting all the free weights to its share would have gone beyond the sweep's last target: it trained a random part of them instead (the 'share' claim rule)">partial claim</span> trained on ${pct(b.claimed, 1)}`]
       : []),
     ...(b.bound ? [`<span class="badge warn" title="the rules alone would have kept more of its weights">budget bound</span> compacted to at least ${pct(b.floor, 1)}`] : []),
+    ...(b.imposedSparsity !== undefined && b.requestedSparsities !== undefined
+      ? [`sparsities requested ${esc(b.requestedSparsities.map((x) => pct(x, 0)).join(', '))}; the budget imposed ≥ ${pct(b.imposedSparsity, 2)}`]
+      : []),
   ];
-  return `<div class="note">share ${pct(b.share, 1)} of the network${parts.length > 0 ? ` · ${parts.join(' · ')}` : ''}</div>`;
+  // Where it bound or ended short: which constraint did, and its figures (only the width's advice is a larger --max-multiplier).
+  const bound = a !== undefined && (b.bound || b.ranOut) ? `<div class="note">bound by ${esc(constraintWords(a))}: ${esc(figuresWords(a))}; ${esc(remedyWords(a))}</div>` : '';
+  return `<div class="note">share ${pct(b.share, 1)} of the network${parts.length > 0 ? ` · ${parts.join(' · ')}` : ''}</div>${bound}`;
 };
+
+/** A goal its validation set is too small to test: how many images, what one is worth. */
+const validationCell = (t: TaskReport): string =>
+  t.validationTooSmall === true && t.validationImages !== undefined
+    ? `<div class="note"><span class="badge warn" title="one validation image is worth more than the allowed loss, or than one point: the goal is not tested at that precision">small validation</span> ${t.validationImages} images: one is ${esc(points(1 / t.validationImages))}; give it at least ${Math.round(1 / GOAL_PRECISION)}</div>`
+    : '';
 
 const taskTable = (r: RunReport): string => {
   const head = ['#', 'task', 'test', 'val', 'goal', 'val − goal', 'width', 'sparsity', 'owned', 'picked', 'retrain', 'growths · note'];
@@ -720,7 +739,7 @@ const taskTable = (r: RunReport): string => {
 <td class="num">${pct(t.ownedFraction, 1)}</td>
 <td class="num">${pct(t.pickedFraction, 1)}</td>
 <td class="num">${t.retrainKept ? 'kept' : '<span class="dim">no</span>'}</td>
-<td class="growth">${growthCell(t)}${t.note === null ? '' : `<div class="note">${esc(t.note)}</div>`}${budgetCell(t)}</td>
+<td class="growth">${growthCell(t)}${t.note === null ? '' : `<div class="note">${esc(t.note)}</div>`}${budgetCell(t)}${validationCell(t)}</td>
 </tr>`;
   });
   return `<div class="tablewrap"><table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;

@@ -46,6 +46,23 @@ test('a task that can never pass the training-accuracy threshold keeps no more t
   assert.ok(t.sparsity >= 0.9);
   assert.ok(t.ownedFraction <= t.budget.share + 1e-9, `owns ${t.ownedFraction} > share ${t.budget.share}`);
   assert.match(t.note ?? '', /the budget bound/);
+  // What bound, with its figures: the equal share among the 10 expected tasks, at the maximum width ×1.
+  assert.equal(t.budget.constraint, 'planned');
+  assert.equal(t.budget.plannedTasks, 10);
+  assert.ok(Math.abs((t.budget.shareOfRoom ?? 0) - 0.1) < 1e-9);
+  assert.equal(t.budget.maxWidth, 1);
+  // Its floor, 0.9, lies beyond the requested 0.5, 0.8: the report shows both, and the run said so when training settled.
+  assert.deepEqual(t.budget.requestedSparsities, [0.5, 0.8]);
+  assert.equal(t.budget.imposedSparsity, 0.9);
+  const floorAt = budgeted.right.findIndex((e) => e.type === 'budget-floor');
+  const firstPrune = budgeted.right.findIndex((e) => e.type === 'stage-started' && e.stage === 'prune');
+  assert.ok(floorAt >= 0 && floorAt < firstPrune, 'said when it happens: before the sweep compacts');
+  const notice = budgeted.right[floorAt] as Extract<RunEvent, { type: 'budget-floor' }>;
+  assert.equal(notice.floor, 0.9);
+  assert.equal(notice.constraint, 'planned');
+  assert.match(notice.message, /^task 'one' may keep 10\.0 % of the network at ×1 \(bound by the equal share among the 10 tasks still planned .*sparsity ≥ 0\.9, beyond the requested --sparsities 0\.5,0\.8$/);
+  // The reference alone requests nothing beyond its targets.
+  assert.ok(!reference.right.some((e) => e.type === 'budget-floor'));
   assert.match(report.capacityPolicy ?? '', /budget/);
   assert.equal(report.maxLogitDrift, 0);
 });
@@ -106,8 +123,10 @@ test('a model out of room warns when the task starts (and its report says so); a
   const warning = second.right[warned] as Extract<RunEvent, { type: 'capacity-low' }>;
   assert.equal(warning.freeFraction, 0);
   assert.equal(warning.at, 'start');
+  assert.equal(warning.constraint, 'width', 'nothing free at the maximum width: the width bound');
   assert.match(warning.message, /task 'two' starts with 0\.0 % of the network free.*--max-multiplier/);
   assert.equal(reportOf(second.right).tasks[1]!.budget?.ranOut, true);
+  assert.equal(reportOf(second.right).tasks[1]!.budget?.constraint, 'width');
   assert.equal(reportOf(second.right).maxLogitDrift, 0);
 
   // Task three with the maximum width raised: the network grows before training, for capacity.

@@ -118,3 +118,31 @@ test('edge cases: one task, no goals, empty sweeps, no capacity, drift, zero tas
   wellFormed(hd);
   assert.ok(hd.includes('task 2'));
 });
+
+test("a task's budget names the constraint that bound with its figures; only the width's advice is --max-multiplier; a small validation set is marked", () => {
+  const base = syntheticReport({ tasks: 2 });
+  const budget = { share: 0.1314, freeAtStart: 1, floor: 0.8686, bound: true, ranOut: true, shareOfRoom: 0.1, needed: 0.1, startWidth: 1, width: 1, maxWidth: 1.5 };
+  const reserve = { ...budget, constraint: 'reserve' as const, reserve: 0.9, requestedSparsities: [0.5, 0.8], imposedSparsity: 0.8686 };
+  const width = { ...budget, freeAtStart: 0, needed: 0.01, bound: false, constraint: 'width' as const, plannedTasks: 3, shareOfRoom: 1 / 3, width: 1.5 };
+  const r = {
+    ...base,
+    tasks: [
+      { ...base.tasks[0]!, budget: reserve, validationImages: 40, validationTooSmall: true },
+      { ...base.tasks[1]!, budget: width, validationImages: 400, validationTooSmall: false },
+    ],
+  };
+  assert.ok(RunReport.is(r));
+  const html = renderReportHtml(r);
+  wellFormed(html);
+  const [first, second] = html.split('<tr>').filter((row) => row.includes('class="growth"'));
+  assert.ok(first !== undefined && second !== undefined);
+  assert.match(first, /under goal by its budget<\/span>/);
+  assert.match(first, /bound by the open stream&#39;s reserve, which keeps 90 % of the room for the tasks to come: it may keep 13\.1 % of the network at ×1 \(10 % of the room/);
+  assert.match(first, /sparsities requested 50%, 80%; the budget imposed ≥ 86\.86%/);
+  assert.match(first, /--reserve \(now 0\.9\)/);
+  assert.doesNotMatch(first, /out of room|max-multiplier/);
+  assert.match(first, /small validation<\/span> 40 images: one is 2\.5 points; give it at least 100/);
+  assert.match(second, /out of room<\/span> started with 0\.0% free/);
+  assert.match(second, /bound by the maximum width ×1\.5, where fewer weights are free than the task needs.*a larger --max-multiplier/);
+  assert.doesNotMatch(second, /small validation|imposed/);
+});
