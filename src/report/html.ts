@@ -545,6 +545,22 @@ const capacitySection = (r: RunReport): string => {
 // ---------------------------------------------------------------------------
 // 4. Accuracy versus sparsity (small multiples)
 
+// What a 10.5px label stands above and below its baseline.
+const labelAscent = 9;
+const labelDescent = 3;
+
+/**
+ * The baseline of a goal's label in a plot from `top` to `bottom`: just above
+ * its line, or just below it where above would leave the plot (a goal near
+ * 100 %); never in the bottom row, where the chosen sparsity is labelled (a
+ * goal near 0 %).
+ */
+const goalLabelY = (lineY: number, top: number, bottom: number): number => {
+  const above = lineY - 4;
+  const y = above - labelAscent >= top ? above : lineY + 4 + labelAscent;
+  return clamp(y, top + labelAscent, bottom - labelDescent - 14);
+};
+
 const curvePanel = (t: TaskReport, i: number): string => {
   const W = 260;
   const H = 168;
@@ -573,7 +589,7 @@ const curvePanel = (t: TaskReport, i: number): string => {
   if (t.goal !== null) {
     parts.push(`<line x1="${m.l}" x2="${c(m.l + pw)}" y1="${c(Y(t.goal))}" y2="${c(Y(t.goal))}" class="goal"/>`);
     const leftSide = clamp(t.sparsity, 0, 1) > 0.55;
-    parts.push(text(leftSide ? m.l + 3 : m.l + pw - 2, Y(t.goal) - 4, `goal ${pct(t.goal, 1)}`, `class="goalt halo" text-anchor="${leftSide ? 'start' : 'end'}"`));
+    parts.push(text(leftSide ? m.l + 3 : m.l + pw - 2, goalLabelY(Y(t.goal), m.t, m.t + ph), `goal ${pct(t.goal, 1)}`, `class="goalt halo" text-anchor="${leftSide ? 'start' : 'end'}"`));
   }
   const chosen = clamp(t.sparsity, 0, 1);
   parts.push(`<line x1="${c(X(chosen))}" x2="${c(X(chosen))}" y1="${m.t}" y2="${c(m.t + ph)}" stroke="${col}" stroke-width="1.5" stroke-opacity="0.7"/>`);
