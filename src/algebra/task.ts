@@ -139,44 +139,43 @@ export const checkNormalisation = (task: string, n: Normalisation | null, channe
   return E.right(undefined);
 };
 
-const checkWith =
-  (nameProblem: (name: string) => string | undefined) =>
-  (t: Task): E.Either<CpgError, Task> => {
-    const name = typeof t.name === 'string' ? t.name : String(t.name);
-    const refused = nameProblem(name);
-    if (refused !== undefined) return E.left(taskError(shownName(name), 'name', refused));
-    const bad = (field: string, message: string) => E.left(taskError(name, field, message));
-    if (!Array.isArray(t.classNames) || t.classNames.length < 2) return bad('classNames', 'a task needs at least 2 classes');
-    const seen = new Set<string>();
-    for (const [i, c] of t.classNames.entries()) {
-      if (typeof c !== 'string' || !printable(c)) return bad(`classNames[${i}]`, 'must be 1 to 200 characters with no control characters');
-      if (seen.has(c)) return bad(`classNames[${i}]`, `'${c}' appears twice`);
-      seen.add(c);
-    }
-    if (!isShape(t.inputShape)) return bad('inputShape', `must be [height, width, channels] of whole numbers in 1..4096, got ${JSON.stringify(t.inputShape)}`);
-    if (t.augmentation !== undefined && t.augmentation !== 'none' && t.augmentation !== 'crop-flip')
-      return bad('augmentation', `must be 'none' or 'crop-flip', got ${JSON.stringify(t.augmentation)}`);
-    const norm = checkNormalisation(name, t.normalisation, t.inputShape[2]);
-    if (E.isLeft(norm)) return norm;
-    const pixels = pixelsOf(t.inputShape);
-    const classes = t.classNames.length;
-    const train = checkSplit(name, 'train', t.train, pixels, classes);
-    if (E.isLeft(train)) return train;
-    const empty = train.right.findIndex((n) => n === 0);
-    if (empty !== -1) return bad('train', `class '${t.classNames[empty]}' has no training inputs`);
-    const val = checkSplit(name, 'val', t.val, pixels, classes);
-    if (E.isLeft(val)) return val;
-    if (t.val.count < minValidation)
-      return bad('val', `holds ${t.val.count} input(s); testing a goal needs at least ${minValidation} (one input would move accuracy by ${(100 / Math.max(1, t.val.count)).toFixed(0)} points)`);
-    const missing = val.right.findIndex((n) => n === 0);
-    if (missing !== -1) return bad('val', `class '${t.classNames[missing]}' has no validation inputs: its accuracy cannot be checked`);
-    if (t.test !== undefined) {
-      const test = checkSplit(name, 'test', t.test, pixels, classes);
-      if (E.isLeft(test)) return test;
-      if (t.test.count === 0) return bad('test', 'is empty: leave it out to report validation accuracy instead');
-    }
-    return E.right(t);
-  };
+/** The checks of a task, its name judged by `nameProblem`. */
+const checkWith = (t: Task, nameProblem: (name: string) => string | undefined): E.Either<CpgError, Task> => {
+  const name = typeof t.name === 'string' ? t.name : String(t.name);
+  const refused = nameProblem(name);
+  if (refused !== undefined) return E.left(taskError(shownName(name), 'name', refused));
+  const bad = (field: string, message: string) => E.left(taskError(name, field, message));
+  if (!Array.isArray(t.classNames) || t.classNames.length < 2) return bad('classNames', 'a task needs at least 2 classes');
+  const seen = new Set<string>();
+  for (const [i, c] of t.classNames.entries()) {
+    if (typeof c !== 'string' || !printable(c)) return bad(`classNames[${i}]`, 'must be 1 to 200 characters with no control characters');
+    if (seen.has(c)) return bad(`classNames[${i}]`, `'${c}' appears twice`);
+    seen.add(c);
+  }
+  if (!isShape(t.inputShape)) return bad('inputShape', `must be [height, width, channels] of whole numbers in 1..4096, got ${JSON.stringify(t.inputShape)}`);
+  if (t.augmentation !== undefined && t.augmentation !== 'none' && t.augmentation !== 'crop-flip')
+    return bad('augmentation', `must be 'none' or 'crop-flip', got ${JSON.stringify(t.augmentation)}`);
+  const norm = checkNormalisation(name, t.normalisation, t.inputShape[2]);
+  if (E.isLeft(norm)) return norm;
+  const pixels = pixelsOf(t.inputShape);
+  const classes = t.classNames.length;
+  const train = checkSplit(name, 'train', t.train, pixels, classes);
+  if (E.isLeft(train)) return train;
+  const empty = train.right.findIndex((n) => n === 0);
+  if (empty !== -1) return bad('train', `class '${t.classNames[empty]}' has no training inputs`);
+  const val = checkSplit(name, 'val', t.val, pixels, classes);
+  if (E.isLeft(val)) return val;
+  if (t.val.count < minValidation)
+    return bad('val', `holds ${t.val.count} input(s); testing a goal needs at least ${minValidation} (one input would move accuracy by ${(100 / Math.max(1, t.val.count)).toFixed(0)} points)`);
+  const missing = val.right.findIndex((n) => n === 0);
+  if (missing !== -1) return bad('val', `class '${t.classNames[missing]}' has no validation inputs: its accuracy cannot be checked`);
+  if (t.test !== undefined) {
+    const test = checkSplit(name, 'test', t.test, pixels, classes);
+    if (E.isLeft(test)) return test;
+    if (t.test.count === 0) return bad('test', 'is empty: leave it out to report validation accuracy instead');
+  }
+  return E.right(t);
+};
 
 /**
  * Checks a task that enters a model: its name (one line, and a folder name:
@@ -184,7 +183,7 @@ const checkWith =
  * range and finite inputs, no class without training inputs, and enough
  * validation inputs to test a goal.
  */
-export const checkTask = checkWith(taskNameProblem);
+export const checkTask = (t: Task): E.Either<CpgError, Task> => checkWith(t, taskNameProblem);
 
 /**
  * `checkTask` less the folder-name rule (the name must still be one line):
@@ -193,7 +192,7 @@ export const checkTask = checkWith(taskNameProblem);
  * learned; a model learned before the rule keeps its tasks (export gives such
  * a name a safe folder).
  */
-export const checkTaskData = checkWith(lineProblem);
+export const checkTaskData = (t: Task): E.Either<CpgError, Task> => checkWith(t, lineProblem);
 
 /** What a model already holds that a new task must agree with. */
 export interface ModelFacts {
