@@ -16,7 +16,7 @@ export { decodeConfig, runConfigDefaults, RunConfig, RunReport, GoalFile } from 
 export type { RunConfigInput } from './algebra/codecs.js';
 export { describeError, exitCodeOf } from './algebra/errors.js';
 export type { CpgError } from './algebra/errors.js';
-export { checkTask, checkTaskFor, fitNormalisation, minValidation } from './algebra/task.js';
+export { checkTask, checkTaskFor, fitNormalisation, minValidation, taskNameProblem } from './algebra/task.js';
 export type { Task, Split, InputShape, Normalisation, Augmentation } from './algebra/task.js';
 export type { GoalChoice, TaskSource } from './algebra/manifest.js';
 export { taskFromArrays, taskFromArraysAsync } from './effects/sources/memory.js';

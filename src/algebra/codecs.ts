@@ -1051,7 +1051,9 @@ export const TaskReport = struct('a task report', {
   goal: nullable(Fraction),
   widthMultiplier: Multiplier,
   sparsity: Fraction,
+  /** The share of the network (its sharable weights, at the final width) the task owns. */
   ownedFraction: Fraction,
+  /** Picked: the share of the older tasks' weights (within its width) that the task's pick mask reuses. */
   pickedFraction: Fraction,
   growths: list(GrowthCodec),
   pruneCurve: list(PruneRecordCodec),
@@ -1074,10 +1076,17 @@ export const TaskReport = struct('a task report', {
 });
 export type TaskReport = t.TypeOf<typeof TaskReport>;
 
-/** How one sharable tensor is shared out: per task (in task order) owned and picked fractions, and what is free. */
+/**
+ * How one sharable tensor is shared out: per task (in task order) the share of
+ * the layer it owns and the share of the layer its picked weights make up, and
+ * what is free. "Picked" as reports show it (pickedFraction, report.html) is a
+ * share of the older tasks' weights: perTask[k].picked / Σ perTask[j].owned
+ * over j < k.
+ */
 export const LayerCapacity = struct('a layer capacity', {
   name: Text,
   size: NonNegativeInt,
+  /** owned: weights the task owns ÷ the layer's size; picked: older tasks' weights it picked ÷ the layer's size. */
   perTask: list(struct('a task share', { owned: Fraction, picked: Fraction })),
   free: Fraction,
 });

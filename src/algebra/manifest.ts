@@ -68,6 +68,7 @@ export const TaskResult = struct(
     /** This task's logits on its probe batch when it finished (float32), to prove later outputs identical. */
     probe: nullable(BlobRefCodec),
     ownedFraction: Fraction,
+    /** The share of the older tasks' weights (within its width) that its pick mask reuses. */
     pickedFraction: Fraction,
     seconds: NonNegativeNumber,
     note: nullable(Text),

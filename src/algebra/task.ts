@@ -66,6 +66,45 @@ const taskError = (task: string, field: string, message: string): CpgError => ({
 // Control characters would break one-line messages and reports; a bound keeps tables readable.
 const printable = (s: string): boolean => s.length > 0 && s.length <= 200 && !/[\u0000-\u001f\u007f]/.test(s);
 
+const codePoint = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/** A name as one printable line: control characters as U+XXXX, a long one cut. */
+const shownName = (name: string): string => {
+  const s = name.replace(/[\u0000-\u001f\u007f]/g, (c) => `<${codePoint(c)}>`);
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+};
+
+/** Why a name cannot be printed as one line of a message or a table, or undefined. */
+const lineProblem = (name: string): string | undefined => {
+  if (name.length === 0 || name.length > 200) return `must be 1 to 200 characters, got ${name.length}`;
+  const control = /[\u0000-\u001f\u007f]/.exec(name);
+  return control === null ? undefined : `holds the control character ${codePoint(control[0])} at position ${control.index}: a name is printed on one line`;
+};
+
+/**
+ * Why a name cannot be a new task's name, naming the character, or
+ * undefined. An exported task becomes a folder of its name, so the name must
+ * be one folder name on every system: no path separator, not '.' or '..'.
+ * (Other characters a system refuses in a folder name, like ':' on Windows,
+ * are replaced when exporting.)
+ */
+export const taskNameProblem = (name: string): string | undefined => {
+  const line = lineProblem(name);
+  if (line !== undefined) return line;
+  const separator = /[/\\]/.exec(name);
+  if (separator !== null)
+    return `holds '${separator[0]}' at position ${separator.index}: an exported task becomes a folder of its name, and '${separator[0]}' separates folders`;
+  if (name === '.' || name === '..')
+    return `cannot be '${name}': an exported task becomes a folder of its name, and '.' and '..' name the folder itself and the one above`;
+  return undefined;
+};
+
+/** A new task's name, or its refusal (a TaskError naming the character, on one line). */
+export const checkTaskName = (name: string): E.Either<CpgError, string> => {
+  const refused = taskNameProblem(name);
+  return refused === undefined ? E.right(name) : E.left(taskError(shownName(name), 'name', refused));
+};
+
 const isShape = (s: unknown): s is InputShape =>
   Array.isArray(s) && s.length === 3 && s.every((d) => Number.isSafeInteger(d) && (d as number) >= 1 && (d as number) <= 4096);
 
@@ -100,14 +139,11 @@ export const checkNormalisation = (task: string, n: Normalisation | null, channe
   return E.right(undefined);
 };
 
-/**
- * Checks a task on its own: name, class names, shape, every split's arrays,
- * labels in range and finite inputs, no class without training inputs, and
- * enough validation inputs to test a goal.
- */
-export const checkTask = (t: Task): E.Either<CpgError, Task> => {
+/** The checks of a task, its name judged by `nameProblem`. */
+const checkWith = (t: Task, nameProblem: (name: string) => string | undefined): E.Either<CpgError, Task> => {
   const name = typeof t.name === 'string' ? t.name : String(t.name);
-  if (!printable(name)) return E.left(taskError(name, 'name', 'must be 1 to 200 characters with no control characters'));
+  const refused = nameProblem(name);
+  if (refused !== undefined) return E.left(taskError(shownName(name), 'name', refused));
   const bad = (field: string, message: string) => E.left(taskError(name, field, message));
   if (!Array.isArray(t.classNames) || t.classNames.length < 2) return bad('classNames', 'a task needs at least 2 classes');
   const seen = new Set<string>();
@@ -141,6 +177,23 @@ export const checkTask = (t: Task): E.Either<CpgError, Task> => {
   return E.right(t);
 };
 
+/**
+ * Checks a task that enters a model: its name (one line, and a folder name:
+ * see `taskNameProblem`), class names, shape, every split's arrays, labels in
+ * range and finite inputs, no class without training inputs, and enough
+ * validation inputs to test a goal.
+ */
+export const checkTask = (t: Task): E.Either<CpgError, Task> => checkWith(t, taskNameProblem);
+
+/**
+ * `checkTask` less the folder-name rule (the name must still be one line):
+ * for data a source reads, and for a task the model already holds, read or
+ * given again under its name. That name was accepted when the task was
+ * learned; a model learned before the rule keeps its tasks (export gives such
+ * a name a safe folder).
+ */
+export const checkTaskData = (t: Task): E.Either<CpgError, Task> => checkWith(t, lineProblem);
+
 /** What a model already holds that a new task must agree with. */
 export interface ModelFacts {
   readonly inputShape: InputShape;
@@ -161,7 +214,8 @@ const showNormalisation = (n: Normalisation | null): string => (n === null ? 'no
 export const checkTaskFor =
   (model: ModelFacts | undefined) =>
   (t: Task): E.Either<CpgError, Task> => {
-    const own = checkTask(t);
+    // A name the model holds is refused below for being held, not for predating the folder-name rule.
+    const own = model?.names.includes(t.name) === true ? checkTaskData(t) : checkTask(t);
     if (E.isLeft(own) || model === undefined) return own;
     if (model.names.includes(t.name)) return E.left(taskError(t.name, 'name', `the model already holds a task named '${t.name}': task names must be unique`));
     if (!sameNumbers(t.inputShape, model.inputShape))

@@ -20,7 +20,7 @@ import { type Observable, concat, concatMap, defer, EMPTY, of, tap } from 'rxjs'
 import type { RunConfig, RunReport } from '../algebra/codecs.js';
 import type { CpgError } from '../algebra/errors.js';
 import { type GoalChoice, type RunManifest, type TaskEntry, type TaskSource, modelShape } from '../algebra/manifest.js';
-import { checkTask, checkTaskFor, type Task } from '../algebra/task.js';
+import { checkTaskData, checkTaskFor, type Task } from '../algebra/task.js';
 import type { Env } from '../effects/env.js';
 import { initNet } from '../effects/network.js';
 import { checkProbes } from '../effects/checkpoint.js';
@@ -155,7 +155,8 @@ const oneTask = (env: Env, before: Learned, r: LearnRequest, o: LearnerOptions):
       E.map((c: RunCtx) => withConfig(c, config.right))(runCtxOf(env, config.right, mm, `task '${t.name}'`, (j) => (j === k ? t : undefined), o, m !== null));
     // Already held: the same data is skipped; a pending task continues; a new one is entered.
     if (m !== null && index !== -1) {
-      const own = checkTask(t);
+      // Its name was accepted when it was learned (a model learned before the folder-name rule keeps its tasks).
+      const own = checkTaskData(t);
       if (E.isLeft(own)) return fail<Learned>(own.left);
       const ctx = ctxOf(m);
       if (E.isLeft(ctx)) return fail<Learned>(ctx.left);

@@ -5,7 +5,8 @@
  *
  * The page shows, top to bottom: what was run and the headline figures; the task
  * colours (the same everywhere on the page); the accuracy matrix as a heat map; how
- * every sharable layer is shared out (owned per task, free, picked per task); each
+ * every sharable layer is shared out (owned per task, free, and what each task
+ * picked: a share of the older tasks' weights, as in the summary table); each
  * task's accuracy-versus-sparsity sweep with its goal and chosen sparsity; accuracy
  * against goal with the per-task details (width, sparsity, growths and why, notes);
  * and time per task.
@@ -453,6 +454,19 @@ const matrixSection = (r: RunReport): string => {
 // ---------------------------------------------------------------------------
 // 3. Capacity per layer and task
 
+/**
+ * "Picked", as everywhere (the summary table, the task table): the share of
+ * the older tasks' weights that task k's pick mask reuses, here within one
+ * layer. The report keeps the picked weights as a share of the layer; the
+ * older tasks own Σ owned of the tasks before k (all within k's width, since
+ * the network only grows).
+ */
+const pickedOfOlder = (l: LayerCapacity, k: number): { readonly picked: number; readonly weights: number; readonly older: number } => {
+  const older = l.perTask.slice(0, k).reduce((a, q) => a + fin(q.owned), 0);
+  const weights = fin(l.perTask[k]?.picked ?? 0);
+  return { picked: older <= 0 ? 0 : clamp(weights / older, 0, 1), weights: weights * fin(l.size), older: older * fin(l.size) };
+};
+
 const capacitySection = (r: RunReport): string => {
   const layers = r.capacity;
   const title = 'Capacity per layer';
@@ -485,10 +499,10 @@ const capacitySection = (r: RunReport): string => {
   const rowH = 40;
   const barH = 20;
   const top = 50;
-  const maxPicked = Math.max(0.05, ...all.flatMap((l) => l.perTask.map((p) => fin(p.picked))));
+  const maxPicked = Math.max(0.05, ...all.flatMap((l) => l.perTask.map((_p, k) => pickedOfOlder(l, k).picked)));
   const parts: string[] = [];
   parts.push(text(barX, 16, 'owned by task (colour) · free (grey)', 'class="axt"'));
-  parts.push(text(pickX + pickW, 16, 'picked from older tasks (% of the layer) by task', 'class="axt" text-anchor="end"'));
+  parts.push(text(pickX + pickW, 16, 'picked (% of older tasks\u2019 weights) by task', 'class="axt" text-anchor="end"'));
   for (let k = 0; k < n; k++) {
     const x = pickX + k * pickCell;
     parts.push(`<rect x="${c(x + 2)}" y="${c(top - 8)}" width="${c(pickCell - 4)}" height="4" rx="1" fill="${taskColour(k)}"/>`);
@@ -507,7 +521,7 @@ const capacitySection = (r: RunReport): string => {
       if (w <= 0 || cursor >= barW) return;
       const ww = Math.min(w, barW - cursor);
       const fill = taskColour(k);
-      const tip = `${l.name} — task ${k + 1} (${displayName(r, k)}) owns ${pct(p.owned, 2)} (${count(p.owned * l.size)} weights) and picks ${pct(p.picked, 2)}`;
+      const tip = `${l.name} — task ${k + 1} (${displayName(r, k)}) owns ${pct(p.owned, 2)} (${count(p.owned * l.size)} weights)${k === 0 ? '' : ` and picked ${pct(pickedOfOlder(l, k).picked, 2)} of the older tasks\u2019 weights`}`;
       parts.push(
         `<g><title>${esc(tip)}</title><rect x="${c(barX + cursor)}" y="${c(by)}" width="${c(ww)}" height="${barH}" fill="${fill}"/>` +
           (ww >= 34 ? text(barX + cursor + ww / 2, by + 14, pct(p.owned, 0), `text-anchor="middle" style="font-size:10.5px;fill:${inkOn(fill)}"`) : '') +
@@ -526,10 +540,12 @@ const capacitySection = (r: RunReport): string => {
       const p = l.perTask[k];
       const x = pickX + k * pickCell;
       if (p === undefined) continue;
-      const f = clamp(p.picked, 0, 1);
+      const { picked: f, weights, older } = pickedOfOlder(l, k);
       const op = f <= 0 ? 0 : 0.12 + 0.88 * Math.min(1, f / maxPicked);
-      const older = l.perTask.slice(0, k).reduce((a, q) => a + fin(q.owned), 0);
-      const tip = `${l.name} — task ${k + 1} (${displayName(r, k)}) picks ${pct(f, 2)} of the layer (${count(f * l.size)} weights)${k === 0 ? '' : `, of the ${pct(older, 1)} owned by tasks 1–${k}`}`;
+      const tip =
+        k === 0
+          ? `${l.name} — task 1 (${displayName(r, k)}) has no older tasks to pick from`
+          : `${l.name} — task ${k + 1} (${displayName(r, k)}) picked ${pct(f, 2)} of the older tasks\u2019 weights (${count(weights)} of the ${count(older)} weights tasks 1–${k} own)`;
       parts.push(
         `<g><title>${esc(tip)}</title><rect x="${c(x + 1)}" y="${c(by)}" width="${c(pickCell - 2)}" height="${barH}" rx="2" class="pcell"/>` +
           (op > 0 ? `<rect x="${c(x + 1)}" y="${c(by)}" width="${c(pickCell - 2)}" height="${barH}" rx="2" fill="#3d6fb0" fill-opacity="${fix(op, 2)}"/>` : '') +
@@ -541,12 +557,28 @@ const capacitySection = (r: RunReport): string => {
   const H = top + all.length * rowH + (overall !== null ? 10 : 0) + 8;
   const lede =
     'How each sharable layer is shared out: the weights each task owns (and froze when it finished), and what is still free for later tasks. ' +
-    'On the right, the share of the layer each task reuses (picks) from older tasks\u2019 weights; darker is more.';
+    'On the right, picked: the share of the older tasks\u2019 weights in the layer that each task reuses (as in the task table below); darker is more.';
   return section('capacity', title, lede, `<div class="fig">${svg(W, H, 'capacity per layer and task', parts.join(''), 'wide')}</div>`);
 };
 
 // ---------------------------------------------------------------------------
 // 4. Accuracy versus sparsity (small multiples)
+
+// What a 10.5px label stands above and below its baseline.
+const labelAscent = 9;
+const labelDescent = 3;
+
+/**
+ * The baseline of a goal's label in a plot from `top` to `bottom`: just above
+ * its line, or just below it where above would leave the plot (a goal near
+ * 100 %); never in the bottom row, where the chosen sparsity is labelled (a
+ * goal near 0 %).
+ */
+const goalLabelY = (lineY: number, top: number, bottom: number): number => {
+  const above = lineY - 4;
+  const y = above - labelAscent >= top ? above : lineY + 4 + labelAscent;
+  return clamp(y, top + labelAscent, bottom - labelDescent - 14);
+};
 
 const curvePanel = (t: TaskReport, i: number): string => {
   const W = 260;
@@ -576,7 +608,7 @@ const curvePanel = (t: TaskReport, i: number): string => {
   if (t.goal !== null) {
     parts.push(`<line x1="${m.l}" x2="${c(m.l + pw)}" y1="${c(Y(t.goal))}" y2="${c(Y(t.goal))}" class="goal"/>`);
     const leftSide = clamp(t.sparsity, 0, 1) > 0.55;
-    parts.push(text(leftSide ? m.l + 3 : m.l + pw - 2, Y(t.goal) - 4, `goal ${pct(t.goal, 1)}`, `class="goalt halo" text-anchor="${leftSide ? 'start' : 'end'}"`));
+    parts.push(text(leftSide ? m.l + 3 : m.l + pw - 2, goalLabelY(Y(t.goal), m.t, m.t + ph), `goal ${pct(t.goal, 1)}`, `class="goalt halo" text-anchor="${leftSide ? 'start' : 'end'}"`));
   }
   const chosen = clamp(t.sparsity, 0, 1);
   parts.push(`<line x1="${c(X(chosen))}" x2="${c(X(chosen))}" y1="${m.t}" y2="${c(m.t + ph)}" stroke="${col}" stroke-width="1.5" stroke-opacity="0.7"/>`);
@@ -742,7 +774,12 @@ const taskTable = (r: RunReport): string => {
 <td class="growth">${growthCell(t)}${t.note === null ? '' : `<div class="note">${esc(t.note)}</div>`}${budgetCell(t)}${validationCell(t)}</td>
 </tr>`;
   });
-  return `<div class="tablewrap"><table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+  const titles: Readonly<Record<string, string>> = {
+    owned: 'the share of the network the task owns (froze when it finished)',
+    picked: 'the share of the older tasks\u2019 weights the task picked (reuses, frozen)',
+  };
+  const th = (h: string) => (titles[h] !== undefined ? `<th title="${esc(titles[h])}">${h}</th>` : `<th>${h}</th>`);
+  return `<div class="tablewrap"><table><thead><tr>${head.map(th).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 };
 
 const goalsSection = (r: RunReport): string => {

@@ -95,6 +95,7 @@ export const syntheticReport = (o: SyntheticOptions): RunReport => {
     // Claim the free weights, keep 1 - chosen of them, pick some old ones.
     let ownTotal = 0;
     let pickTotal = 0;
+    let olderTotal = 0;
     let sizeTotal = 0;
     layers.forEach((_, li) => {
       const claim = free[li] ?? 0;
@@ -108,6 +109,7 @@ export const syntheticReport = (o: SyntheticOptions): RunReport => {
       free[li] = claim - keep;
       ownTotal += keep;
       pickTotal += pick;
+      olderTotal += older;
       sizeTotal += sizes[li] ?? 0;
     });
     const kept = k > 0 && rnd() < 0.4;
@@ -119,7 +121,8 @@ export const syntheticReport = (o: SyntheticOptions): RunReport => {
       widthMultiplier: multiplier,
       sparsity: chosen,
       ownedFraction: round(sizeTotal === 0 ? 0 : ownTotal / sizeTotal),
-      pickedFraction: round(sizeTotal === 0 ? 0 : pickTotal / sizeTotal),
+      // Picked: a share of the older tasks' weights, as the learner reports it.
+      pickedFraction: round(olderTotal === 0 ? 0 : pickTotal / olderTotal),
       growths,
       pruneCurve: curve,
       retrainKept: kept,

@@ -146,3 +146,27 @@ test("a task's budget names the constraint that bound with its figures; only the
   assert.match(second, /bound by the maximum width ×1\.5, where fewer weights are free than the task needs.*a larger --max-multiplier/);
   assert.doesNotMatch(second, /small validation|imposed/);
 });
+
+test('the goal label stays inside its accuracy-versus-sparsity plot for goals of 100 % and 0 %, on either side', () => {
+  const base = syntheticReport({ tasks: 1, growAt: null });
+  for (const goal of [1, 0.999, 0, 0.001])
+    for (const sparsity of [0.2, 0.9]) {
+      const high = goal > 0.5;
+      const curve = [0.1, 0.5, 0.9].map((s) => ({ sparsity: s, valAcc: high ? 1 - 0.02 * s : 0.9 - 0.1 * s }));
+      const r: RunReport = { ...base, tasks: base.tasks.map((t) => ({ ...t, goal, sparsity, valAccuracy: curve[0]!.valAcc, pruneCurve: curve })) };
+      const html = renderReportHtml(r);
+      wellFormed(html);
+      const panel = /<figure class="panel">[\s\S]*?<\/figure>/.exec(html)?.[0] ?? '';
+      // The plot area: from the top of the chosen-sparsity line to the x axis.
+      const bottom = Number(/y1="([\d.]+)" y2="[\d.]+" class="axis"/.exec(panel)![1]);
+      const top = Number(/y1="([\d.]+)" y2="[\d.]+" stroke="[^"]+" stroke-width="1\.5"/.exec(panel)![1]);
+      const line = Number(/y1="([\d.]+)" y2="[\d.]+" class="goal"/.exec(panel)![1]);
+      const label = /<text x="[\d.]+" y="([\d.]+)"[^>]*class="goalt[^"]*"[^>]*>goal ([\d.]+)%<\/text>/.exec(panel);
+      assert.ok(label !== null, `goal ${goal}: a label`);
+      const y = Number(label[1]);
+      assert.equal(Number(label[2]), Number((100 * goal).toFixed(1)));
+      // A 10.5px label: about 9px above its baseline, 3px below.
+      assert.ok(y - 9 >= top && y + 3 <= bottom, `goal ${goal}, sparsity ${sparsity}: baseline ${y} leaves the plot ${top}–${bottom}`);
+      assert.ok(Math.abs(y - line) <= 20, `goal ${goal}: the label sits by its line (${line})`);
+    }
+});

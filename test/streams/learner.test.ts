@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
 import { Subject, tap } from 'rxjs';
 import type { Task } from '../../src/algebra/task.js';
+import { manifestBlobs } from '../../src/effects/checkpoint.js';
 import { memoryStore } from '../../src/effects/stores/memory.js';
 import { type RunEvent } from '../../src/streams/run.js';
 import { learner } from '../../src/node/defaults.js';
@@ -99,4 +100,31 @@ test('an unexpected failure (a store that breaks its contract) is an InternalErr
   assert.equal(r.left.tag, 'InternalError');
   assert.match(r.left.message, /caught fire/);
   assert.ok(r.left.tag === 'InternalError' && r.left.stack !== undefined, 'the stack is kept for a debug flag');
+});
+
+test("a new task named '../evil' is refused naming '/', nothing changed; a model that holds such a name from before the rule skips it when given again", { timeout: 120_000 }, async () => {
+  const store = memoryStore();
+  const first = await eventsOrError(learner({ store, config: tinyConfig() })([tinyTask('legacy', 1)]));
+  assert.ok(E.isRight(first), JSON.stringify(E.isLeft(first) ? first.left : ''));
+
+  // A source reads the data under any name; the learner judges the name as the task enters the model.
+  const before = JSON.stringify(await manifestIn(store));
+  for (const [name, why] of [['../evil', /holds '\/' at position 2/], ['a\\b', /holds '\\' at position 1/], ['..', /cannot be '\.\.'/]] as const) {
+    const r = await eventsOrError(learner({ store })([tinyTask(name, 2)]));
+    assert.ok(E.isLeft(r) && r.left.tag === 'TaskError', `${name}: ${JSON.stringify(r)}`);
+    assert.equal(r.left.field, 'name');
+    assert.match(r.left.message, why);
+    assert.equal(JSON.stringify(await manifestIn(store)), before, 'nothing changed');
+  }
+
+  // A model learned before the rule: its task is named '../evil' (the tiny task's data does not depend on its name).
+  const m = await manifestIn(store);
+  const bytes = await store.readManifest();
+  assert.ok(E.isRight(bytes) && bytes.right !== null);
+  const renamed = new TextDecoder().decode(bytes.right).replaceAll('"legacy"', '"../evil"');
+  assert.ok(E.isRight(await store.writeManifest(new TextEncoder().encode(renamed), manifestBlobs(m))()));
+  const again = await eventsOrError(learner({ store })([tinyTask('../evil', 1), tinyTask('next', 3)]));
+  assert.ok(E.isRight(again), JSON.stringify(E.isLeft(again) ? again.left : ''));
+  assert.ok(again.right.some((e) => e.type === 'task-skipped' && e.name === '../evil'), 'the held task is skipped, not refused for its name');
+  assert.deepEqual((await manifestIn(store)).finished.map((f) => f.name), ['../evil', 'next']);
 });

@@ -16,7 +16,7 @@ import {
   type Split,
   type Task,
   applyNormalisation,
-  checkTask,
+  checkTaskData,
   fitNormalisation,
   pixelsOf,
 } from '../../algebra/task.js';
@@ -117,7 +117,8 @@ export const taskFromArrays = (a: ArraysTask): E.Either<CpgError, Task> => {
   if (E.isLeft(stats)) return stats;
   const n = stats.right;
   const norm = (s: Split): Split => (n === null ? s : { ...s, x: applyNormalisation(s.x, n) });
-  return checkTask({
+  // The name is judged where the task enters a model (a learner): here, the data.
+  return checkTaskData({
     name,
     classNames: [...a.classNames],
     inputShape: [shape[0], shape[1], shape[2]],

@@ -14,6 +14,7 @@ import { decodeWith, RunConfigInput } from '../../algebra/codecs.js';
 import type { CpgError } from '../../algebra/errors.js';
 import { type ExportFiles, type ExportFormat, exportFormats } from '../../cpg/export.js';
 import type { ModelTask } from '../../cpg/predict.js';
+import { exportFolders } from './exportFolders.js';
 import { openRun, tasksNamed } from './openRun.js';
 import type { Command } from './args.js';
 import { creatableDir, makeDirs } from '../dirs.js';
@@ -34,9 +35,6 @@ const outProblem = async (out: string): Promise<CpgError | undefined> => {
   }
 };
 
-/** A task's folder name under `--task all`: its name, with path separators and leading dots made safe. */
-export const folderFor = (name: string): string => name.replace(/[/\\]/g, '_').replace(/^\.+/, (d) => '_'.repeat(d.length));
-
 /** Writes every file under a temporary folder beside `out`, then renames it into place. */
 const writeAll = async (out: string, folders: readonly (readonly [string, ExportFiles, ModelTask])[]): Promise<E.Either<CpgError, void>> => {
   const tmp = path.join(path.dirname(path.resolve(out)), `.${path.basename(out)}.export-${process.pid}`);
@@ -44,7 +42,8 @@ const writeAll = async (out: string, folders: readonly (readonly [string, Export
     for (const [sub, files] of folders) {
       const dir = path.join(tmp, sub);
       await makeDirs(dir);
-      for (const [name, bytes] of files) await writeFile(path.join(dir, name), bytes);
+      // 'wx': a file already there (two tasks in one folder) fails the export rather than being replaced.
+      for (const [name, bytes] of files) await writeFile(path.join(dir, name), bytes, { flag: 'wx' });
     }
     // An empty --out folder is replaced by the finished one.
     await rmdir(out).catch((e: { code?: unknown }) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
@@ -74,16 +73,20 @@ export const exportCommand = async (
   try {
     const tasks = tasksNamed(model, cmd.task);
     if (E.isLeft(tasks)) return fail(tasks.left);
+    // Under --task all, one folder per task, never two tasks in one (see exportFolders).
+    const named = exportFolders(tasks.right.map((t) => t.name));
     const folders: (readonly [string, ExportFiles, ModelTask])[] = [];
-    for (const t of tasks.right) {
+    for (const [i, t] of tasks.right.entries()) {
       const files = await model.export(t.name, format)();
       if (E.isLeft(files)) return fail(files.left);
-      folders.push([cmd.task === 'all' ? folderFor(t.name) : '', files.right, t]);
+      folders.push([cmd.task === 'all' ? named[i]!.folder : '', files.right, t]);
     }
     const written = await writeAll(cmd.out, folders);
     if (E.isLeft(written)) return fail(written.left);
-    for (const [sub, files, t] of folders)
-      process.stdout.write(`exported '${t.name}' (${format}) to ${path.join(cmd.out, sub)}: ${[...files.keys()].join(', ')}\n`);
+    for (const [i, [sub, files, t]] of folders.entries()) {
+      const why = cmd.task === 'all' ? named[i]!.why : undefined;
+      process.stdout.write(`exported '${t.name}' (${format}) to ${path.join(cmd.out, sub)}${why !== undefined ? ` (${why})` : ''}: ${[...files.keys()].join(', ')}\n`);
+    }
     return 0;
   } finally {
     model.dispose();

@@ -13,7 +13,7 @@ import type { Observable } from 'rxjs';
 import { RunConfig, decodeConfig, decodeWith, type RunConfigInput as Input } from '../../algebra/codecs.js';
 import type { CpgError } from '../../algebra/errors.js';
 import { type GoalChoice, type RunManifest, type TaskSource, modelShape } from '../../algebra/manifest.js';
-import { checkTaskFor } from '../../algebra/task.js';
+import { checkTaskFor, checkTaskName } from '../../algebra/task.js';
 import { architectureFor } from '../../cpg/context.js';
 import type { RunEvent } from '../../cpg/events.js';
 import { withPresetFor } from '../../cpg/presets.js';
@@ -85,6 +85,9 @@ export const learnCommand = async (
   const m = await readManifest(store)();
   if (E.isLeft(m)) return io.fail(m.left);
   const model = m.right;
+  // A new name that cannot be a folder is refused before the folder is read (a name the model holds predates the rule).
+  const named = model?.tasks.some((t) => t.name === cmd.task) === true ? E.right(cmd.task) : checkTaskName(cmd.task);
+  if (E.isLeft(named)) return io.fail(named.left);
   if (model !== null && model.tasks.length > model.finished.length)
     return io.fail({
       tag: 'ConfigError',

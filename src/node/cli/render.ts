@@ -3,6 +3,7 @@
  * place on a TTY, printed per epoch otherwise), a permanent line per stage
  * and task, and the final table.
  */
+import stringWidth from 'string-width';
 import { type RunReport, backendLabel } from '../../algebra/codecs.js';
 import type { RunEvent } from '../../cpg/events.js';
 import { accountOfOutcome } from '../../algebra/budget.js';
@@ -16,10 +17,29 @@ const secs = (s: number): string => (s < 90 ? `${s.toFixed(0)} s` : s < 5400 ? `
 export const bytes = (n: number): string =>
   n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`;
 
-/** A table with left-aligned first column and right-aligned others. */
+// Terminal columns, not UTF-16 code units: a CJK character or an emoji takes two, a combining mark none.
+/** `s` padded with spaces on the right to `width` terminal columns. */
+export const padEndColumns = (s: string, width: number): string => s + ' '.repeat(Math.max(0, width - stringWidth(s)));
+/** `s` padded with spaces on the left to `width` terminal columns. */
+export const padStartColumns = (s: string, width: number): string => ' '.repeat(Math.max(0, width - stringWidth(s))) + s;
+
+/** The longest start of `s` that fits in `columns` terminal columns (whole characters, a combining mark kept with its base). */
+export const fitColumns = (s: string, columns: number): string => {
+  if (stringWidth(s) <= columns) return s;
+  let out = '';
+  let used = 0;
+  for (const { segment } of new Intl.Segmenter().segment(s)) {
+    used += stringWidth(segment);
+    if (used > columns) break;
+    out += segment;
+  }
+  return out;
+};
+
+/** A table with left-aligned first column and right-aligned others, aligned by display width. */
 export const table = (head: readonly string[], rows: readonly (readonly string[])[]): string => {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const widths = head.map((h, i) => Math.max(stringWidth(h), ...rows.map((r) => stringWidth(r[i] ?? ''))));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? padEndColumns(c, widths[i]!) : padStartColumns(c, widths[i]!))).join('  ');
   return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 };
 
@@ -127,7 +147,7 @@ export const renderer = (out: NodeJS.WriteStream | { write: (s: string) => unkno
   };
   const transient = (s: string) => {
     if (tty) {
-      out.write(`\r\x1b[2K${s.slice(0, (process.stdout.columns ?? 120) - 1)}`);
+      out.write(`\r\x1b[2K${fitColumns(s, (process.stdout.columns ?? 120) - 1)}`);
       live = true;
     } else out.write(`${s}\n`);
   };

@@ -12,7 +12,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { identity, pipe } from 'fp-ts/lib/function.js';
 import { type CpgError, internalError } from '../../algebra/errors.js';
-import { checkNormalisation, checkTask, type InputShape, type Normalisation, type Split, type Task } from '../../algebra/task.js';
+import { checkNormalisation, checkTaskData, type InputShape, type Normalisation, type Split, type Task } from '../../algebra/task.js';
 import { dataError, readBytes } from '../data/files.js';
 import { allocateLimit, assembleSplit, type ClassSplit, type SplitPart, splitClass, splitCounts } from '../../effects/data/split.js';
 import type { ClassPool } from '../../effects/data/types.js';
@@ -511,7 +511,8 @@ export const readImageFolder = (dir: string, o: FolderOptions): TE.TaskEither<Cp
                 augmentation: 'none',
               };
               return pipe(
-                checkTask(task),
+                // The name is judged where the task enters a model (a learner, `cpg learn`): here, the data.
+                checkTaskData(task),
                 E.map((t): FolderTask => ({ task: t, layout, images: decoded.images, skipped })),
               );
             }),
