@@ -153,7 +153,7 @@ test('bad task input is refused with exit 2, one line naming the file or field, 
     { args: ['--task', 'x', '--data', bad('one-class')], says: /one-class.*at least 2/ },
     { args: ['--task', 'x', '--data', bad('empty-class')], says: /empty-class.*four/ },
     { args: ['--task', 'x', '--data', bad('few-val')], says: /task 'x': val: holds \d+ input/ },
-    { args: ['--task', 'zero-one', '--data', data('two-three')], says: /task 'zero-one': name: .*already holds a task named 'zero-one'/ },
+    { args: ['--task', 'zero-one', '--data', data('two-three')], says: /task 'zero-one': name: the model holds a task named 'zero-one' learned from other data/ },
     { args: ['--task', 'x', '--data', path.join(work, 'nowhere')], says: /nowhere/ },
     { args: ['--task', 'x', '--data', data('two-three'), '--goal', '1.5'], says: /--goal/ },
     { args: ['--data', data('two-three')], says: /--task/ },
@@ -181,6 +181,22 @@ test('bad task input is refused with exit 2, one line naming the file or field, 
   const r = cpg('learn', fresh, '--task', 'x', '--data', bad('corrupt'));
   assert.equal(r.status, 2);
   assert.ok(!existsSync(fresh), 'no run directory was created');
+});
+
+test('a task given again with the same data is skipped (exit 0, saying so), as the library does; a script re-run is idempotent', { timeout: 180_000 }, async () => {
+  const run = path.join(work, 'again');
+  learned(run, 'zero-one');
+  const manifest = () => readFileSync(path.join(run, 'run.json'));
+  const before = manifest();
+  // The same folder, even with another --val-fraction (the held task is split as it was learned).
+  for (const extra of [[], ['--val-fraction', '0.3']]) {
+    const r = cpg('learn', run, '--task', 'zero-one', '--data', data('zero-one'), ...quick, ...extra);
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /task 1 zero-one: the model already holds this task, learned from the same data/);
+    assert.doesNotMatch(r.stdout, /epoch/, 'nothing is trained');
+    assert.ok(manifest().equals(before), 'the checkpoint is as it was');
+  }
+  assert.deepEqual(report(run).tasks.map((t) => t.name), ['zero-one']);
 });
 
 test('a finished benchmark run learns one more task from a folder (the sixth-task case), and evaluates with both sources', { timeout: 180_000 }, async () => {

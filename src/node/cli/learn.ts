@@ -88,27 +88,36 @@ export const learnCommand = async (
   // A new name that cannot be a folder is refused before the folder is read (a name the model holds predates the rule).
   const named = model?.tasks.some((t) => t.name === cmd.task) === true ? E.right(cmd.task) : checkTaskName(cmd.task);
   if (E.isLeft(named)) return io.fail(named.left);
-  if (model !== null && model.tasks.length > model.finished.length)
+  // A task the model holds, given again, goes to the learner as the library's caller's would: the same data is
+  // skipped (or, unfinished, continued); other data is refused there (exit 2).
+  const held = model?.tasks.find((t) => t.name === cmd.task);
+  const pending = model !== null && model.tasks.length > model.finished.length ? model.tasks[model.finished.length] : undefined;
+  if (pending !== undefined && held !== pending)
     return io.fail({
       tag: 'ConfigError',
       field: 'dir',
-      message: `${cmd.dir} has an unfinished task '${model.tasks[model.finished.length]!.name}': \`cpg resume ${cmd.dir}\` finishes it first`,
+      message: `${cmd.dir} has an unfinished task '${pending.name}': \`cpg resume ${cmd.dir}\` finishes it first`,
     });
   const resolved = await resolveConfig(cmd, model);
   if (E.isLeft(resolved)) return io.fail(resolved.left, true);
   const { config, changed } = resolved.right;
+  // A held task's folder is split as it was when it was learned, so the same folder is the same data.
+  const split = held?.source?.kind === 'folder' ? held.source : config;
   const read = await readImageFolder(cmd.data, {
     name: cmd.task,
     ...(model !== null ? { inputShape: modelShape(model) } : {}),
-    seed: config.seed,
-    valFraction: config.valFraction,
-    testFraction: config.testFraction,
-    ...(config.limitPerTask !== undefined ? { limitPerTask: config.limitPerTask } : {}),
+    seed: split.seed,
+    valFraction: split.valFraction,
+    testFraction: split.testFraction,
+    ...(split.limitPerTask !== undefined ? { limitPerTask: split.limitPerTask } : {}),
     ...(model !== null && model.normalisation !== null ? { normalisation: model.normalisation } : {}),
   })();
   if (E.isLeft(read)) return io.fail(read.left);
   const { task, images, skipped, layout } = read.right;
-  const fits = checkTaskFor(model === null ? undefined : { inputShape: modelShape(model), normalisation: model.normalisation, names: model.tasks.map((t) => t.name) })(task);
+  const fits =
+    held !== undefined
+      ? E.right(task)
+      : checkTaskFor(model === null ? undefined : { inputShape: modelShape(model), normalisation: model.normalisation, names: model.tasks.map((t) => t.name) })(task);
   if (E.isLeft(fits)) return io.fail(fits.left);
   const arch = architectureFor(config.net, task.inputShape, `task '${task.name}'`);
   if (E.isLeft(arch)) return io.fail(usage('net', arch.left), true);
@@ -119,10 +128,10 @@ export const learnCommand = async (
   const source: TaskSource = {
     kind: 'folder',
     path: path.resolve(cmd.data),
-    seed: config.seed,
-    valFraction: config.valFraction,
-    testFraction: config.testFraction,
-    ...(config.limitPerTask !== undefined ? { limitPerTask: config.limitPerTask } : {}),
+    seed: split.seed,
+    valFraction: split.valFraction,
+    testFraction: split.testFraction,
+    ...(split.limitPerTask !== undefined ? { limitPerTask: split.limitPerTask } : {}),
   };
   const request: LearnRequest = { task, goal: goal.right, source, ...(model === null || changed ? { config } : {}) };
   return io.follow(cmd.dir, (signal) =>
