@@ -6,7 +6,7 @@
  * from here imports a Node built-in; Node's edges are in `cpg/node`
  * (node/index.ts), the IndexedDB store in `cpg/browser` (browser/index.ts).
  */
-export { learner, finalReport, ofType, progress, sequence } from './streams/run.js';
+export { learner, finalReport, ofType, progress, sequence, storeReleased } from './streams/run.js';
 export type { RunEvent, Progress, Tagged, LearnerSetup, LearnRequest } from './streams/run.js';
 export type { EvalRow } from './cpg/evalRun.js';
 export { openModel } from './cpg/predict.js';

@@ -76,6 +76,9 @@ const taskConfig = (m: RunManifest | null, o: LearnerOptions, r: LearnRequest): 
   );
 };
 
+/** Whether a store is a run directory, which `cpg resume` reaches (not memory, not a browser's IndexedDB). */
+const directoryStore = (store: Env['store']): boolean => store.location !== 'memory' && !/^[a-z]{2,}:/.test(store.location);
+
 /** What a learner knows of its model between tasks. */
 interface Learned {
   readonly ctx: RunCtx | undefined;
@@ -188,7 +191,7 @@ const oneTask = (env: Env, before: Learned, r: LearnRequest, o: LearnerOptions):
         tag: 'TaskError',
         task: t.name,
         field: 'name',
-        message: `the model is still learning task '${pending.name}' (stopped before it finished): give it again first, or resume it (\`cpg resume\`)`,
+        message: `the model is still learning task '${pending.name}' (stopped before it finished): give '${pending.name}' again first, and the learner finishes it${directoryStore(env.store) ? ` (or \`cpg resume ${env.store.location}\`)` : ''}`,
       });
     const checked = checkTaskFor(m === null ? undefined : { inputShape: modelShape(m), normalisation: m.normalisation, names: m.tasks.map((e) => e.name) })(t);
     if (E.isLeft(checked)) return fail<Learned>(checked.left);

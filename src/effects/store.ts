@@ -110,3 +110,47 @@ export const bytesFloat32 = (b: Uint8Array): Float32Array => {
 
 /** Blobs are little-endian float32; a big-endian host would read them wrong. */
 export const littleEndian = (): boolean => new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A store whose operations are counted while under way, and that refuses new ones once revoked. */
+export interface TrackedStore {
+  readonly store: Store;
+  /** From now on every operation is refused (Cancelled): the work that used the store was stopped. */
+  readonly revoke: () => void;
+  /** Whether no operation is under way now. */
+  readonly idle: () => boolean;
+  /** Resolves once no operation started before is still under way. */
+  readonly settled: () => Promise<void>;
+}
+
+/**
+ * The store as one piece of work sees it: a stopped learner's last write may
+ * still be under way (a promise cannot be cancelled), so its lock is given
+ * back only once that write has landed, and nothing new starts after the
+ * stop. Another learner then never sees the store change under it.
+ */
+export const trackedStore = (inner: Store): TrackedStore => {
+  let revoked = false;
+  const pending = new Set<Promise<unknown>>();
+  const counted =
+    <A>(te: TE.TaskEither<CpgError, A>): TE.TaskEither<CpgError, A> =>
+    () => {
+      if (revoked) return Promise.resolve({ _tag: 'Left', left: { tag: 'Cancelled', message: 'the work on this store was stopped' } } as const);
+      const p = te();
+      pending.add(p);
+      const forget = () => void pending.delete(p);
+      p.then(forget, forget);
+      return p;
+    };
+  const settled = async (): Promise<void> => {
+    while (pending.size > 0) await Promise.allSettled([...pending]);
+  };
+  const store: Store = {
+    ...inner,
+    readManifest: counted(inner.readManifest),
+    writeManifest: (bytes, keep) => counted(inner.writeManifest(bytes, keep)),
+    putBlob: (bytes) => counted(inner.putBlob(bytes)),
+    getBlob: (ref) => counted(inner.getBlob(ref)),
+    writeReport: (name, text) => counted(inner.writeReport(name, text)),
+  };
+  return { store, revoke: () => void (revoked = true), idle: () => pending.size === 0, settled };
+};

@@ -81,7 +81,7 @@ export const runEvents = (req: RunRequest, o: StoreOption = {}): Observable<RunE
                     : pure({ bench, sources }),
                 ),
                 chain(({ bench, ...rest }) => dataLoaded(t0, env, { tasks: bench.tasks, ...rest })),
-                chain((given) => locked(store, (m) => (m !== null ? fail(taken(req.dir)) : newRun(env, req.config, given, opts)))),
+                chain((given) => locked(store, (m, held) => (m !== null ? fail(taken(req.dir)) : newRun({ ...env, store: held }, req.config, given, opts)))),
               );
             }),
           ),
@@ -90,11 +90,11 @@ export const runEvents = (req: RunRequest, o: StoreOption = {}): Observable<RunE
     }
     return eventsOn(
       store,
-      locked(store, (m) => {
+      locked(store, (m, held) => {
         if (m === null)
           return fail({ tag: 'CheckpointError', file: manifestName(store), message: `no run here: ${req.dir} has no run.json (start one with \`cpg run --out ${req.dir}\`)` });
         return onBackend(req.backend ?? m.config.backend, req.threads ?? m.config.threads, nodePlatform(), (backend) => {
-          const env = envOf(store, backend);
+          const env = envOf(held, backend);
           const over = { ...(req.backend !== undefined ? { backend: req.backend } : {}), ...(req.threads !== undefined ? { threads: req.threads } : {}) };
           // A benchmark run with every task planned; else a model learned over time.
           if (m.plannedTasks === undefined || m.tasks.length > m.plannedTasks) return resumeLearned(env, m, opts);

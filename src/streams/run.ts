@@ -36,6 +36,8 @@ import { type LearnRequest, learnerFlow } from '../cpg/learner.js';
 import type { RunOptions } from '../cpg/run.js';
 import { eventsOn, locked, onBackend } from './work.js';
 
+export { storeReleased } from './work.js';
+
 export type { RunEvent } from '../cpg/events.js';
 export type { LearnRequest } from '../cpg/learner.js';
 
@@ -95,6 +97,11 @@ const subscribedNow = <T>(source: Observable<T>): { readonly later: Observable<T
  * after another as they arrive; a task that comes while another is learned
  * (or while the learner starts) waits its turn. Emits the run's events;
  * completes after 'run-finished', once the stream of tasks has completed.
+ *
+ * Unsubscribing stops it at the next step. Its last store write may still be
+ * landing then; it holds the store's lock until that is done (milliseconds).
+ * A learner subscribed at once on the same store waits for it by itself;
+ * `storeReleased(store)` resolves when the store is free for anything else.
  */
 export const learner =
   (setup: LearnerSetup) =>
@@ -103,9 +110,9 @@ export const learner =
       const arriving = subscribedNow(from(tasks));
       return eventsOn(
         setup.store,
-        locked(setup.store, (m) =>
+        locked(setup.store, (m, store) =>
           onBackend(setup.backend ?? setup.config?.backend ?? m?.config.backend ?? 'auto', setup.threads ?? setup.config?.threads ?? m?.config.threads, setup.platform, (backend) =>
-            learnerFlow(envOf(setup.store, backend), m, arriving.later, {
+            learnerFlow(envOf(store, backend), m, arriving.later, {
               ...(setup.config !== undefined ? { config: setup.config } : {}),
               ...(setup.goal !== undefined ? { goal: setup.goal } : {}),
               ...(setup.signal !== undefined ? { signal: setup.signal } : {}),

@@ -5,21 +5,64 @@
  * for becomes a last 'stopped' event).
  */
 import { pipe } from 'fp-ts/lib/function.js';
-import { type Observable, catchError, of, throwError } from 'rxjs';
+import { type Observable, catchError, defer, of, throwError } from 'rxjs';
 import type { BackendChoice } from '../algebra/codecs.js';
-import { internalError, isCpgError } from '../algebra/errors.js';
+import { type CpgError, internalError, isCpgError } from '../algebra/errors.js';
 import type { RunManifest } from '../algebra/manifest.js';
 import type { Task } from '../algebra/task.js';
 import { type BackendInfo, type BackendPlatform, acquireBackend } from '../effects/backend.js';
 import { readManifest } from '../effects/checkpoint.js';
 import type { Env } from '../effects/env.js';
-import type { Store } from '../effects/store.js';
+import * as TE from 'fp-ts/lib/TaskEither.js';
+import { type Store, type StoreLock, trackedStore } from '../effects/store.js';
 import type { RunEvent } from '../cpg/events.js';
 import { type Flow, chain, emit, eventsOf, fromTE, mapValue, using } from '../cpg/flow.js';
 
-/** Work on a store under its lock, given the store's manifest. */
-export const locked = <A>(store: Store, body: (m: RunManifest | null) => Flow<A>): Flow<A> =>
-  using(store.lock, (lock) => lock.release, () => pipe(fromTE(readManifest(store)), chain(body)));
+/** Stores a stopped piece of work in this process still holds while its last operation lands, by store (and by location, for stores other than memory). */
+const releasing = new Map<unknown, Promise<void>>();
+const keysOf = (store: Store): readonly unknown[] => (store.location === 'memory' ? [store] : [store, store.location]);
+
+/**
+ * Resolves when no learner or run stopped on `store` in this process still
+ * holds it (it gives the lock back once its last store operation has landed,
+ * a few milliseconds after the unsubscribe). A new learner on the store waits
+ * for this by itself; call it to know when the store is free for other use.
+ */
+export const storeReleased = (store: Store): Promise<void> => Promise.all(keysOf(store).map((k) => releasing.get(k))).then(() => undefined);
+
+/**
+ * Work on a store under its lock, given the store's manifest and the store
+ * to work with (the same, with its operations tracked: after a stop none
+ * starts, and the lock is given back when those under way have landed).
+ */
+export const locked = <A>(store: Store, body: (m: RunManifest | null, store: Store) => Flow<A>): Flow<A> =>
+  defer(() => {
+    const t = trackedStore(store);
+    const release = (lock: StoreLock): TE.TaskEither<CpgError, void> => () => {
+      t.revoke();
+      // Nothing under way (a stop at a training step): given back now, before the unsubscribe returns.
+      if (t.idle()) return lock.release();
+      const done = t.settled().then(() => lock.release());
+      const free = done.then(
+        () => undefined,
+        () => undefined,
+      );
+      for (const k of keysOf(store)) releasing.set(k, free);
+      void free.then(() => {
+        for (const k of keysOf(store)) if (releasing.get(k) === free) releasing.delete(k);
+      });
+      return done;
+    };
+    return using(
+      () => storeReleased(store).then(() => store.lock()),
+      release,
+      () =>
+        pipe(
+          fromTE(readManifest(t.store)),
+          chain((m) => body(m, t.store)),
+        ),
+    );
+  });
 
 /**
  * Work on the process's backend, holding a claim on it throughout: concurrent

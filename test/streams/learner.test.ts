@@ -8,11 +8,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
-import { Subject, tap } from 'rxjs';
+import { Subject, type Subscription, tap } from 'rxjs';
 import type { Task } from '../../src/algebra/task.js';
 import { manifestBlobs } from '../../src/effects/checkpoint.js';
 import { memoryStore } from '../../src/effects/stores/memory.js';
-import { type RunEvent } from '../../src/streams/run.js';
+import { type RunEvent, storeReleased } from '../../src/streams/run.js';
 import { learner } from '../../src/node/defaults.js';
 import { eventsOrError, manifestIn, tinyConfig, tinyTask } from '../helpers/tinyTasks.js';
 
@@ -83,7 +83,8 @@ test('a learner stopped mid-task finishes the task when it is given again, bit-i
 
   // A different task is refused while 'two' is unfinished; 'two' again finishes it.
   const other = await eventsOrError(learner({ store })([tinyTask('three', 3)]));
-  assert.ok(E.isLeft(other) && other.left.tag === 'TaskError' && /still learning task 'two'/.test(other.left.message));
+  assert.ok(E.isLeft(other) && other.left.tag === 'TaskError' && /still learning task 'two'.*give 'two' again first/.test(other.left.message));
+  assert.doesNotMatch(other.left.message, /cpg resume/, 'a memory store is not a run directory: `cpg resume` cannot reach it');
   const resumed = await eventsOrError(learner({ store })([tinyTask('one', 1), tinyTask('two', 2)]));
   assert.ok(E.isRight(resumed), JSON.stringify(E.isLeft(resumed) ? resumed.left : ''));
   const a = await manifestIn(store);
@@ -127,4 +128,39 @@ test("a new task named '../evil' is refused naming '/', nothing changed; a model
   assert.ok(E.isRight(again), JSON.stringify(E.isLeft(again) ? again.left : ''));
   assert.ok(again.right.some((e) => e.type === 'task-skipped' && e.name === '../evil'), 'the held task is skipped, not refused for its name');
   assert.deepEqual((await manifestIn(store)).finished.map((f) => f.name), ['../evil', 'next']);
+});
+
+test('a learner unsubscribed mid-task: a new one on the same store, subscribed at once, finishes the task; storeReleased says when the store is free', { timeout: 180_000 }, async () => {
+  const whole = memoryStore();
+  assert.ok(E.isRight(await eventsOrError(learner({ store: whole, config: tinyConfig() })([tinyTask('one', 1), tinyTask('two', 2)]))));
+
+  const store = memoryStore();
+  assert.ok(E.isRight(await eventsOrError(learner({ store, config: tinyConfig() })([tinyTask('one', 1)]))));
+  let sub: Subscription | undefined;
+  await new Promise<void>((resolve, reject) => {
+    sub = learner({ store })([tinyTask('two', 2)]).subscribe({
+      next: (e) => {
+        // Mid-stage, with checkpoint writes of the stage before behind it.
+        if (e.type === 'epoch-ended' && e.name === 'two' && e.stage !== 'individual' && e.epoch >= 1) resolve();
+      },
+      error: reject,
+      complete: () => reject(new Error('finished before it was stopped')),
+    });
+  });
+  sub!.unsubscribe();
+  // At once: no LockError, the task is finished as if the learner had never stopped.
+  const again = await eventsOrError(learner({ store })([tinyTask('two', 2)]));
+  assert.ok(E.isRight(again), JSON.stringify(E.isLeft(again) ? again.left : ''));
+  assert.deepEqual((await manifestIn(store)).state, (await manifestIn(whole)).state, 'bit-identical to an uninterrupted learner');
+
+  // Stopped again; once storeReleased resolves, the store's lock is free for anyone.
+  let sub2: Subscription | undefined;
+  await new Promise<void>((resolve) => {
+    sub2 = learner({ store })([tinyTask('three', 3)]).subscribe({ next: (e) => (e.type === 'epoch-ended' ? resolve() : undefined), error: () => resolve() });
+  });
+  sub2!.unsubscribe();
+  await storeReleased(store);
+  const lock = await store.lock();
+  assert.ok(E.isRight(lock), JSON.stringify(E.isLeft(lock) ? lock.left : ''));
+  await lock.right.release();
 });

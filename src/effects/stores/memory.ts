@@ -56,7 +56,8 @@ export const memoryStore = (): MemoryStore => {
     lock: () => {
       if (held) return Promise.resolve(E.left<CpgError, StoreLock>({ tag: 'LockError', file: name('lock'), message: 'another learner in this process is working on this store' }));
       held = true;
-      return Promise.resolve(E.right({ release: TE.fromIO(() => void (held = false)) }));
+      // Given back at once (TE.fromIO would wait a microtask): a learner unsubscribed has let go of the store when it returns.
+      return Promise.resolve(E.right({ release: () => ((held = false), Promise.resolve(E.right(undefined))) }));
     },
     blobs: () => [...blobs.keys()],
     reports: () => reports,
