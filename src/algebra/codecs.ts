@@ -13,6 +13,7 @@ import { pipe } from 'fp-ts/lib/function.js';
 import * as t from 'io-ts';
 import type { CpgError } from './errors.js';
 import type { CycleConfig, CycleState, Growth, Measured, Phase, PruneRecord, TaskContext } from './lifecycle.js';
+import { MAX_WASM_THREADS } from './threads.js';
 
 // ---------------------------------------------------------------------------
 // Reading errors: field paths and messages
@@ -962,8 +963,11 @@ export const RunConfig = checked(struct('a run configuration', runConfigFields, 
 ]);
 export type RunConfig = t.TypeOf<typeof RunConfig>;
 
+/** wasm threads a user may ask for (a stored configuration from before the limit may hold more: it ran on the most). */
+export const WasmThreads = new NumberRangeType(`an integer in [1, ${MAX_WASM_THREADS}] (the most the wasm backend runs on)`, 1, MAX_WASM_THREADS, false, false, true);
+
 /** A run configuration as written by a user: every field optional, unknown fields rejected; only a shipped benchmark is named. */
-export const RunConfigInput = struct('a run configuration', {}, { ...runConfigFields, benchmark: BenchmarkName, ...runConfigOptionalFields });
+export const RunConfigInput = struct('a run configuration', {}, { ...runConfigFields, benchmark: BenchmarkName, ...runConfigOptionalFields, threads: WasmThreads });
 export type RunConfigInput = t.TypeOf<typeof RunConfigInput>;
 
 /** The reference defaults (CPG-SPEC, CIFAR-100 / VGG16-BN) of every defaulted field; individualEpochs defaults to trainEpochs. */

@@ -14,6 +14,7 @@ import { RunConfig, decodeConfig, decodeWith, type RunConfigInput as Input } fro
 import type { CpgError } from '../../algebra/errors.js';
 import { type GoalChoice, type RunManifest, type TaskSource, modelShape } from '../../algebra/manifest.js';
 import { checkTaskFor } from '../../algebra/task.js';
+import { recordedThreads } from '../../algebra/threads.js';
 import { architectureFor } from '../../cpg/context.js';
 import type { RunEvent } from '../../cpg/events.js';
 import { withPresetFor } from '../../cpg/presets.js';
@@ -125,7 +126,7 @@ export const learnCommand = async (
       signal,
       ...(model === null ? { config } : {}),
       ...(config.backend !== 'auto' ? { backend: config.backend } : {}),
-      ...(config.threads !== undefined ? { threads: config.threads } : {}),
+      ...(config.threads !== undefined ? { threads: recordedThreads(config.threads)! } : {}),
     })([request]),
   );
 };
