@@ -30,25 +30,13 @@ import {
   writeSweepText,
 } from '../sweep/sweepFile.js';
 import { type BenchResult, type RunSummary, budgetOf, duration, renderMarkdown, renderText, resultJson, summarize } from './accuracyTable.js';
-import { type ScannedFlags, kebab, scanFlags } from './args.js';
+import { intFlag, kebab, nodeBackendProblem, scanCommand } from './args.js';
 import { table } from './render.js';
 
 type Fail = (e: CpgError) => number;
 
 const usage = (message: string, field = 'command line'): CpgError => ({ tag: 'ConfigError', field, message });
 
-type Parsed = ScannedFlags;
-
-/** A command's flags, by the parser every command shares (src/node/cli/args.ts); an unknown flag lists the ones it takes. */
-const parseFlags = (command: string, argv: readonly string[], valued: readonly string[], switches: readonly string[]): E.Either<CpgError, Parsed> =>
-  scanFlags(argv, { valued, switches, unknown: (name) => `unknown flag --${name} for \`cpg ${command}\` (flags: ${[...valued, ...switches].map((f) => `--${f}`).join(', ')})` });
-
-const intFlag = (p: Parsed, name: string, fallback: number, min: number): E.Either<CpgError, number> => {
-  const text = p.values[name];
-  if (text === undefined) return E.right(fallback);
-  const n = Number(text);
-  return text.trim() !== '' && Number.isInteger(n) && n >= min ? E.right(n) : E.left(usage(`expected an integer ≥ ${min}, got '${text}'`, `--${name}`));
-};
 
 // ---------------------------------------------------------------------------
 // Jobs and tables
@@ -67,6 +55,8 @@ const readGrid = async (file: string, given?: string): Promise<E.Either<CpgError
   for (const j of jobs.right) {
     const at = `(grid point ${pointLabel(j.point)})`;
     if (j.config.benchmark === 'custom') return E.left({ tag: 'DecodeError', file, field: 'benchmark', message: `'custom' is a model learned from your own tasks with \`cpg learn\`, not a benchmark a sweep can run ${at}` });
+    const backend = nodeBackendProblem(j.config.backend);
+    if (backend !== undefined) return E.left({ tag: 'DecodeError', file, field: 'backend', message: `${backend.message} ${at}` });
     if (j.config.benchmark === 'cifar100' && j.config.dataPath === undefined)
       return E.left({ tag: 'DecodeError', file, field: 'dataPath', message: `CIFAR-100 needs its binary directory: set "dataPath" ${at}` });
   }
@@ -172,11 +162,7 @@ job.log beside the run. A finished job is not run again; a stopped one resumes f
 Other flags: --queue NAME (default ${DEFAULT_QUEUE}), --attempts N (default 3, with backoff).`;
 
 export const sweepCommand = async (argv: readonly string[], fail: Fail): Promise<number> => {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${sweepHelp}\n`);
-    return 0;
-  }
-  const parsed = parseFlags('sweep', argv, ['grid', 'out', 'concurrency', 'redis', 'queue', 'attempts'], ['detach', 'status', 'cancel']);
+  const parsed = scanCommand('sweep', argv);
   if (E.isLeft(parsed)) return fail(parsed.left);
   const p = parsed.right;
   if (p.switches.has('status') || p.switches.has('cancel')) {
@@ -191,9 +177,9 @@ export const sweepCommand = async (argv: readonly string[], fail: Fail): Promise
   const out = p.values['out'];
   if (grid === undefined) return fail(usage('`cpg sweep` needs --grid GRID.json', '--grid'));
   if (out === undefined) return fail(usage('`cpg sweep` needs --out DIR (where the runs and tables go)', '--out'));
-  const concurrency = intFlag(p, 'concurrency', 1, 1);
+  const concurrency = intFlag('sweep', p.values, 'concurrency');
   if (E.isLeft(concurrency)) return fail(concurrency.left);
-  const attempts = intFlag(p, 'attempts', 3, 1);
+  const attempts = intFlag('sweep', p.values, 'attempts');
   if (E.isLeft(attempts)) return fail(attempts.left);
   const redisUrl = p.values['redis'];
   if (redisUrl === undefined) {
@@ -219,6 +205,9 @@ const prepareSweep = async (grid: string, out: string, text?: string): Promise<E
   const ids = jobs.right.map((j) => j.id);
   if (held.right !== null && canonicalJson([...held.right.jobs.map((j) => j.id)].sort()) !== canonicalJson([...ids].sort()))
     return E.left(usage(`${dir} holds another sweep (its jobs differ from this grid's): choose another --out`, '--out'));
+  // A run's directory is no sweep's: the jobs would be written into it.
+  if (held.right === null && (await fs.stat(path.join(dir, 'run.json')).then(() => true, () => false)))
+    return E.left(usage(`${dir} holds a run (run.json), not a sweep: choose another --out`, '--out'));
   await fs.rm(path.join(dir, 'cancelled'), { force: true });
   // A grid given as text is written where the sweep says it is, once the sweep is known to be this one.
   if (text !== undefined) {
@@ -427,20 +416,18 @@ const cancel = async (dir: string, given: string | undefined, fail: Fail): Promi
 // cpg worker
 
 export const workerCommand = async (argv: readonly string[], fail: Fail): Promise<number> => {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${sweepHelp}\n`);
-    return 0;
-  }
-  const parsed = parseFlags('worker', argv, ['redis', 'concurrency', 'lock-duration', 'stall-interval', 'queue'], []);
+  const parsed = scanCommand('worker', argv);
   if (E.isLeft(parsed)) return fail(parsed.left);
   const p = parsed.right;
   if (p.positional.length > 0) return fail(usage(`unexpected argument '${p.positional[0]}'`));
   const url = p.values['redis'];
   if (url === undefined) return fail(usage('`cpg worker` needs --redis URL', '--redis'));
-  const concurrency = intFlag(p, 'concurrency', 1, 1);
-  const lock = intFlag(p, 'lock-duration', 30_000, 1000);
-  const stall = intFlag(p, 'stall-interval', 30_000, 1000);
-  for (const x of [concurrency, lock, stall]) if (E.isLeft(x)) return fail(x.left);
+  const concurrency = intFlag('worker', p.values, 'concurrency');
+  if (E.isLeft(concurrency)) return fail(concurrency.left);
+  const lock = intFlag('worker', p.values, 'lock-duration');
+  if (E.isLeft(lock)) return fail(lock.left);
+  const stall = intFlag('worker', p.values, 'stall-interval');
+  if (E.isLeft(stall)) return fail(stall.left);
   const queueName = p.values['queue'] ?? DEFAULT_QUEUE;
   if (queueName.includes(':') || queueName === '') return fail(usage(`a queue name may not be empty or contain ':', got '${queueName}'`, '--queue'));
   const redis = await connectRedis(url);
@@ -448,12 +435,12 @@ export const workerCommand = async (argv: readonly string[], fail: Fail): Promis
   const stamp = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   const worker = startWorker(redis.right, {
     queue: queueName,
-    concurrency: E.getOrElse(() => 1)(concurrency),
-    lockDurationMs: E.getOrElse(() => 30_000)(lock),
-    stalledIntervalMs: E.getOrElse(() => 30_000)(stall),
+    concurrency: concurrency.right,
+    lockDurationMs: lock.right,
+    stalledIntervalMs: stall.right,
     say: stamp,
   });
-  stamp(`worker ${process.pid} on ${os.hostname()}: queue '${queueName}' on ${redactUrl(url)}, ${E.getOrElse(() => 1)(concurrency)} at a time`);
+  stamp(`worker ${process.pid} on ${os.hostname()}: queue '${queueName}' on ${redactUrl(url)}, ${concurrency.right} at a time`);
   return new Promise<number>((resolve) => {
     const onSignal = () => {
       stamp(`worker ${process.pid}: stopping (running jobs stop at their next step and are retried)`);
