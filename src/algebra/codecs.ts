@@ -966,8 +966,15 @@ export type RunConfig = t.TypeOf<typeof RunConfig>;
 /** wasm threads a user may ask for (a stored configuration from before the limit may hold more: it ran on the most). */
 export const WasmThreads = new NumberRangeType(`an integer in [1, ${MAX_WASM_THREADS}] (the most the wasm backend runs on)`, 1, MAX_WASM_THREADS, false, false, true);
 
+/**
+ * The widest network a user may allow: a checkpoint's index stores widths up
+ * to StoredMultiplier's bound, so a wider one would be written and then
+ * refused when read back.
+ */
+export const MaxMultiplier = new NumberRangeType(`a number in [1, ${StoredMultiplier.max}] (the widest a checkpoint stores)`, 1, StoredMultiplier.max, false, false, false);
+
 /** A run configuration as written by a user: every field optional, unknown fields rejected; only a shipped benchmark is named. */
-export const RunConfigInput = struct('a run configuration', {}, { ...runConfigFields, benchmark: BenchmarkName, ...runConfigOptionalFields, threads: WasmThreads });
+export const RunConfigInput = struct('a run configuration', {}, { ...runConfigFields, benchmark: BenchmarkName, ...runConfigOptionalFields, threads: WasmThreads, maxMultiplier: MaxMultiplier });
 export type RunConfigInput = t.TypeOf<typeof RunConfigInput>;
 
 /** The reference defaults (CPG-SPEC, CIFAR-100 / VGG16-BN) of every defaulted field; individualEpochs defaults to trainEpochs. */

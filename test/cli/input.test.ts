@@ -106,6 +106,12 @@ test('a run recorded with more threads than the wasm backend runs on (from befor
   assert.match(ev.stdout, new RegExp(`evaluated on wasm \\(${MAX_WASM_THREADS} threads`));
 });
 
+test('a width beyond what a checkpoint stores is refused, not written and then unreadable', () => {
+  refused(['learn', at('l4'), '--task', 't', '--data', at('images'), '--max-multiplier', '100'], /^cpg: invalid value for --max-multiplier: expected a number in \[1, 64\] \(the widest a checkpoint stores\), got 100/);
+  refused(['run', '--max-multiplier', '65', '--out', at('r7')], /--max-multiplier: expected a number in \[1, 64\]/);
+  assert.equal(existsSync(at('l4')) || existsSync(at('r7')), false);
+});
+
 test('counts and timers of sweep and worker are refused beyond what they can take; a backend Node cannot run is refused as input', () => {
   refused(['sweep', '--grid', at('none.json'), '--out', at('s4'), '--concurrency', '1e30'], /^cpg: configuration '--concurrency': expected an integer ≥ 1 \(and ≤ 2\^53 − 1\), got '1e30'\n/);
   refused(['sweep', '--grid', at('none.json'), '--out', at('s4'), '--redis', 'redis://127.0.0.1:1', '--attempts', '2.5'], /'--attempts': expected an integer ≥ 1/);
