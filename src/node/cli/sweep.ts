@@ -11,7 +11,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Method, RunReport, decodeWith, parseJson, type RunConfig } from '../../algebra/codecs.js';
 import type { CpgError } from '../../algebra/errors.js';
-import { canonicalJson, pointLabel, type GridJob } from '../../algebra/grid.js';
+import { MAX_GRID_JOBS, canonicalJson, pointLabel, type GridJob } from '../../algebra/grid.js';
 import { sha256OfText } from '../../algebra/sha256.js';
 import { sweepJobs } from '../../cpg/sweep.js';
 import { type JobSpec, isJobFinished, jobProgress, runDirOf } from '../sweep/job.js';
@@ -149,17 +149,16 @@ const finish = async (dir: string, sweep: SweepFile, results: readonly JobResult
 // cpg sweep
 
 export const sweepHelp = `Usage:
-  cpg sweep --grid GRID.json --out DIR [--concurrency N]             run every job here, N child processes at a time (default 1)
+  cpg sweep --grid GRID.json --out DIR [--concurrency N]             run every job here, N child processes at a time
   cpg sweep --grid GRID.json --out DIR --redis URL [--detach]        enqueue the jobs for \`cpg worker\`s, wait for them (or not)
   cpg sweep DIR --status                                             queued, active, done and failed jobs, with progress
   cpg sweep DIR --cancel                                             remove queued jobs, stop running ones
   cpg worker --redis URL [--concurrency N] [--lock-duration MS] [--stall-interval MS]
 
 GRID.json is {"config": {…fixed fields…}, "axes": {"field": [values…]}}: fields as in --config,
-one job per point of the Cartesian product (at most 10,000). A job's id is the SHA-256 of its
+one job per point of the Cartesian product (at most ${MAX_GRID_JOBS.toLocaleString('en-US')}). A job's id is the SHA-256 of its
 resolved configuration (without backend and threads); it runs in DIR/runs/<id>/ with its log
-job.log beside the run. A finished job is not run again; a stopped one resumes from its checkpoint.
-Other flags: --queue NAME (default ${DEFAULT_QUEUE}), --attempts N (default 3, with backoff).`;
+job.log beside the run. A finished job is not run again; a stopped one resumes from its checkpoint.`;
 
 export const sweepCommand = async (argv: readonly string[], fail: Fail): Promise<number> => {
   const parsed = scanCommand('sweep', argv);
