@@ -13,6 +13,9 @@ import { RunConfigInput, decodeWith, type RunConfig } from './codecs.js';
 import type { CpgError } from './errors.js';
 import { sha256OfText } from './sha256.js';
 
+/** The BullMQ queue a sweep's jobs go to, and workers take them from, when none is named. */
+export const DEFAULT_QUEUE = 'cpg-sweeps';
+
 /** The most jobs one grid may make. */
 export const MAX_GRID_JOBS = 10_000;
 

@@ -13,6 +13,7 @@ import type { BackendChoice } from '../algebra/codecs.js';
 import type { CpgError } from '../algebra/errors.js';
 import { type RunManifest, modelShape } from '../algebra/manifest.js';
 import { type InputShape, type Normalisation, pixelsOf } from '../algebra/task.js';
+import { recordedThreads } from '../algebra/threads.js';
 import { type BackendInfo, type BackendPlatform, acquireBackend } from '../effects/backend.js';
 import { manifestName, readManifest } from '../effects/checkpoint.js';
 import { type TaskModel, logitsSync, logitsWith, taskModel } from '../effects/evaluate.js';
@@ -281,7 +282,7 @@ export const openModel = (store: Store, o: OpenOptions = {}): TE.TaskEither<CpgE
     TE.bind('lease', ({ m }) =>
       acquireBackend({
         prefer: o.backend ?? m.config.backend,
-        ...(o.threads !== undefined ? { threads: o.threads } : m.config.threads !== undefined ? { threads: m.config.threads } : {}),
+        ...(o.threads !== undefined ? { threads: o.threads } : m.config.threads !== undefined ? { threads: recordedThreads(m.config.threads)! } : {}),
         ...(o.platform !== undefined ? { platform: o.platform } : {}),
       }),
     ),

@@ -20,6 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName as BackendNameCodec } from '../algebra/codecs.js';
 import type { CpgError } from '../algebra/errors.js';
+import { MAX_WASM_THREADS } from '../algebra/threads.js';
 import { installWasmKernels, wasmKernelsInstalled } from './kernels/index.js';
 import { type BackendPlatform, defaultThreads, webPlatform } from './platform.js';
 import { littleEndian } from './store.js';
@@ -323,7 +324,9 @@ const checkedPreference = (o: BackendRequest, platform: BackendPlatform): E.Eith
     E.chain((p) =>
       o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 1)
         ? E.left<CpgError, typeof p>({ tag: 'ConfigError', field: 'threads', message: `${o.threads} is not a positive integer` })
-        : E.right(p),
+        : o.threads !== undefined && o.threads > MAX_WASM_THREADS
+          ? E.left<CpgError, typeof p>({ tag: 'ConfigError', field: 'threads', message: `expected 1..${MAX_WASM_THREADS} (the most the wasm backend runs on), got ${o.threads}` })
+          : E.right(p),
     ),
   );
 

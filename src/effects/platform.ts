@@ -8,6 +8,7 @@
 import type * as E from 'fp-ts/lib/Either.js';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { CpgError } from '../algebra/errors.js';
+import { MAX_WASM_THREADS } from '../algebra/threads.js';
 import type { BackendInfo } from './backend.js';
 
 export interface BackendPlatform {
@@ -42,5 +43,5 @@ export const webPlatform = (): BackendPlatform => {
   return { name: 'web', cores: typeof cores === 'number' && Number.isInteger(cores) && cores > 0 ? cores : 1, setting: undefined, webgl: true };
 };
 
-/** wasm's thread count when none is asked for: every core where the platform builds threaded wasm, else one. */
-export const defaultThreads = (p: BackendPlatform): number => (p.threadedWasm !== undefined ? p.cores : 1);
+/** wasm's thread count when none is asked for: every core (at most MAX_WASM_THREADS) where the platform builds threaded wasm, else one. */
+export const defaultThreads = (p: BackendPlatform): number => (p.threadedWasm !== undefined ? Math.min(p.cores, MAX_WASM_THREADS) : 1);

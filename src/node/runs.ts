@@ -11,6 +11,7 @@ import { EMPTY, type Observable, concat, defer, from, map, mergeMap, of, tap } f
 import type { BackendChoice, RunConfig, RunReport } from '../algebra/codecs.js';
 import type { CpgError } from '../algebra/errors.js';
 import type { RunManifest } from '../algebra/manifest.js';
+import { recordedThreads } from '../algebra/threads.js';
 import { acquireBackend } from '../effects/backend.js';
 import { manifestName, readManifest } from '../effects/checkpoint.js';
 import { envOf, type Env } from '../effects/env.js';
@@ -93,7 +94,7 @@ export const runEvents = (req: RunRequest, o: StoreOption = {}): Observable<RunE
       locked(store, (m, held) => {
         if (m === null)
           return fail({ tag: 'CheckpointError', file: manifestName(store), message: `no run here: ${req.dir} has no run.json (start one with \`cpg run --out ${req.dir}\`)` });
-        return onBackend(req.backend ?? m.config.backend, req.threads ?? m.config.threads, nodePlatform(), (backend) => {
+        return onBackend(req.backend ?? m.config.backend, req.threads ?? recordedThreads(m.config.threads), nodePlatform(), (backend) => {
           const env = envOf(held, backend);
           const over = { ...(req.backend !== undefined ? { backend: req.backend } : {}), ...(req.threads !== undefined ? { threads: req.threads } : {}) };
           // A benchmark run with every task planned; else a model learned over time.
@@ -137,7 +138,7 @@ export const evaluateRun = (dir: string, o: EvalOptions, so: StoreOption = {}): 
         TE.fromEither(tasksToEvaluate(m, dir, o.task)),
         TE.chain((which) =>
           TE.bracket(
-            acquireBackend({ prefer: o.backend ?? m.config.backend, platform: nodePlatform(), ...(o.threads !== undefined ? { threads: o.threads } : m.config.threads !== undefined ? { threads: m.config.threads } : {}) }),
+            acquireBackend({ prefer: o.backend ?? m.config.backend, platform: nodePlatform(), ...(o.threads !== undefined ? { threads: o.threads } : m.config.threads !== undefined ? { threads: recordedThreads(m.config.threads)! } : {}) }),
             ({ info: backend }) =>
               pipe(
                 loadRunTasks(m, new Set()),

@@ -28,6 +28,7 @@ import {
 import type { BackendChoice, RunConfig, RunReport } from '../algebra/codecs.js';
 import type { GoalChoice } from '../algebra/manifest.js';
 import type { Task } from '../algebra/task.js';
+import { recordedThreads } from '../algebra/threads.js';
 import type { BackendPlatform } from '../effects/backend.js';
 import { envOf } from '../effects/env.js';
 import type { Store } from '../effects/store.js';
@@ -111,7 +112,7 @@ export const learner =
       return eventsOn(
         setup.store,
         locked(setup.store, (m, store) =>
-          onBackend(setup.backend ?? setup.config?.backend ?? m?.config.backend ?? 'auto', setup.threads ?? setup.config?.threads ?? m?.config.threads, setup.platform, (backend) =>
+          onBackend(setup.backend ?? setup.config?.backend ?? m?.config.backend ?? 'auto', setup.threads ?? setup.config?.threads ?? recordedThreads(m?.config.threads), setup.platform, (backend) =>
             learnerFlow(envOf(store, backend), m, arriving.later, {
               ...(setup.config !== undefined ? { config: setup.config } : {}),
               ...(setup.goal !== undefined ? { goal: setup.goal } : {}),

@@ -20,6 +20,7 @@ import {
   RunConfigInput,
   RunReport,
   StructType,
+  jsonDuplicateKey,
   jsonSyntaxErrorAt,
   TaggedType,
   decodeConfig,
@@ -337,7 +338,8 @@ test('the JSON syntax scanner agrees with JSON.parse, and points into the text',
       assert.equal(at === null, valid, `scanner ${at === null ? 'accepts' : `refuses at ${at}`}, JSON.parse ${valid ? 'accepts' : 'refuses'}`);
       if (at !== null) assert.ok(at >= 0 && at <= text.length);
       const r = parseJson(undefined)(text);
-      assert.equal(E.isRight(r), valid);
+      // Valid JSON that repeats a key is refused too (see the next tests).
+      assert.equal(E.isRight(r), valid && jsonDuplicateKey(text) === null);
     }),
     { seed: 42, numRuns: 1000 },
   );
@@ -352,6 +354,65 @@ test('the JSON syntax scanner agrees with JSON.parse, and points into the text',
     }
     assert.equal(jsonSyntaxErrorAt(text) === null, valid, JSON.stringify(text));
   }
+});
+
+test('JSON without a repeated key parses exactly as JSON.parse does', () => {
+  // JSON.stringify never repeats a key: any JSON value, compact or indented, with odd keys ("__proto__", "", escapes).
+  const oddKeys = fc.constantFrom('__proto__', '', 'a', 'A', '\u0000', '"', '\\', 'é', '😀', 'constructor');
+  const value = fc.oneof(fc.jsonValue(), fc.dictionary(fc.oneof(fc.string(), oddKeys), fc.jsonValue({ maxDepth: 2 })));
+  fc.assert(
+    fc.property(value, fc.constantFrom(undefined, 1, '\t'), (v, indent) => {
+      const text = JSON.stringify(v, null, indent);
+      const r = parseJson('f.json')(text);
+      assert.ok(E.isRight(r), JSON.stringify(E.isLeft(r) ? r.left : null));
+      assert.deepEqual(r.right, JSON.parse(text));
+    }),
+    { seed: 42, numRuns: 500 },
+  );
+  // Keys that differ only until their escapes are undone are one key; keys that differ are not.
+  assert.ok(E.isRight(parseJson(undefined)('{"a": 1, "b": 2, "A": 3, "a ": 4, "\\u0062b": 5}')));
+});
+
+test('a JSON object with a key given twice is refused, naming the key, its path and both places', () => {
+  const segment = fc.oneof(fc.string({ maxLength: 6 }), fc.nat(2));
+  const entry = fc.tuple(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }));
+  fc.assert(
+    fc.property(
+      fc.array(segment, { maxLength: 3 }),
+      fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('seed', '__proto__', '', 'é', '😀')),
+      fc.array(entry, { maxLength: 3 }),
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.nat(),
+      fc.boolean(),
+      (path, key, others, first, second, at, escape) => {
+        // The object that repeats `key`: other keys, then key, maybe more, then key again (its second spelling all \u escapes).
+        const rest = others.filter(([k]) => k !== key).filter(([k], i, xs) => xs.findIndex(([j]) => j === k) === i);
+        const cut = at % (rest.length + 1);
+        const pair = ([k, v]: readonly [string, unknown]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`;
+        const spelled = escape ? `"${[...key].flatMap((c) => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`)).join('')}"` : JSON.stringify(key);
+        const body = [...rest.slice(0, cut).map(pair), pair([key, first]), ...rest.slice(cut).map(pair), `${spelled}:${JSON.stringify(second)}`];
+        let text = `{${body.join(',\n  ')}}`;
+        // Nested along `path`: an object key or an array index at each level.
+        for (const s of [...path].reverse()) text = typeof s === 'number' ? `[${'null, '.repeat(s)}${text}]` : `{"other": 0, ${JSON.stringify(s)}: ${text}}`.replace(`{"other": 0, "other": `, '{"other": ');
+        const r = parseJson('grid.json')(text);
+        const e = decodeError(r);
+        assert.equal(e.file, 'grid.json');
+        assert.equal(e.field, pathText([...path, key]), text);
+        assert.ok(e.message.includes(`the key ${JSON.stringify(key)} is given twice`), e.message);
+        assert.match(e.message, /\((line \d+, columns \d+ and \d+|lines \d+ and \d+)\)/);
+        assert.equal(e.message.split('\n').length, 1, 'one line');
+      },
+    ),
+    { seed: 42, numRuns: 500 },
+  );
+  const e = decodeError(parseJson('c.json')('{\n  "trainEpochs": 3,\n  "lr": 0.1,\n  "trainEpochs": 4\n}'));
+  assert.equal(e.field, 'trainEpochs');
+  assert.equal(e.message, 'the key "trainEpochs" is given twice in one object (lines 2 and 4); JSON would silently keep the last');
+  const nested = '{"a": {"b": 1}, "c": [{"d": 1, "d": 2}]}';
+  assert.deepEqual(jsonDuplicateKey(nested), { key: 'd', path: 'c[0].d', firstAt: nested.indexOf('"d"'), at: nested.lastIndexOf('"d"') });
+  // The same key in two objects is no repeat.
+  assert.equal(jsonDuplicateKey('[{"a": 1}, {"a": 2}, {"b": {"a": 3}, "a": 4}]'), null);
 });
 
 test('decodeConfig keeps what the user wrote and fills every other field with the reference default', () => {

@@ -12,6 +12,7 @@ import { describeError } from '../../src/algebra/errors.js';
 import { canonicalJson, decodeGrid, dependenciesOf, gridPoints, gridSize, jobIdOf, taskCountOf } from '../../src/algebra/grid.js';
 import { sha256OfBytes, sha256OfText } from '../../src/algebra/sha256.js';
 import { sweepJobs } from '../../src/cpg/sweep.js';
+import { MAX_WASM_THREADS } from '../../src/algebra/threads.js';
 
 test('SHA-256 agrees with node:crypto on any bytes and text', () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => sha256OfBytes(b) === createHash('sha256').update(b).digest('hex')));
@@ -98,7 +99,7 @@ test("a job's id does not depend on key order, backend or thread count, and does
       axesArb,
       fc.integer(),
       fc.constantFrom('auto', 'wasm', 'cpu', 'tensorflow'),
-      fc.integer({ min: 1, max: 64 }),
+      fc.integer({ min: 1, max: MAX_WASM_THREADS }),
       (axes, salt, backend, threads) => {
         let s = salt >>> 0;
         const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);

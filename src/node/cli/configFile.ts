@@ -1,17 +1,27 @@
-/** Reading a `--config` file: JSON of configuration fields, every field optional, unknown fields refused. */
+/** Reading a `--config` file: JSON of configuration fields, every field optional, unknown fields refused; and the run's configuration from it and the flags. */
 import { promises as fs } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import { RunConfigInput, decodeWith, parseJson } from '../../algebra/codecs.js';
+import { RunConfigInput, decodeConfig, decodeWith, parseJson, type RunConfig } from '../../algebra/codecs.js';
 import type { CpgError } from '../../algebra/errors.js';
+import { withPreset } from '../../cpg/presets.js';
+import { nodeBackendProblem } from './args.js';
 
-/** The fields of a configuration file, decoded (errors name the file and field). */
+/** The fields of a configuration file, decoded (errors name the file and field; a key given twice is refused). */
 export const readConfigFile = async (file: string): Promise<E.Either<CpgError, RunConfigInput>> => {
   const text = await fs.readFile(file, 'utf8').then(
     (t) => E.right<CpgError, string>(t),
     (err: NodeJS.ErrnoException) => E.left<CpgError, string>({ tag: 'ConfigError', field: '--config', message: `cannot read ${file}: ${err.code ?? err.message}` }),
   );
-  return pipe(text, E.chain(parseJson(file)), E.chain(decodeWith(RunConfigInput, file)));
+  return pipe(
+    text,
+    E.chain(parseJson(file)),
+    E.chain(decodeWith(RunConfigInput, file)),
+    E.chain((c) => {
+      const bad = nodeBackendProblem(c.backend);
+      return bad === undefined ? E.right(c) : E.left<CpgError, RunConfigInput>({ tag: 'DecodeError', file, field: 'backend', message: bad.message });
+    }),
+  );
 };
 
 /** The configuration fields a command was given: its --config file's, then its flags' (flags win), decoded. */
@@ -21,4 +31,22 @@ export const givenFields = async (configFile: string | undefined, flags: Readonl
     file,
     E.chain((fromFile) => E.map((fromFlags: RunConfigInput) => ({ fromFile, fromFlags }))(decodeWith(RunConfigInput, undefined)(flags))),
   );
+};
+
+/**
+ * The configuration `cpg run` runs with: the benchmark's preset, then the
+ * config file, then flags, decoded with the reference defaults (`cpg help
+ * run` shows the same).
+ */
+export const resolveRunConfig = async (configFile: string | undefined, flags: Readonly<Record<string, unknown>>): Promise<E.Either<CpgError, RunConfig>> => {
+  const given = await givenFields(configFile, flags);
+  if (E.isLeft(given)) return given;
+  const { fromFile, fromFlags } = given.right;
+  const merged = decodeConfig(undefined)(withPreset({ ...fromFile, ...fromFlags }));
+  // A cross-field fault in a value that came from the config file (not a flag) names the file.
+  const top = (field: string) => field.replace(/[[.].*$/, '');
+  return E.isLeft(merged) && merged.left.tag === 'DecodeError' && merged.left.file === undefined && configFile !== undefined &&
+    top(merged.left.field) in fromFile && !(top(merged.left.field) in fromFlags)
+    ? E.left<CpgError, RunConfig>({ ...merged.left, file: configFile })
+    : merged;
 };

@@ -14,6 +14,7 @@ import { RunConfig, decodeConfig, decodeWith, type RunConfigInput as Input } fro
 import type { CpgError } from '../../algebra/errors.js';
 import { type GoalChoice, type RunManifest, type TaskSource, modelShape } from '../../algebra/manifest.js';
 import { checkTaskFor, checkTaskName } from '../../algebra/task.js';
+import { recordedThreads } from '../../algebra/threads.js';
 import { architectureFor } from '../../cpg/context.js';
 import type { RunEvent } from '../../cpg/events.js';
 import { withPresetFor } from '../../cpg/presets.js';
@@ -41,13 +42,23 @@ export const parseGoal = (text: string | undefined): E.Either<CpgError, GoalChoi
     : E.left(usage('--goal', `expected an accuracy in [0, 1] (like 0.95), 'individual' or 'none', got '${text}'`));
 };
 
-/** The configuration of this learn: the model's (or, for a new model, the preset for your own data), then the file, then flags. */
-const resolveConfig = async (cmd: LearnCommand, m: RunManifest | null): Promise<E.Either<CpgError, { readonly config: RunConfig; readonly changed: boolean }>> => {
+/**
+ * The configuration of this learn: the model's (or, for a new model, the
+ * preset for your own data), then the file, then flags (`cpg help learn`
+ * shows the same).
+ */
+export const resolveLearnConfig = async (
+  cmd: Pick<LearnCommand, 'dir' | 'configFile' | 'flags'>,
+  m: RunManifest | null,
+): Promise<E.Either<CpgError, { readonly config: RunConfig; readonly changed: boolean }>> => {
   const fields = await givenFields(cmd.configFile, cmd.flags);
   if (E.isLeft(fields)) return fields;
   const given: Input = { ...fields.right.fromFile, ...fields.right.fromFlags };
   for (const f of ['benchmark', 'tasks', 'dataPath'] as const)
     if (given[f] !== undefined) return E.left(usage(f, `is about a shipped benchmark; \`cpg learn\` learns the task in --data`));
+  // Fields a learn would not use (no flag of its sets them; a config file may): refused rather than ignored.
+  if (given.goals !== undefined) return E.left({ tag: 'DecodeError', file: cmd.configFile, field: 'goals', message: "is a run's goal source; `cpg learn` takes each task's goal with --goal" });
+  if (given.onlyTask !== undefined) return E.left({ tag: 'DecodeError', file: cmd.configFile, field: 'onlyTask', message: "is for the individual baseline's networks; `cpg learn` learns with cpg or packnet" });
   // A new model starts from the preset for your own data; an existing one from its own configuration.
   const decoded =
     m === null
@@ -98,7 +109,7 @@ export const learnCommand = async (
       field: 'dir',
       message: `${cmd.dir} has an unfinished task '${pending.name}': \`cpg resume ${cmd.dir}\` finishes it first`,
     });
-  const resolved = await resolveConfig(cmd, model);
+  const resolved = await resolveLearnConfig(cmd, model);
   if (E.isLeft(resolved)) return io.fail(resolved.left, true);
   const { config, changed } = resolved.right;
   // A held task's folder is split as it was when it was learned, so the same folder is the same data.
@@ -140,7 +151,7 @@ export const learnCommand = async (
       signal,
       ...(model === null ? { config } : {}),
       ...(config.backend !== 'auto' ? { backend: config.backend } : {}),
-      ...(config.threads !== undefined ? { threads: config.threads } : {}),
+      ...(config.threads !== undefined ? { threads: recordedThreads(config.threads)! } : {}),
     })([request]),
   );
 };

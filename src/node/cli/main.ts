@@ -7,27 +7,27 @@
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Observable } from 'rxjs';
-import { RunConfigInput, decodeConfig, decodeWith, newRunDefaults, runConfigDefaults, type RunConfig } from '../../algebra/codecs.js';
+import { RunConfigInput, decodeWith } from '../../algebra/codecs.js';
 import { type CpgError, describeError, exitCodeOf } from '../../algebra/errors.js';
-import { withPreset, presets } from '../../cpg/presets.js';
 import type { RunEvent } from '../../cpg/events.js';
 import { evaluateRun, runEvents } from '../runs.js';
-import { asFlag, configFields, kebab, parseArgs, type Command } from './args.js';
+import { asFlag, configFields, parseArgs } from './args.js';
 import { drift, pct, renderer, table } from './render.js';
 import { learnCommand } from './learn.js';
 import { predictCommand } from './predict.js';
 import { DEFAULT_TOLERANCE, type EvalRow } from '../../cpg/evalRun.js';
 import { exportCommand } from './export.js';
-import { givenFields } from './configFile.js';
+import { resolveRunConfig } from './configFile.js';
 import { shutdownBackend } from '../backend.js';
-import { sweepCommand, sweepHelp, workerCommand } from './sweep.js';
+import { sweepCommand, workerCommand } from './sweep.js';
+import { helpText } from './help.js';
 import { onStopSignal } from './stop.js';
 import { creatableDir } from '../dirs.js';
 
 /** Errors in the user's words: config fields named as the flags that set them. */
 const explain = (e: CpgError, fromFlags: boolean): string => {
   if (fromFlags && e.tag === 'DecodeError' && e.file === undefined) return `invalid value for ${asFlag(e.field)}: ${e.message}`;
-  if (fromFlags && e.tag === 'ConfigError' && /^[a-z]/.test(e.field) && configFields().includes(e.field.replace(/[[.].*$/, '')))
+  if (fromFlags && e.tag === 'ConfigError' && /^[a-z]/.test(e.field) && (configFields() as readonly string[]).includes(e.field.replace(/[[.].*$/, '')))
     return `invalid value for ${asFlag(e.field)}: ${e.message}`;
   return describeError(e);
 };
@@ -45,28 +45,6 @@ const failReading = (e: CpgError): number => {
 };
 
 const timestamp = (): string => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-
-/** The run's configuration: benchmark preset, then the config file, then flags; decoded with the reference defaults. */
-const resolveConfig = async (cmd: Extract<Command, { kind: 'run' }>): Promise<E.Either<CpgError, RunConfig>> => {
-  const given = await givenFields(cmd.configFile, cmd.flags);
-  if (E.isLeft(given)) return given;
-  const { fromFile, fromFlags } = given.right;
-  const merged = decodeConfig(undefined)(withPreset({ ...fromFile, ...fromFlags }));
-  // A cross-field fault in a value that came from the config file (not a flag) names the file.
-  const top = (field: string) => field.replace(/[[.].*$/, '');
-  const config =
-    E.isLeft(merged) && merged.left.tag === 'DecodeError' && merged.left.file === undefined && cmd.configFile !== undefined &&
-    top(merged.left.field) in fromFile && !(top(merged.left.field) in fromFlags)
-      ? E.left<CpgError, RunConfig>({ ...merged.left, file: cmd.configFile })
-      : merged;
-  if (E.isRight(config) && config.right.benchmark === 'cifar100' && config.right.dataPath === undefined)
-    return E.left({
-      tag: 'ConfigError',
-      field: 'dataPath',
-      message: 'CIFAR-100 cannot be downloaded here: give its binary directory with --data DIR (cifar-100-binary/ with train.bin and test.bin)',
-    });
-  return config;
-};
 
 /**
  * A run started by a sweep or a worker (with an IPC channel to it) must not
@@ -120,165 +98,26 @@ export const follow = (dir: string, start: (signal: AbortSignal) => Observable<R
     });
   });
 
-/** "(MNIST family: 8)" when the MNIST presets agree on a field, else which benchmark sets what. */
-const mnistPresets = (field: string, shown: (v: unknown) => string): string => {
-  const family = ['split-mnist', 'permuted-mnist', 'split-fmnist'] as const;
-  const values = family.map((b) => shown((presets[b] as Record<string, unknown>)[field]));
-  if (values.every((v) => v === '')) return '';
-  if (values.every((v) => v === values[0])) return `(MNIST family: ${values[0]})`;
-  const groups = new Map<string, string[]>();
-  family.forEach((b, i) => groups.set(values[i]!, [...(groups.get(values[i]!) ?? []), b]));
-  return `(${[...groups].map(([v, bs]) => `${bs.join(', ')}: ${v === '' ? 'default' : v}`).join('; ')})`;
-};
-
-const helpText = (topic: string | undefined): string => {
-  const defaults: Record<string, unknown> = { ...runConfigDefaults, ...newRunDefaults };
-  const fields = configFields()
-    .filter((f) => !['benchmark', 'method', 'net'].includes(f))
-    .map((f) => {
-      const d = defaults[f];
-      const shown = (v: unknown) => (v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
-      return `    --${kebab(f).padEnd(22)} ${shown(d).padEnd(14)} ${mnistPresets(f, shown)}`.trimEnd();
-    });
-  const common = `
-Usage:
-  cpg run [--benchmark B] [--method M] [--net N] [--out DIR] [--config FILE] [field flags]
-  cpg learn RUN --task NAME --data DIR [--goal ACC|individual|none] [--config FILE] [field flags]
-  cpg resume DIR [--backend auto|tensorflow|webgpu|webgl|wasm|cpu] [--threads N]
-  cpg eval DIR [--task NAME] [--tolerance X]
-  cpg predict RUN --task NAME|all FILE|DIR... [--json]
-  cpg export RUN --task NAME|all --out DIR [--format tfjs|onnx]
-  cpg sweep --grid GRID.json --out DIR [--concurrency N | --redis URL [--detach]]
-  cpg sweep DIR --status | --cancel
-  cpg worker --redis URL [--concurrency N] [--lock-duration MS] [--stall-interval MS]
-  cpg help [run|learn|resume|eval|predict|export|sweep]
-
-Commands:
-  run      learn a benchmark's tasks one after the other, checkpointing every stage
-  learn    learn one more task, from an image folder, into the model in RUN (created by the first call)
-  resume   continue a stopped or killed run or learn from its last completed stage
-  eval     re-evaluate finished tasks from a checkpoint alone and prove their outputs unchanged
-  predict  classify images with finished tasks of the model in RUN
-  export   write a finished task as a tfjs LayersModel or an ONNX file any app can load
-  sweep    run a grid of configurations as jobs (here, or on workers over Redis) and tabulate them
-  worker   take sweep jobs from Redis and run them, on any number of machines
-`;
-  if (topic === 'resume')
-    return `${common}
-cpg resume DIR continues the run in DIR exactly where its last completed stage
-ended, with the same seeds; it ends with the same finished tasks as a run that
-was never stopped. --backend / --threads may differ from the original run.`;
-  if (topic === 'learn')
-    return `${common}
-cpg learn RUN --task NAME --data DIR learns one task into the model in RUN and
-rewrites RUN/report.json and report.html for every task so far.
-
-  DIR        one sub-folder per class (DIR/<class>/*.png|*.jpg, sub-folders allowed),
-             or DIR/train, DIR/val, DIR/test each with the class folders. Labels follow
-             the sorted class names; files without an image extension and hidden
-             entries are skipped. Without train/val/test each class is split with
-             --val-fraction and --test-fraction (seeded by --seed).
-  --goal     where the task's accuracy goal comes from: individual (default: a network
-             trained on the task alone), a fraction such as 0.9, or none.
-
-The first call creates RUN: the input shape is the first image's height × width
-(grey if every image is grey, else RGB), normalised with the first task's
-training images; --net (default mlp), --method (cpg or packnet) and the stage
-flags are taken then. Later calls use RUN's configuration; they may change a
-task's stage lengths and rates, not the net or the method. RUN may also be a
-finished \`cpg run\` (one more task for a benchmark model).
-
-Capacity for tasks to come (--capacity-budget share, the default): a task keeps
-at most 1 − --reserve (default 0.9) of the room — free weights plus the growth
-still allowed — or an equal share of it among the tasks left to
---expected-tasks N. Where compacting every free weight to that share would
-need a sparsity beyond the sweep's last target, --claim share makes the task
-claim at random only what that target compacts to its share (default: all, the
-reference; share helps long streams on short budgets, see BENCHMARKS.md).
-A warning (capacity-low) says when the model runs out of room; a later learn
-may raise --max-multiplier to give it more.
-
-A killed learn is finished by \`cpg resume RUN\`. RUN is locked while a process
-works on it; bad input is refused (exit 2) before RUN is touched.`;
-  if (topic === 'predict')
-    return `${common}
-cpg predict RUN --task NAME FILE|DIR... classifies images with the finished
-task NAME of the model in RUN (--task all: with every finished task). A DIR is
-read recursively in sorted order, taking .png, .jpg and .jpeg files. Images are
-decoded, resized and normalised exactly as the task's training images were;
-each gets its label (class name), the confidence and the top 3. --json prints
-one JSON object per line instead:
-  {"file": "...", "label": "...", "index": n, "confidence": 0..1, "top": [{"label", "confidence"}, ...]}
-(with "task" first under --task all). Every image is decoded before anything
-is printed: a file that is not an image refuses the call (exit 2), naming it.
---backend and --threads choose where it runs (default: the run's).`;
-  if (topic === 'export')
-    return `${common}
-cpg export RUN --task NAME --out DIR [--format tfjs|onnx] writes the finished
-task NAME of the model in RUN (--task all: every finished task, each in
-DIR/<task name>/) as a model any app can load, with task.json beside it (class
-names in output order, input shape, the normalisation folded in, accuracy, net,
-width and the SHA-256 of RUN's run.json):
-  tfjs (default)  a LayersModel directory: model.json and weights.bin, stock layers only;
-                  loads with tf.loadLayersModel in a program that does not import cpg
-  onnx            model.onnx, opset ${13}; input NHWC, convolutions NCHW inside
-Both take pixels / 255 in [0, 1], NHWC [batch, height, width, channels] with any
-batch size, and output logits. DIR must not exist yet, or be empty; nothing is
-written unless every file could be.`;
-  if (topic === 'sweep' || topic === 'worker') return `${common}
-${sweepHelp}`;
-  if (topic === 'eval')
-    return `${common}
-cpg eval DIR [--task NAME] [--tolerance X] rebuilds every finished task (or
-NAME) from DIR's checkpoint, measures its test and validation accuracy, and
-compares its logits on a fixed probe batch with those recorded when it
-finished: on the backend that recorded them (same backend, thread count and
-SIMD) they must be bit-identical (drift 0); on another, which rounds floats
-differently, within --tolerance (default 1e-4). Exit 1, with the reason, when
-a task fails its check.`;
-  return `${common}
-cpg run — the common flags:
-    --benchmark  split-mnist | permuted-mnist | split-fmnist | cifar100   (default split-mnist)
-    --method     cpg | packnet | finetune | individual                    (default cpg)
-    --net        mlp | lenet | vgg-small | vgg16 | resnet18               (default: mlp, vgg16 for cifar100)
-    --out DIR    the run directory (default runs/<benchmark>-<method>-<date>)
-    --config F   a JSON file of configuration fields (flags win over it)
-    --data DIR   CIFAR-100's binary directory (cifar-100-binary/ with train.bin, test.bin)
-    --goals F    a goal file {"task name": accuracy, ...}; default: train one network per task first
-    --tasks N    learn only the first N tasks
-    --backend    auto | tensorflow | webgpu | webgl | wasm | cpu (also CPG_BACKEND; webgpu: Node with the optional
-                 webgpu package, chosen by auto only on a hardware adapter; webgl: browsers only); --threads N for wasm
-
-Every configuration field is a flag (reference defaults for CIFAR-100 / VGG16;
-the MNIST family has shorter stages, shown in brackets):
-${fields.join('\n')}
-
-Examples:
-  cpg run                                          # Split MNIST, CPG, goals from individual networks
-  cpg run --benchmark permuted-mnist --tasks 10 --out runs/pmnist
-  cpg run --method packnet --out runs/packnet      # a baseline on the same data and budget
-  cpg run --benchmark cifar100 --data ~/data/cifar-100-binary --backend tensorflow
-  cpg learn runs/mine --task zero-one --data data/zero-one     # your own images, one task per call
-  cpg resume runs/pmnist
-  cpg eval runs/pmnist --task digits-0-1
-`;
-};
-
 const main = async (argv: readonly string[]): Promise<number> => {
   const parsed = parseArgs(argv);
   if (E.isLeft(parsed)) return fail(parsed.left, true);
   const cmd = parsed.right;
   switch (cmd.kind) {
-    case 'help':
-      process.stdout.write(`${helpText(cmd.topic)}\n`);
+    case 'help': {
+      const text = await helpText(cmd.topic, cmd.argv);
+      if (E.isLeft(text)) return fail(text.left, true);
+      process.stdout.write(`${text.right}\n`);
       return 0;
+    }
     case 'version':
       process.stdout.write('cpg 0.1.0\n');
       return 0;
     case 'run': {
-      const config = await resolveConfig(cmd);
+      const config = await resolveRunConfig(cmd.configFile, cmd.flags);
       if (E.isLeft(config)) return fail(config.left, true);
       const c = config.right;
+      if (c.benchmark === 'cifar100' && c.dataPath === undefined)
+        return fail({ tag: 'ConfigError', field: 'dataPath', message: 'CIFAR-100 cannot be downloaded here: give its binary directory with --data DIR (cifar-100-binary/ with train.bin and test.bin)' }, true);
       if (c.benchmark === 'custom')
         return fail({ tag: 'ConfigError', field: 'benchmark', message: "'custom' is a model learned from your own tasks: use `cpg learn RUN --task NAME --data DIR`" }, true);
       const out = cmd.out ?? path.join('runs', `${c.benchmark}-${c.method}-${c.net}-${timestamp()}`);

@@ -11,7 +11,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Method, RunReport, decodeWith, parseJson, type RunConfig } from '../../algebra/codecs.js';
 import type { CpgError } from '../../algebra/errors.js';
-import { canonicalJson, pointLabel, type GridJob } from '../../algebra/grid.js';
+import { MAX_GRID_JOBS, canonicalJson, pointLabel, type GridJob } from '../../algebra/grid.js';
 import { sha256OfText } from '../../algebra/sha256.js';
 import { sweepJobs } from '../../cpg/sweep.js';
 import { type JobSpec, isJobFinished, jobProgress, runDirOf } from '../sweep/job.js';
@@ -30,7 +30,7 @@ import {
   writeSweepText,
 } from '../sweep/sweepFile.js';
 import { type BenchResult, type RunSummary, budgetOf, duration, renderMarkdown, renderText, resultJson, summarize } from './accuracyTable.js';
-import { type ScannedFlags, kebab, scanFlags } from './args.js';
+import { intFlag, kebab, nodeBackendProblem, scanCommand } from './args.js';
 import { table } from './render.js';
 import { onStopSignal } from './stop.js';
 import { creatableDir } from '../dirs.js';
@@ -39,18 +39,6 @@ type Fail = (e: CpgError) => number;
 
 const usage = (message: string, field = 'command line'): CpgError => ({ tag: 'ConfigError', field, message });
 
-type Parsed = ScannedFlags;
-
-/** A command's flags, by the parser every command shares (src/node/cli/args.ts); an unknown flag lists the ones it takes. */
-const parseFlags = (command: string, argv: readonly string[], valued: readonly string[], switches: readonly string[]): E.Either<CpgError, Parsed> =>
-  scanFlags(argv, { valued, switches, unknown: (name) => `unknown flag --${name} for \`cpg ${command}\` (flags: ${[...valued, ...switches].map((f) => `--${f}`).join(', ')})` });
-
-const intFlag = (p: Parsed, name: string, fallback: number, min: number): E.Either<CpgError, number> => {
-  const text = p.values[name];
-  if (text === undefined) return E.right(fallback);
-  const n = Number(text);
-  return text.trim() !== '' && Number.isInteger(n) && n >= min ? E.right(n) : E.left(usage(`expected an integer ≥ ${min}, got '${text}'`, `--${name}`));
-};
 
 // ---------------------------------------------------------------------------
 // Jobs and tables
@@ -69,6 +57,8 @@ const readGrid = async (file: string, given?: string): Promise<E.Either<CpgError
   for (const j of jobs.right) {
     const at = `(grid point ${pointLabel(j.point)})`;
     if (j.config.benchmark === 'custom') return E.left({ tag: 'DecodeError', file, field: 'benchmark', message: `'custom' is a model learned from your own tasks with \`cpg learn\`, not a benchmark a sweep can run ${at}` });
+    const backend = nodeBackendProblem(j.config.backend);
+    if (backend !== undefined) return E.left({ tag: 'DecodeError', file, field: 'backend', message: `${backend.message} ${at}` });
     if (j.config.benchmark === 'cifar100' && j.config.dataPath === undefined)
       return E.left({ tag: 'DecodeError', file, field: 'dataPath', message: `CIFAR-100 needs its binary directory: set "dataPath" ${at}` });
   }
@@ -161,24 +151,19 @@ const finish = async (dir: string, sweep: SweepFile, results: readonly JobResult
 // cpg sweep
 
 export const sweepHelp = `Usage:
-  cpg sweep --grid GRID.json --out DIR [--concurrency N]             run every job here, N child processes at a time (default 1)
+  cpg sweep --grid GRID.json --out DIR [--concurrency N]             run every job here, N child processes at a time
   cpg sweep --grid GRID.json --out DIR --redis URL [--detach]        enqueue the jobs for \`cpg worker\`s, wait for them (or not)
   cpg sweep DIR --status                                             queued, active, done and failed jobs, with progress
   cpg sweep DIR --cancel                                             remove queued jobs, stop running ones
   cpg worker --redis URL [--concurrency N] [--lock-duration MS] [--stall-interval MS]
 
 GRID.json is {"config": {…fixed fields…}, "axes": {"field": [values…]}}: fields as in --config,
-one job per point of the Cartesian product (at most 10,000). A job's id is the SHA-256 of its
+one job per point of the Cartesian product (at most ${MAX_GRID_JOBS.toLocaleString('en-US')}). A job's id is the SHA-256 of its
 resolved configuration (without backend and threads); it runs in DIR/runs/<id>/ with its log
-job.log beside the run. A finished job is not run again; a stopped one resumes from its checkpoint.
-Other flags: --queue NAME (default ${DEFAULT_QUEUE}), --attempts N (default 3, with backoff).`;
+job.log beside the run. A finished job is not run again; a stopped one resumes from its checkpoint.`;
 
 export const sweepCommand = async (argv: readonly string[], fail: Fail): Promise<number> => {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${sweepHelp}\n`);
-    return 0;
-  }
-  const parsed = parseFlags('sweep', argv, ['grid', 'out', 'concurrency', 'redis', 'queue', 'attempts'], ['detach', 'status', 'cancel']);
+  const parsed = scanCommand('sweep', argv);
   if (E.isLeft(parsed)) return fail(parsed.left);
   const p = parsed.right;
   if (p.switches.has('status') || p.switches.has('cancel')) {
@@ -193,9 +178,9 @@ export const sweepCommand = async (argv: readonly string[], fail: Fail): Promise
   const out = p.values['out'];
   if (grid === undefined) return fail(usage('`cpg sweep` needs --grid GRID.json', '--grid'));
   if (out === undefined) return fail(usage('`cpg sweep` needs --out DIR (where the runs and tables go)', '--out'));
-  const concurrency = intFlag(p, 'concurrency', 1, 1);
+  const concurrency = intFlag('sweep', p.values, 'concurrency');
   if (E.isLeft(concurrency)) return fail(concurrency.left);
-  const attempts = intFlag(p, 'attempts', 3, 1);
+  const attempts = intFlag('sweep', p.values, 'attempts');
   if (E.isLeft(attempts)) return fail(attempts.left);
   const redisUrl = p.values['redis'];
   if (redisUrl === undefined) {
@@ -223,6 +208,9 @@ const prepareSweep = async (grid: string, out: string, text?: string): Promise<E
   const ids = jobs.right.map((j) => j.id);
   if (held.right !== null && canonicalJson([...held.right.jobs.map((j) => j.id)].sort()) !== canonicalJson([...ids].sort()))
     return E.left(usage(`${dir} holds another sweep (its jobs differ from this grid's): choose another --out`, '--out'));
+  // A run's directory is no sweep's: the jobs would be written into it.
+  if (held.right === null && (await fs.stat(path.join(dir, 'run.json')).then(() => true, () => false)))
+    return E.left(usage(`${dir} holds a run (run.json), not a sweep: choose another --out`, '--out'));
   await fs.rm(path.join(dir, 'cancelled'), { force: true });
   // A grid given as text is written where the sweep says it is, once the sweep is known to be this one.
   if (text !== undefined) {
@@ -428,20 +416,18 @@ const cancel = async (dir: string, given: string | undefined, fail: Fail): Promi
 // cpg worker
 
 export const workerCommand = async (argv: readonly string[], fail: Fail): Promise<number> => {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${sweepHelp}\n`);
-    return 0;
-  }
-  const parsed = parseFlags('worker', argv, ['redis', 'concurrency', 'lock-duration', 'stall-interval', 'queue'], []);
+  const parsed = scanCommand('worker', argv);
   if (E.isLeft(parsed)) return fail(parsed.left);
   const p = parsed.right;
   if (p.positional.length > 0) return fail(usage(`unexpected argument '${p.positional[0]}'`));
   const url = p.values['redis'];
   if (url === undefined) return fail(usage('`cpg worker` needs --redis URL', '--redis'));
-  const concurrency = intFlag(p, 'concurrency', 1, 1);
-  const lock = intFlag(p, 'lock-duration', 30_000, 1000);
-  const stall = intFlag(p, 'stall-interval', 30_000, 1000);
-  for (const x of [concurrency, lock, stall]) if (E.isLeft(x)) return fail(x.left);
+  const concurrency = intFlag('worker', p.values, 'concurrency');
+  if (E.isLeft(concurrency)) return fail(concurrency.left);
+  const lock = intFlag('worker', p.values, 'lock-duration');
+  if (E.isLeft(lock)) return fail(lock.left);
+  const stall = intFlag('worker', p.values, 'stall-interval');
+  if (E.isLeft(stall)) return fail(stall.left);
   const queueName = p.values['queue'] ?? DEFAULT_QUEUE;
   if (queueName.includes(':') || queueName === '') return fail(usage(`a queue name may not be empty or contain ':', got '${queueName}'`, '--queue'));
   const redis = await connectRedis(url);
@@ -449,12 +435,12 @@ export const workerCommand = async (argv: readonly string[], fail: Fail): Promis
   const stamp = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   const worker = startWorker(redis.right, {
     queue: queueName,
-    concurrency: E.getOrElse(() => 1)(concurrency),
-    lockDurationMs: E.getOrElse(() => 30_000)(lock),
-    stalledIntervalMs: E.getOrElse(() => 30_000)(stall),
+    concurrency: concurrency.right,
+    lockDurationMs: lock.right,
+    stalledIntervalMs: stall.right,
     say: stamp,
   });
-  stamp(`worker ${process.pid} on ${os.hostname()}: queue '${queueName}' on ${redactUrl(url)}, ${E.getOrElse(() => 1)(concurrency)} at a time`);
+  stamp(`worker ${process.pid} on ${os.hostname()}: queue '${queueName}' on ${redactUrl(url)}, ${concurrency.right} at a time`);
   return new Promise<number>((resolve) => {
     onStopSignal(() => {
       stamp(`worker ${process.pid}: stopping (running jobs stop at their next step and are retried)`);

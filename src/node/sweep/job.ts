@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import type { RunConfig } from '../../algebra/codecs.js';
 import { describeError } from '../../algebra/errors.js';
+import { recordedThreads } from '../../algebra/threads.js';
 import { fsStore } from '../stores/fs.js';
 import { makeDirs } from '../dirs.js';
 import { assembleIndividual, isAssembled } from './assemble.js';
@@ -178,7 +179,7 @@ export const attemptJob = async (job: JobSpec, hooks: AttemptHooks = {}): Promis
   const written = resumable && (await exists(jobFile)) ? E.right('') : await store.writeReport('job.json', `${JSON.stringify(resolved.config, null, 1)}\n`)();
   if (written._tag === 'Left') return { kind: 'failed', mode: 'run', code: null, signal: null, message: `cannot write ${jobFile}`, forGood: false, seconds: seconds() };
   const mode = resumable ? 'resume' : 'run';
-  const over = [...(job.config.backend !== 'auto' ? ['--backend', job.config.backend] : []), ...(job.config.threads !== undefined ? ['--threads', String(job.config.threads)] : [])];
+  const over = [...(job.config.backend !== 'auto' ? ['--backend', job.config.backend] : []), ...(job.config.threads !== undefined ? ['--threads', String(recordedThreads(job.config.threads))] : [])];
   const args = mode === 'run' ? ['run', '--config', jobFile, '--out', job.runDir] : ['resume', job.runDir, ...over];
   const log = path.join(job.runDir, 'job.log');
   const from = (await fs.stat(log).catch(() => null))?.size ?? 0;

@@ -20,7 +20,7 @@ import { attemptJob, jobProgress, notRunBecause, runDirOf } from './job.js';
 import { isCancelled, redactUrl } from './sweepFile.js';
 
 /** The queue every sweep shares unless told otherwise. */
-export const DEFAULT_QUEUE = 'cpg-sweeps';
+export { DEFAULT_QUEUE } from '../../algebra/grid.js';
 
 /** How long connecting to Redis may take before it is reported unreachable. */
 export const CONNECT_TIMEOUT_MS = 5000;

@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import type { RunConfig } from '../../algebra/codecs.js';
+import { type RunConfig, parseJson } from '../../algebra/codecs.js';
 import type { CpgError } from '../../algebra/errors.js';
 import { fsStore } from '../stores/fs.js';
 
@@ -50,13 +50,10 @@ export const readSweep = async (dir: string): Promise<E.Either<CpgError, SweepFi
   const text = await fs.readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : e));
   if (text === null) return E.right(null);
   if (typeof text !== 'string') return E.left(sweepError(dir, `cannot read: ${text.code ?? text.message}`));
-  try {
-    const u = JSON.parse(text) as Partial<SweepFile>;
-    if (u.format !== 'cpg-sweep' || u.version !== 1 || !Array.isArray(u.jobs)) return E.left(sweepError(dir, 'not a cpg sweep file (format cpg-sweep, version 1)'));
-    return E.right(u as SweepFile);
-  } catch {
-    return E.left(sweepError(dir, 'not valid JSON'));
-  }
+  return E.chain((parsed: unknown) => {
+    const u = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Partial<SweepFile>;
+    return u.format !== 'cpg-sweep' || u.version !== 1 || !Array.isArray(u.jobs) ? E.left(sweepError(dir, 'not a cpg sweep file (format cpg-sweep, version 1)')) : E.right(u as SweepFile);
+  })(parseJson(file)(text));
 };
 
 /** Write sweep.json atomically. */
