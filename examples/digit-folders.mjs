@@ -4,14 +4,14 @@
  * class folders, the layout `cpg learn --data` reads: OUT/<task>/<class>/*.png
  * for four two-digit tasks (zero-one, two-three, four-five, six-seven).
  *
- *   node examples/digit-folders.mjs OUT [IMAGES_PER_CLASS]   (default 300)
+ *   node examples/digit-folders.mjs OUT [IMAGES_PER_CLASS]   (default 500: a task's validation split then holds 100 images, enough to test a goal to one point)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import pngjs from 'pngjs';
 
-const [out, perClassText = '300'] = process.argv.slice(2);
+const [out, perClassText = '500'] = process.argv.slice(2);
 const perClass = Number(perClassText);
 if (out === undefined || !Number.isInteger(perClass) || perClass < 1) {
   process.stderr.write('usage: node examples/digit-folders.mjs OUT [IMAGES_PER_CLASS]\n');

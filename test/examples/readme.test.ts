@@ -1,7 +1,9 @@
 /**
  * The README's examples run as written, the way a user gets them: the
  * package is packed (`npm pack`), installed from the tarball into a fresh
- * project outside this repository, and every ```js block of the README is
+ * project outside this repository as the README's "In your project" says
+ * (so a program's imports are the project's own, never hoisted ones), its
+ * commands (`npx cpg …`) run there, and every ```js block of the README is
  * saved there as a module and run with `node`, in order, in that project. Each
  * must exit 0 with nothing on stderr; a block that uses cpg ends with a report
  * whose logit drift is 0, and a block that does not (plain tfjs loading an
@@ -33,16 +35,53 @@ test('the README has runnable blocks, and the extractor finds exactly the js one
   assert.deepEqual(runnableBlocks('```sh\nnpm start\n```\n```js\nconsole.log(1);\n```\n'), ['console.log(1);\n']);
 });
 
-test("every js block of the README runs as written against the packed package installed in a fresh project", { timeout: 600_000 }, () => {
+/** The shell block of "In your project": the install line, then the commands a user of the package types. */
+const projectBlock = (readme: string): { readonly install: readonly string[]; readonly commands: readonly string[] } => {
+  const section = /^## In your project\n([\s\S]*?)^## /m.exec(readme)?.[1] ?? '';
+  const block = /^```sh\n([\s\S]*?)^```$/m.exec(section)?.[1] ?? '';
+  const lines = block.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => l !== '');
+  const install = lines.find((l) => l.startsWith('npm install '))?.split(/\s+/).slice(2) ?? [];
+  return { install, commands: lines.filter((l) => !l.startsWith('npm install ')) };
+};
+
+/** The packages a program imports by name (not node: built-ins, not relative paths), as npm names them. */
+export const importedPackages = (code: string): string[] =>
+  [...code.matchAll(/^import\s[^'"]*?from\s+'([^']+)'/gm)]
+    .map((m) => m[1]!)
+    .filter((spec) => !spec.startsWith('node:') && !spec.startsWith('.'))
+    .map((spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!));
+
+test('the README tells a project to install what its programs import', () => {
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const { install, commands } = projectBlock(readme);
+  assert.ok(install.includes('cpg') && install.includes('rxjs'), `the install line: ${install.join(' ')}`);
+  assert.ok(commands.some((c) => c.startsWith('npx cpg ')), 'the commands use npx cpg');
+  const declared = new Set(install.map((p) => p.replace(/(?<=.)@[^/]*$/, '')));
+  for (const code of runnableBlocks(readme)) for (const pkg of importedPackages(code)) assert.ok(declared.has(pkg), `a README program imports '${pkg}', which the install line does not name`);
+  assert.deepEqual(importedPackages("import a from 'x/y';\nimport { b } from '@s/p/q';\nimport c from 'node:fs';\nimport d from './e.js';"), ['x', '@s/p']);
+});
+
+test("the README's commands and every js block run as written in a fresh project that installs the packed package as the README says", { timeout: 900_000 }, () => {
   const work = mkdtempSync(path.join(tmpdir(), 'cpg-readme-'));
   try {
     const packed = npm(['pack', '--silent', '--pack-destination', work], root, 120_000).trim().split('\n').pop()!;
     const project = path.join(work, 'project');
     mkdirSync(project);
     writeFileSync(path.join(project, 'package.json'), `${JSON.stringify({ name: 'readme-check', private: true, type: 'module' }, null, 2)}\n`);
-    // Optional dependencies (tfjs-node-gpu) download libtensorflow when installed: a user without CUDA skips them too.
-    npm(['install', '--prefer-offline', '--omit=optional', '--no-save', path.join(work, packed)], project, 300_000);
-    const blocks = runnableBlocks(readFileSync(path.join(root, 'README.md'), 'utf8'));
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const { install, commands } = projectBlock(readme);
+    // The install line as written, with the packed tarball for cpg. Optional dependencies (tfjs-node-gpu) download
+    // libtensorflow when installed: a user without CUDA skips them too.
+    npm(['install', '--prefer-offline', '--omit=optional', ...install.map((p) => (p === 'cpg' ? path.join(work, packed) : p))], project, 300_000);
+    const declared = JSON.parse(readFileSync(path.join(project, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    for (const p of install) assert.ok(p.replace(/(?<=.)@[^/]*$/, '') in declared.dependencies, `${p} is declared by the project`);
+    for (const command of commands) {
+      const r = spawnSync('bash', ['-c', command], { cwd: project, encoding: 'utf8', timeout: 300_000, env: { ...process.env, CPG_BACKEND: 'wasm', npm_config_update_notifier: 'false' } });
+      assert.equal(r.status, 0, `${command} exited ${r.status} (${r.signal ?? ''}):\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+      if (command.startsWith('npx cpg learn')) assert.match(r.stdout, /max logit drift 0/, command);
+      if (command.startsWith('npx cpg predict')) assert.match(r.stdout, /three/, `${command}: a three is a three`);
+    }
+    const blocks = runnableBlocks(readme);
     for (const [i, code] of blocks.entries()) {
       const file = path.join(project, `readme-${i + 1}.mjs`);
       writeFileSync(file, code);
