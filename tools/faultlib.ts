@@ -1644,7 +1644,9 @@ export interface CliCase {
 
 /** Bad command lines beyond those of test/cli (`out`: a run directory that exists; `blocker`: a regular file). */
 export const cliCases = (work: string, existingRun: string, blocker: string): CliCase[] => {
-  const nowhere = ['--out', path.join(blocker, 'run')];
+  // Refused before the run directory is made: a fresh path (the judge checks it never appears), so the refusal
+  // tested is the case's own, not the --out check that comes first.
+  const nowhere = ['--out', path.join(work, 'never-created')];
   const dirAsFile = path.join(work, 'a-directory');
   fs.mkdirSync(dirAsFile, { recursive: true });
   return [

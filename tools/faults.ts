@@ -253,6 +253,7 @@ const main = async (): Promise<void> => {
     }
     const changed = treeChanges(before, hashTree(refA));
     if (changed.length > 0) fail('cli', `the existing run changed: ${changed.join(', ')}`);
+    if (fs.existsSync(path.join(work, 'never-created'))) fail('cli', 'a refused command line created its --out directory');
     const ok = results.filter((x) => x.ok).length;
     summary.push(`command-line cases: ${ok}/${results.length} refused with exit 2 and one line naming the flag or file`);
     log(`cli: ${ok}/${results.length} (${elapsed()})`);

@@ -182,6 +182,7 @@ test('bad command lines exit 2 with one line naming the flag or file', { timeout
     const r = judgeCli(c, await cpg(c.args));
     assert.ok(r.ok, `cpg ${r.args.join(' ')}: ${r.why}\n${r.stderr}`);
   }
+  assert.ok(!fs.existsSync(path.join(work, 'never-created')), 'a refused command line created its --out directory');
   // A cross-field fault inside a config file names the file, not a flag.
   const config = path.join(work, 'bad-config.json');
   fs.writeFileSync(config, JSON.stringify({ lrMilestones: [{ at: 0.8, factor: 0.1 }, { at: 0.5, factor: 0.1 }] }));

@@ -85,11 +85,8 @@ export const releaseHeldLocks = (): void => {
   held.clear();
 };
 
-let releasedAtExit = false;
 const releaseAtExit = (): void => {
-  if (releasedAtExit) return;
-  releasedAtExit = true;
-  process.on('exit', releaseHeldLocks);
+  if (!process.listeners('exit').includes(releaseHeldLocks)) process.on('exit', releaseHeldLocks);
 };
 
 /** A store over directory `dir` (created on the first write). */
