@@ -23,6 +23,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
 import { isDeepStrictEqual } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import { buildArchitecture } from '../src/algebra/architectures.js';
@@ -1648,6 +1649,7 @@ export const cliCases = (work: string, existingRun: string, blocker: string): Cl
   // tested is the case's own, not the --out check that comes first.
   const nowhere = ['--out', path.join(work, 'never-created')];
   const dirAsFile = path.join(work, 'a-directory');
+  const hostile = hostileInputs(work);
   fs.mkdirSync(dirAsFile, { recursive: true });
   return [
     { args: ['run', '--sparsities', '0.3,1', ...nowhere], names: /--sparsities\[1\]/ },
@@ -1692,7 +1694,54 @@ export const cliCases = (work: string, existingRun: string, blocker: string): Cl
     { args: ['run', '--benchmark', 'cifar100', '--data', blocker, ...nowhere], names: /blocker/ },
     { args: ['run', '--benchmark', 'cifar100', '--data', dirAsFile, ...nowhere], names: /a-directory/ },
     { args: ['run', '--out', existingRun, '--tasks', '2'], names: /already holds a run/ },
+    // Hostile command lines from a new user's and an attacker's tries (issue 27).
+    { args: ['run', '--out', '/proc/cpg-nope', '--tasks', '1'], names: /--out.*cannot create \/proc\/cpg-nope/ },
+    { args: ['run', '--out', path.join(blocker, 'run'), '--tasks', '1'], names: /--out.*not a directory/ },
+    { args: ['learn', '/proc/cpg-nope', '--task', 'x', '--data', hostile.folder], names: /RUN.*cannot create/ },
+    { args: ['export', existingRun, '--task', 'all', '--out', '/proc/cpg-nope/x'], names: /--out.*cannot create/ },
+    { args: ['run', '--threads', '999', ...nowhere], names: /--threads.*\[1, \d+\]/ },
+    { args: ['resume', existingRun, '--threads', '999'], names: /--threads/ },
+    { args: ['run', '--config', hostile.duplicateConfig, ...nowhere], names: /dup-config\.json.*"trainEpochs" is given twice/ },
+    { args: ['run', '--goals', hostile.duplicateGoals, '--tasks', '1', ...nowhere], names: /dup-goals\.json.*"digits-0-1" is given twice/ },
+    { args: ['sweep', '--grid', hostile.duplicateGrid, '--out', path.join(work, 'never-created')], names: /dup-grid\.json.*"seed" is given twice/ },
+    { args: ['resume', hostile.noRun], names: /no run here/ },
+    { args: ['learn', existingRun, '--task', '../evil', '--data', hostile.folder], names: /task '\.\.\/evil': name: holds '\/'/ },
+    { args: ['learn', existingRun, '--task', '..', '--data', hostile.folder], names: /cannot be '\.\.'/ },
+    { args: ['learn', existingRun, '--task', 'digits-0-1', '--data', hostile.folder], names: /holds a task named 'digits-0-1' learned from other data/ },
+    { args: ['run', '--max-multiplier', '100', ...nowhere], names: /--max-multiplier/ },
+    { args: ['run', '--backend', 'webgl', ...nowhere], names: /--backend.*browser/ },
+    { args: ['help', 'frob'], names: /no help on 'frob'/ },
   ];
+};
+
+/** The files the hostile command lines need: JSON with a repeated key, a folder holding no run, a small image folder. */
+const hostileInputs = (work: string): { readonly duplicateConfig: string; readonly duplicateGoals: string; readonly duplicateGrid: string; readonly noRun: string; readonly folder: string } => {
+  const duplicateConfig = path.join(work, 'dup-config.json');
+  fs.writeFileSync(duplicateConfig, '{"trainEpochs": 2,\n "lr": 0.1,\n "trainEpochs": 3}\n');
+  const duplicateGoals = path.join(work, 'dup-goals.json');
+  fs.writeFileSync(duplicateGoals, '{"digits-0-1": 0.9, "digits-0-1": 0.1}\n');
+  const duplicateGrid = path.join(work, 'dup-grid.json');
+  fs.writeFileSync(duplicateGrid, '{"config": {"tasks": 1}, "axes": {"seed": [1], "seed": [2]}}\n');
+  const noRun = path.join(work, 'holds-no-run');
+  fs.mkdirSync(noRun, { recursive: true });
+  // Two classes of 60 seeded grey 28×28 images: a task every model of MNIST's shape could take, and not one it holds.
+  const folder = path.join(work, 'noise-folder');
+  const r = rng(404);
+  for (const cls of ['a', 'b']) {
+    fs.mkdirSync(path.join(folder, cls), { recursive: true });
+    for (let i = 0; i < 60; i++) {
+      const png = new PNG({ width: 28, height: 28, colorType: 0 });
+      for (let p = 0; p < 28 * 28; p++) {
+        const v = Math.floor(r.next() * 256);
+        png.data[4 * p] = v;
+        png.data[4 * p + 1] = v;
+        png.data[4 * p + 2] = v;
+        png.data[4 * p + 3] = 255;
+      }
+      fs.writeFileSync(path.join(folder, cls, `${String(i).padStart(3, '0')}.png`), PNG.sync.write(png, { colorType: 0 }));
+    }
+  }
+  return { duplicateConfig, duplicateGoals, duplicateGrid, noRun, folder };
 };
 
 export interface CliResult {
