@@ -30,13 +30,14 @@ import { RunConfigInput, decodeConfig, decodeWith, type RunConfig, type RunRepor
 import { type CpgError, describeError } from '../src/algebra/errors.js';
 import type { SnapshotIndex } from '../src/algebra/snapshot.js';
 import { parseArgs } from '../src/node/cli/args.js';
-import { exitCodeOf } from '../src/algebra/errors.js';
+import { exitCodeOf, resumeExitCodeOf } from '../src/algebra/errors.js';
 import { MANIFEST_VERSION, modelShape } from '../src/algebra/manifest.js';
 import { withPreset } from '../src/cpg/presets.js';
 import { loadNet } from '../src/effects/snapshot.js';
 import { bytesFloat32 } from '../src/effects/store.js';
 import { fsStore, sha256 } from '../src/node/stores/fs.js';
 import { type RunRequest, evaluateRun, readRun, runEvents } from '../src/node/runs.js';
+import type { RunEvent } from '../src/cpg/events.js';
 
 /** The manifest of a run directory. */
 export const manifestPath = (dir: string): string => path.join(dir, 'run.json');
@@ -494,12 +495,13 @@ export const configFromFlags = (flags: readonly string[]): RunConfig => {
   return c.right;
 };
 
-/** Run (or resume) in this process to the end; a write fault goes in through the run's store, as any store would. */
-export const runInProcess = (req: RunRequest, writeFault?: Fault): Promise<E.Either<CpgError, RunReport>> =>
+/** Run (or resume) in this process to the end; a write fault goes in through the run's store, as any store would; `onEvent` sees every event. */
+export const runInProcess = (req: RunRequest, writeFault?: Fault, onEvent?: (e: RunEvent) => void): Promise<E.Either<CpgError, RunReport>> =>
   new Promise((resolve) => {
     let report: RunReport | undefined;
     runEvents(req, { store: fsStore(req.dir, writeFault !== undefined ? { writeFault } : {}) }).subscribe({
       next: (e) => {
+        onEvent?.(e);
         if (e.type === 'run-finished') report = e.report;
       },
       error: (e: CpgError) => resolve(E.left(e)),
@@ -536,8 +538,11 @@ export const cpgInProcess = async (argv: readonly string[]): Promise<Proc> => {
       return E.isLeft(r) ? failed(r.left) : done(0, '', '');
     }
     if (cmd.kind === 'resume') {
-      const r = await runInProcess({ kind: 'resume', dir: cmd.dir });
-      return E.isLeft(r) ? failed(r.left) : done(0, '', '');
+      let started = false;
+      const r = await runInProcess({ kind: 'resume', dir: cmd.dir }, undefined, (e) => {
+        if (e.type === 'run-started') started = true;
+      });
+      return E.isLeft(r) ? done(resumeExitCodeOf(r.left, started), '', `cpg: ${describeError(r.left)}\n`) : done(0, '', '');
     }
     if (cmd.kind === 'eval') {
       const r = await evaluateRun(cmd.dir, cmd.task !== undefined ? { task: cmd.task } : {})();

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Observable } from 'rxjs';
 import { RunConfigInput, decodeConfig, decodeWith, newRunDefaults, runConfigDefaults, type RunConfig } from '../../algebra/codecs.js';
-import { type CpgError, describeError, exitCodeOf } from '../../algebra/errors.js';
+import { type CpgError, describeError, exitCodeOf, resumeExitCodeOf } from '../../algebra/errors.js';
 import { withPreset, presets } from '../../cpg/presets.js';
 import type { RunEvent } from '../../cpg/events.js';
 import { evaluateRun, runEvents } from '../runs.js';
@@ -91,16 +91,17 @@ const orphanGuard = (stop: () => void): void => {
 };
 
 /**
- * Subscribe to a run and render it; resolves to the exit code. Ctrl-C (or
- * SIGTERM) asks the run to stop: it ends at its next step, releases the run
- * directory, and the stream completes with 'stopped' (exit 130); a second one
- * exits at once.
+ * Subscribe to a run and render it; resolves to the exit code (of an error:
+ * `codeOf`, told whether the run had started). Ctrl-C (or SIGTERM) asks the
+ * run to stop: it ends at its next step, releases the run directory, and the
+ * stream completes with 'stopped' (exit 130); a second one exits at once.
  */
-export const follow = (dir: string, start: (signal: AbortSignal) => Observable<RunEvent>): Promise<number> =>
+export const follow = (dir: string, start: (signal: AbortSignal) => Observable<RunEvent>, codeOf: (e: CpgError, started: boolean) => number = exitCodeOf): Promise<number> =>
   new Promise((resolve) => {
     const render = renderer(process.stdout);
     const stop = new AbortController();
     let stopped = false;
+    let started = false;
     const onSignal = () => {
       if (stop.signal.aborted) process.exit(130);
       stop.abort();
@@ -113,12 +114,16 @@ export const follow = (dir: string, start: (signal: AbortSignal) => Observable<R
     });
     start(stop.signal).subscribe({
       next: (e) => {
+        if (e.type === 'run-started') started = true;
         if (e.type === 'stopped') {
           stopped = true;
           process.stdout.write(`\ncpg: stopped. The last checkpoint in ${dir} is valid; continue with: cpg resume ${dir}\n`);
         } else render(e);
       },
-      error: (e: CpgError) => resolve(fail(e)),
+      error: (e: CpgError) => {
+        fail(e);
+        resolve(codeOf(e, started));
+      },
       complete: () => resolve(stopped ? 130 : 0),
     });
   });
@@ -298,14 +303,18 @@ const main = async (argv: readonly string[]): Promise<number> => {
       const threads = cmd.flags['threads'];
       const o = decodeWith(RunConfigInput, undefined)({ ...(backend !== undefined ? { backend } : {}), ...(threads !== undefined ? { threads } : {}) });
       if (E.isLeft(o)) return fail(o.left, true);
-      return follow(cmd.dir, (signal) =>
-        runEvents({
-          kind: 'resume',
-          dir: cmd.dir,
-          signal,
-          ...(o.right.backend !== undefined ? { backend: o.right.backend } : {}),
-          ...(o.right.threads !== undefined ? { threads: o.right.threads } : {}),
-        }),
+      // No run in DIR, or a damaged checkpoint, is bad input (2); a failure once the run started is 1.
+      return follow(
+        cmd.dir,
+        (signal) =>
+          runEvents({
+            kind: 'resume',
+            dir: cmd.dir,
+            signal,
+            ...(o.right.backend !== undefined ? { backend: o.right.backend } : {}),
+            ...(o.right.threads !== undefined ? { threads: o.right.threads } : {}),
+          }),
+        resumeExitCodeOf,
       );
     }
     case 'predict':
