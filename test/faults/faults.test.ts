@@ -43,6 +43,7 @@ import {
   checkpointWhere,
   compareWithReference,
   editConfig,
+  fullDiskPlans,
   hashTree,
   judgeCli,
   judgeMutation,
@@ -112,6 +113,17 @@ test('a failed checkpoint write stops the run naming the file; the previous chec
   }
   assert.equal(r.cases.length, 4);
   assert.deepEqual(r.problems, []);
+});
+
+test("the harness's real full disks are sized from the run's own disk use: between what must fit and what must not", () => {
+  const plans = fullDiskPlans({ firstCheckpoint: 2632, task1Peak: 7384, peak: 11396, manifest: 26 });
+  assert.ok(Array.isArray(plans), String(plans));
+  const [early, late] = plans;
+  assert.ok(early!.kb > 2632 + 52 && early!.kb < 7384 && early!.finished.max === 0, JSON.stringify(early));
+  assert.ok(late!.kb > 7384 + 52 && late!.kb < 11396 && late!.finished.min === 1, JSON.stringify(late));
+  assert.ok(plans.every((p) => p.kb % 4 === 0), 'whole pages');
+  // A run whose peak is in task 1 leaves no disk that holds task 1 and still fills: said, not skipped.
+  assert.match(String(fullDiskPlans({ firstCheckpoint: 2632, task1Peak: 7384, peak: 7400, manifest: 26 })), /peak \(7400 KiB\) is not past task 1's/);
 });
 
 test('a mid-task checkpoint with a flipped byte in a blob it names is refused before anything is written (exit 2); one left by a failed commit is replaced', { timeout: 120_000 }, async () => {
