@@ -175,7 +175,9 @@ Commands:
     return `${common}
 cpg resume DIR continues the run in DIR exactly where its last completed stage
 ended, with the same seeds; it ends with the same finished tasks as a run that
-was never stopped. --backend / --threads may differ from the original run.`;
+was never stopped. --backend / --threads may differ from the original run.
+It checks the whole checkpoint before it writes anything: a DIR with no run,
+or a damaged checkpoint, is refused naming the file (exit 2), nothing changed.`;
   if (topic === 'learn')
     return `${common}
 cpg learn RUN --task NAME --data DIR learns one task into the model in RUN and
