@@ -31,13 +31,14 @@ import { RunConfigInput, decodeConfig, decodeWith, type RunConfig, type RunRepor
 import { type CpgError, describeError } from '../src/algebra/errors.js';
 import type { SnapshotIndex } from '../src/algebra/snapshot.js';
 import { parseArgs } from '../src/node/cli/args.js';
-import { exitCodeOf } from '../src/algebra/errors.js';
+import { exitCodeOf, resumeExitCodeOf } from '../src/algebra/errors.js';
 import { MANIFEST_VERSION, modelShape } from '../src/algebra/manifest.js';
 import { withPreset } from '../src/cpg/presets.js';
 import { loadNet } from '../src/effects/snapshot.js';
 import { bytesFloat32 } from '../src/effects/store.js';
 import { fsStore, sha256 } from '../src/node/stores/fs.js';
 import { type RunRequest, evaluateRun, readRun, runEvents } from '../src/node/runs.js';
+import type { RunEvent } from '../src/cpg/events.js';
 
 /** The manifest of a run directory. */
 export const manifestPath = (dir: string): string => path.join(dir, 'run.json');
@@ -495,12 +496,13 @@ export const configFromFlags = (flags: readonly string[]): RunConfig => {
   return c.right;
 };
 
-/** Run (or resume) in this process to the end; a write fault goes in through the run's store, as any store would. */
-export const runInProcess = (req: RunRequest, writeFault?: Fault): Promise<E.Either<CpgError, RunReport>> =>
+/** Run (or resume) in this process to the end; a write fault goes in through the run's store, as any store would; `onEvent` sees every event. */
+export const runInProcess = (req: RunRequest, writeFault?: Fault, onEvent?: (e: RunEvent) => void): Promise<E.Either<CpgError, RunReport>> =>
   new Promise((resolve) => {
     let report: RunReport | undefined;
     runEvents(req, { store: fsStore(req.dir, writeFault !== undefined ? { writeFault } : {}) }).subscribe({
       next: (e) => {
+        onEvent?.(e);
         if (e.type === 'run-finished') report = e.report;
       },
       error: (e: CpgError) => resolve(E.left(e)),
@@ -537,8 +539,11 @@ export const cpgInProcess = async (argv: readonly string[]): Promise<Proc> => {
       return E.isLeft(r) ? failed(r.left) : done(0, '', '');
     }
     if (cmd.kind === 'resume') {
-      const r = await runInProcess({ kind: 'resume', dir: cmd.dir });
-      return E.isLeft(r) ? failed(r.left) : done(0, '', '');
+      let started = false;
+      const r = await runInProcess({ kind: 'resume', dir: cmd.dir }, undefined, (e) => {
+        if (e.type === 'run-started') started = true;
+      });
+      return E.isLeft(r) ? done(resumeExitCodeOf(r.left, started), '', `cpg: ${describeError(r.left)}\n`) : done(0, '', '');
     }
     if (cmd.kind === 'eval') {
       const r = await evaluateRun(cmd.dir, cmd.task !== undefined ? { task: cmd.task } : {})();
@@ -834,15 +839,96 @@ export const canMountTmpfs = async (): Promise<boolean> => {
 
 const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** KiB a directory tree takes on a tmpfs: every file rounded up to whole 4 KiB pages. */
+const pagesKiB = (dir: string): number => {
+  let kb = 0;
+  for (const n of fs.readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    const st = fs.statSync(path.join(dir, n), { throwIfNoEntry: false });
+    if (st?.isFile() === true) kb += Math.ceil(st.size / 4096) * 4;
+  }
+  return kb;
+};
+
+/**
+ * What a run keeps on its disk as it goes (KiB, as a tmpfs counts them),
+ * measured before every write it makes: the most it can need is then known
+ * from the run itself, whatever size its checkpoints have.
+ */
+export interface DiskProfile {
+  /** On disk once the first checkpoint is committed. */
+  readonly firstCheckpoint: number;
+  /** The most on disk before the checkpoint with task 1 finished is committed (that commit included). */
+  readonly task1Peak: number;
+  /** The most on disk at any write of the run. */
+  readonly peak: number;
+  /** The largest run.json seen (a commit holds the old one and the new one at once). */
+  readonly manifest: number;
+}
+
+/** Run the small run in `dir` in this process, measuring its disk before every write (see DiskProfile). */
+export const diskProfile = async (dir: string, config: RunConfig): Promise<DiskProfile> => {
+  let first: number | undefined;
+  let task1Peak = 0;
+  let peak = 0;
+  let manifest = 0;
+  let task1Done = false;
+  const fault: Fault = () => {
+    const kb = fs.existsSync(dir) ? pagesKiB(dir) : 0;
+    const file = manifestPath(dir);
+    if (fs.existsSync(file)) {
+      manifest = Math.max(manifest, Math.ceil(fs.statSync(file).size / 1024));
+      first ??= kb;
+      // Measured before this write: the commit that finished task 1 shows here, GC done, at the next one.
+      if (!task1Done) task1Peak = Math.max(task1Peak, kb);
+      if ((readJson(file) as ManifestJson).finished.length >= 1) task1Done = true;
+    }
+    peak = Math.max(peak, kb);
+    return undefined;
+  };
+  const r = await runInProcess({ kind: 'new', dir, config }, fault);
+  if (E.isLeft(r)) throw new Error(`diskProfile: ${describeError(r.left)}`);
+  if (first === undefined || !task1Done) throw new Error('diskProfile: the run committed no checkpoint with task 1 finished');
+  return { firstCheckpoint: first, task1Peak, peak, manifest };
+};
+
+/** A tmpfs the small run fills: its size, and how many tasks the run must have finished when it fills. */
+export interface FullDiskPlan {
+  readonly kb: number;
+  readonly finished: { readonly min: number; readonly max: number };
+  readonly why: string;
+}
+
+/**
+ * Two disks sized from the run's own profile, so that they really fill: one
+ * that holds the first checkpoint but fills while task 1 is learned, one that
+ * holds task 1 finished but not the run's peak. Each lies halfway between
+ * what must fit and what must not; a gap too small to place a disk in (a
+ * commit's files, a lock, a page per file) is an error, not a case skipped.
+ */
+export const fullDiskPlans = (p: DiskProfile): FullDiskPlan[] | string => {
+  const margin = 2 * p.manifest + 64;
+  const between = (low: number, high: number) => Math.floor((low + high) / 2 / 4) * 4;
+  const problems: string[] = [];
+  if (p.task1Peak - p.firstCheckpoint < 2 * margin) problems.push(`task 1 adds too little to its first checkpoint (${p.firstCheckpoint} → ${p.task1Peak} KiB)`);
+  if (p.peak - p.task1Peak < 2 * margin) problems.push(`the run's peak (${p.peak} KiB) is not past task 1's (${p.task1Peak} KiB)`);
+  if (problems.length > 0) return `cannot size a disk that fills: ${problems.join('; ')}`;
+  return [
+    { kb: between(p.firstCheckpoint, p.task1Peak), finished: { min: 0, max: 0 }, why: `between the first checkpoint (${p.firstCheckpoint} KiB) and task 1's peak (${p.task1Peak} KiB)` },
+    { kb: between(p.task1Peak, p.peak), finished: { min: 1, max: Number.POSITIVE_INFINITY }, why: `between task 1's peak (${p.task1Peak} KiB) and the run's (${p.peak} KiB)` },
+  ];
+};
+
 /**
  * A real full disk: a new run whose directory lies on a private tmpfs of
- * `kb` KiB (its own mount namespace, gone when the run ends). It must stop
- * with ENOSPC naming the file; what it left (copied out before the mount
- * goes, half-written temporary files included) must be a valid checkpoint
- * that `cpg resume` finishes, on a disk with room, exactly as the reference.
+ * `plan.kb` KiB (its own mount namespace, gone when the run ends). It must
+ * fill where the plan says, and stop with ENOSPC naming the file; what it
+ * left (copied out before the mount goes, half-written temporary files
+ * included) must be a valid checkpoint that `cpg resume` finishes, on a disk
+ * with room, exactly as the reference.
  */
-export const realDiskFull = async (ref: string, work: string, flags: readonly string[], kb: number): Promise<WriteFaultResult> => {
-  const name = `real full disk (tmpfs of ${kb} KiB)`;
+export const realDiskFull = async (ref: string, work: string, flags: readonly string[], plan: FullDiskPlan): Promise<WriteFaultResult> => {
+  const kb = plan.kb;
+  const name = `real full disk (tmpfs of ${kb} KiB, ${plan.why})`;
   const mnt = path.join(work, `tiny-disk-${kb}`);
   const saved = path.join(work, `tiny-disk-${kb}-left`);
   fs.mkdirSync(mnt, { recursive: true });
@@ -866,7 +952,10 @@ export const realDiskFull = async (ref: string, work: string, flags: readonly st
   if (!fresh) problems.push(...(await validateCheckpoint(saved)).map((p) => `the checkpoint left on the full disk is broken: ${p}`));
   const temps = fs.existsSync(saved) ? leftoverTemps(saved).length : 0;
   if (temps > 0) problems.push(`${temps} half-written temporary file(s) left on the full disk`);
-  const where = fresh ? 'before the first checkpoint' : `after ${(readJson(manifestPath(saved)) as ManifestJson).finished.length} finished task(s)`;
+  const finished = fresh ? null : (readJson(manifestPath(saved)) as ManifestJson).finished.length;
+  const where = finished === null ? 'before the first checkpoint' : `after ${finished} finished task(s)`;
+  if (r.status === 1 && (finished === null || finished < plan.finished.min || finished > plan.finished.max))
+    problems.push(`it filled ${where}, sized to fill with ${plan.finished.min === plan.finished.max ? plan.finished.min : `at least ${plan.finished.min}`} finished`);
   const again = await cpg(fresh ? ['run', '--out', saved, ...flags] : ['resume', saved]);
   if (again.status !== 0) problems.push(`\`cpg ${fresh ? 'run' : 'resume'}\` on a disk with room failed: ${again.stderr.trim()}`);
   else problems.push(...compareWithReference(ref, saved));
@@ -1651,6 +1740,16 @@ export const cliCases = (work: string, existingRun: string, blocker: string): Cl
   const dirAsFile = path.join(work, 'a-directory');
   const hostile = hostileInputs(work);
   fs.mkdirSync(dirAsFile, { recursive: true });
+  // A directory with no run, and a copy of the run with a flipped byte in a blob of its network: resume refuses both (2).
+  const noRun = path.join(work, 'no-run-here');
+  fs.mkdirSync(noRun, { recursive: true });
+  const damaged = path.join(work, 'damaged-run');
+  copyDir(existingRun, damaged);
+  const sha = readManifestJson(damaged).state!.sharable[0]!.blob.sha256;
+  const blob = blobFile(damaged, sha);
+  const bytes = fs.readFileSync(blob);
+  bytes[5] = bytes[5]! ^ 0xff;
+  fs.writeFileSync(blob, bytes);
   return [
     { args: ['run', '--sparsities', '0.3,1', ...nowhere], names: /--sparsities\[1\]/ },
     { args: ['run', '--sparsities', '-0.1,0.5', ...nowhere], names: /--sparsities\[0\]/ },
@@ -1704,26 +1803,25 @@ export const cliCases = (work: string, existingRun: string, blocker: string): Cl
     { args: ['run', '--config', hostile.duplicateConfig, ...nowhere], names: /dup-config\.json.*"trainEpochs" is given twice/ },
     { args: ['run', '--goals', hostile.duplicateGoals, '--tasks', '1', ...nowhere], names: /dup-goals\.json.*"digits-0-1" is given twice/ },
     { args: ['sweep', '--grid', hostile.duplicateGrid, '--out', path.join(work, 'never-created')], names: /dup-grid\.json.*"seed" is given twice/ },
-    { args: ['resume', hostile.noRun], names: /no run here/ },
     { args: ['learn', existingRun, '--task', '../evil', '--data', hostile.folder], names: /task '\.\.\/evil': name: holds '\/'/ },
     { args: ['learn', existingRun, '--task', '..', '--data', hostile.folder], names: /cannot be '\.\.'/ },
     { args: ['learn', existingRun, '--task', 'digits-0-1', '--data', hostile.folder], names: /holds a task named 'digits-0-1' learned from other data/ },
     { args: ['run', '--max-multiplier', '100', ...nowhere], names: /--max-multiplier/ },
     { args: ['run', '--backend', 'webgl', ...nowhere], names: /--backend.*browser/ },
     { args: ['help', 'frob'], names: /no help on 'frob'/ },
+    { args: ['resume', noRun], names: /no-run-here\/run\.json: no run here/ },
+    { args: ['resume', damaged], names: new RegExp(`damaged-run/blobs/${sha}\\.bin: blob content does not match its sha256`) },
   ];
 };
 
-/** The files the hostile command lines need: JSON with a repeated key, a folder holding no run, a small image folder. */
-const hostileInputs = (work: string): { readonly duplicateConfig: string; readonly duplicateGoals: string; readonly duplicateGrid: string; readonly noRun: string; readonly folder: string } => {
+/** The files the hostile command lines need: JSON with a repeated key, a small image folder. */
+const hostileInputs = (work: string): { readonly duplicateConfig: string; readonly duplicateGoals: string; readonly duplicateGrid: string; readonly folder: string } => {
   const duplicateConfig = path.join(work, 'dup-config.json');
   fs.writeFileSync(duplicateConfig, '{"trainEpochs": 2,\n "lr": 0.1,\n "trainEpochs": 3}\n');
   const duplicateGoals = path.join(work, 'dup-goals.json');
   fs.writeFileSync(duplicateGoals, '{"digits-0-1": 0.9, "digits-0-1": 0.1}\n');
   const duplicateGrid = path.join(work, 'dup-grid.json');
   fs.writeFileSync(duplicateGrid, '{"config": {"tasks": 1}, "axes": {"seed": [1], "seed": [2]}}\n');
-  const noRun = path.join(work, 'holds-no-run');
-  fs.mkdirSync(noRun, { recursive: true });
   // Two classes of 60 seeded grey 28×28 images: a task every model of MNIST's shape could take, and not one it holds.
   const folder = path.join(work, 'noise-folder');
   const r = rng(404);
@@ -1741,7 +1839,7 @@ const hostileInputs = (work: string): { readonly duplicateConfig: string; readon
       fs.writeFileSync(path.join(folder, cls, `${String(i).padStart(3, '0')}.png`), PNG.sync.write(png, { colorType: 0 }));
     }
   }
-  return { duplicateConfig, duplicateGoals, duplicateGrid, noRun, folder };
+  return { duplicateConfig, duplicateGoals, duplicateGrid, folder };
 };
 
 export interface CliResult {

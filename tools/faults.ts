@@ -34,7 +34,9 @@ import {
   configFromFlags,
   copyDir,
   cpg,
+  diskProfile,
   editConfig,
+  fullDiskPlans,
   hashTree,
   judgeCli,
   judgeMutation,
@@ -162,15 +164,26 @@ const main = async (): Promise<void> => {
       r.problems.forEach((p) => fail('write', `chain ${i}: after the faults: ${p}`));
     }
     // A real full disk where the machine allows a private tmpfs (root): partial writes, real ENOSPC.
+    // Its sizes come from the run's own disk use, so the disk fills whatever a checkpoint weighs.
     const tmpfs = await canMountTmpfs();
-    if (tmpfs) for (const kb of [4000, 12000]) cases.push(await realDiskFull(refA, work, flags, kb));
+    let sizes = '';
+    if (tmpfs) {
+      const profile = await diskProfile(path.join(work, 'disk-profile'), config);
+      const plans = fullDiskPlans(profile);
+      if (typeof plans === 'string') fail('write', `real full disk: ${plans}`);
+      else {
+        for (const plan of plans) cases.push(await realDiskFull(refA, work, flags, plan));
+        sizes = ` of ${plans.map((p) => p.kb).join(' and ')} KiB (the run's peak: ${profile.peak} KiB)`;
+      }
+      if (verbose) log(`  disk profile: ${JSON.stringify(profile)}`);
+    }
     for (const c of cases) {
       if (!c.ok) fail('write', `${c.name}: ${c.problems.join('; ')}`);
       if (verbose) log(`  ${c.name}: ${c.message}`);
     }
     const ok = cases.filter((c) => c.ok).length;
     summary.push(
-      `write-fault cases: ${ok}/${cases.length} stopped with an error naming the file, left the previous checkpoint valid, and resumed to the uninterrupted result (injected I/O error, read-only directory${chmodWorks ? '' : ' simulated with EACCES: chmod does not stop this user'}, ENOSPC on run.json and report.json${tmpfs ? ', a real full disk on a private tmpfs' : '; no real full disk: cannot mount a tmpfs here'})`,
+      `write-fault cases: ${ok}/${cases.length} stopped with an error naming the file, left the previous checkpoint valid, and resumed to the uninterrupted result (injected I/O error, read-only directory${chmodWorks ? '' : ' simulated with EACCES: chmod does not stop this user'}, ENOSPC on run.json and report.json${tmpfs ? `, a real full disk on a private tmpfs${sizes}` : '; no real full disk: cannot mount a tmpfs here'})`,
     );
     log(`write: ${ok}/${cases.length} (${elapsed()})`);
   }

@@ -82,6 +82,16 @@ export const exitCodeOf = (e: CpgError): number => {
   }
 };
 
+/**
+ * What `cpg resume` exits with for an error, given whether its run had
+ * started (its 'run-started' event): a resume checks its whole checkpoint and
+ * writes nothing before it starts, so a checkpoint error before then is the
+ * checkpoint refused (no run there, or a damaged one), with nothing changed:
+ * 2, as eval, predict and export say it. After the start, a checkpoint error
+ * is the work failing (a full disk, a write error): 1.
+ */
+export const resumeExitCodeOf = (e: CpgError, started: boolean): number => (e.tag === 'CheckpointError' && !started ? 2 : exitCodeOf(e));
+
 /** An unexpected failure as a value: what was thrown, with its stack kept for a debug flag. */
 export const internalError = (e: unknown): CpgError => {
   const message = e instanceof Error ? e.message : typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : String(e);

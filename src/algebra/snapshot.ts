@@ -46,23 +46,18 @@ export const SnapshotIndex = struct('a snapshot index', {
 });
 export type SnapshotIndex = t.TypeOf<typeof SnapshotIndex>;
 
-/** Every blob hash a snapshot refers to (to keep them when collecting garbage). */
-export const snapshotBlobs = (s: SnapshotIndex): string[] => [
-  ...s.sharable.map((e) => e.blob.sha256),
-  ...s.owners.map((e) => e.blob.sha256),
-  ...s.finished.flatMap((f) => f.picks.map((p) => p.blob.sha256)),
-  ...s.privates.flatMap((p) => p.tensors.map((e) => e.blob.sha256)),
-  ...(s.currentPicks ?? []).map((p) => p.blob.sha256),
+/** Every blob a snapshot refers to, as its entries name them (a blob may appear more than once). */
+export const snapshotBlobRefs = (s: SnapshotIndex): t.TypeOf<typeof BlobRefCodec>[] => [
+  ...s.sharable.map((e) => e.blob),
+  ...s.owners.map((e) => e.blob),
+  ...s.finished.flatMap((f) => f.picks.map((p) => p.blob)),
+  ...s.privates.flatMap((p) => p.tensors.map((e) => e.blob)),
+  ...(s.currentPicks ?? []).map((p) => p.blob),
 ];
 
+/** Every blob hash a snapshot refers to (to keep them when collecting garbage). */
+export const snapshotBlobs = (s: SnapshotIndex): string[] => snapshotBlobRefs(s).map((b) => b.sha256);
+
 /** Bytes of all blobs a snapshot refers to, each counted once. */
-export const snapshotBytes = (s: SnapshotIndex): number => {
-  const seen = new Map<string, number>();
-  const add = (b: { sha256: string; bytes: number }) => seen.set(b.sha256, b.bytes);
-  s.sharable.forEach((e) => add(e.blob));
-  s.owners.forEach((e) => add(e.blob));
-  s.finished.forEach((f) => f.picks.forEach((p) => add(p.blob)));
-  s.privates.forEach((p) => p.tensors.forEach((e) => add(e.blob)));
-  (s.currentPicks ?? []).forEach((p) => add(p.blob));
-  return [...seen.values()].reduce((a, b) => a + b, 0);
-};
+export const snapshotBytes = (s: SnapshotIndex): number =>
+  [...new Map(snapshotBlobRefs(s).map((b) => [b.sha256, b.bytes])).values()].reduce((a, b) => a + b, 0);

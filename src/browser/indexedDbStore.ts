@@ -16,7 +16,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { CpgError } from '../algebra/errors.js';
-import { type BlobRef, type Store, type StoreLock, MANIFEST_ENTRY, blobEntry, checkBlob, sha256Hex } from '../effects/store.js';
+import { type BlobRef, type Store, type StoreLock, MANIFEST_ENTRY, blobEntry, checkBlob, sameBytes, sha256Hex } from '../effects/store.js';
 import { type IdbDatabase, type IdbFactory, type IdbTransaction, openDatabase, transact } from './indexedDb.js';
 
 /** The part of the Web Locks API the store uses (`navigator.locks`). */
@@ -112,7 +112,8 @@ export const indexedDbStore = (name: string, o: IndexedDbStoreOptions = {}): Ind
             const found = blobs.get(sha256);
             found.onsuccess = () => {
               const v = found.result;
-              if (!(v instanceof Uint8Array && v.byteLength === ref.bytes)) blobs.put(data.slice(), sha256);
+              // Trusted only if it holds these very bytes: a damaged blob of the right size is replaced.
+              if (!(v instanceof Uint8Array && sameBytes(v, data))) blobs.put(data.slice(), sha256);
             };
             return () => ref;
           },

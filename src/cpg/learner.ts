@@ -23,7 +23,7 @@ import { type GoalChoice, type RunManifest, type TaskEntry, type TaskSource, mod
 import { checkTaskData, checkTaskFor, type Task } from '../algebra/task.js';
 import type { Env } from '../effects/env.js';
 import { initNet } from '../effects/network.js';
-import { checkProbes } from '../effects/checkpoint.js';
+import { checkBlobs } from '../effects/checkpoint.js';
 import { type RunCtx, type RunState, commit, save, withConfig } from './context.js';
 import { type Emit, type Flow, chain, emit, fail, fromEither, fromTE, mapError, mapValue, pure } from './flow.js';
 import { trainIndividual } from './baselines.js';
@@ -96,7 +96,8 @@ export const learnerFlow = (env: Env, m0: RunManifest | null, tasks: Observable<
       const ok = learnable(m0.config.method);
       if (E.isLeft(ok)) return fail<RunReport | undefined>(ok.left);
     }
-    const probes: Flow<void> = m0 === null ? pure(undefined) : fromTE(checkProbes(env.store, m0));
+    // A model in the store is checked whole (every blob its manifest names) before anything is written.
+    const checked: Flow<void> = m0 === null ? pure(undefined) : fromTE(checkBlobs(env.store, m0));
     const started = emit({
       type: 'run-started',
       method: m0?.config.method ?? o.config?.method ?? 'cpg',
@@ -133,7 +134,7 @@ export const learnerFlow = (env: Env, m0: RunManifest | null, tasks: Observable<
     });
     const eventsOnly = each.pipe(concatMap((x): Observable<Emit<RunReport | undefined>> => (x._tag === 'event' ? of(x) : EMPTY)));
     return pipe(
-      probes,
+      checked,
       chain(() => started),
       chain(() => concat(eventsOnly, finish)),
     );

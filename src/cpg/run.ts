@@ -18,7 +18,7 @@ import type { SnapshotIndex } from '../algebra/snapshot.js';
 import type { Task } from '../algebra/task.js';
 import type { Env } from '../effects/env.js';
 import { initNet } from '../effects/network.js';
-import { checkProbes, manifestName } from '../effects/checkpoint.js';
+import { checkBlobs, manifestName } from '../effects/checkpoint.js';
 import { type RunCtx, type RunState, architectureFor, commit, load, save } from './context.js';
 import { type Flow, chain, emit, fail, fold, fromEither, fromTE, mapValue, pure } from './flow.js';
 import { fineTuneTask, trainIndividual } from './baselines.js';
@@ -64,9 +64,13 @@ export const learnWithMethod = (ctx: RunCtx, s: RunState, data: Task, k: number,
 
 /**
  * Everything after the first commit: prove finished tasks unchanged (when
- * resumed), goals, every task not yet finished, the report.
+ * resumed), goals, every task not yet finished, the report. A resumed run
+ * writes nothing before its 'run-started' event (its task entries, when they
+ * gain their data hashes, are committed after it): a checkpoint error before
+ * that event is its checkpoint refused, with nothing changed (the command
+ * line exits 2; see resumeExitCodeOf).
  */
-const toEnd = (ctx: RunCtx, s0: RunState, count: number, resumed: boolean): Flow<RunReport> => {
+const toEnd = (ctx: RunCtx, s0: RunState, count: number, resumed: boolean, entries: readonly TaskEntry[] = s0.manifest.tasks): Flow<RunReport> => {
   const c = ctx.config;
   const names = s0.manifest.tasks.map((t) => t.name);
   const dataAt = (k: number): Flow<Task> => {
@@ -137,9 +141,11 @@ const toEnd = (ctx: RunCtx, s0: RunState, count: number, resumed: boolean): Flow
             ),
           ),
         );
+  const upgraded: Flow<RunState> = entries.some((e, i) => e !== s0.manifest.tasks[i]) ? commit(ctx, s0, { ...s0.manifest, tasks: [...entries] }) : pure(s0);
   return pipe(
     started,
-    chain(() => rechecked(s0)),
+    chain(() => upgraded),
+    chain(rechecked),
     chain(goals),
     chain(learnAll),
     chain((s) => markFinished(ctx, s)),
@@ -207,7 +213,8 @@ export const resumeRun = (env: Env, m: RunManifest, data: readonly (Task | undef
   const count = m.plannedTasks ?? m.tasks.length;
   return pipe(
     fromEither(runCtxOf(env, config, m, config.benchmark, (k) => data[k - 1], o, true)),
-    chain((ctx) => mapValue(() => ctx)(fromTE(checkProbes(env.store, m)))),
+    // The whole checkpoint is checked before anything is written (see toEnd's 'run-started').
+    chain((ctx) => mapValue(() => ctx)(fromTE(checkBlobs(env.store, m)))),
     chain((ctx) =>
       pipe(
         // Every task whose data is here must be the data it was learned from; entries from before hashes get theirs.
@@ -215,12 +222,7 @@ export const resumeRun = (env: Env, m: RunManifest, data: readonly (Task | undef
           const d = data[i];
           return d === undefined ? pure([...acc, entry]) : pipe(matchTask(ctx, entry, i + 1, d), mapValue((e) => [...acc, e]));
         }),
-        chain((entries) => {
-          const s: RunState = { manifest: m, maxLogitDrift: 0 };
-          const changed = entries.some((e, i) => e !== m.tasks[i]);
-          return changed ? commit(ctx, s, { ...m, tasks: entries }) : pure(s);
-        }),
-        chain((s) => toEnd(ctx, s, count, true)),
+        chain((entries) => toEnd(ctx, { manifest: m, maxLogitDrift: 0 }, count, true, entries)),
       ),
     ),
   );

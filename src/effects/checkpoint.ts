@@ -9,8 +9,8 @@ import { pipe } from 'fp-ts/lib/function.js';
 import type { CpgError } from '../algebra/errors.js';
 import { decodeWith, parseJson } from '../algebra/codecs.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, RunManifest, RunManifestV1, upgradeV1 } from '../algebra/manifest.js';
-import { snapshotBlobs } from '../algebra/snapshot.js';
-import { MANIFEST_ENTRY, type Store } from './store.js';
+import { snapshotBlobRefs } from '../algebra/snapshot.js';
+import { type BlobRef, MANIFEST_ENTRY, type Store } from './store.js';
 
 /** The manifest's name in messages (a path for a directory store). */
 export const manifestName = (store: Store): string => store.nameOf(MANIFEST_ENTRY);
@@ -80,20 +80,20 @@ const consistent =
     return E.right(m);
   };
 
-/** Every blob a manifest refers to. */
-export const manifestBlobs = (m: RunManifest): Set<string> => {
-  const keep = new Set<string>();
-  const add = (xs: string[]) => xs.forEach((x) => keep.add(x));
-  if (m.state !== null) add(snapshotBlobs(m.state));
-  for (const f of m.finished) if (f.probe !== null) keep.add(f.probe.sha256);
-  for (const t of m.tasks) if (t.probeInputs !== undefined) keep.add(t.probeInputs.sha256);
+/** Every blob a manifest refers to, each once: the committed network, the task in progress's snapshots, the probes. */
+export const manifestBlobRefs = (m: RunManifest): BlobRef[] => {
   const c = m.current;
-  if (c !== null) {
-    for (const s of [c.trained, c.lastPruned, c.retrained]) if (s !== null) add(snapshotBlobs(s));
-    for (const p of c.pruned) add(snapshotBlobs(p.snapshot));
-  }
-  return keep;
+  const all: BlobRef[] = [
+    ...(m.state !== null ? snapshotBlobRefs(m.state) : []),
+    ...m.finished.flatMap((f) => (f.probe !== null ? [f.probe] : [])),
+    ...m.tasks.flatMap((t) => (t.probeInputs !== undefined ? [t.probeInputs] : [])),
+    ...(c === null ? [] : [c.trained, c.lastPruned, c.retrained, ...c.pruned.map((p) => p.snapshot)].flatMap((s) => (s !== null ? snapshotBlobRefs(s) : []))),
+  ];
+  return [...new Map(all.map((b) => [b.sha256, b])).values()];
 };
+
+/** Every blob hash a manifest refers to. */
+export const manifestBlobs = (m: RunManifest): Set<string> => new Set(manifestBlobRefs(m).map((b) => b.sha256));
 
 /** Commit a manifest: atomic replace, then drop blobs nothing refers to. Returns the bytes written. */
 export const writeManifest = (store: Store, m: RunManifest): TE.TaskEither<CpgError, number> => {
@@ -103,6 +103,22 @@ export const writeManifest = (store: Store, m: RunManifest): TE.TaskEither<CpgEr
     TE.map(() => bytes.byteLength),
   );
 };
+
+/**
+ * Reads every blob the manifest refers to, each once, checking its size and
+ * hash: a resume, or a learn into a model, reads them later, after it has
+ * committed; a damaged one found then would leave the run changed. Checked
+ * before anything is written, a damaged checkpoint is refused as it is. One
+ * pass over the checkpoint's bytes (a blob at a time), before stages that
+ * read most of them anyway.
+ */
+export const checkBlobs = (store: Store, m: RunManifest): TE.TaskEither<CpgError, void> =>
+  pipe(
+    manifestBlobRefs(m),
+    // Each blob's bytes are dropped once checked: at most one is held at a time.
+    TE.traverseSeqArray((ref) => pipe(store.getBlob(ref), TE.map(() => undefined))),
+    TE.map(() => undefined),
+  );
 
 /**
  * Reads every probe blob of the run (each task's probe inputs and recorded

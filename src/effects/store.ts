@@ -34,7 +34,7 @@ export interface Store {
   readonly readManifest: TE.TaskEither<CpgError, Uint8Array | null>;
   /** Replace the manifest atomically, then drop the blobs whose hash is not in `keep`. */
   readonly writeManifest: (bytes: Uint8Array, keep: ReadonlySet<string>) => TE.TaskEither<CpgError, void>;
-  /** Store bytes as a blob (a no-op when an intact blob of that hash exists). */
+  /** Store bytes as a blob (a no-op when a blob of that hash holding exactly these bytes exists; a damaged one is replaced). */
   readonly putBlob: (bytes: Uint8Array) => TE.TaskEither<CpgError, BlobRef>;
   /** Read a blob, checked against its size and hash. */
   readonly getBlob: (ref: BlobRef) => TE.TaskEither<CpgError, Uint8Array>;
@@ -91,6 +91,13 @@ export const checkBlob =
       ),
     );
   };
+
+/** Whether two byte arrays hold the same bytes. */
+export const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
 
 /** Bytes of a float32 array, little-endian (the layout of every tensor blob). */
 export const float32Bytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);

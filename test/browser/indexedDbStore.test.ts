@@ -54,7 +54,7 @@ test('blobs are named by SHA-256, stored once, checked on read; the manifest rep
   again.close();
 });
 
-test('a flipped byte or a wrong size is named, not loaded', async () => {
+test('a flipped byte or a wrong size is named, not loaded, and storing the bytes again replaces it', async () => {
   const idb = fresh();
   const store = indexedDbStore('model', { indexedDB: idb, locks: null });
   const ref = await right(store.putBlob(bytes(7, 8, 9)));
@@ -74,6 +74,11 @@ test('a flipped byte or a wrong size is named, not loaded', async () => {
   const flipped = await indexedDbStore('model', { indexedDB: idb, locks: null }).getBlob(ref)();
   assert.ok(E.isLeft(flipped) && flipped.left.tag === 'CheckpointError' && /sha256/.test(flipped.left.message), JSON.stringify(flipped));
   assert.equal(flipped.left.file, `indexeddb:model/blobs/${ref.sha256}.bin`);
+  // Storing the same bytes again replaces the damaged blob of the right size instead of trusting it.
+  const healed = indexedDbStore('model', { indexedDB: idb, locks: null });
+  assert.deepEqual(await right(healed.putBlob(bytes(7, 8, 9))), ref);
+  assert.deepEqual([...(await right(healed.getBlob(ref)))], [7, 8, 9]);
+  healed.close();
 });
 
 test('the lock record refuses a second taker until released, and breakLock clears one left behind', async () => {

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,15 +109,39 @@ test('an output directory that holds a run, and a corrupt or foreign checkpoint,
   assert.match(ev.stderr, new RegExp(`${m.state.sharable[0]!.blob.sha256}\\.bin.*corrupted`));
   assert.doesNotMatch(ev.stderr, /\n\s+at /);
   assert.equal(hashDir(dir), before, 'nothing in the run directory changed');
+  // A damaged checkpoint is bad input to resume as well: exit 2, nothing changed.
+  refused(['resume', dir], new RegExp(`${m.state.sharable[0]!.blob.sha256}\\.bin: blob content does not match its sha256`));
+  assert.equal(hashDir(dir), before, 'nothing in the run directory changed');
+  bytes[100] = bytes[100]! ^ 0xff;
+  writeFileSync(blob, bytes);
 
   // A manifest of something else, and a truncated one.
   const manifest = path.join(dir, 'run.json');
   const text = readFileSync(manifest, 'utf8');
   writeFileSync(manifest, JSON.stringify({ format: 'keras-model', version: 1 }));
-  refused(['resume', dir], /run\.json: not a cpg run manifest/, 1);
+  refused(['resume', dir], /run\.json: not a cpg run manifest/);
   writeFileSync(manifest, text.slice(0, text.length / 2));
   const beforeTruncated = hashDir(dir);
   refused(['resume', dir], /run\.json.*not valid JSON/);
   assert.equal(hashDir(dir), beforeTruncated, 'nothing in the run directory changed');
-  refused(['resume', path.join(work, 'empty-dir')], /no run here/, 1);
+  writeFileSync(manifest, text);
+});
+
+test('cpg resume of a directory with no run exits 2, naming the directory', () => {
+  const empty = path.join(work, 'empty-dir');
+  mkdirSync(empty, { recursive: true });
+  refused(['resume', empty], new RegExp(`${empty.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/run\\.json: no run here`));
+  refused(['resume', path.join(work, 'no-such-dir')], /no-such-dir\/run\.json: no run here/);
+  assert.deepEqual(readdirSync(empty), [], 'nothing written');
+  assert.ok(!existsSync(path.join(work, 'no-such-dir')), 'nothing created');
+});
+
+test('cpg resume that fails while it works (a report it cannot write) exits 1, naming the file', { timeout: 60_000 }, () => {
+  const dir = path.join(work, 'run-report');
+  const r = cpg('run', '--out', dir, '--tasks', '1', '--limit-per-task', '64', '--train-epochs', '1', '--individual-epochs', '1', '--prune-epochs', '1', '--sparsities', '0.5');
+  assert.equal(r.status, 0, r.stderr);
+  // report.json is a directory with something in it: the checkpoint is sound, the last write fails.
+  rmSync(path.join(dir, 'report.json'));
+  mkdirSync(path.join(dir, 'report.json', 'x'), { recursive: true });
+  refused(['resume', dir], /report\.json: could not write/, 1);
 });

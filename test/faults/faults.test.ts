@@ -24,6 +24,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { describeError } from '../../src/algebra/errors.js';
 import { shutdownBackend } from '../../src/node/backend.js';
 import { readRun } from '../../src/node/runs.js';
+import { manifestBlobs } from '../../src/effects/checkpoint.js';
 import {
   type Baselines,
   type Fixtures,
@@ -39,7 +40,10 @@ import {
   copyDir,
   cpg,
   cpgInProcess,
+  checkpointWhere,
+  compareWithReference,
   editConfig,
+  fullDiskPlans,
   hashTree,
   judgeCli,
   judgeMutation,
@@ -109,6 +113,61 @@ test('a failed checkpoint write stops the run naming the file; the previous chec
   }
   assert.equal(r.cases.length, 4);
   assert.deepEqual(r.problems, []);
+});
+
+test("the harness's real full disks are sized from the run's own disk use: between what must fit and what must not", () => {
+  const plans = fullDiskPlans({ firstCheckpoint: 2632, task1Peak: 7384, peak: 11396, manifest: 26 });
+  assert.ok(Array.isArray(plans), String(plans));
+  const [early, late] = plans;
+  assert.ok(early!.kb > 2632 + 52 && early!.kb < 7384 && early!.finished.max === 0, JSON.stringify(early));
+  assert.ok(late!.kb > 7384 + 52 && late!.kb < 11396 && late!.finished.min === 1, JSON.stringify(late));
+  assert.ok(plans.every((p) => p.kb % 4 === 0), 'whole pages');
+  // A run whose peak is in task 1 leaves no disk that holds task 1 and still fills: said, not skipped.
+  assert.match(String(fullDiskPlans({ firstCheckpoint: 2632, task1Peak: 7384, peak: 7400, manifest: 26 })), /peak \(7400 KiB\) is not past task 1's/);
+});
+
+test('a mid-task checkpoint with a flipped byte in a blob it names is refused before anything is written (exit 2); one left by a failed commit is replaced', { timeout: 120_000 }, async () => {
+  // The harness's mid-task fixture: resumed from after task 1 until the commit after task 2's first
+  // compacting stage, whose run.json write fails, so the blobs written for it are left unnamed.
+  assert.ok(fs.existsSync(afterTask1), 'the write-fault test kept the checkpoint after task 1');
+  const mid = path.join(work, 'flip-mid');
+  copyDir(afterTask1, mid);
+  await checkpointWhere(mid, configFromFlags(flags), (m) => m.current !== null && m.finished.length >= 1 && (m.current.pruned.length >= 1 || m.current.lastPruned !== null));
+  const read = await readRun(mid)();
+  assert.ok(E.isRight(read) && read.right !== null);
+  const m = read.right;
+  const named = manifestBlobs(m);
+  const committed = manifestBlobs({ ...m, current: null });
+  const inProgress = [...named].filter((h) => !committed.has(h)).sort();
+  const left = fs.readdirSync(path.join(mid, 'blobs')).filter((n) => n.endsWith('.bin')).map((n) => n.slice(0, -4)).filter((h) => !named.has(h)).sort();
+  assert.ok(inProgress.length > 0, 'the task in progress has blobs of its own');
+  assert.ok(left.length > 0, 'the failed commit left blobs');
+  const flip = (dir: string, h: string) => {
+    const file = path.join(dir, 'blobs', `${h}.bin`);
+    const b = fs.readFileSync(file);
+    b[5] = b[5]! ^ 0xff;
+    fs.writeFileSync(file, b);
+  };
+
+  // A blob the checkpoint names: refused, naming it, before the first write.
+  const damaged = path.join(work, 'flip-named');
+  copyDir(mid, damaged);
+  flip(damaged, inProgress[0]!);
+  const before = hashTree(damaged);
+  const r = await cpg(['resume', damaged]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`${inProgress[0]}\\.bin: blob content does not match its sha256`));
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.deepEqual(treeChanges(before, hashTree(damaged)), [], 'the run directory is byte-identical');
+
+  // Blobs no manifest names (a commit that never happened), each damaged: the resume writes them
+  // again rather than trusting them by their size, and ends exactly as the uninterrupted run.
+  const stray = path.join(work, 'flip-left');
+  copyDir(mid, stray);
+  for (const h of left) flip(stray, h);
+  const s = await cpg(['resume', stray]);
+  assert.equal(s.status, 0, s.stderr);
+  assert.deepEqual(compareWithReference(ref, stray), []);
 });
 
 test('a NaN loss stops the stage naming stage and task; nothing non-finite is written; finished tasks stay frozen', { timeout: 60_000 }, async () => {

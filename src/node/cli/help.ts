@@ -93,7 +93,9 @@ data it is refused (exit 2). A killed learn is finished by \`cpg resume RUN\`
 input is refused (exit 2) before RUN is touched.`,
   resume: `cpg resume DIR continues the run in DIR exactly where its last completed stage
 ended, with the same seeds; it ends with the same finished tasks as a run that
-was never stopped. --backend / --threads may differ from the original run.`,
+was never stopped. --backend / --threads may differ from the original run.
+It checks the whole checkpoint before it writes anything: a DIR with no run,
+or a damaged checkpoint, is refused naming the file (exit 2), nothing changed.`,
   eval: `cpg eval DIR rebuilds every finished task (or --task NAME) from DIR's checkpoint,
 measures its test and validation accuracy, and compares its logits on a fixed
 probe batch with those recorded when it finished: on the backend that recorded

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Observable } from 'rxjs';
 import { RunConfig, decodeConfig, decodeWith, type RunConfigInput as Input } from '../../algebra/codecs.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, resumeExitCodeOf } from '../../algebra/errors.js';
 import { type GoalChoice, type RunManifest, type TaskSource, modelShape } from '../../algebra/manifest.js';
 import { checkTaskFor, checkTaskName } from '../../algebra/task.js';
 import { recordedThreads } from '../../algebra/threads.js';
@@ -80,7 +80,7 @@ export const resolveLearnConfig = async (
 /** Run `cpg learn`; resolves to the exit code. */
 export const learnCommand = async (
   cmd: LearnCommand,
-  io: { readonly fail: (e: CpgError, fromFlags?: boolean) => number; readonly follow: (dir: string, start: (signal: AbortSignal) => Observable<RunEvent>) => Promise<number> },
+  io: { readonly fail: (e: CpgError, fromFlags?: boolean) => number; readonly follow: (dir: string, start: (signal: AbortSignal) => Observable<RunEvent>, codeOf?: (e: CpgError, started: boolean) => number) => Promise<number> },
 ): Promise<number> => {
   if (cmd.task === undefined) return io.fail(usage('--task', 'name the task: cpg learn RUN --task NAME --data DIR'));
   if (cmd.data === undefined) return io.fail(usage('--data', 'give the task\'s image folder: cpg learn RUN --task NAME --data DIR (one sub-folder per class)'));
@@ -94,7 +94,11 @@ export const learnCommand = async (
   if (E.isLeft(free)) return io.fail(free.left);
   await free.right.release();
   const m = await readManifest(store)();
-  if (E.isLeft(m)) return io.fail(m.left);
+  // A RUN whose checkpoint cannot be read is bad input, refused with nothing changed.
+  if (E.isLeft(m)) {
+    io.fail(m.left);
+    return resumeExitCodeOf(m.left, false);
+  }
   const model = m.right;
   // A new name that cannot be a folder is refused before the folder is read (a name the model holds predates the rule).
   const named = model?.tasks.some((t) => t.name === cmd.task) === true ? E.right(cmd.task) : checkTaskName(cmd.task);
@@ -153,5 +157,7 @@ export const learnCommand = async (
       ...(config.backend !== 'auto' ? { backend: config.backend } : {}),
       ...(config.threads !== undefined ? { threads: recordedThreads(config.threads)! } : {}),
     })([request]),
+    // Checked whole before anything is written: a damaged checkpoint is refused (exit 2).
+    resumeExitCodeOf,
   );
 };

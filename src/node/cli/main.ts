@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Observable } from 'rxjs';
 import { RunConfigInput, decodeWith } from '../../algebra/codecs.js';
-import { type CpgError, describeError, exitCodeOf } from '../../algebra/errors.js';
+import { type CpgError, describeError, exitCodeOf, resumeExitCodeOf } from '../../algebra/errors.js';
 import type { RunEvent } from '../../cpg/events.js';
 import { evaluateRun, runEvents } from '../runs.js';
 import { asFlag, configFields, parseArgs } from './args.js';
@@ -71,16 +71,18 @@ const orphanGuard = (stop: () => void): void => {
 };
 
 /**
- * Subscribe to a run and render it; resolves to the exit code. Ctrl-C (or
- * SIGTERM) asks the run to stop: it ends at its next step, releases the run
- * directory, and the stream completes with 'stopped' (exit 130); a second one,
- * or a stop that takes longer than the grace (stop.ts), exits at once.
+ * Subscribe to a run and render it; resolves to the exit code (of an error:
+ * `codeOf`, told whether the run had started). Ctrl-C (or SIGTERM) asks the
+ * run to stop: it ends at its next step, releases the run directory, and the
+ * stream completes with 'stopped' (exit 130); a second one, or a stop that
+ * takes longer than the grace (stop.ts), ends the process at once.
  */
-export const follow = (dir: string, start: (signal: AbortSignal) => Observable<RunEvent>): Promise<number> =>
+export const follow = (dir: string, start: (signal: AbortSignal) => Observable<RunEvent>, codeOf: (e: CpgError, started: boolean) => number = exitCodeOf): Promise<number> =>
   new Promise((resolve) => {
     const render = renderer(process.stdout);
     const stop = new AbortController();
     let stopped = false;
+    let started = false;
     onStopSignal(() => stop.abort());
     orphanGuard(() => {
       process.stderr.write('cpg: the process that started this run is gone: stopping at the next step\n');
@@ -88,12 +90,16 @@ export const follow = (dir: string, start: (signal: AbortSignal) => Observable<R
     });
     start(stop.signal).subscribe({
       next: (e) => {
+        if (e.type === 'run-started') started = true;
         if (e.type === 'stopped') {
           stopped = true;
           process.stdout.write(`\ncpg: stopped. The last checkpoint in ${dir} is valid; continue with: cpg resume ${dir}\n`);
         } else render(e);
       },
-      error: (e: CpgError) => resolve(fail(e)),
+      error: (e: CpgError) => {
+        fail(e);
+        resolve(codeOf(e, started));
+      },
       complete: () => resolve(stopped ? 130 : 0),
     });
   });
@@ -136,14 +142,18 @@ const main = async (argv: readonly string[]): Promise<number> => {
       const threads = cmd.flags['threads'];
       const o = decodeWith(RunConfigInput, undefined)({ ...(backend !== undefined ? { backend } : {}), ...(threads !== undefined ? { threads } : {}) });
       if (E.isLeft(o)) return fail(o.left, true);
-      return follow(cmd.dir, (signal) =>
-        runEvents({
-          kind: 'resume',
-          dir: cmd.dir,
-          signal,
-          ...(o.right.backend !== undefined ? { backend: o.right.backend } : {}),
-          ...(o.right.threads !== undefined ? { threads: o.right.threads } : {}),
-        }),
+      // No run in DIR, or a damaged checkpoint, is bad input (2); a failure once the run started is 1.
+      return follow(
+        cmd.dir,
+        (signal) =>
+          runEvents({
+            kind: 'resume',
+            dir: cmd.dir,
+            signal,
+            ...(o.right.backend !== undefined ? { backend: o.right.backend } : {}),
+            ...(o.right.threads !== undefined ? { threads: o.right.threads } : {}),
+          }),
+        resumeExitCodeOf,
       );
     }
     case 'predict':
