@@ -21,7 +21,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { isDeepStrictEqual } from 'node:util';
@@ -1017,7 +1017,10 @@ export interface Fixtures {
   readonly cifar: string;
   /** Flags of the run `done` and `mid` come from (goal-file mutations start fresh runs with them). */
   readonly runFlags: readonly string[];
-  /** A regular file: `--out <blocker>/run` cannot be created, so a run that accepts its input stops cheaply at its first write. */
+  /**
+   * A run directory locked by a live process (this one): `--out <blocker>` passes the up-front check (it exists
+   * and takes files), so a run reads its goals and data, then stops cheaply at its lock, before its first write.
+   */
   readonly blocker: string;
 }
 
@@ -1600,10 +1603,10 @@ export const makeMutation = (seed: number, id: number, target: MutationCase['tar
 /** `cpg eval` of a finished run. */
 export const evalArgs = (dir: string): string[] => ['eval', dir, '--threads', '1'];
 /** A new run with a goal file, stopping at its first write once the goals are read. */
-export const goalArgs = (fx: Fixtures, goals: string): string[] => ['run', ...replaceFlag(fx.runFlags, '--goals', goals), '--threads', '1', '--out', path.join(fx.blocker, 'run')];
+export const goalArgs = (fx: Fixtures, goals: string): string[] => ['run', ...replaceFlag(fx.runFlags, '--goals', goals), '--threads', '1', '--out', fx.blocker];
 /** A CIFAR run that stops at its first write once the data is read. */
 export const cifarArgs = (data: string, blocker: string): string[] => [
-  'run', '--benchmark', 'cifar100', '--data', data, '--net', 'mlp', '--tasks', '2', '--goals', 'individual', '--threads', '1', '--out', path.join(blocker, 'run'),
+  'run', '--benchmark', 'cifar100', '--data', data, '--net', 'mlp', '--tasks', '2', '--goals', 'individual', '--threads', '1', '--out', blocker,
 ];
 
 const replaceFlag = (flags: readonly string[], flag: string, value: string): string[] => {
@@ -1641,9 +1644,9 @@ export const baselines = async (fx: Fixtures, runner: (t: MutationCase['target']
   const cifar = await runner('dataset')(cifarArgs(fx.cifar, fx.blocker));
   const problems: string[] = [];
   if (evalDone.status !== 0) problems.push(`eval of the finished fixture failed: ${evalDone.stderr}`);
-  if (!/ENOTDIR|not a directory/.test(goals.stderr)) problems.push(`the original goal file did not reach the first write: ${goals.stderr}`);
+  if (!/locked by/.test(goals.stderr)) problems.push(`the original goal file did not reach the run directory's lock: ${goals.stderr}`);
   if (!/already holds a run/.test(config.stderr)) problems.push(`the original config did not reach the run-directory check: ${config.stderr}`);
-  if (!/ENOTDIR|not a directory/.test(cifar.stderr)) problems.push(`the original CIFAR data did not load: ${cifar.stderr}`);
+  if (!/locked by/.test(cifar.stderr)) problems.push(`the original CIFAR data did not load: ${cifar.stderr}`);
   if (problems.length > 0) throw new Error(problems.join('\n'));
   return { evalDone, goals, config, cifar };
 };
@@ -1703,7 +1706,7 @@ export const mutationPlan = (n: number): MutationCase['target'][] => {
  * here) and a mid-task checkpoint of the same flags (`mid`, or made here in
  * this process: the checkpoint committed after task 2's first compacting
  * stage, taken by failing the next manifest write), goal and config files, a
- * CIFAR directory and a blocker file.
+ * CIFAR directory and a run directory locked by this process.
  */
 export const buildFixtures = async (work: string, flags: readonly string[], given: { readonly done?: string; readonly mid?: string } = {}): Promise<Fixtures> => {
   const mid = given.mid ?? path.join(work, 'fixture-mid');
@@ -1717,8 +1720,9 @@ export const buildFixtures = async (work: string, flags: readonly string[], give
   }
   const configFile = path.join(work, 'config.json');
   fs.writeFileSync(configFile, `${JSON.stringify(sampleConfig, null, 2)}\n`);
-  const blocker = path.join(work, 'blocker');
-  fs.writeFileSync(blocker, 'a regular file, so that nothing can be created under it\n');
+  const blocker = path.join(work, 'locked-out');
+  fs.mkdirSync(blocker, { recursive: true });
+  fs.writeFileSync(path.join(blocker, 'lock'), `${JSON.stringify({ pid: process.pid, host: hostname(), token: 'fault-harness' })}\n`);
   const goals = flags[flags.indexOf('--goals') + 1]!;
   return { done, mid, midReference: done, goals, config: configFile, cifar: writeCifar(path.join(work, 'cifar')), runFlags: flags, blocker };
 };
