@@ -63,8 +63,6 @@ export const reportSplit = (t: Pick<Task, 'test' | 'val'>): Split => t.test ?? t
 
 const taskError = (task: string, field: string, message: string): CpgError => ({ tag: 'TaskError', task, field, message });
 
-// Control characters would break one-line messages and reports; a bound keeps tables readable.
-const printable = (s: string): boolean => s.length > 0 && s.length <= 200 && !/[\u0000-\u001f\u007f]/.test(s);
 
 const codePoint = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 
@@ -74,7 +72,7 @@ const shownName = (name: string): string => {
   return s.length > 80 ? `${s.slice(0, 80)}…` : s;
 };
 
-/** Why a name cannot be printed as one line of a message or a table, or undefined. */
+/** Why a name cannot be printed as one line of a message or a table, or undefined (control characters would break one-line messages and reports; a bound keeps tables readable). */
 const lineProblem = (name: string): string | undefined => {
   if (name.length === 0 || name.length > 200) return `must be 1 to 200 characters, got ${name.length}`;
   const control = /[\u0000-\u001f\u007f]/.exec(name);
@@ -148,7 +146,7 @@ const checkWith = (t: Task, nameProblem: (name: string) => string | undefined): 
   if (!Array.isArray(t.classNames) || t.classNames.length < 2) return bad('classNames', 'a task needs at least 2 classes');
   const seen = new Set<string>();
   for (const [i, c] of t.classNames.entries()) {
-    if (typeof c !== 'string' || !printable(c)) return bad(`classNames[${i}]`, 'must be 1 to 200 characters with no control characters');
+    if (typeof c !== 'string' || lineProblem(c) !== undefined) return bad(`classNames[${i}]`, 'must be 1 to 200 characters with no control characters');
     if (seen.has(c)) return bad(`classNames[${i}]`, `'${c}' appears twice`);
     seen.add(c);
   }

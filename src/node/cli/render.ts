@@ -97,6 +97,8 @@ export const summary = (r: RunReport, dir: string): string => {
   const lenient = accepted.filter((t) => !within.includes(t));
   const missed = below.filter((t) => !accepted.includes(t));
   const small = r.tasks.filter((t) => t.validationTooSmall === true);
+  const underGoal = (t: RunReport['tasks'][number]): string =>
+    `${t.name} ${pct(t.valAccuracy)}, goal ${pct(t.goal)} − ${points(t.allowedLoss ?? 0)}${t.note !== null ? ` — ${t.note}` : ''}`;
   return [
     table(['task', 'test acc', 'val acc', 'goal', 'width', 'sparsity', 'owns', 'picked', 'growths'], rows),
     '',
@@ -105,11 +107,11 @@ export const summary = (r: RunReport, dir: string): string => {
     `model ${r.modelSize.parameters.toLocaleString('en-US')} parameters = ${r.modelSize.relativeToOneNetwork.toFixed(2)}× one network; checkpoint ${bytes(r.modelSize.checkpointBytes)}`,
     `time ${secs(r.timing.totalSeconds)} on ${backendLabel(r)}`,
     ...(within.length > 0
-      ? [`within the allowed loss (validation): ${within.map((t) => `${t.name} ${pct(t.valAccuracy)}, goal ${pct(t.goal)} − ${points(t.allowedLoss ?? 0)}${t.note !== null ? ` — ${t.note}` : ''}`).join('; ')}`]
+      ? [`within the allowed loss (validation): ${within.map(underGoal).join('; ')}`]
       : []),
     ...(lenient.length > 0
       ? [
-          `more than 1 point under the goal, accepted by a tolerance over 1 point (validation): ${lenient.map((t) => `${t.name} ${pct(t.valAccuracy)}, goal ${pct(t.goal)} − ${points(t.allowedLoss ?? 0)}${t.note !== null ? ` — ${t.note}` : ''}`).join('; ')}`,
+          `more than 1 point under the goal, accepted by a tolerance over 1 point (validation): ${lenient.map(underGoal).join('; ')}`,
         ]
       : []),
     ...(missed.length > 0
