@@ -10,7 +10,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,4 +82,15 @@ test('the check catches Node: cpg/node does not bundle for a browser', { timeout
   assert.deepEqual(nodeInputs({ inputs: { 'dist/src/x.js': { bytes: 0, imports: [{ path: 'node:fs', kind: 'import-statement', original: 'node:fs' }] } }, outputs: {} }), [
     'dist/src/x.js imports node:fs',
   ]);
+});
+
+test('the browser example builds only into a new, empty or earlier-built folder: one that holds other files is refused (exit 2) and left as it was', () => {
+  const out = mkdtempSync(path.join(tmpdir(), 'cpg-browser-out-'));
+  writeFileSync(path.join(out, 'notes.txt'), 'mine');
+  const r = spawnSync(process.execPath, [path.join(root, 'examples', 'browser', 'build.mjs'), out], { encoding: 'utf8' });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /holds other files: give a new or empty folder/);
+  assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+  assert.deepEqual(readdirSync(out), ['notes.txt']);
+  assert.equal(readFileSync(path.join(out, 'notes.txt'), 'utf8'), 'mine');
 });
