@@ -6,6 +6,7 @@
  * resolved configuration (presets and defaults applied) without the backend
  * and thread count, which change where a run runs, not what it computes.
  */
+import type { TraitsOf } from './methodTraits.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { benchmarkFacts, isBenchmarkName } from './benchmarks.js';
@@ -134,13 +135,20 @@ export const gridJobs =
     return E.right(jobs);
   };
 
+/** The method whose run trains one network per task alone: the goal networks. */
+const GOAL_NETWORKS_METHOD = 'individual';
+
 /**
  * The job that trains a CPG job's goal networks: the same configuration as
  * an `individual` run (null when the job's goals do not come from individual
  * networks). Distinct CPG configurations give distinct goal jobs.
  */
-export const goalsJobOf = (config: RunConfig): RunConfig | null =>
-  config.method === 'cpg' && config.goals.kind === 'individual' ? { ...config, method: 'individual' } : null;
+export const goalsJobOf =
+  (traitsOf: TraitsOf) =>
+  (config: RunConfig): RunConfig | null => {
+    const m = traitsOf(config.method);
+    return m !== undefined && m.model === 'shared' && m.goalNetworks(config) ? { ...config, method: GOAL_NETWORKS_METHOD } : null;
+  };
 
 /** How many tasks a configuration runs: its `tasks`, else its benchmark's default. */
 export const taskCountOf = (config: RunConfig): number =>
@@ -151,13 +159,15 @@ export const taskCountOf = (config: RunConfig): number =>
  * a job of its own so that they train in parallel; the individual run is
  * assembled from their reports. None for a run that is one task's already.
  */
-export const goalNetworkJobsOf = (job: GridJob): readonly GridJob[] => {
-  if (job.config.method !== 'individual' || job.config.onlyTask !== undefined) return [];
-  return Array.from({ length: taskCountOf(job.config) }, (_, i) => {
-    const config: RunConfig = { ...job.config, onlyTask: i + 1 };
-    return { id: jobIdOf(config), point: { ...job.point, onlyTask: i + 1 }, config };
-  });
-};
+export const goalNetworkJobsOf =
+  (traitsOf: TraitsOf) =>
+  (job: GridJob): readonly GridJob[] => {
+    if (traitsOf(job.config.method)?.model !== 'per-task' || job.config.onlyTask !== undefined) return [];
+    return Array.from({ length: taskCountOf(job.config) }, (_, i) => {
+      const config: RunConfig = { ...job.config, onlyTask: i + 1 };
+      return { id: jobIdOf(config), point: { ...job.point, onlyTask: i + 1 }, config };
+    });
+  };
 
 /** The jobs a job needs finished before it runs: its goal-network jobs, then its goal job. */
 export const dependenciesOf = (job: Pick<GridJob, 'parts' | 'goalsFrom'>): readonly string[] => [...(job.parts ?? []), ...(job.goalsFrom !== undefined ? [job.goalsFrom] : [])];
@@ -170,9 +180,9 @@ export const dependenciesOf = (job: Pick<GridJob, 'parts' | 'goalsFrom'>): reado
  * (`parts`), placed before it. Every job is needed by at most one other, so
  * the jobs form trees (a BullMQ flow each).
  */
-export const withGoalJobs = (jobs: readonly GridJob[]): readonly GridJob[] => {
+export const withGoalJobs = (traitsOf: TraitsOf) => (jobs: readonly GridJob[]): readonly GridJob[] => {
   const individual = (j: GridJob): readonly GridJob[] => {
-    const parts = goalNetworkJobsOf(j);
+    const parts = goalNetworkJobsOf(traitsOf)(j);
     return parts.length === 0 ? [j] : [...parts, { ...j, parts: parts.map((p) => p.id) }];
   };
   const gridOwn = new Map(jobs.map((j) => [j.id, j]));
@@ -186,14 +196,14 @@ export const withGoalJobs = (jobs: readonly GridJob[]): readonly GridJob[] => {
     }
   };
   for (const j of jobs) {
-    const g = goalsJobOf(j.config);
+    const g = goalsJobOf(traitsOf)(j.config);
     if (g === null) {
       place(individual(j));
       continue;
     }
     const id = jobIdOf(g);
     // The grid's own individual job of this configuration, when it has one, is the goal job (with its point).
-    const goalJob = gridOwn.get(id) ?? { id, point: { ...j.point, method: 'individual' }, config: g };
+    const goalJob = gridOwn.get(id) ?? { id, point: { ...j.point, method: GOAL_NETWORKS_METHOD }, config: g };
     place(individual(goalJob));
     place([{ ...j, goalsFrom: id }]);
   }

@@ -22,11 +22,14 @@ import { loadNet, saveNet } from '../effects/snapshot.js';
 import { manifestName, writeManifest } from '../effects/checkpoint.js';
 import { type Flow, chain, emit, fromTE, mapValue } from './flow.js';
 import type { StageCtx } from './stages.js';
+import type { LearningMethod } from './methods/method.js';
 
 /** A run's fixed surroundings (one per process working on it). */
 export interface RunCtx extends StageCtx {
   /** The configuration this part of the run follows (a task learned over time may have its own). */
   readonly config: RunConfig;
+  /** The method the configuration names. */
+  readonly method: LearningMethod;
   /** The architecture at multiplier 1, sized for the model's input. */
   readonly base: Graph;
   /** Clock reading when this process took the run over, and the run's elapsed seconds then. */

@@ -4,6 +4,7 @@
  * probe check needs no data (the probe inputs are in the store); accuracies
  * are re-measured for the tasks whose data is at hand. Nothing is written.
  */
+import { type MethodRegistry, methodOf } from './methods/registry.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { defer } from 'rxjs';
@@ -57,8 +58,10 @@ export const describeBackend = (b: { readonly backend: string; readonly threads:
   b.backend === 'wasm' ? `wasm (${b.threads} thread${b.threads === 1 ? '' : 's'}${b.simd ? ', SIMD' : ''})` : b.backend;
 
 /** Which finished tasks to evaluate: all, or the one named. */
-export const tasksToEvaluate = (m: RunManifest, dir: string, task: string | undefined): E.Either<CpgError, number[]> => {
-  if (m.state === null || m.config.method === 'individual')
+export const tasksToEvaluate = (m: RunManifest, dir: string, task: string | undefined, methods?: MethodRegistry): E.Either<CpgError, number[]> => {
+  const method = methodOf(methods)(m.config.method);
+  if (E.isLeft(method)) return method;
+  if (m.state === null || method.right.model === 'per-task')
     return E.left({ tag: 'ConfigError', field: 'dir', message: `${dir} is an individual-networks run: it keeps no shared network to evaluate` });
   if (m.finished.length === 0) return E.left({ tag: 'ConfigError', field: 'dir', message: `${dir} has no finished task yet` });
   if (task === undefined) return E.right(m.finished.map((_, i) => i + 1));
@@ -93,7 +96,7 @@ export const evaluateModel = (
         fold(which, [] as EvalRow[], (rows, k) =>
           pipe(
             probeOf(c, s, k),
-            chain((probe) => fromTE(measureTask(c, state, k, m.config.method === 'finetune', probe, data[k - 1]))),
+            chain((probe) => fromTE(measureTask(c, state, k, c.method.everyWeight, probe, data[k - 1]))),
             chain((r) => {
               const rec = m.finished[k - 1]!;
               const drift: Flow<number> =

@@ -221,7 +221,7 @@ export const finishTask = (
                   note: done !== undefined ? done.reason : null,
                   ...(data.test === undefined ? { accuracyOn: 'validation' as const } : {}),
                   ...(cycle !== undefined ? budgetOutcomeOf(cycle) : {}),
-                  ...(cycle !== undefined && ctx.config.method === 'cpg' ? { allowedLoss: cycle.config.allowedLoss, validationImages: cycle.ctx.valSize } : {}),
+                  ...(cycle !== undefined && ctx.method.meetsGoals ? { allowedLoss: cycle.config.allowedLoss, validationImages: cycle.ctx.valSize } : {}),
                   recordedOn: {
                     backend: ctx.env.backend.name,
                     threads: ctx.env.backend.threads,

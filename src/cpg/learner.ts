@@ -28,7 +28,8 @@ import { type RunCtx, type RunState, commit, save, withConfig } from './context.
 import { type Emit, type Flow, chain, emit, fail, fromEither, fromTE, mapError, mapValue, pure } from './flow.js';
 import { trainIndividual } from './baselines.js';
 import { freshManifest, markFinished, matchTask, maxWidthProblem, taskEntryFor, writeReports } from './model.js';
-import { type RunOptions, learnWithMethod, runCtxOf } from './run.js';
+import { type RunOptions, runCtxOf } from './run.js';
+import { type MethodRegistry, builtInMethods, methodOf, protectingMethods } from './methods/registry.js';
 
 /** A task to learn, with where its goal comes from and where its data came from. */
 export interface LearnRequest {
@@ -55,10 +56,15 @@ export interface LearnerOptions extends RunOptions {
 
 const configError = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
 
-const learnable = (method: RunConfig['method']): E.Either<CpgError, RunConfig['method']> =>
-  method === 'cpg' || method === 'packnet'
-    ? E.right(method)
-    : E.left(configError('method', `a model learns new tasks over time with cpg or packnet; '${method}' cannot (its network is not protected task by task)`));
+const learnable = (r: MethodRegistry = builtInMethods) => (name: RunConfig['method']): E.Either<CpgError, RunConfig['method']> =>
+  pipe(
+    methodOf(r)(name),
+    E.chain((method) =>
+      method.protectsTasks
+        ? E.right(name)
+        : E.left(configError('method', `a model learns new tasks over time with ${protectingMethods(r)}; '${name}' cannot (its network is not protected task by task)`)),
+    ),
+  );
 
 /** The configuration a task is learned with: the request's, else the learner's, else the model's; same net and method. */
 const taskConfig = (m: RunManifest | null, o: LearnerOptions, r: LearnRequest): E.Either<CpgError, RunConfig> => {
@@ -71,7 +77,7 @@ const taskConfig = (m: RunManifest | null, o: LearnerOptions, r: LearnRequest): 
     if (narrower !== undefined) return E.left(configError('maxMultiplier', narrower));
   }
   return pipe(
-    learnable(base.method),
+    learnable(o.methods)(base.method),
     E.map(() => (m === null ? { ...base, benchmark: 'custom' as const } : { ...base, benchmark: m.config.benchmark })),
   );
 };
@@ -93,7 +99,7 @@ interface Learned {
 export const learnerFlow = (env: Env, m0: RunManifest | null, tasks: Observable<Task | LearnRequest>, o: LearnerOptions): Flow<RunReport | undefined> =>
   defer(() => {
     if (m0 !== null) {
-      const ok = learnable(m0.config.method);
+      const ok = learnable(o.methods)(m0.config.method);
       if (E.isLeft(ok)) return fail<RunReport | undefined>(ok.left);
     }
     // A model in the store is checked whole (every blob its manifest names) before anything is written.
@@ -276,7 +282,7 @@ const learnEntry = (ctx0: RunCtx, s0: RunState, entry: TaskEntry, k: number, t: 
     chain(({ state, goal }) =>
       pipe(
         emit({ type: 'task-started', task: k, name: t.name, of: null, purpose: 'learn' }),
-        chain(() => learnWithMethod(ctx, state, t, k, goal)),
+        chain(() => ctx.method.learnTask(ctx, state, t, k, goal)),
       ),
     ),
     chain((s) => markFinished(ctx, s)),

@@ -148,9 +148,9 @@ export const maxWidthProblem = (m: RunManifest, maxMultiplier: number): string |
 };
 
 /** The capacity policy in words, for reports. */
-export const describePolicy = (m: RunManifest, config: RunConfig): string => {
+export const describePolicy = (m: RunManifest, config: RunConfig, budgeted: boolean): string => {
   const rule = '1 − round(1/(tasks left + 1), 1)';
-  const budget = config.method === 'cpg' && config.capacityBudget === 'share';
+  const budget = budgeted;
   const open = budget
     ? config.expectedTasks !== undefined
       ? `a budget: each task keeps at most an equal share of the room (free weights plus the growth still allowed) among itself and the tasks left to the ${config.expectedTasks} expected`
@@ -182,7 +182,8 @@ export const writeReports = (ctx: RunCtx, s: RunState): Flow<RunReport> =>
           device: deviceOf(ctx.env.backend),
           maxLogitDrift: s.maxLogitDrift,
           createdAt: ctx.env.clock.isoNow(),
-          capacityPolicy: describePolicy(s.manifest, s.manifest.config),
+          capacityPolicy: describePolicy(s.manifest, s.manifest.config, ctx.method.budgeted(s.manifest.config)),
+          model: ctx.method.model,
         });
         if (E.isLeft(built)) return fail<RunReport>(built.left);
         const report = built.right;

@@ -22,6 +22,7 @@ import { loadNet } from '../effects/snapshot.js';
 import { type Store, sha256Hex } from '../effects/store.js';
 import { type ExportFiles, type ExportFormat, exportFiles } from './export.js';
 import { architectureFor } from './context.js';
+import { type MethodRegistry, methodOf } from './methods/registry.js';
 
 /** A finished task the model can predict with. */
 export interface ModelTask {
@@ -101,6 +102,8 @@ export interface OpenOptions {
   readonly threads?: number;
   /** What the process offers the backends [webPlatform(); `cpg/node`'s openModel: Node's]. */
   readonly platform?: BackendPlatform;
+  /** The methods a stored model may name [CPG and its baselines]. */
+  readonly methods?: MethodRegistry;
 }
 
 const configError = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
@@ -175,7 +178,7 @@ const tasksOf = (m: RunManifest): readonly ModelTask[] =>
   }));
 
 /** The model of a manifest whose network is loaded: task networks are built on first use and kept until disposed. */
-const modelOf = (m: RunManifest, hash: string, state: NetState, backend: BackendInfo, release: () => void): Model => {
+const modelOf = (m: RunManifest, everyWeight: boolean, hash: string, state: NetState, backend: BackendInfo, release: () => void): Model => {
   const tasks = tasksOf(m);
   const built = new Map<number, TaskModel>();
   let disposed = false;
@@ -184,7 +187,7 @@ const modelOf = (m: RunManifest, hash: string, state: NetState, backend: Backend
     const have = built.get(t.task);
     if (have !== undefined) return E.right(have);
     return pipe(
-      taskModel(state, t.task, m.config.method === 'finetune'),
+      taskModel(state, t.task, everyWeight),
       E.map((tm) => {
         built.set(t.task, tm);
         return tm;
@@ -267,15 +270,17 @@ export const openModel = (store: Store, o: OpenOptions = {}): TE.TaskEither<CpgE
   return pipe(
     readManifest(store),
     TE.chain((m) =>
-      m === null
-        ? TE.left<CpgError, RunManifest>({ tag: 'DataError', file: label, message: 'no model here: it holds no run.json (learn one with `cpg run` or `cpg learn`)' })
-        : m.state === null || m.config.method === 'individual'
-          ? TE.left<CpgError, RunManifest>(configError('run', `${label} is an individual-networks run: it keeps no shared network to predict with`))
-          : m.finished.length === 0
-            ? TE.left<CpgError, RunManifest>(configError('run', `${label} has no finished task yet: nothing to predict with`))
-            : TE.right(m),
+      m === null ? TE.left<CpgError, RunManifest>({ tag: 'DataError', file: label, message: 'no model here: it holds no run.json (learn one with `cpg run` or `cpg learn`)' }) : TE.right(m),
     ),
     TE.bindTo('m'),
+    TE.bind('method', ({ m }) => TE.fromEither(methodOf(o.methods)(m.config.method))),
+    TE.chainFirst(({ m, method }) =>
+      m.state === null || method.model === 'per-task'
+        ? TE.left<CpgError, void>(configError('run', `${label} is an individual-networks run: it keeps no shared network to predict with`))
+        : m.finished.length === 0
+          ? TE.left<CpgError, void>(configError('run', `${label} has no finished task yet: nothing to predict with`))
+          : TE.right(undefined),
+    ),
     // The hash of the manifest's bytes, for task.json (what `sha256sum run.json` prints).
     TE.bind('hash', () => pipe(store.readManifest, TE.chain((b) => sha256Hex([b ?? new Uint8Array()])))),
     TE.bind('base', ({ m }) => TE.fromEither(E.mapLeft((message: string) => configError('net', message))(architectureFor(m.config.net, modelShape(m), label)))),
@@ -286,10 +291,10 @@ export const openModel = (store: Store, o: OpenOptions = {}): TE.TaskEither<CpgE
         ...(o.platform !== undefined ? { platform: o.platform } : {}),
       }),
     ),
-    TE.chain(({ m, hash, base, lease }) =>
+    TE.chain(({ m, method, hash, base, lease }) =>
       pipe(
         loadNet(store, base, m.state!),
-        TE.map(({ state }) => modelOf(m, hash, state, lease.info, () => void lease.release())),
+        TE.map(({ state }) => modelOf(m, method.everyWeight, hash, state, lease.info, () => void lease.release())),
         // A model that could not be opened gives the backend back at once.
         TE.orElse((e) => pipe(TE.fromTask(lease.release), TE.chain(() => TE.left(e)))),
       ),

@@ -15,16 +15,18 @@ import type { NetState } from '../effects/network.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { CpgError } from '../algebra/errors.js';
+import type { MethodTraits } from '../algebra/methodTraits.js';
 import type { Graph } from '../algebra/graph.js';
 
 const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
 
 /** Rows of test accuracies: row i after task i, column j task j (null before j is learned). */
-export const accuracyMatrix = (m: RunManifest): (number | null)[][] => {
-  const n = m.config.method === 'individual' ? m.individual.length : m.finished.length;
+export const accuracyMatrix = (m: RunManifest, model: MethodTraits['model']): (number | null)[][] => {
+  const perTask = model === 'per-task';
+  const n = perTask ? m.individual.length : m.finished.length;
   const rows: (number | null)[][] = [];
   for (let i = 0; i < n; i++) {
-    const known = m.config.method === 'individual' ? m.individual.slice(0, i + 1).map((r) => r.testAccuracy) : [...m.finished[i]!.accuracyRow];
+    const known = perTask ? m.individual.slice(0, i + 1).map((r) => r.testAccuracy) : [...m.finished[i]!.accuracyRow];
     rows.push([...known, ...new Array<null>(n - known.length).fill(null)]);
   }
   return rows;
@@ -99,14 +101,16 @@ export const buildReport = (
     readonly maxLogitDrift: number;
     readonly createdAt: string;
     readonly capacityPolicy: string;
+    /** What the run's method keeps: a shared network, or a network per task (then the report is of those). */
+    readonly model: MethodTraits['model'];
   },
 ): E.Either<CpgError, RunReport> => {
   const c = m.config;
-  const rows = accuracyMatrix(m);
+  const rows = accuracyMatrix(m, o.model);
   const last = rows[rows.length - 1] ?? [];
   const firstClasses = m.tasks[0]?.classes ?? 1;
   const oneNetwork = parametersOf(o.base, firstClasses);
-  const individual = c.method === 'individual';
+  const individual = o.model === 'per-task';
   const goals = m.goals ?? {};
   const tasks: RunReport['tasks'] = individual
     ? m.individual.map((r) => ({

@@ -21,14 +21,16 @@ import { initNet } from '../effects/network.js';
 import { checkBlobs, manifestName } from '../effects/checkpoint.js';
 import { type RunCtx, type RunState, architectureFor, commit, load, save } from './context.js';
 import { type Flow, chain, emit, fail, fold, fromEither, fromTE, mapValue, pure } from './flow.js';
-import { fineTuneTask, trainIndividual } from './baselines.js';
+import { trainIndividual } from './baselines.js';
+import { type MethodRegistry, methodOf } from './methods/registry.js';
 import { recheckFinished } from './finish.js';
-import { learnTask } from './learn.js';
-import { capacityFor, freshManifest, markFinished, matchTask, taskEntryFor, writeReports } from './model.js';
+import { freshManifest, markFinished, matchTask, taskEntryFor, writeReports } from './model.js';
 
-/** How a caller stops a run: it ends at its next step with its last checkpoint valid (AbortSignal fits). */
+/** How a caller stops a run: it ends at its next step with its last checkpoint valid (AbortSignal fits); and the methods it knows. */
 export interface RunOptions {
   readonly signal?: { readonly aborted: boolean };
+  /** The methods a configuration may name; default: CPG and its baselines. */
+  readonly methods?: MethodRegistry;
 }
 
 const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
@@ -38,10 +40,13 @@ export const runCtxOf = (env: Env, config: RunConfig, m: Pick<RunManifest, 'inpu
   pipe(
     architectureFor(config.net, modelShape(m), what),
     E.mapLeft((why): CpgError => (resumed ? { tag: 'CheckpointError', file: manifestName(env.store), message: `the run's config.net ${why}` } : { tag: 'ConfigError', field: 'net', message: why })),
+    E.bindTo('base'),
+    E.bind('method', () => methodOf(o.methods)(config.method)),
     E.map(
-      (base): RunCtx => ({
+      ({ base, method }): RunCtx => ({
         env,
         config,
+        method,
         base,
         seed: config.seed,
         batchSize: config.batchSize,
@@ -53,14 +58,6 @@ export const runCtxOf = (env: Env, config: RunConfig, m: Pick<RunManifest, 'inpu
       }),
     ),
   );
-
-/** Learn task k with the run's method. */
-export const learnWithMethod = (ctx: RunCtx, s: RunState, data: Task, k: number, goal: number | null): Flow<RunState> => {
-  const method = ctx.config.method;
-  if (method === 'finetune') return fineTuneTask(ctx, s, data, k);
-  if (method === 'individual') return fail({ tag: 'ConfigError', field: 'method', message: "the 'individual' baseline keeps no shared model to learn into" });
-  return learnTask(ctx, method, data, k, method === 'cpg' ? goal : null, capacityFor(s.manifest, ctx.config, k))(s);
-};
 
 /**
  * Everything after the first commit: prove finished tasks unchanged (when
@@ -95,12 +92,12 @@ const toEnd = (ctx: RunCtx, s0: RunState, count: number, resumed: boolean, entri
     resumed && s.manifest.state !== null && s.manifest.finished.length > 0
       ? pipe(
           load(ctx, s.manifest.state),
-          chain(({ state }) => recheckFinished(ctx, s, state, s.manifest.finished.length, c.method === 'finetune')),
+          chain(({ state }) => recheckFinished(ctx, s, state, s.manifest.finished.length, ctx.method.everyWeight)),
           mapValue((r) => r.state),
         )
       : pure(s);
   // Goals: from individually trained networks (CPG's default), a file, or the checkpoint.
-  const wantsIndividual = c.method === 'individual' || (c.method === 'cpg' && c.goals.kind === 'individual');
+  const wantsIndividual = ctx.method.goalNetworks(c);
   const goals = (s: RunState): Flow<RunState> => {
     if (!wantsIndividual)
       return s.manifest.goals !== null
@@ -128,7 +125,7 @@ const toEnd = (ctx: RunCtx, s0: RunState, count: number, resumed: boolean, entri
     );
   };
   const learnAll = (s: RunState): Flow<RunState> =>
-    c.method === 'individual'
+    ctx.method.model === 'per-task'
       ? pure(s)
       : fold(range(s.manifest.finished.length + 1, count), s, (st, k) =>
           pipe(
@@ -136,7 +133,7 @@ const toEnd = (ctx: RunCtx, s0: RunState, count: number, resumed: boolean, entri
             chain((d) =>
               pipe(
                 emit({ type: 'task-started', task: k, name: d.name, of: count, purpose: 'learn' }),
-                chain(() => learnWithMethod(ctx, st, d, k, st.manifest.goals?.[d.name] ?? null)),
+                chain(() => ctx.method.learnTask(ctx, st, d, k, st.manifest.goals?.[d.name] ?? null)),
               ),
             ),
           ),
@@ -176,7 +173,7 @@ export const newRun = (env: Env, config: RunConfig, given: RunTasks, o: RunOptio
         fold(given.tasks, [] as TaskEntry[], (acc, t, i) => pipe(taskEntryFor(ctx, t, given.sources[i] ?? { kind: 'memory' }), mapValue((e) => [...acc, e]))),
         chain((entries) =>
           pipe(
-            config.method === 'individual' ? pure<SnapshotIndex | null>(null) : pipe(fromEither(initNet(ctx.base, config.seed)), chain((net) => save(ctx, net, undefined))),
+            ctx.method.model === 'per-task' ? pure<SnapshotIndex | null>(null) : pipe(fromEither(initNet(ctx.base, config.seed)), chain((net) => save(ctx, net, undefined))),
             chain((state) => {
               const m: RunManifest = {
                 ...freshManifest({

@@ -3,6 +3,7 @@
  * each point resolved as `cpg run` resolves its flags (the benchmark's
  * preset, then the reference defaults), with its id.
  */
+import { builtInMethod } from './methods/registry.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { decodeConfig } from '../algebra/codecs.js';
@@ -23,7 +24,7 @@ export const sweepJobs =
     pipe(
       decodeGrid(file, max)(u),
       E.chain(gridJobs((input) => decodeConfig(undefined)(withPreset(input)), file)),
-      E.map(withGoalJobs),
+      E.map(withGoalJobs(builtInMethod)),
       E.chain((jobs) =>
         jobs.length > max
           ? E.left<CpgError, readonly GridJob[]>({

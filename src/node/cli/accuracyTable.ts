@@ -9,6 +9,7 @@
  * forgetting and backward transfer are shown in percentage points (pts).
  * The std is the sample standard deviation (n − 1), absent for one seed.
  */
+import { builtInMethod } from '../../cpg/methods/registry.js';
 import type { Method, RunConfig, RunReport } from '../../algebra/codecs.js';
 import { bytes, table } from './render.js';
 
@@ -227,8 +228,8 @@ export interface GoalRow {
 
 /** CPG's tasks against their goals; tasks without a goal are left out. */
 export const goalCheck = (runs: readonly RunSummary[], tolerance = GOAL_TOLERANCE): GoalRow[] => {
-  const cpg = runs.filter((r) => r.method === 'cpg').sort((a, b) => a.seed - b.seed);
-  const individual = runs.filter((r) => r.method === 'individual');
+  const cpg = runs.filter((r) => builtInMethod(r.method)?.meetsGoals === true).sort((a, b) => a.seed - b.seed);
+  const individual = runs.filter((r) => builtInMethod(r.method)?.model === 'per-task');
   const names = cpg[0]?.tasks.map((t) => t.name) ?? [];
   return names.flatMap((task) => {
     const entries = cpg.flatMap((r) => {
@@ -355,7 +356,7 @@ export const mainTable = (rows: readonly MethodRow[]): { head: string[]; cells: 
     fmtSize(r.relativeSize),
     fmtBytes(r.checkpointBytes),
     fmtDuration(r.wallSeconds),
-    r.method === 'individual' ? '—' : fmtDrift(r.maxLogitDrift),
+    builtInMethod(r.method)?.model === 'per-task' ? '—' : fmtDrift(r.maxLogitDrift),
   ]);
   return { head, cells };
 };

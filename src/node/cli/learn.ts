@@ -7,6 +7,7 @@
  * the folder and its images, the task against the model — so a refusal
  * (exit 2) leaves RUN as it was.
  */
+import { builtInMethod, protectingMethods } from '../../cpg/methods/registry.js';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Observable } from 'rxjs';
@@ -72,8 +73,8 @@ export const resolveLearnConfig = async (
     const narrower = maxWidthProblem(m, config.right.maxMultiplier);
     if (narrower !== undefined) return E.left(usage('maxMultiplier', `${cmd.dir}: ${narrower}`));
   }
-  if (config.right.method !== 'cpg' && config.right.method !== 'packnet')
-    return E.left(usage('method', `a model learns tasks over time with cpg or packnet, not '${config.right.method}'`));
+  if (builtInMethod(config.right.method)?.protectsTasks !== true)
+    return E.left(usage('method', `a model learns tasks over time with ${protectingMethods()}, not '${config.right.method}'`));
   return E.right({ config: config.right, changed: Object.keys(given).length > 0 });
 };
 

@@ -73,7 +73,9 @@ export const assembleIndividual = async (config: RunConfig, runDir: string, part
     device: on.device,
     maxLogitDrift: Math.max(...parts.map((p) => p.report.maxLogitDrift)),
     createdAt: new Date().toISOString(),
-    capacityPolicy: describePolicy(merged, config),
+    capacityPolicy: describePolicy(merged, config, false),
+    // Assembled from its goal networks: the individual baseline's networks, one per task.
+    model: 'per-task',
   });
   if (E.isLeft(report)) return report;
   const store = fsStore(runDir);

@@ -9,6 +9,7 @@
  * when it closes (src/node/cli/main.ts), so it never outlives a killed worker; the
  * run directory's lock keeps two processes off one run.
  */
+import { builtInMethod } from '../../cpg/methods/registry.js';
 import { spawn } from 'node:child_process';
 import { promises as fs, openSync, closeSync, writeSync } from 'node:fs';
 import * as os from 'node:os';
@@ -75,7 +76,7 @@ export const readProgress = async (runDir: string): Promise<RunProgress | null> 
   try {
     const m = JSON.parse(text) as { finished?: unknown[]; individual?: unknown[]; plannedTasks?: number; tasks?: unknown[]; status?: string; config?: { method?: string; onlyTask?: number } };
     // The individual baseline's tasks are its networks; a goal network alone (onlyTask) is one task.
-    const individual = m.config?.method === 'individual';
+    const individual = builtInMethod(m.config?.method ?? '')?.model === 'per-task';
     const done = individual ? m.individual : m.finished;
     const finishedTasks = Array.isArray(done) ? done.length : 0;
     return {
