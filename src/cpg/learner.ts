@@ -16,7 +16,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { deviceOf } from '../effects/backend.js';
-import { type Observable, concat, concatMap, defer, EMPTY, of, tap } from 'rxjs';
+import { type Observable, connect, concatMap, defer, EMPTY, last, map, merge, mergeScan, of } from 'rxjs';
+import type { RunEvent } from './events.js';
 import type { RunConfig, RunReport } from '../algebra/codecs.js';
 import type { CpgError } from '../algebra/errors.js';
 import { type GoalChoice, type RunManifest, type TaskEntry, type TaskSource, modelShape } from '../algebra/manifest.js';
@@ -92,6 +93,12 @@ interface Learned {
   readonly report: RunReport | undefined;
 }
 
+/** The learner's running state: the model as it stands, with the event that came (none once a task is done). */
+interface Step {
+  readonly learned: Learned;
+  readonly event?: RunEvent;
+}
+
 /**
  * Learn `tasks` into the model in `env.store` (created from the first task if
  * the store holds none), from manifest `m0` as read under the store's lock.
@@ -117,19 +124,19 @@ export const learnerFlow = (env: Env, m0: RunManifest | null, tasks: Observable<
       dir: env.store.location,
       resumed: m0 !== null,
     });
-    // The model as it stands after each task: local to this subscription.
-    let learned: Learned = { ctx: undefined, state: m0 === null ? undefined : { manifest: m0, maxLogitDrift: 0 }, report: undefined };
-    const each = tasks.pipe(
-      concatMap((input) => {
-        const r: LearnRequest = 'task' in input ? input : { task: input };
-        return oneTask(env, learned, r, o).pipe(
-          tap((x) => {
-            if (x._tag === 'done') learned = x.value;
-          }),
-        );
-      }),
+    // The model as it stands after each task, carried from one task to the next (one at a time) with each event.
+    const before: Learned = { ctx: undefined, state: m0 === null ? undefined : { manifest: m0, maxLogitDrift: 0 }, report: undefined };
+    const each: Observable<Step> = tasks.pipe(
+      mergeScan(
+        (acc: Step, input: Task | LearnRequest) =>
+          oneTask(env, acc.learned, 'task' in input ? input : { task: input }, o).pipe(
+            map((x): Step => (x._tag === 'event' ? { learned: acc.learned, event: x.event } : { learned: x.value })),
+          ),
+        { learned: before },
+        1,
+      ),
     );
-    const finish: Flow<RunReport | undefined> = defer(() => {
+    const finish = (learned: Learned): Flow<RunReport | undefined> => {
       const { ctx, state, report } = learned;
       if (report !== undefined) return pipe(emit({ type: 'run-finished', report, dir: env.store.location }), mapValue(() => report));
       // No task learned now: report the model as it stands (if there is one).
@@ -137,12 +144,23 @@ export const learnerFlow = (env: Env, m0: RunManifest | null, tasks: Observable<
       if (ctx !== undefined) return reportNow(ctx, state);
       const c = runCtxOf(env, state.manifest.config, state.manifest, 'the model', () => undefined, o, true);
       return E.isLeft(c) ? fail<RunReport | undefined>(c.left) : reportNow(c.right, state);
-    });
-    const eventsOnly = each.pipe(concatMap((x): Observable<Emit<RunReport | undefined>> => (x._tag === 'event' ? of(x) : EMPTY)));
+    };
+    // Every task's events as they come, then the report of the model as the last task left it.
+    const learnAll: Flow<RunReport | undefined> = each.pipe(
+      connect((steps) =>
+        merge(
+          steps.pipe(concatMap((x): Observable<Emit<RunReport | undefined>> => (x.event !== undefined ? of({ _tag: 'event', event: x.event }) : EMPTY))),
+          steps.pipe(
+            last(undefined, { learned: before }),
+            concatMap((x) => finish(x.learned)),
+          ),
+        ),
+      ),
+    );
     return pipe(
       checked,
       chain(() => started),
-      chain(() => concat(eventsOnly, finish)),
+      chain(() => learnAll),
     );
   });
 

@@ -7,7 +7,7 @@
  */
 import { pipe } from 'fp-ts/lib/function.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
-import { EMPTY, type Observable, concat, defer, from, map, mergeMap, of, tap } from 'rxjs';
+import { EMPTY, type Observable, concatMap, connect, defer, filter, from, last, map, merge, of } from 'rxjs';
 import type { BackendChoice, RunConfig, RunReport } from '../algebra/codecs.js';
 import type { CpgError } from '../algebra/errors.js';
 import type { RunManifest } from '../algebra/manifest.js';
@@ -166,19 +166,20 @@ export const goalsThenCpg = (
   goalsDir: string,
   cpgDir: string,
   writeGoals: (report: RunReport) => Promise<string>,
-): Observable<Tagged> => {
-  let report: RunReport | undefined;
-  return concat(
-    runEvents({ kind: 'new', dir: goalsDir, config: { ...config, method: 'individual' } }).pipe(
-      tap((e) => {
-        if (e.type === 'run-finished') report = e.report;
-      }),
-      map((event) => ({ run: 'goals', event })),
-    ),
-    defer(() => (report === undefined ? EMPTY : from(writeGoals(report)))).pipe(
-      mergeMap((path) => runEvents({ kind: 'new', dir: cpgDir, config: { ...config, method: 'cpg', goals: { kind: 'file', path } } })),
-      map((event) => ({ run: 'cpg', event })),
+): Observable<Tagged> =>
+  runEvents({ kind: 'new', dir: goalsDir, config: { ...config, method: 'individual' } }).pipe(
+    connect((goals) =>
+      merge(
+        goals.pipe(map((event): Tagged => ({ run: 'goals', event }))),
+        // Once the goal networks' run has finished (not when it stopped), their accuracies are the CPG run's goals.
+        goals.pipe(
+          filter((e): e is Extract<RunEvent, { type: 'run-finished' }> => e.type === 'run-finished'),
+          last(undefined, null),
+          concatMap((e) => (e === null ? EMPTY : from(writeGoals(e.report)))),
+          concatMap((path) => runEvents({ kind: 'new', dir: cpgDir, config: { ...config, method: 'cpg', goals: { kind: 'file', path } } })),
+          map((event): Tagged => ({ run: 'cpg', event })),
+        ),
+      ),
     ),
   );
-};
 
