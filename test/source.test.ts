@@ -2,13 +2,14 @@
  * Rules of the source tree that a reviewer would otherwise have to check by
  * eye: one error channel (no exceptions as control flow: `throw` only in the
  * boundary adapters listed here), no module-level mutable state, no test
- * hooks in the library.
+ * hooks in the library, and no callback nested more than four deep.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 
 const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src');
 
@@ -65,6 +66,89 @@ test('no module-level mutable state and no test hooks in the library', () => {
     const text = code(readFileSync(f, 'utf8'));
     if (/^(export\s+)?(let|var)\s/m.test(text)) offending.push(`${rel}: module-level let/var`);
     if (/setWriteFault|console\.(warn|log|error)\s*=/.test(text)) offending.push(`${rel}: a test hook or a patched console`);
+  }
+  assert.deepEqual(offending, []);
+});
+
+/** How deep a callback may nest: past this, name the inner step instead. */
+const maxDepth = 4;
+
+/**
+ * Files still over `maxDepth` while others rework them (issue 28), with their
+ * deepest callback today. The list only shrinks: a listed file that gets
+ * deeper fails, and so does one that is no longer over (remove it then).
+ */
+const nestingAllowed: Readonly<Record<string, number>> = {
+  'cpg/learn.ts': 10,
+  'cpg/finish.ts': 7,
+  'cpg/stages.ts': 7,
+  'cpg/baselines.ts': 6,
+  'cpg/flow.ts': 6,
+  'cpg/run.ts': 5,
+  'node/runs.ts': 6,
+  'node/sweep/queue.ts': 5,
+};
+
+interface Callback {
+  readonly line: number;
+  readonly depth: number;
+}
+
+/**
+ * Every arrow function and function expression in a source, with its depth:
+ * 1 directly inside a top-level declaration or a named function or method,
+ * plus one for each arrow or function expression around it. A function or
+ * method declaration starts again from 0, since it names its body.
+ */
+const callbacks = (fileName: string, text: string): ReadonlyArray<Callback> => {
+  const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true);
+  const found: Callback[] = [];
+  const walk = (node: ts.Node, depth: number): void => {
+    const isCallback = ts.isArrowFunction(node) || ts.isFunctionExpression(node);
+    const named = ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node);
+    const here = isCallback ? depth + 1 : named ? 0 : depth;
+    if (isCallback) found.push({ line: sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1, depth: here });
+    ts.forEachChild(node, (child) => walk(child, here));
+  };
+  walk(sf, 0);
+  return found;
+};
+
+/** The callbacks nested deeper than `limit`, as `file:line: depth n`. */
+const tooDeep = (rel: string, text: string, limit: number): ReadonlyArray<string> =>
+  callbacks(rel, text)
+    .filter((c) => c.depth > limit)
+    .map((c) => `${rel}:${c.line}: depth ${c.depth}`);
+
+test('the nesting check counts callbacks inside callbacks, and a named function starts again', () => {
+  const nest = (n: number): string =>
+    Array.from({ length: n }, () => 'f(() => ').join('') + '0' + ')'.repeat(n);
+  assert.deepEqual(tooDeep('five.ts', `export const x = () =>\n  ${nest(4)};\n`, maxDepth), ['five.ts:2: depth 5']);
+  assert.deepEqual(tooDeep('four.ts', `export const x = () =>\n  ${nest(3)};\n`, maxDepth), []);
+  assert.deepEqual(tooDeep('expr.ts', `f(function () { return ${nest(4)}; });\n`, maxDepth), ['expr.ts:1: depth 5']);
+  const named = `export const x = () => f(() => f(() => { function g() { return ${nest(4)}; } return g; }));\n`;
+  assert.deepEqual(tooDeep('named.ts', named, maxDepth), []);
+  const method = `export const x = () => f(() => f(() => ({ m() { return ${nest(4)}; } })));\n`;
+  assert.deepEqual(tooDeep('method.ts', method, maxDepth), []);
+});
+
+test(`no callback nests more than ${maxDepth} deep in src, but for the listed files, which only get shallower`, () => {
+  const offending: string[] = [];
+  const seen = new Set<string>();
+  for (const f of files(src)) {
+    const rel = path.relative(src, f).split(path.sep).join('/');
+    seen.add(rel);
+    const text = readFileSync(f, 'utf8');
+    const allowed = nestingAllowed[rel];
+    if (allowed === undefined) {
+      offending.push(...tooDeep(rel, text, maxDepth));
+      continue;
+    }
+    offending.push(...tooDeep(rel, text, allowed).map((o) => `${o} (listed at ${allowed})`));
+    if (tooDeep(rel, text, maxDepth).length === 0) offending.push(`${rel}: no longer over ${maxDepth}, remove it from nestingAllowed`);
+  }
+  for (const rel of Object.keys(nestingAllowed)) {
+    if (!seen.has(rel)) offending.push(`${rel}: listed in nestingAllowed but not in src`);
   }
   assert.deepEqual(offending, []);
 });

@@ -51,6 +51,12 @@ export interface IdbFactory {
 const messageOf = (e: unknown): string =>
   e instanceof Error ? e.message : typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : String(e);
 
+/** `fail` with what was thrown as its message. */
+const failWith =
+  (fail: (message: string) => CpgError) =>
+  (e: unknown): CpgError =>
+    fail(messageOf(e));
+
 /** Opens (creating on first use) database `name` with object stores `stores`. */
 export const openDatabase =
   (factory: IdbFactory, name: string, stores: readonly string[], fail: (message: string) => CpgError): TE.TaskEither<CpgError, IdbDatabase> =>
@@ -89,11 +95,11 @@ export const transact =
           const tx = db.transaction(stores, mode);
           return { tx, outcome: body(tx) };
         },
-        (e) => fail(messageOf(e)),
+        failWith(fail),
       );
       if (E.isLeft(started)) return resolve(started);
       const { tx, outcome } = started.right;
-      tx.oncomplete = () => resolve(E.tryCatch(outcome, (e) => fail(messageOf(e))));
+      tx.oncomplete = () => resolve(E.tryCatch(outcome, failWith(fail)));
       // A failed request aborts the transaction: answer once, when it has.
       tx.onerror = null;
       tx.onabort = () => resolve(E.left(fail(`the transaction was aborted: ${tx.error === null || tx.error === undefined ? 'unknown reason' : messageOf(tx.error)}`)));

@@ -46,6 +46,62 @@ const ENTRIES = 'entries';
 const BLOBS = 'blobs';
 const LOCK_KEY = 'lock';
 
+/** A blob write's transaction: `data` as blob `ref`, unless it is held already. */
+const putUnlessHeld =
+  (ref: BlobRef, data: Uint8Array) =>
+  (tx: IdbTransaction): (() => BlobRef) => {
+    const blobs = tx.objectStore(BLOBS);
+    const found = blobs.get(ref.sha256);
+    found.onsuccess = () => {
+      const v = found.result;
+      // Trusted only if it holds these very bytes: a damaged blob of the right size is replaced.
+      if (!(v instanceof Uint8Array && sameBytes(v, data))) blobs.put(data.slice(), ref.sha256);
+    };
+    return () => ref;
+  };
+
+/** The lock error that names who holds the lock (`how`). */
+const lockedBy = (lockError: (message: string) => CpgError, how: string): CpgError =>
+  lockError(`the store is locked by ${how}, which is working on it: wait for it to end or stop it`);
+
+/** Web Locks: asks for lock `name` without waiting; `settle` hears once, with the lock or why not. */
+const requestWebLock = (manager: LockManagerLike, name: string, lockError: (message: string) => CpgError, settle: (lock: E.Either<CpgError, StoreLock>) => void): void => {
+  manager
+    .request(name, { ifAvailable: true }, (lock) => {
+      if (lock === null) {
+        settle(E.left(lockedBy(lockError, 'another learner (in this page or another tab)')));
+        return undefined;
+      }
+      // The callback's promise holds the lock until release resolves it.
+      return new Promise<void>((release) => settle(E.right({ release: TE.fromIO(release) })));
+    })
+    .catch((e: unknown) => settle(E.left(lockError(`could not take the lock: ${String(e)}`))));
+};
+
+/** Takes the lock record for `mine` if none is there; reads the record found (undefined: none, so the lock is `mine` now). */
+const takeLockRecord =
+  (mine: { readonly token: string; readonly since: string }) =>
+  (tx: IdbTransaction): (() => { readonly since?: unknown } | undefined) => {
+    const entries = tx.objectStore(ENTRIES);
+    const held = entries.get(LOCK_KEY);
+    held.onsuccess = () => {
+      if (held.result === undefined) entries.put(mine, LOCK_KEY);
+    };
+    return () => held.result as { readonly since?: unknown } | undefined;
+  };
+
+/** Removes the lock record only while it is still the one with `token`. */
+const dropLockRecord =
+  (token: string) =>
+  (tx: IdbTransaction): (() => undefined) => {
+    const entries = tx.objectStore(ENTRIES);
+    const now = entries.get(LOCK_KEY);
+    now.onsuccess = () => {
+      if ((now.result as { token?: unknown } | undefined)?.token === token) entries.delete(LOCK_KEY);
+    };
+    return () => undefined;
+  };
+
 const randomToken = (): string => Array.from(globalThis.crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
 
 /** The store in IndexedDB database `name` (created on first use). */
@@ -103,21 +159,7 @@ export const indexedDbStore = (name: string, o: IndexedDbStoreOptions = {}): Ind
       sha256Hex([data]),
       TE.chain((sha256) => {
         const ref: BlobRef = { sha256, bytes: data.byteLength };
-        return inTransaction(
-          [BLOBS],
-          'readwrite',
-          blobEntry(ref),
-          (tx) => {
-            const blobs = tx.objectStore(BLOBS);
-            const found = blobs.get(sha256);
-            found.onsuccess = () => {
-              const v = found.result;
-              // Trusted only if it holds these very bytes: a damaged blob of the right size is replaced.
-              if (!(v instanceof Uint8Array && sameBytes(v, data))) blobs.put(data.slice(), sha256);
-            };
-            return () => ref;
-          },
-        );
+        return inTransaction([BLOBS], 'readwrite', blobEntry(ref), putUnlessHeld(ref, data));
       }),
     );
 
@@ -145,48 +187,23 @@ export const indexedDbStore = (name: string, o: IndexedDbStoreOptions = {}): Ind
       return () => entryName(entry);
     });
 
-  const lockedBy = (how: string): CpgError => ({ tag: 'LockError', file: entryName(LOCK_KEY), message: `the store is locked by ${how}, which is working on it: wait for it to end or stop it` });
+  const lockError = (message: string): CpgError => ({ tag: 'LockError', file: entryName(LOCK_KEY), message });
 
-  // Web Locks: the callback's promise holds the lock until release resolves it.
-  const webLock = (manager: LockManagerLike): TE.TaskEither<CpgError, StoreLock> => () =>
-    new Promise((resolve) => {
-      manager
-        .request(`cpg:indexeddb:${name}`, { ifAvailable: true }, (lock) => {
-          if (lock === null) {
-            resolve(E.left(lockedBy('another learner (in this page or another tab)')));
-            return undefined;
-          }
-          return new Promise<void>((release) => resolve(E.right({ release: TE.fromIO(release) })));
-        })
-        .catch((e: unknown) => resolve(E.left({ tag: 'LockError', file: entryName(LOCK_KEY), message: `could not take the lock: ${String(e)}` })));
-    });
+  const webLock =
+    (manager: LockManagerLike): TE.TaskEither<CpgError, StoreLock> =>
+    () =>
+      new Promise((resolve) => requestWebLock(manager, `cpg:indexeddb:${name}`, lockError, resolve));
 
   // A record: taken only when absent, in one transaction; released only by its own token.
   const recordLock: TE.TaskEither<CpgError, StoreLock> = pipe(
     TE.rightIO(() => ({ token: randomToken(), since: new Date().toISOString() })),
     TE.chain((mine) =>
       pipe(
-        inTransaction<{ readonly since?: unknown } | undefined>([ENTRIES], 'readwrite', LOCK_KEY, (tx) => {
-          const entries = tx.objectStore(ENTRIES);
-          const held = entries.get(LOCK_KEY);
-          held.onsuccess = () => {
-            if (held.result === undefined) entries.put(mine, LOCK_KEY);
-          };
-          return () => held.result as { readonly since?: unknown } | undefined;
-        }),
+        inTransaction([ENTRIES], 'readwrite', LOCK_KEY, takeLockRecord(mine)),
         TE.chain((holder) =>
           holder === undefined
-            ? TE.right<CpgError, StoreLock>({
-                release: inTransaction([ENTRIES], 'readwrite', LOCK_KEY, (tx) => {
-                  const entries = tx.objectStore(ENTRIES);
-                  const now = entries.get(LOCK_KEY);
-                  now.onsuccess = () => {
-                    if ((now.result as { token?: unknown } | undefined)?.token === mine.token) entries.delete(LOCK_KEY);
-                  };
-                  return () => undefined;
-                }),
-              })
-            : TE.left(lockedBy(`another learner since ${String(holder.since)} (if none is, clear it with breakLock)`)),
+            ? TE.right<CpgError, StoreLock>({ release: inTransaction([ENTRIES], 'readwrite', LOCK_KEY, dropLockRecord(mine.token)) })
+            : TE.left(lockedBy(lockError, `another learner since ${String(holder.since)} (if none is, clear it with breakLock)`)),
         ),
       ),
     ),

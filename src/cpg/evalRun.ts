@@ -13,9 +13,10 @@ import type { RunManifest } from '../algebra/manifest.js';
 import type { Task } from '../algebra/task.js';
 import { type BackendInfo, deviceOf } from '../effects/backend.js';
 import type { Env } from '../effects/env.js';
+import type { NetState } from '../effects/network.js';
 import { checkProbes } from '../effects/checkpoint.js';
 import { bytesFloat32 } from '../effects/store.js';
-import { type RunState, load } from './context.js';
+import { type RunCtx, type RunState, load } from './context.js';
 import { type Flow, chain, fail, fold, fromEither, fromTE, mapValue, pure } from './flow.js';
 import { logitDrift, measureTask, probeOf } from './finish.js';
 import { sameTask } from './model.js';
@@ -71,6 +72,50 @@ export const tasksToEvaluate = (m: RunManifest, dir: string, task: string | unde
     : E.right([k]);
 };
 
+/** Task k's largest logit difference now from the probe recorded when it finished (0 where none was recorded). */
+const driftOf = (env: Env, rec: RunManifest['finished'][number], logits: Float32Array): Flow<number> =>
+  rec.probe === null ? pure(0) : pipe(fromTE(env.store.getBlob(rec.probe)), mapValue((b) => logitDrift(bytesFloat32(b), logits)));
+
+/** Finished task k measured now with the data at hand, and its drift judged on this backend. */
+const evalRow = (c: RunCtx, s: RunState, state: NetState, k: number, data: Task | undefined, tolerance: number): Flow<EvalRow> => {
+  const m = s.manifest;
+  const rec = m.finished[k - 1]!;
+  const last = m.finished[m.finished.length - 1]!.accuracyRow;
+  return pipe(
+    probeOf(c, s, k),
+    chain((probe) => fromTE(measureTask(c, state, k, c.method.everyWeight, probe, data))),
+    chain((r) =>
+      pipe(
+        driftOf(c.env, rec, r.logits),
+        mapValue((d): EvalRow => {
+          const exact = recordedHere(m, k, c.env.backend);
+          return {
+            task: k,
+            name: rec.name,
+            testAccuracy: r.testAcc ?? null,
+            valAccuracy: r.valAcc ?? null,
+            recordedAccuracy: last[k - 1] ?? rec.testAccuracy,
+            logitDrift: d,
+            check: exact ? 'bit-identical' : 'tolerance',
+            within: exact ? d === 0 : d <= tolerance,
+          };
+        }),
+      ),
+    ),
+  );
+};
+
+/** Tasks `which` evaluated in order, one row each. */
+const evalRows = (c: RunCtx, s: RunState, state: NetState, which: readonly number[], data: readonly (Task | undefined)[], tolerance: number) =>
+  fold(which, [] as EvalRow[], (rows, k) => pipe(evalRow(c, s, state, k, data[k - 1], tolerance), mapValue((row) => [...rows, row])));
+
+/** Check that the data at hand for tasks `which` is each the task it is given as. */
+const sameData = (env: Env, m: RunManifest, which: readonly number[], data: readonly (Task | undefined)[]) =>
+  fold(which, [] as (Task | undefined)[], (acc, k) => {
+    const d = data[k - 1];
+    return d === undefined ? pure([...acc, undefined]) : pipe(sameTask(env.store, m.tasks[k - 1]!, k, d), mapValue(() => [...acc, d]));
+  });
+
 /** Evaluate finished tasks `which` of the run whose manifest is `m`, with the data at hand (task k at k − 1). */
 export const evaluateModel = (
   env: Env,
@@ -80,49 +125,14 @@ export const evaluateModel = (
   tolerance: number = DEFAULT_TOLERANCE,
 ): Flow<readonly EvalRow[]> =>
   defer(() => {
-    const last = m.finished[m.finished.length - 1]!.accuracyRow;
     const ctx = runCtxOf(env, m.config, m, m.config.benchmark, (k) => data[k - 1], {}, true);
     if (E.isLeft(ctx)) return fail<readonly EvalRow[]>(ctx.left);
     const c = ctx.right;
     const s: RunState = { manifest: m, maxLogitDrift: 0 };
     return pipe(
       fromTE(checkProbes(env.store, m)),
-      chain(() => fold(which, [] as (Task | undefined)[], (acc, k) => {
-        const d = data[k - 1];
-        return d === undefined ? pure([...acc, undefined]) : pipe(sameTask(env.store, m.tasks[k - 1]!, k, d), mapValue(() => [...acc, d]));
-      })),
+      chain(() => sameData(env, m, which, data)),
       chain(() => load(c, m.state!)),
-      chain(({ state }) =>
-        fold(which, [] as EvalRow[], (rows, k) =>
-          pipe(
-            probeOf(c, s, k),
-            chain((probe) => fromTE(measureTask(c, state, k, c.method.everyWeight, probe, data[k - 1]))),
-            chain((r) => {
-              const rec = m.finished[k - 1]!;
-              const drift: Flow<number> =
-                rec.probe === null ? pure(0) : pipe(fromTE(env.store.getBlob(rec.probe)), mapValue((b) => logitDrift(bytesFloat32(b), r.logits)));
-              return pipe(
-                drift,
-                mapValue((d): EvalRow[] => {
-                  const exact = recordedHere(m, k, env.backend);
-                  return [
-                    ...rows,
-                    {
-                      task: k,
-                      name: rec.name,
-                      testAccuracy: r.testAcc ?? null,
-                      valAccuracy: r.valAcc ?? null,
-                      recordedAccuracy: last[k - 1] ?? rec.testAccuracy,
-                      logitDrift: d,
-                      check: exact ? 'bit-identical' : 'tolerance',
-                      within: exact ? d === 0 : d <= tolerance,
-                    },
-                  ];
-                }),
-              );
-            }),
-          ),
-        ),
-      ),
+      chain(({ state }) => evalRows(c, s, state, which, data, tolerance)),
     );
   });

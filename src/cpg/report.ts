@@ -5,7 +5,7 @@
  */
 import { type RunReport, type LayerCapacity } from '../algebra/codecs.js';
 import { paramSpecs, shapeSize } from '../algebra/graph.js';
-import { graphAt, ownersOf } from '../algebra/backbone.js';
+import { type Backbone, type OwnerMap, graphAt, ownersOf } from '../algebra/backbone.js';
 import { countOwned, countFree } from '../algebra/ownerMap.js';
 import { pickedCount } from '../algebra/pickMask.js';
 import type { RunManifest } from '../algebra/manifest.js';
@@ -59,31 +59,29 @@ const parametersOf = (g: Graph, classes: number, role?: 'sharable' | 'private'):
   return E.isLeft(specs) ? 0 : specs.right.filter((s) => role === undefined || s.role === role).reduce((a, s) => a + shapeSize(s.shape), 0);
 };
 
+/** Capacity of sharable layer `name` with owner map `o` (`restricted[i]`: the owner maps finished task i sees). */
+const layerCapacity = (b: Backbone, restricted: readonly ReadonlyMap<string, OwnerMap>[], name: string, o: OwnerMap): E.Either<CpgError, LayerCapacity> =>
+  pipe(
+    E.sequenceArray(b.finished.map((t, i) => pickedCount(t.id, restricted[i]!.get(name) ?? o, t.picks.get(name)))),
+    E.map(
+      (picked): LayerCapacity => ({
+        name,
+        size: o.cells.length,
+        perTask: b.finished.map((t, i) => ({
+          owned: o.cells.length === 0 ? 0 : countOwned(t.id)(o) / o.cells.length,
+          picked: o.cells.length === 0 ? 0 : picked[i]!.picked / o.cells.length,
+        })),
+        free: o.cells.length === 0 ? 0 : countFree(o) / o.cells.length,
+      }),
+    ),
+  );
+
 /** Capacity of every sharable layer: per task owned and picked fractions, and the free fraction. */
 export const capacityOf = (s: NetState): E.Either<CpgError, LayerCapacity[]> => {
   const b = s.backbone;
   return pipe(
     E.sequenceArray(b.finished.map((t) => ownersOf(t.id)(b))),
-    E.chain((restricted) =>
-      E.sequenceArray(
-        [...b.owners].map(([name, o]) =>
-          pipe(
-            E.sequenceArray(b.finished.map((t, i) => pickedCount(t.id, restricted[i]!.get(name) ?? o, t.picks.get(name)))),
-            E.map(
-              (picked): LayerCapacity => ({
-                name,
-                size: o.cells.length,
-                perTask: b.finished.map((t, i) => ({
-                  owned: o.cells.length === 0 ? 0 : countOwned(t.id)(o) / o.cells.length,
-                  picked: o.cells.length === 0 ? 0 : picked[i]!.picked / o.cells.length,
-                })),
-                free: o.cells.length === 0 ? 0 : countFree(o) / o.cells.length,
-              }),
-            ),
-          ),
-        ),
-      ),
-    ),
+    E.chain((restricted) => E.sequenceArray([...b.owners].map(([name, o]) => layerCapacity(b, restricted, name, o)))),
     E.map((xs) => [...xs]),
   );
 };

@@ -44,6 +44,29 @@ const shapesOf = (g: Graph, classes: number): E.Either<CpgError, ReadonlyMap<str
     E.map((specs) => new Map(specs.map((s) => [s.name, s.shape] as const))),
   );
 
+const putOwners = (store: Store, owners: ReadonlyMap<string, OwnerMap>) =>
+  TE.sequenceSeqArray(
+    [...owners].map(([name, o]) =>
+      pipe(
+        store.putBlob(o.cells),
+        TE.map((blob) => ({ name, blob })),
+      ),
+    ),
+  );
+
+const putFinished = (store: Store, f: FinishedTask) =>
+  pipe(
+    putPicks(store, f.picks),
+    TE.map((picks) => ({ id: f.id, name: f.name, classes: f.classes, multiplier: f.multiplier, picks })),
+  );
+
+const putPrivates = (store: Store, backbone: Backbone, task: number, p: TaskPrivates) =>
+  pipe(
+    TE.fromEither(shapesOf(graphAt(backbone, p.multiplier), p.classes)),
+    TE.chain((pshapes) => TE.sequenceSeqArray([...p.values].map(([name, a]) => putTensor(store, name, pshapes.get(name)!, a)))),
+    TE.map((tensors) => ({ task, classes: p.classes, multiplier: p.multiplier, tensors: [...tensors] })),
+  );
+
 /** Store a network's values (and the current task's binary picks, between stages). */
 export const saveNet = (
   store: Store,
@@ -53,54 +76,20 @@ export const saveNet = (
   const g = graphAt(s.backbone, s.backbone.multiplier);
   return pipe(
     TE.fromEither(shapesOf(g, 1)),
-    TE.chain((shapes) =>
-      pipe(
-        TE.Do,
-        TE.bind('sharable', () =>
-          TE.sequenceSeqArray([...s.sharable].map(([name, a]) => putTensor(store, name, shapes.get(name)!, a))),
-        ),
-        TE.bind('owners', () =>
-          TE.sequenceSeqArray(
-            [...s.backbone.owners].map(([name, o]) =>
-              pipe(
-                store.putBlob(o.cells),
-                TE.map((blob) => ({ name, blob })),
-              ),
-            ),
-          ),
-        ),
-        TE.bind('finished', () =>
-          TE.sequenceSeqArray(
-            s.backbone.finished.map((f) =>
-              pipe(
-                putPicks(store, f.picks),
-                TE.map((picks) => ({ id: f.id, name: f.name, classes: f.classes, multiplier: f.multiplier, picks })),
-              ),
-            ),
-          ),
-        ),
-        TE.bind('privates', () =>
-          TE.sequenceSeqArray(
-            [...s.privates].map(([task, p]) =>
-              pipe(
-                TE.fromEither(shapesOf(graphAt(s.backbone, p.multiplier), p.classes)),
-                TE.chain((pshapes) => TE.sequenceSeqArray([...p.values].map(([name, a]) => putTensor(store, name, pshapes.get(name)!, a)))),
-                TE.map((tensors) => ({ task, classes: p.classes, multiplier: p.multiplier, tensors: [...tensors] })),
-              ),
-            ),
-          ),
-        ),
-        TE.bind('currentPicks', () => (currentPicks === undefined ? TE.right(null) : putPicks(store, currentPicks))),
-        TE.map((r) => ({
-          multiplier: s.backbone.multiplier,
-          sharable: [...r.sharable],
-          owners: [...r.owners],
-          finished: [...r.finished],
-          privates: [...r.privates],
-          currentPicks: r.currentPicks,
-        })),
-      ),
-    ),
+    TE.chain((shapes) => TE.sequenceSeqArray([...s.sharable].map(([name, a]) => putTensor(store, name, shapes.get(name)!, a)))),
+    TE.bindTo('sharable'),
+    TE.bind('owners', () => putOwners(store, s.backbone.owners)),
+    TE.bind('finished', () => TE.sequenceSeqArray(s.backbone.finished.map((f) => putFinished(store, f)))),
+    TE.bind('privates', () => TE.sequenceSeqArray([...s.privates].map(([task, p]) => putPrivates(store, s.backbone, task, p)))),
+    TE.bind('currentPicks', () => (currentPicks === undefined ? TE.right(null) : putPicks(store, currentPicks))),
+    TE.map((r) => ({
+      multiplier: s.backbone.multiplier,
+      sharable: [...r.sharable],
+      owners: [...r.owners],
+      finished: [...r.finished],
+      privates: [...r.privates],
+      currentPicks: r.currentPicks,
+    })),
   );
 };
 
@@ -157,6 +146,63 @@ const unique = (names: readonly string[], what: string): E.Either<CpgError, void
   return E.right(undefined);
 };
 
+/** The sharable tensors' sizes at multiplier `m`, which pick masks are checked against. */
+const sharableSizes = (proto: Backbone, m: number): E.Either<CpgError, ReadonlyMap<string, number>> =>
+  pipe(
+    paramSpecs(graphAt(proto, m), 1),
+    E.map((specs) => new Map(specs.filter((s) => s.role === 'sharable').map((s) => [s.name, shapeSize(s.shape)] as const))),
+  );
+
+const loadNamedTensor = (store: Store, e: TensorEntry, expected: readonly number[] | undefined) =>
+  pipe(
+    loadTensor(store, e, expected),
+    TE.map((a) => [e.name, a] as const),
+  );
+
+/** One layer's owner map: a layer the architecture shares, task ids up to `maxTask`. */
+const loadOwnerMap = (store: Store, e: SnapshotIndex['owners'][number], shape: readonly number[] | undefined, maxTask: number) =>
+  pipe(
+    store.getBlob(e.blob),
+    TE.chain((bytes) => {
+      if (shape === undefined) return TE.left(fail(store.nameOf(blobEntry(e.blob)), `owner map for '${e.name}', which the architecture does not share`));
+      return TE.fromEither(
+        pipe(
+          ownersFromBytes(e.name, shapeSize(shape), bytes, maxTask),
+          E.mapLeft((err) => fail(store.nameOf(blobEntry(e.blob)), err.message)),
+          E.map((o) => [e.name, o] as const),
+        ),
+      );
+    }),
+  );
+
+const loadFinished = (store: Store, proto: Backbone, f: SnapshotIndex['finished'][number]) =>
+  pipe(
+    TE.fromEither(sharableSizes(proto, f.multiplier)),
+    TE.chain((sizes) => loadPicks(store, f.picks, sizes)),
+    TE.map((picks): FinishedTask => ({ id: f.id, name: f.name, classes: f.classes, multiplier: f.multiplier, picks })),
+  );
+
+/** A task's private tensors: every one its head needs, none of the sharable ones, each checked. */
+const loadPrivates = (
+  store: Store,
+  proto: Backbone,
+  want: ReadonlyMap<string, readonly number[]>,
+  maxTask: number,
+  p: SnapshotIndex['privates'][number],
+): TE.TaskEither<CpgError, readonly [number, TaskPrivates]> => {
+  if (p.task > maxTask) return TE.left(fail(undefined, `private tensors for task ${p.task}, but only ${maxTask} task(s) exist`));
+  return pipe(
+    TE.fromEither(shapesOf(graphAt(proto, p.multiplier), p.classes)),
+    TE.chain((shapes) => {
+      const names = [...shapes].filter(([n]) => !want.has(n)).map(([n]) => n);
+      const lacking = names.find((n) => !p.tensors.some((e) => e.name === n));
+      if (lacking !== undefined) return TE.left(fail(undefined, `task ${p.task} lacks private tensor '${lacking}'`));
+      return TE.sequenceSeqArray(p.tensors.map((e) => loadNamedTensor(store, e, shapes.get(e.name))));
+    }),
+    TE.map((tensors): readonly [number, TaskPrivates] => [p.task, { classes: p.classes, multiplier: p.multiplier, values: new Map(tensors) }]),
+  );
+};
+
 /** Load and check a network's values against the architecture `base` (at multiplier 1). */
 export const loadNet = (
   store: Store,
@@ -165,11 +211,6 @@ export const loadNet = (
 ): TE.TaskEither<CpgError, { readonly state: NetState; readonly currentPicks: ReadonlyMap<string, PickMask> | undefined }> => {
   const proto: Backbone = { base, multiplier: idx.multiplier, owners: new Map(), finished: [] };
   const g = graphAt(proto, idx.multiplier);
-  const sizesAt = (m: number): E.Either<CpgError, ReadonlyMap<string, number>> =>
-    pipe(
-      paramSpecs(graphAt(proto, m), 1),
-      E.map((specs) => new Map(specs.filter((s) => s.role === 'sharable').map((s) => [s.name, shapeSize(s.shape)] as const))),
-    );
   return pipe(
     TE.fromEither(
       pipe(
@@ -186,62 +227,15 @@ export const loadNet = (
       const maxTask = idx.finished.length + 1;
       return pipe(
         TE.Do,
-        TE.bind('sharable', () =>
-          TE.sequenceSeqArray(idx.sharable.map((e) => pipe(loadTensor(store, e, want.get(e.name)), TE.map((a) => [e.name, a] as const)))),
-        ),
-        TE.bind('owners', () =>
-          TE.sequenceSeqArray(
-            idx.owners.map((e) =>
-              pipe(
-                store.getBlob(e.blob),
-                TE.chain((bytes) => {
-                  const shape = want.get(e.name);
-                  if (shape === undefined) return TE.left(fail(store.nameOf(blobEntry(e.blob)), `owner map for '${e.name}', which the architecture does not share`));
-                  return TE.fromEither(
-                    pipe(
-                      ownersFromBytes(e.name, shapeSize(shape), bytes, maxTask),
-                      E.mapLeft((err) => fail(store.nameOf(blobEntry(e.blob)), err.message)),
-                      E.map((o) => [e.name, o] as const),
-                    ),
-                  );
-                }),
-              ),
-            ),
-          ),
-        ),
-        TE.bind('finished', () =>
-          TE.sequenceSeqArray(
-            idx.finished.map((f) =>
-              pipe(
-                TE.fromEither(sizesAt(f.multiplier)),
-                TE.chain((sizes) => loadPicks(store, f.picks, sizes)),
-                TE.map((picks): FinishedTask => ({ id: f.id, name: f.name, classes: f.classes, multiplier: f.multiplier, picks })),
-              ),
-            ),
-          ),
-        ),
-        TE.bind('privates', () =>
-          TE.sequenceSeqArray(
-            idx.privates.map((p) => {
-              if (p.task > maxTask) return TE.left(fail(undefined, `private tensors for task ${p.task}, but only ${maxTask} task(s) exist`));
-              return pipe(
-                TE.fromEither(shapesOf(graphAt(proto, p.multiplier), p.classes)),
-                TE.chain((shapes) => {
-                  const names = [...shapes].filter(([n]) => !want.has(n)).map(([n]) => n);
-                  const lacking = names.find((n) => !p.tensors.some((e) => e.name === n));
-                  if (lacking !== undefined) return TE.left(fail(undefined, `task ${p.task} lacks private tensor '${lacking}'`));
-                  return TE.sequenceSeqArray(p.tensors.map((e) => pipe(loadTensor(store, e, shapes.get(e.name)), TE.map((a) => [e.name, a] as const))));
-                }),
-                TE.map((tensors): readonly [number, TaskPrivates] => [p.task, { classes: p.classes, multiplier: p.multiplier, values: new Map(tensors) }]),
-              );
-            }),
-          ),
-        ),
+        TE.bind('sharable', () => TE.sequenceSeqArray(idx.sharable.map((e) => loadNamedTensor(store, e, want.get(e.name))))),
+        TE.bind('owners', () => TE.sequenceSeqArray(idx.owners.map((e) => loadOwnerMap(store, e, want.get(e.name), maxTask)))),
+        TE.bind('finished', () => TE.sequenceSeqArray(idx.finished.map((f) => loadFinished(store, proto, f)))),
+        TE.bind('privates', () => TE.sequenceSeqArray(idx.privates.map((p) => loadPrivates(store, proto, want, maxTask, p)))),
         TE.bind('currentPicks', () =>
           idx.currentPicks === null
             ? TE.right(undefined)
             : pipe(
-                TE.fromEither(sizesAt(idx.multiplier)),
+                TE.fromEither(sharableSizes(proto, idx.multiplier)),
                 TE.chain((sizes) => loadPicks(store, idx.currentPicks!, sizes)),
               ),
         ),

@@ -21,7 +21,7 @@ import { type Graph, paramSpecs, shapeSize, type ParamSpec } from '../algebra/gr
 import { type TaskId, type OwnerMap, pruneByMagnitude } from '../algebra/ownerMap.js';
 import { type PickMask, binarize, emptyPick, pack, unpack } from '../algebra/pickMask.js';
 import { type Backbone, currentTask, graphAt, releaseCells } from '../algebra/backbone.js';
-import { type BatchStats, forward } from './forward.js';
+import { type BatchStats, type ParamLookup, forward } from './forward.js';
 import { type SharedStore, type SlotInit, deviceStore, hostStore } from './sharedStore.js';
 import { type Evaluation, evaluateWith } from './evaluate.js';
 import type { NetState } from './network.js';
@@ -147,6 +147,17 @@ export const openSession = (state: NetState, o: SessionOptions): E.Either<CpgErr
   return E.right(makeSession(state, o, task, graph, specs.right, priv.values));
 };
 
+/**
+ * The forward pass's tensors for one step: `args` holds the effective weights
+ * (`names`, in order), then the trainable private tensors, which are what the
+ * gradients are taken with respect to; other private tensors are as stored.
+ */
+const lookupOf = (names: readonly string[], trainable: readonly PrivateSlot[], privByName: ReadonlyMap<string, PrivateSlot>, args: readonly tf.Tensor[]): ParamLookup => {
+  const shared = new Map(names.map((n, i) => [n, args[i]!] as const));
+  const priv = new Map(trainable.map((p, j) => [p.name, args[names.length + j]!] as const));
+  return (name) => shared.get(name) ?? priv.get(name) ?? privByName.get(name)!.value;
+};
+
 const makeSession = (
   state: NetState,
   o: SessionOptions,
@@ -212,9 +223,7 @@ const makeSession = (
       let correct: tf.Tensor | undefined;
       // Gradients with respect to the effective weights and the trainable private tensors.
       const lossOf = (...args: tf.Tensor[]): tf.Scalar => {
-        const shared = new Map(names.map((n, i) => [n, args[i]!] as const));
-        const priv = new Map(trainablePrivates.map((p, j) => [p.name, args[names.length + j]!] as const));
-        const logits = forward(graph, (name) => shared.get(name) ?? priv.get(name) ?? privByName.get(name)!.value, xs, true, stats);
+        const logits = forward(graph, lookupOf(names, trainablePrivates, privByName, args), xs, true, stats);
         for (const st of stats.values()) {
           tf.keep(st.mean);
           tf.keep(st.variance);

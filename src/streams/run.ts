@@ -26,7 +26,7 @@ import {
   scan,
 } from 'rxjs';
 import type { BackendChoice, RunConfig, RunReport } from '../algebra/codecs.js';
-import type { GoalChoice } from '../algebra/manifest.js';
+import type { GoalChoice, RunManifest } from '../algebra/manifest.js';
 import type { Task } from '../algebra/task.js';
 import { recordedThreads } from '../algebra/threads.js';
 import type { BackendPlatform } from '../effects/backend.js';
@@ -92,6 +92,16 @@ const subscribedNow = <T>(source: Observable<T>): { readonly later: Observable<T
   return { later, stop: () => sub.unsubscribe() };
 };
 
+/** The learner's work in its locked store (whose manifest is `m`), on the backend the setup asks for, or else the model's. */
+const learnIn = (setup: LearnerSetup, arriving: Observable<Task | LearnRequest>, m: RunManifest | null, store: Store) =>
+  onBackend(setup.backend ?? setup.config?.backend ?? m?.config.backend ?? 'auto', setup.threads ?? setup.config?.threads ?? recordedThreads(m?.config.threads), setup.platform, (backend) =>
+    learnerFlow(envOf(store, backend), m, arriving, {
+      ...(setup.config !== undefined ? { config: setup.config } : {}),
+      ...(setup.goal !== undefined ? { goal: setup.goal } : {}),
+      ...(setup.signal !== undefined ? { signal: setup.signal } : {}),
+    }),
+  );
+
 /**
  * A learner: learns the tasks of a stream (an Observable, an async iterable
  * or an array of Tasks or LearnRequests) into the model in `setup.store`, one
@@ -111,15 +121,7 @@ export const learner =
       const arriving = subscribedNow(from(tasks));
       return eventsOn(
         setup.store,
-        locked(setup.store, (m, store) =>
-          onBackend(setup.backend ?? setup.config?.backend ?? m?.config.backend ?? 'auto', setup.threads ?? setup.config?.threads ?? recordedThreads(m?.config.threads), setup.platform, (backend) =>
-            learnerFlow(envOf(store, backend), m, arriving.later, {
-              ...(setup.config !== undefined ? { config: setup.config } : {}),
-              ...(setup.goal !== undefined ? { goal: setup.goal } : {}),
-              ...(setup.signal !== undefined ? { signal: setup.signal } : {}),
-            }),
-          ),
-        ),
+        locked(setup.store, (m, store) => learnIn(setup, arriving.later, m, store)),
       ).pipe(finalize(arriving.stop));
     });
 

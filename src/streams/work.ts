@@ -14,7 +14,7 @@ import { type BackendInfo, type BackendPlatform, acquireBackend } from '../effec
 import { readManifest } from '../effects/checkpoint.js';
 import type { Env } from '../effects/env.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
-import { type Store, type StoreLock, trackedStore } from '../effects/store.js';
+import { type Store, type StoreLock, type TrackedStore, trackedStore } from '../effects/store.js';
 import type { RunEvent } from '../cpg/events.js';
 import { type Flow, chain, emit, eventsOf, fromTE, mapValue, using } from '../cpg/flow.js';
 
@@ -31,6 +31,30 @@ const keysOf = (store: Store): readonly unknown[] => (store.location === 'memory
 export const storeReleased = (store: Store): Promise<void> => Promise.all(keysOf(store).map((k) => releasing.get(k))).then(() => undefined);
 
 /**
+ * Gives back the lock of `store`, worked on through `t`: no operation starts
+ * after this, and the lock is released once those under way have landed
+ * (`storeReleased(store)` waits till then).
+ */
+const releaseOnceLanded =
+  (store: Store, t: TrackedStore) =>
+  (lock: StoreLock): TE.TaskEither<CpgError, void> =>
+  () => {
+    t.revoke();
+    // Nothing under way (a stop at a training step): given back now, before the unsubscribe returns.
+    if (t.idle()) return lock.release();
+    const done = t.settled().then(() => lock.release());
+    const free = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    for (const k of keysOf(store)) releasing.set(k, free);
+    void free.then(() => {
+      for (const k of keysOf(store)) if (releasing.get(k) === free) releasing.delete(k);
+    });
+    return done;
+  };
+
+/**
  * Work on a store under its lock, given the store's manifest and the store
  * to work with (the same, with its operations tracked: after a stop none
  * starts, and the lock is given back when those under way have landed).
@@ -38,24 +62,9 @@ export const storeReleased = (store: Store): Promise<void> => Promise.all(keysOf
 export const locked = <A>(store: Store, body: (m: RunManifest | null, store: Store) => Flow<A>): Flow<A> =>
   defer(() => {
     const t = trackedStore(store);
-    const release = (lock: StoreLock): TE.TaskEither<CpgError, void> => () => {
-      t.revoke();
-      // Nothing under way (a stop at a training step): given back now, before the unsubscribe returns.
-      if (t.idle()) return lock.release();
-      const done = t.settled().then(() => lock.release());
-      const free = done.then(
-        () => undefined,
-        () => undefined,
-      );
-      for (const k of keysOf(store)) releasing.set(k, free);
-      void free.then(() => {
-        for (const k of keysOf(store)) if (releasing.get(k) === free) releasing.delete(k);
-      });
-      return done;
-    };
     return using(
       () => storeReleased(store).then(() => store.lock()),
-      release,
+      releaseOnceLanded(store, t),
       () =>
         pipe(
           fromTE(readManifest(t.store)),

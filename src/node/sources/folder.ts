@@ -125,16 +125,18 @@ const entriesOf = (dir: string): TE.TaskEither<CpgError, readonly Entry[]> =>
     ),
   );
 
+/** Image files as [folder relative to the class, file name, path], and the entries skipped on the way. */
+interface Walked {
+  readonly files: readonly (readonly [string, string, string])[];
+  readonly skipped: number;
+}
+
 /**
  * The image files under a class folder in torchvision's order (sorted
  * os.walk: folders by path, files by name within each), and how many entries
  * were skipped. `ancestors` (real paths) stops symbolic-link cycles.
  */
-const walkClass = (
-  folder: string,
-  rel: string,
-  ancestors: readonly string[],
-): TE.TaskEither<CpgError, { readonly files: readonly (readonly [string, string, string])[]; readonly skipped: number }> =>
+const walkClass = (folder: string, rel: string, ancestors: readonly string[]): TE.TaskEither<CpgError, Walked> =>
   pipe(
     TE.tryCatch(
       () => realpath(folder),
@@ -145,22 +147,25 @@ const walkClass = (
         ? TE.left(dataError(folder, 'symbolic link back to a folder that contains it (a cycle)'))
         : pipe(
             entriesOf(folder),
-            TE.chain((entries) => {
-              const here = entries.filter((e) => !isHidden(e.name) && e.kind === 'file' && imageExtension.test(e.name));
-              const subs = entries.filter((e) => !isHidden(e.name) && e.kind === 'dir');
-              const skippedHere = entries.length - here.length - subs.length;
-              return pipe(
-                subs,
-                TE.traverseSeqArray((s) => walkClass(s.path, rel === '' ? s.name : `${rel}/${s.name}`, [...ancestors, real])),
-                TE.map((below) => ({
-                  files: [...here.map((e) => [rel, e.name, e.path] as const), ...below.flatMap((b) => b.files)],
-                  skipped: skippedHere + below.reduce((a, b) => a + b.skipped, 0),
-                })),
-              );
-            }),
+            TE.chain((entries) => walkEntries(rel, [...ancestors, real], entries)),
           ),
     ),
   );
+
+/** A folder's entries walked: its image files, then those of each sub-folder below it (`ancestors` ends with the folder). */
+const walkEntries = (rel: string, ancestors: readonly string[], entries: readonly Entry[]): TE.TaskEither<CpgError, Walked> => {
+  const here = entries.filter((e) => !isHidden(e.name) && e.kind === 'file' && imageExtension.test(e.name));
+  const subs = entries.filter((e) => !isHidden(e.name) && e.kind === 'dir');
+  const skippedHere = entries.length - here.length - subs.length;
+  return pipe(
+    subs,
+    TE.traverseSeqArray((s) => walkClass(s.path, rel === '' ? s.name : `${rel}/${s.name}`, ancestors)),
+    TE.map((below) => ({
+      files: [...here.map((e) => [rel, e.name, e.path] as const), ...below.flatMap((b) => b.files)],
+      skipped: skippedHere + below.reduce((a, b) => a + b.skipped, 0),
+    })),
+  );
+};
 
 const sortWalk = (files: readonly (readonly [string, string, string])[]): string[] =>
   [...files].sort((a, b) => byCodePoint(a[0], b[0]) || byCodePoint(a[1], b[1])).map((f) => f[2]);
@@ -246,6 +251,10 @@ interface DecodedAll {
 /** Files read ahead of the decoder. */
 const readAhead = 16;
 
+/** Every image file in order (roots, classes, files), with where its input goes. */
+const jobsOf = (roots: readonly Root[]) =>
+  roots.flatMap((r, ri) => r.classes.flatMap((c, ci) => c.files.map((file, fi) => ({ ri, ci, fi, file }))));
+
 /**
  * Decodes every image once, in order (roots, classes, files), into its
  * resized [0, 1] input. Without a shape, the first image sets H×W and each
@@ -253,7 +262,7 @@ const readAhead = 16;
  */
 const decodeAll = (roots: readonly Root[], given: InputShape | undefined): TE.TaskEither<CpgError, DecodedAll> => {
   const run = async (): Promise<E.Either<CpgError, DecodedAll>> => {
-    const jobs = roots.flatMap((r, ri) => r.classes.flatMap((c, ci) => c.files.map((file, fi) => ({ ri, ci, fi, file }))));
+    const jobs = jobsOf(roots);
     let shape: readonly [number, number, number] | undefined = given === undefined ? undefined : [given[0], given[1], given[2]];
     let grey = true;
     let stores: Float32Array[][] = [];
@@ -462,6 +471,52 @@ const cutsOf = (o: FolderOptions, layout: FolderTask['layout'], classNames: read
   });
 };
 
+/** The roots in train's class order; a class missing from val / test has no files there. */
+const inTrainOrder = (roots: readonly Root[], aligned: readonly (readonly (ClassFiles | undefined)[])[], classNames: readonly string[]): Root[] =>
+  aligned.map((cs, r) => ({
+    dir: roots[r]!.dir,
+    classes: cs.map((c, i) => c ?? { name: classNames[i]!, folder: roots[r]!.dir, files: [] }),
+    skipped: 0,
+  }));
+
+/** The task from its decoded images: cut into splits, normalised, checked. */
+const taskFrom = (
+  o: FolderOptions,
+  layout: FolderTask['layout'],
+  classNames: readonly string[],
+  skipped: number,
+  decoded: DecodedAll,
+): E.Either<CpgError, FolderTask> => {
+  const cuts = cutsOf(o, layout, classNames, decoded);
+  const pixels = decoded.shape[0] * decoded.shape[1] * decoded.shape[2];
+  const channels = decoded.shape[2];
+  const norm = o.normalisation === undefined ? statsOf(o.name, cuts, pixels, channels) : E.map(() => o.normalisation!)(checkNormalisation(o.name, o.normalisation, channels));
+  if (E.isLeft(norm)) return norm;
+  const pools = cuts.map((c) => normalisedPool(c.store, pixels, norm.right));
+  const split = (which: Which): Split =>
+    assembleSplit(
+      cuts.map((c, k): SplitPart => ({ pool: pools[k]!, label: c.label, indices: c.indices[which] })),
+      pixels,
+      rngFor(o.seed, `order/folder/${o.name}/${which}`),
+    );
+  const test = split('test');
+  const task: Task = {
+    name: o.name,
+    classNames,
+    inputShape: decoded.shape,
+    train: split('train'),
+    val: split('val'),
+    ...(test.count > 0 ? { test } : {}),
+    normalisation: norm.right,
+    augmentation: 'none',
+  };
+  return pipe(
+    // The name is judged where the task enters a model (a learner, `cpg learn`): here, the data.
+    checkTaskData(task),
+    E.map((t): FolderTask => ({ task: t, layout, images: decoded.images, skipped })),
+  );
+};
+
 /**
  * Reads an image folder into a checked task. Classes are the sub-folders of
  * `dir` (of `dir/train` in the splits layout) in code-point order, label i the
@@ -478,44 +533,9 @@ export const readImageFolder = (dir: string, o: FolderOptions): TE.TaskEither<Cp
         TE.fromEither(checkLayout(dir, layout, roots, o)),
         TE.chain((aligned) => {
           const classNames = roots[0]!.classes.map((c) => c.name);
-          // In train's class order; a class missing from val / test has no files there.
-          const ordered: Root[] = aligned.map((cs, r) => ({
-            dir: roots[r]!.dir,
-            classes: cs.map((c, i) => c ?? { name: classNames[i]!, folder: roots[r]!.dir, files: [] }),
-            skipped: 0,
-          }));
           return pipe(
-            decodeAll(ordered, o.inputShape),
-            TE.chainEitherK((decoded) => {
-              const cuts = cutsOf(o, layout, classNames, decoded);
-              const pixels = decoded.shape[0] * decoded.shape[1] * decoded.shape[2];
-              const channels = decoded.shape[2];
-              const norm = o.normalisation === undefined ? statsOf(o.name, cuts, pixels, channels) : E.map(() => o.normalisation!)(checkNormalisation(o.name, o.normalisation, channels));
-              if (E.isLeft(norm)) return norm;
-              const pools = cuts.map((c) => normalisedPool(c.store, pixels, norm.right));
-              const split = (which: Which): Split =>
-                assembleSplit(
-                  cuts.map((c, k): SplitPart => ({ pool: pools[k]!, label: c.label, indices: c.indices[which] })),
-                  pixels,
-                  rngFor(o.seed, `order/folder/${o.name}/${which}`),
-                );
-              const test = split('test');
-              const task: Task = {
-                name: o.name,
-                classNames,
-                inputShape: decoded.shape,
-                train: split('train'),
-                val: split('val'),
-                ...(test.count > 0 ? { test } : {}),
-                normalisation: norm.right,
-                augmentation: 'none',
-              };
-              return pipe(
-                // The name is judged where the task enters a model (a learner, `cpg learn`): here, the data.
-                checkTaskData(task),
-                E.map((t): FolderTask => ({ task: t, layout, images: decoded.images, skipped })),
-              );
-            }),
+            decodeAll(inTrainOrder(roots, aligned, classNames), o.inputShape),
+            TE.chainEitherK((decoded) => taskFrom(o, layout, classNames, skipped, decoded)),
           );
         }),
       ),

@@ -89,6 +89,18 @@ const releaseAtExit = (): void => {
   if (!process.listeners('exit').includes(releaseHeldLocks)) process.on('exit', releaseHeldLocks);
 };
 
+/**
+ * Whether file `target` holds exactly `data`. A file already under a blob's
+ * name is trusted only if it does: one of the right size with a flipped byte
+ * (left by a commit that never happened) is replaced, never committed to.
+ * Reading it back costs less than rewriting it (fsync), as it did before.
+ */
+const holdsExactly = (target: string, data: Uint8Array): Promise<boolean> =>
+  fs
+    .stat(target)
+    .then((st) => st.size === data.byteLength && fs.readFile(target).then((b) => b.equals(Buffer.from(data.buffer, data.byteOffset, data.byteLength))))
+    .catch(() => false);
+
 /** A store over directory `dir` (created on the first write). */
 export const fsStore = (dir: string, o: FsStoreOptions = {}): Store => {
   // Temporary names are unique per store instance and process; nothing is shared between instances.
@@ -232,16 +244,8 @@ export const fsStore = (dir: string, o: FsStoreOptions = {}): Store => {
     putBlob: (data) => {
       const ref: BlobRef = { sha256: sha256(data), bytes: data.byteLength };
       const target = file(blobEntry(ref));
-      // A file already under this name is trusted only if it holds these very bytes: one of the
-      // right size with a flipped byte (left by a commit that never happened) is replaced, never
-      // committed to. Reading it back costs less than rewriting it (fsync), as it did before.
-      const intact = (): Promise<boolean> =>
-        fs
-          .stat(target)
-          .then((st) => st.size === ref.bytes && fs.readFile(target).then((b) => b.equals(Buffer.from(data.buffer, data.byteOffset, data.byteLength))))
-          .catch(() => false);
       return pipe(
-        TE.fromTask(intact),
+        TE.fromTask(() => holdsExactly(target, data)),
         TE.chain((same) => (same ? TE.right(undefined) : writeAtomic(target, data))),
         TE.map(() => ref),
       );
