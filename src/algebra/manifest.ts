@@ -15,22 +15,24 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import {
   BenchmarkName,
-  Bool,
   BudgetOutcome,
   CycleStateCodec,
-  Fraction,
   GoalFile,
   GrowthCodec,
   InputShapeCodec,
+  NormalisationCodec,
+  PruneRecordCodec,
+  RunConfig,
+} from './codecs.js';
+import {
+  Bool,
+  Fraction,
   Multiplier,
   NonEmptyText,
   NonNegativeInt,
   NonNegativeNumber,
-  NormalisationCodec,
   HalfOpenFraction,
   PositiveInt,
-  PruneRecordCodec,
-  RunConfig,
   Sha256,
   Text,
   list,
@@ -38,7 +40,7 @@ import {
   oneOf,
   struct,
   tagged,
-} from './codecs.js';
+} from './shape.js';
 import { benchmarkFacts, isBenchmarkName } from './benchmarks.js';
 import type { CpgError } from './errors.js';
 import type { InputShape } from './task.js';

@@ -6,7 +6,7 @@
  * trusted.
  */
 import type * as t from 'io-ts';
-import { NonNegativeInt, PositiveInt, Sha256, StoredMultiplier as Multiplier, Text, list, nullable, struct } from './codecs.js';
+import { NonNegativeInt, PositiveInt, Sha256, StoredMultiplier as Multiplier, Text, list, nullable, struct } from './shape.js';
 
 // Closed objects, like every other file the run reads: an unknown field is refused
 // with its name, not silently dropped.

@@ -5,29 +5,28 @@ import * as t from 'io-ts';
 import fc from 'fast-check';
 import {
   CheckedType,
-  CycleStateCodec,
-  GoalFile,
   LenientNumberType,
   ListType,
-  MeasuredCodec,
   NullableType,
   NumberRangeType,
   OneOfType,
-  PhaseCodec,
   PrimitiveType,
   RecordType,
+  StructType,
+  TaggedType,
+} from '../../src/algebra/shape.js';
+import {
+  CycleStateCodec,
+  GoalFile,
+  MeasuredCodec,
+  PhaseCodec,
   RunConfig,
   RunConfigInput,
   RunReport,
-  StructType,
-  jsonDuplicateKey,
-  jsonSyntaxErrorAt,
-  TaggedType,
   decodeConfig,
-  decodeWith,
-  parseJson,
   runConfigDefaults,
 } from '../../src/algebra/codecs.js';
+import { jsonDuplicateKey, jsonSyntaxErrorAt, decodeWith, parseJson } from '../../src/algebra/json.js';
 import type { RunReport as RunReportT } from '../../src/algebra/codecs.js';
 import { RunManifest } from '../../src/algebra/manifest.js';
 import { SnapshotIndex } from '../../src/algebra/snapshot.js';
