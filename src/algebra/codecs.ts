@@ -13,7 +13,7 @@ import { pipe } from 'fp-ts/lib/function.js';
 import * as t from 'io-ts';
 import type { CpgError } from './errors.js';
 import { decodeWith } from './json.js';
-import type { CycleConfig, CycleState, Growth, Measured, Phase, PruneRecord, TaskContext } from './lifecycle.js';
+import { CompactSearch, GrowthCodec, PruneRecordCodec, RecordRule } from './cycleState.js';
 import {
   Bool,
   type FieldProblem,
@@ -41,108 +41,6 @@ import {
   tagged,
 } from './shape.js';
 import { MAX_WASM_THREADS } from './threads.js';
-
-// ---------------------------------------------------------------------------
-// The task life cycle (checkpointed)
-
-/** Codec of lifecycle's TaskContext. */
-export const TaskContextCodec = struct(
-  'a task context',
-  {
-    task: PositiveInt,
-    tasksTotal: PositiveInt,
-    goal: Fraction,
-    valSize: PositiveInt,
-    multiplier: Multiplier,
-  },
-  {
-    reserve: OpenFraction,
-    budget: struct('a task budget', { share: NonNegativeNumber, needed: NonNegativeNumber, free: NonNegativeNumber, size: NonNegativeNumber }),
-    startMultiplier: Multiplier,
-  },
-);
-
-/** When a compacting target is recorded: the reference's training-accuracy threshold, or also when validation meets the goal. */
-export const RecordRule = oneOf('reference', 'goal');
-
-/** How the compacting targets are searched: the reference's sweep, or the highest first and then a bisection. */
-export const CompactSearch = oneOf('reference', 'bisect');
-
-/** Codec of lifecycle's CycleConfig. */
-export const CycleConfigCodec = struct(
-  'a life-cycle configuration',
-  {
-    growStep: PositiveNumber,
-    maxMultiplier: Multiplier,
-    trainAccThreshold: Fraction,
-    allowedLoss: Fraction,
-    sparsities: list(OpenFraction, { strictlyIncreasing: true }),
-    retrainPick: Bool,
-    prune: Bool,
-  },
-  { recordRule: RecordRule, search: CompactSearch },
-);
-
-/** Codec of lifecycle's Phase. */
-export const PhaseCodec = tagged('a life-cycle phase', 'tag', {
-  train: struct('a train phase', { multiplier: Multiplier }),
-  prune: struct('a prune phase', { from: HalfOpenFraction, to: OpenFraction }),
-  retrainPick: struct('a retrain-pick phase', { chosen: HalfOpenFraction }),
-  done: struct('a done phase', { chosen: HalfOpenFraction, keptRetrain: Bool, reason: Text }),
-});
-
-/** Codec of lifecycle's Measured. */
-export const MeasuredCodec = tagged('a measurement', 'tag', {
-  trained: struct('a training measurement', { trainAcc: Fraction, valAcc: Fraction, ownsAny: Bool }, { owned: NonNegativeNumber }),
-  pruned: struct('a pruning measurement', { trainAcc: Fraction, valAcc: Fraction }),
-  retrained: struct('a retraining measurement', { valAcc: Fraction }),
-});
-
-/** Codec of one point of the compacting sweep. */
-export const PruneRecordCodec = struct('a prune record', { sparsity: OpenFraction, valAcc: Fraction }, { forced: Bool });
-
-/** Codec of one growth. */
-export const GrowthCodec = struct('a growth', {
-  from: Multiplier,
-  to: Multiplier,
-  trainAcc: Fraction,
-  valAcc: Fraction,
-  goal: Fraction,
-  shortfallSamples: nullable(PositiveInt),
-  trainAccFailed: Bool,
-});
-
-/** Codec of lifecycle's CycleState (as stored in checkpoints). */
-export const CycleStateCodec = struct(
-  'a life-cycle state',
-  {
-    ctx: TaskContextCodec,
-    config: CycleConfigCodec,
-    phase: PhaseCodec,
-    multiplier: Multiplier,
-    unprunedValAcc: nullable(Fraction),
-    record: list(PruneRecordCodec),
-    goalMissedAtMax: Bool,
-    pruneCap: nullable(Fraction),
-    growths: list(GrowthCodec),
-    chosenValAcc: nullable(Fraction),
-    retrainedValAcc: nullable(Fraction),
-  },
-  { floor: OpenFraction, claimed: NonNegativeInt, missed: list(OpenFraction) },
-);
-
-// The codecs must describe exactly lifecycle's types (checked at compile time).
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-/** Compile-time proof that the life-cycle codecs match lifecycle.ts (always true). */
-export const lifecycleCodecsMatch: [
-  Same<t.TypeOf<typeof TaskContextCodec>, TaskContext>,
-  Same<t.TypeOf<typeof CycleConfigCodec>, CycleConfig>,
-  Same<t.TypeOf<typeof PhaseCodec>, Phase>,
-  Same<t.TypeOf<typeof MeasuredCodec>, Measured>,
-  Same<t.TypeOf<typeof PruneRecordCodec>, PruneRecord>,
-  Same<t.TypeOf<typeof GrowthCodec>, Growth>,
-  Same<t.TypeOf<typeof CycleStateCodec>, CycleState>,
-] = [true, true, true, true, true, true, true];
 
 // ---------------------------------------------------------------------------
 // The run configuration

@@ -13,17 +13,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import {
-  BenchmarkName,
-  BudgetOutcome,
-  CycleStateCodec,
-  GoalFile,
-  GrowthCodec,
-  InputShapeCodec,
-  NormalisationCodec,
-  PruneRecordCodec,
-  RunConfig,
-} from './codecs.js';
+import { BenchmarkName, BudgetOutcome, GoalFile, InputShapeCodec, NormalisationCodec, RunConfig } from './codecs.js';
+import { CycleStateCodec, GrowthCodec, PruneRecordCodec } from './cycleState.js';
 import {
   Bool,
   Fraction,

@@ -15,17 +15,8 @@ import {
   StructType,
   TaggedType,
 } from '../../src/algebra/shape.js';
-import {
-  CycleStateCodec,
-  GoalFile,
-  MeasuredCodec,
-  PhaseCodec,
-  RunConfig,
-  RunConfigInput,
-  RunReport,
-  decodeConfig,
-  runConfigDefaults,
-} from '../../src/algebra/codecs.js';
+import { CycleStateCodec, MeasuredCodec, PhaseCodec } from '../../src/algebra/cycleState.js';
+import { GoalFile, RunConfig, RunConfigInput, RunReport, decodeConfig, runConfigDefaults } from '../../src/algebra/codecs.js';
 import { jsonDuplicateKey, jsonSyntaxErrorAt, decodeWith, parseJson } from '../../src/algebra/json.js';
 import type { RunReport as RunReportT } from '../../src/algebra/codecs.js';
 import { RunManifest } from '../../src/algebra/manifest.js';
