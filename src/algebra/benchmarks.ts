@@ -3,7 +3,7 @@
  * input shape, how pixels are normalised, the augmentation, and how many
  * tasks it has. Pure data: the loaders (effects/data) read the images.
  */
-import type { BenchmarkName } from './codecs.js';
+import type { BenchmarkName } from './config.js';
 import type { Augmentation, InputShape, Normalisation } from './task.js';
 
 /** Mean / standard deviation of MNIST pixels in [0, 1]. */

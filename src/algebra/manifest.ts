@@ -13,7 +13,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { BenchmarkName, BudgetOutcome, GoalFile, InputShapeCodec, NormalisationCodec, RunConfig } from './codecs.js';
+import { BenchmarkName, GoalFile, RunConfig } from './config.js';
+import { BudgetOutcome, InputShapeCodec, NormalisationCodec } from './codecs.js';
 import { CycleStateCodec, GrowthCodec, PruneRecordCodec } from './cycleState.js';
 import {
   Bool,

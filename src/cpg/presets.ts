@@ -4,7 +4,7 @@
  * small enough that a 2-core machine learns them in minutes with shorter
  * stages. A preset only fills fields the user did not set.
  */
-import type { RunConfig, RunConfigInput } from '../algebra/codecs.js';
+import type { RunConfig, RunConfigInput } from '../algebra/config.js';
 
 type Preset = Omit<RunConfigInput, 'benchmark'>;
 

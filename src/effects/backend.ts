@@ -18,7 +18,7 @@ import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import * as tf from '@tensorflow/tfjs';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
-import type { BackendName as BackendNameCodec } from '../algebra/codecs.js';
+import type { BackendName as BackendNameCodec } from '../algebra/config.js';
 import type { CpgError } from '../algebra/errors.js';
 import { MAX_WASM_THREADS } from '../algebra/threads.js';
 import { installWasmKernels, wasmKernelsInstalled } from './kernels/index.js';

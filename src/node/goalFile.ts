@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import { type GoalFile, GoalFile as GoalFileCodec } from '../algebra/codecs.js';
+import { type GoalFile, GoalFile as GoalFileCodec } from '../algebra/config.js';
 import { decodeWith, parseJson } from '../algebra/json.js';
 import type { CpgError } from '../algebra/errors.js';
 

@@ -25,7 +25,8 @@ import {
   map,
   scan,
 } from 'rxjs';
-import type { BackendChoice, RunConfig, RunReport } from '../algebra/codecs.js';
+import type { BackendChoice, RunConfig } from '../algebra/config.js';
+import type { RunReport } from '../algebra/codecs.js';
 import type { GoalChoice } from '../algebra/manifest.js';
 import type { Task } from '../algebra/task.js';
 import { recordedThreads } from '../algebra/threads.js';

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
-import { BenchmarkName, type RunConfig, decodeConfig } from '../../src/algebra/codecs.js';
+import { BenchmarkName, type RunConfig, decodeConfig } from '../../src/algebra/config.js';
 import type { CpgError } from '../../src/algebra/errors.js';
 import { MAX_WASM_THREADS } from '../../src/algebra/threads.js';
 import { DEFAULT_TOLERANCE } from '../../src/cpg/evalRun.js';

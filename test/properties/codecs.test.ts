@@ -16,7 +16,8 @@ import {
   TaggedType,
 } from '../../src/algebra/shape.js';
 import { CycleStateCodec, MeasuredCodec, PhaseCodec } from '../../src/algebra/cycleState.js';
-import { GoalFile, RunConfig, RunConfigInput, RunReport, decodeConfig, runConfigDefaults } from '../../src/algebra/codecs.js';
+import { GoalFile, RunConfig, RunConfigInput, decodeConfig, runConfigDefaults } from '../../src/algebra/config.js';
+import { RunReport } from '../../src/algebra/codecs.js';
 import { jsonDuplicateKey, jsonSyntaxErrorAt, decodeWith, parseJson } from '../../src/algebra/json.js';
 import type { RunReport as RunReportT } from '../../src/algebra/codecs.js';
 import { RunManifest } from '../../src/algebra/manifest.js';

@@ -11,7 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { decodeWith } from '../../algebra/json.js';
-import { RunConfigInput } from '../../algebra/codecs.js';
+import { RunConfigInput } from '../../algebra/config.js';
 import type { CpgError } from '../../algebra/errors.js';
 import { pixelsOf } from '../../algebra/task.js';
 import type { Model, ModelTask, Prediction } from '../../cpg/predict.js';
