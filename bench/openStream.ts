@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { lastValueFrom, tap } from 'rxjs';
 import { type RunConfig, decodeConfig } from '../src/algebra/config.js';
-import type { RunReport } from '../src/algebra/codecs.js';
+import type { RunReport } from '../src/algebra/report.js';
 import { describeError } from '../src/algebra/errors.js';
 import { withPreset } from '../src/cpg/presets.js';
 import { benchmarkTasks } from '../src/node/sources/runTasks.js';

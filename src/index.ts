@@ -13,7 +13,7 @@ export { openModel } from './cpg/predict.js';
 export type { Model, ModelTask, Prediction, Ranked, PredictOptions, OpenOptions } from './cpg/predict.js';
 export { withPreset, presets } from './cpg/presets.js';
 export { decodeConfig, runConfigDefaults, RunConfig, GoalFile } from './algebra/config.js';
-export { RunReport } from './algebra/codecs.js';
+export { RunReport } from './algebra/report.js';
 export type { RunConfigInput } from './algebra/config.js';
 export { describeError, exitCodeOf } from './algebra/errors.js';
 export type { CpgError } from './algebra/errors.js';

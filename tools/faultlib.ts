@@ -28,7 +28,7 @@ import { isDeepStrictEqual } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import { buildArchitecture } from '../src/algebra/architectures.js';
 import { RunConfigInput, decodeConfig, type RunConfig } from '../src/algebra/config.js';
-import type { RunReport } from '../src/algebra/codecs.js';
+import type { RunReport } from '../src/algebra/report.js';
 import { decodeWith } from '../src/algebra/json.js';
 import { type CpgError, describeError } from '../src/algebra/errors.js';
 import type { SnapshotIndex } from '../src/algebra/snapshot.js';

@@ -10,6 +10,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import * as t from 'io-ts';
+import { ClaimRule } from './claim.js';
 import { CompactSearch, RecordRule } from './cycleState.js';
 import type { CpgError } from './errors.js';
 import { decodeWith } from './json.js';
@@ -57,7 +58,7 @@ export type BackendName = t.TypeOf<typeof BackendName>;
 export const BackendChoice = oneOf('auto', ...BackendName.values);
 export type BackendChoice = t.TypeOf<typeof BackendChoice>;
 
-/** A learning-rate step: multiply by `factor` from fraction `at` of the epochs on. */
+/** A learning-rate milestone: from epoch round(at × epochs) on, the rate is multiplied by `factor`. */
 export const Milestone = struct('a milestone', { at: Fraction, factor: NonNegativeNumber });
 export type Milestone = t.TypeOf<typeof Milestone>;
 
@@ -140,7 +141,7 @@ const runConfigOptionalFields = {
    * compacts to the share, drawn at random and started from the initialiser
    * scaled for their density (algebra/claim.ts). Absent, and by default: 'all'.
    */
-  claim: oneOf('all', 'share'),
+  claim: ClaimRule,
   /**
    * How the compacting sweep searches its targets (lifecycle.ts, CompactSearch):
    * 'reference', every target in turn (the faithful mode), or 'bisect' (a new
@@ -258,14 +259,7 @@ export const runConfigDefaults: Omit<RunConfig, keyof typeof runConfigOptionalFi
 };
 
 /** Defaults of a new run for fields that an older run lacks (and then reads as the reference's rules). */
-export const newRunDefaults: {
-  readonly recordRule: t.TypeOf<typeof RecordRule>;
-  readonly capacityBudget: 'share' | 'none';
-  readonly claim: 'all' | 'share';
-  readonly compactSearch: t.TypeOf<typeof CompactSearch>;
-  readonly retrainPickFrom: 'reset' | 'learned';
-  readonly allowedLossImages: number;
-} = {
+export const newRunDefaults: Required<Pick<RunConfig, 'recordRule' | 'capacityBudget' | 'claim' | 'compactSearch' | 'retrainPickFrom' | 'allowedLossImages'>> = {
   recordRule: 'reference',
   capacityBudget: 'share',
   // Measured: partial claims help a long stream on a short budget and hurt it on the default one (BENCHMARKS.md).

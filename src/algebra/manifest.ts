@@ -14,7 +14,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { BenchmarkName, GoalFile, RunConfig } from './config.js';
-import { BudgetOutcome, InputShapeCodec, NormalisationCodec } from './codecs.js';
+import { BudgetOutcome } from './report.js';
+import { InputShapeCodec, NormalisationCodec } from './task.js';
 import { CycleStateCodec, GrowthCodec, PruneRecordCodec } from './cycleState.js';
 import {
   Bool,

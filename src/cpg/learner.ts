@@ -18,7 +18,7 @@ import { pipe } from 'fp-ts/lib/function.js';
 import { deviceOf } from '../effects/backend.js';
 import { type Observable, concat, concatMap, defer, EMPTY, of, tap } from 'rxjs';
 import type { RunConfig } from '../algebra/config.js';
-import type { RunReport } from '../algebra/codecs.js';
+import type { RunReport } from '../algebra/report.js';
 import type { CpgError } from '../algebra/errors.js';
 import { type GoalChoice, type RunManifest, type TaskEntry, type TaskSource, modelShape } from '../algebra/manifest.js';
 import { checkTaskData, checkTaskFor, type Task } from '../algebra/task.js';

@@ -11,7 +11,7 @@ import { deviceOf } from '../effects/backend.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { defer } from 'rxjs';
 import type { RunConfig } from '../algebra/config.js';
-import type { RunReport } from '../algebra/codecs.js';
+import type { RunReport } from '../algebra/report.js';
 import type { CpgError } from '../algebra/errors.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type GoalChoice, type RunManifest, type TaskEntry, type TaskSource } from '../algebra/manifest.js';
 import { classCount, type InputShape, type Normalisation, type Task, taskDataParts } from '../algebra/task.js';

@@ -26,7 +26,7 @@ import {
   scan,
 } from 'rxjs';
 import type { BackendChoice, RunConfig } from '../algebra/config.js';
-import type { RunReport } from '../algebra/codecs.js';
+import type { RunReport } from '../algebra/report.js';
 import type { GoalChoice } from '../algebra/manifest.js';
 import type { Task } from '../algebra/task.js';
 import { recordedThreads } from '../algebra/threads.js';

@@ -17,9 +17,9 @@ import {
 } from '../../src/algebra/shape.js';
 import { CycleStateCodec, MeasuredCodec, PhaseCodec } from '../../src/algebra/cycleState.js';
 import { GoalFile, RunConfig, RunConfigInput, decodeConfig, runConfigDefaults } from '../../src/algebra/config.js';
-import { RunReport } from '../../src/algebra/codecs.js';
+import { RunReport } from '../../src/algebra/report.js';
 import { jsonDuplicateKey, jsonSyntaxErrorAt, decodeWith, parseJson } from '../../src/algebra/json.js';
-import type { RunReport as RunReportT } from '../../src/algebra/codecs.js';
+import type { RunReport as RunReportT } from '../../src/algebra/report.js';
 import { RunManifest } from '../../src/algebra/manifest.js';
 import { SnapshotIndex } from '../../src/algebra/snapshot.js';
 import type { CpgError } from '../../src/algebra/errors.js';
@@ -43,7 +43,7 @@ const arbNumber = (c: NumberRangeType): fc.Arbitrary<number> => {
   return edges.length > 0 ? fc.oneof(inner, fc.constantFrom(...edges)) : inner;
 };
 
-/** A generator of valid values for any codec built from codecs.ts's combinators. */
+/** A generator of valid values for any codec built from shape.ts's combinators. */
 const arbitraryOf = (c: t.Mixed): fc.Arbitrary<unknown> => {
   if (c instanceof NumberRangeType) return arbNumber(c);
   if (c instanceof LenientNumberType) return arbNumber(c.of);

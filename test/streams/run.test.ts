@@ -16,7 +16,7 @@ import { type RunEvent, finalReport, ofType, progress, sequence } from '../../sr
 import { goalsThenCpg, readRun, runEvents } from '../../src/node/runs.js';
 import { writeFileSync } from 'node:fs';
 import { decodeConfig } from '../../src/algebra/config.js';
-import type { RunReport } from '../../src/algebra/codecs.js';
+import type { RunReport } from '../../src/algebra/report.js';
 
 const marbles = () => new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
 

@@ -10,7 +10,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Method, RunConfig } from '../../algebra/config.js';
-import { RunReport } from '../../algebra/codecs.js';
+import { RunReport } from '../../algebra/report.js';
 import { decodeWith, parseJson } from '../../algebra/json.js';
 import type { CpgError } from '../../algebra/errors.js';
 import { MAX_GRID_JOBS, canonicalJson, pointLabel, type GridJob } from '../../algebra/grid.js';

@@ -1,63 +1,39 @@
 /**
- * io-ts codecs for every file the library reads or writes: the run configuration,
- * goal files, the task life-cycle state (checkpoints) and run reports. Nothing read
- * from disk is used before it is decoded here; a value that does not decode is a
- * DecodeError naming the file and the field path (`tasks[3].growths[0].valAcc`).
- *
- * The codecs are built from a few combinators (`struct`, `list`, `tagged`, `oneOf`,
- * numeric ranges, …) that keep their structure as data, so that tests can derive
- * generators from the same description the decoder uses.
+ * The report of a run (report.json, and what `cpg run`, the tables and
+ * report.html show): per task its accuracy, width, sparsity, growths, the
+ * compacting curve and its budget; the accuracy matrix, forgetting and
+ * transfer; the model's size and how each layer is shared out.
  */
-import * as E from 'fp-ts/lib/Either.js';
-import { pipe } from 'fp-ts/lib/function.js';
-import * as t from 'io-ts';
-import type { CpgError } from './errors.js';
-import { decodeWith } from './json.js';
-import { CompactSearch, GrowthCodec, PruneRecordCodec, RecordRule } from './cycleState.js';
+import type * as t from 'io-ts';
+import { BackendName, Benchmark, Method, Net } from './config.js';
+import { GrowthCodec, PruneRecordCodec } from './cycleState.js';
 import {
   Bool,
-  type FieldProblem,
   FiniteNumber,
   Fraction,
   HalfOpenFraction,
-  LenientNumberType,
   Multiplier,
-  NonEmptyText,
   NonNegativeInt,
   NonNegativeNumber,
-  NumberRangeType,
   OpenFraction,
   PositiveInt,
-  PositiveNumber,
-  StoredMultiplier,
   Text,
-  checked,
   list,
   nullable,
   oneOf,
-  range,
-  record,
   struct,
-  tagged,
 } from './shape.js';
-import { BackendName, Benchmark, Method, Net } from './config.js';
 
-// ---------------------------------------------------------------------------
-// Inputs
+/**
+ * What bound a task's budget:
+ * - 'reserve': an open-ended stream keeps `reserve` of the room for the tasks to come;
+ * - 'planned': an equal share of the room among the tasks still planned;
+ * - 'width': the maximum width is reached and its free weights are fewer than
+ *   the task needs even there (the only case a larger maximum width cures).
+ */
+export const BudgetConstraint = oneOf('reserve', 'planned', 'width');
+export type BudgetConstraint = t.TypeOf<typeof BudgetConstraint>;
 
-/** [height, width, channels] of a model's input. */
-export const InputShapeCodec = list(range(1, 4096, false, false, true), { minLength: 3, maxLength: 3 });
-
-/** Per-channel mean and standard deviation applied to pixels in [0, 1]. */
-export const NormalisationCodec = checked(
-  struct('a normalisation', { mean: list(FiniteNumber, { minLength: 1 }), std: list(PositiveNumber, { minLength: 1 }) }),
-  (n) => (n.mean.length !== n.std.length ? [{ path: ['std'], message: `has ${n.std.length} channel(s), mean has ${n.mean.length}` }] : []),
-);
-
-// ---------------------------------------------------------------------------
-// Run reports
-
-/** One task's line in a report. */
 /** What a task's budget was and did: fractions of the network at the width the task started at. */
 export const BudgetOutcome = struct(
   'a task budget outcome',
@@ -86,7 +62,7 @@ export const BudgetOutcome = struct(
      * What bound its budget (budget.ts, BudgetConstraint): the open stream's 'reserve', the equal share
      * among the tasks still 'planned', or the maximum 'width' (too few free weights even there).
      */
-    constraint: oneOf('reserve', 'planned', 'width'),
+    constraint: BudgetConstraint,
     /** An open-ended stream: the share of the room kept for the tasks to come. */
     reserve: OpenFraction,
     /** A planned count: this task and the tasks planned after it. */
@@ -107,6 +83,7 @@ export const BudgetOutcome = struct(
 );
 export type BudgetOutcome = t.TypeOf<typeof BudgetOutcome>;
 
+/** One task's line in a report. */
 export const TaskReport = struct('a task report', {
   name: Text,
   /** Test accuracy. */
