@@ -9,7 +9,10 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import * as t from 'io-ts';
+import type * as t from 'io-ts';
+import { architectureNames } from './architectures.js';
+import { BackendChoice } from './backends.js';
+import { BenchmarkChoice, BenchmarkName } from './benchmarks.js';
 import { ClaimRule } from './claim.js';
 import { CompactSearch, RecordRule } from './cycleState.js';
 import type { CpgError } from './errors.js';
@@ -38,25 +41,14 @@ import {
 } from './shape.js';
 import { MAX_WASM_THREADS } from './threads.js';
 
-
-/** The benchmarks the library ships. */
-export const BenchmarkName = oneOf('split-mnist', 'permuted-mnist', 'split-fmnist', 'cifar100');
-export type BenchmarkName = t.TypeOf<typeof BenchmarkName>;
-/** What a run learns: a shipped benchmark, or 'custom' — tasks given to `cpg learn` or to a learner. */
-export const Benchmark = oneOf('split-mnist', 'permuted-mnist', 'split-fmnist', 'cifar100', 'custom');
-export type Benchmark = t.TypeOf<typeof Benchmark>;
 /** CPG and its baselines. */
-export const Method = oneOf('cpg', 'packnet', 'finetune', 'individual');
+export const methodNames = ['cpg', 'packnet', 'finetune', 'individual'] as const;
+export const Method = oneOf(...methodNames);
 export type Method = t.TypeOf<typeof Method>;
-/** The shipped architectures. */
-export const Net = oneOf('mlp', 'lenet', 'vgg-small', 'vgg16', 'resnet18');
+
+/** The shipped architectures (the list is architectures.ts's). */
+export const Net = oneOf(...architectureNames);
 export type Net = t.TypeOf<typeof Net>;
-/** The backend a run actually used: native TensorFlow (Node), tfjs's WebGPU (Node: Dawn), tfjs's WebGL (a browser), wasm or the pure-JS cpu. */
-export const BackendName = oneOf('tensorflow', 'webgpu', 'webgl', 'wasm', 'cpu');
-export type BackendName = t.TypeOf<typeof BackendName>;
-/** A backend request ('auto': the first that loads). */
-export const BackendChoice = oneOf('auto', ...BackendName.values);
-export type BackendChoice = t.TypeOf<typeof BackendChoice>;
 
 /** A learning-rate milestone: from epoch round(at × epochs) on, the rate is multiplied by `factor`. */
 export const Milestone = struct('a milestone', { at: Fraction, factor: NonNegativeNumber });
@@ -70,7 +62,7 @@ export const GoalsSource = tagged('a goals source', 'kind', {
 export type GoalsSource = t.TypeOf<typeof GoalsSource>;
 
 const runConfigFields = {
-  benchmark: Benchmark,
+  benchmark: BenchmarkChoice,
   method: Method,
   net: Net,
   seed: NonNegativeInt,

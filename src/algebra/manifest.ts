@@ -13,7 +13,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { BenchmarkName, GoalFile, RunConfig } from './config.js';
+import { GoalFile, RunConfig } from './config.js';
 import { BudgetOutcome } from './report.js';
 import { InputShapeCodec, NormalisationCodec } from './task.js';
 import { CycleStateCodec, GrowthCodec, PruneRecordCodec } from './cycleState.js';
@@ -34,7 +34,7 @@ import {
   struct,
   tagged,
 } from './shape.js';
-import { benchmarkFacts, isBenchmarkName } from './benchmarks.js';
+import { BenchmarkName, benchmarkFacts, isBenchmarkName } from './benchmarks.js';
 import type { CpgError } from './errors.js';
 import type { InputShape } from './task.js';
 import { BlobRefCodec, SnapshotIndex } from './snapshot.js';

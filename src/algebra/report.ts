@@ -5,7 +5,9 @@
  * transfer; the model's size and how each layer is shared out.
  */
 import type * as t from 'io-ts';
-import { BackendName, Benchmark, Method, Net } from './config.js';
+import { BackendName } from './backends.js';
+import { BenchmarkChoice } from './benchmarks.js';
+import { Method, Net } from './config.js';
 import { GrowthCodec, PruneRecordCodec } from './cycleState.js';
 import {
   Bool,
@@ -136,7 +138,7 @@ export type LayerCapacity = t.TypeOf<typeof LayerCapacity>;
 /** The report of a finished (or stopped) run. */
 export const RunReport = struct('a run report', {
   method: Method,
-  benchmark: Benchmark,
+  benchmark: BenchmarkChoice,
   net: Net,
   backend: BackendName,
   seed: NonNegativeInt,

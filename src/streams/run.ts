@@ -25,7 +25,8 @@ import {
   map,
   scan,
 } from 'rxjs';
-import type { BackendChoice, RunConfig } from '../algebra/config.js';
+import type { BackendChoice } from '../algebra/backends.js';
+import type { RunConfig } from '../algebra/config.js';
 import type { RunReport } from '../algebra/report.js';
 import type { GoalChoice } from '../algebra/manifest.js';
 import type { Task } from '../algebra/task.js';
