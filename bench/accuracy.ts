@@ -27,7 +27,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { type Method, type RunConfig, type RunConfigInput, RunConfigInput as InputCodec, decodeConfig, decodeWith, parseJson } from '../src/algebra/codecs.js';
+import { type Method, type RunConfig, type RunConfigInput, RunConfigInput as InputCodec, decodeConfig } from '../src/algebra/config.js';
+import { decodeWith, parseJson } from '../src/algebra/json.js';
 import { type CpgError, describeError, exitCodeOf } from '../src/algebra/errors.js';
 import { parseArgs, asFlag } from '../src/node/cli/args.js';
 import { withPreset } from '../src/cpg/presets.js';

@@ -17,7 +17,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { concat, lastValueFrom, map, merge, tap, toArray, type Observable } from 'rxjs';
-import { type RunConfig, type RunReport, decodeConfig } from '../src/algebra/codecs.js';
+import { type RunConfig, decodeConfig } from '../src/algebra/config.js';
+import type { RunReport } from '../src/algebra/report.js';
 import { describeError } from '../src/algebra/errors.js';
 import { withPreset } from '../src/cpg/presets.js';
 import { coreCount, selectBackend } from '../src/node/backend.js';

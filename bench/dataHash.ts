@@ -19,7 +19,7 @@ import { taskDataParts } from '../src/algebra/task.js';
 import { sha256Hex } from '../src/effects/store.js';
 import { loadBenchmark } from '../src/node/data/benchmarks.js';
 import { fsStore } from '../src/node/stores/fs.js';
-import type { BenchmarkName } from '../src/algebra/codecs.js';
+import type { BenchmarkName } from '../src/algebra/benchmarks.js';
 import { runBench } from './main.js';
 
 const cases: readonly { readonly benchmark: BenchmarkName; readonly limitPerTask?: number; readonly tasks?: number }[] = [

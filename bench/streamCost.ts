@@ -10,7 +10,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { RunReport, decodeWith, parseJson } from '../src/algebra/codecs.js';
+import { RunReport } from '../src/algebra/report.js';
+import { decodeWith, parseJson } from '../src/algebra/json.js';
 import { describeError } from '../src/algebra/errors.js';
 import { readRun } from '../src/node/runs.js';
 import { runBench } from './main.js';

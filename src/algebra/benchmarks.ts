@@ -3,8 +3,20 @@
  * input shape, how pixels are normalised, the augmentation, and how many
  * tasks it has. Pure data: the loaders (effects/data) read the images.
  */
-import type { BenchmarkName } from './codecs.js';
+import type * as t from 'io-ts';
+import { oneOf } from './shape.js';
 import type { Augmentation, InputShape, Normalisation } from './task.js';
+
+/** Every shipped benchmark, in a fixed order (for flags and help text): the one list their names come from. */
+export const benchmarkNames = ['split-mnist', 'permuted-mnist', 'split-fmnist', 'cifar100'] as const;
+
+/** A benchmark the library ships. */
+export const BenchmarkName = oneOf(...benchmarkNames);
+export type BenchmarkName = t.TypeOf<typeof BenchmarkName>;
+
+/** What a run learns: a shipped benchmark, or 'custom' — tasks given to `cpg learn` or to a learner. */
+export const BenchmarkChoice = oneOf(...benchmarkNames, 'custom');
+export type BenchmarkChoice = t.TypeOf<typeof BenchmarkChoice>;
 
 /** Mean / standard deviation of MNIST pixels in [0, 1]. */
 export const mnistStats = { mean: 0.1307, std: 0.3081 } as const;
@@ -39,9 +51,6 @@ export const benchmarkFacts: Readonly<Record<BenchmarkName, BenchmarkFacts>> = {
     maxTasks: 20,
   },
 };
-
-/** Every shipped benchmark, in a fixed order (for flags and help text). */
-export const benchmarkNames: readonly BenchmarkName[] = ['split-mnist', 'permuted-mnist', 'split-fmnist', 'cifar100'];
 
 /** Whether a run's `benchmark` names a shipped one (not 'custom'). */
 export const isBenchmarkName = (b: string): b is BenchmarkName => (benchmarkNames as readonly string[]).includes(b);

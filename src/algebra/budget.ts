@@ -20,7 +20,7 @@ import { pipe } from 'fp-ts/lib/function.js';
 import type { CpgError } from './errors.js';
 import { type Backbone, graphAt, sharableSpecs } from './backbone.js';
 import { sharableSize } from './graph.js';
-import type { BudgetOutcome } from './codecs.js';
+import type { BudgetConstraint, BudgetOutcome } from './report.js';
 import { type CycleState, type TaskContext, budgetBound, finalValAcc, nextWidth } from './lifecycle.js';
 import { totalCapacity } from './ownerMap.js';
 
@@ -104,15 +104,6 @@ export const endedShort = (s: CycleState): boolean => {
   const val = finalValAcc(s);
   return val !== null && budgetBound(s) && val + s.config.allowedLoss < s.ctx.goal - 1e-9;
 };
-
-/**
- * What bound a task's budget:
- * - 'reserve': an open-ended stream keeps `reserve` of the room for the tasks to come;
- * - 'planned': an equal share of the room among the tasks still planned;
- * - 'width': the maximum width is reached and its free weights are fewer than
- *   the task needs even there (the only case a larger maximum width cures).
- */
-export type BudgetConstraint = 'reserve' | 'planned' | 'width';
 
 /** A task's budget in figures, as its warnings and report state them: fractions of the network at the width it started at. */
 export interface BudgetAccount {

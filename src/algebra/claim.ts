@@ -5,13 +5,17 @@
  * cells (network.ts, claimFree).
  */
 
+import type * as t from 'io-ts';
+import { oneOf } from './shape.js';
+
 /**
  * - 'all': every free weight (CPG-SPEC §3.1, the reference);
  * - 'share': when compacting all of them to its share would need a sparsity
  *   beyond the sweep's last target, only as many as that target compacts to
  *   the share, drawn at random (`claimLimit`, `claimCounts`).
  */
-export type ClaimRule = 'all' | 'share';
+export const ClaimRule = oneOf('all', 'share');
+export type ClaimRule = t.TypeOf<typeof ClaimRule>;
 
 /**
  * The free cells a task claims: all of them (undefined), unless — under the

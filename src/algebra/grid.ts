@@ -10,7 +10,8 @@ import type { TraitsOf } from './methodTraits.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { benchmarkFacts, isBenchmarkName } from './benchmarks.js';
-import { RunConfigInput, decodeWith, type RunConfig } from './codecs.js';
+import { RunConfigInput, type RunConfig } from './config.js';
+import { decodeWith } from './json.js';
 import type { CpgError } from './errors.js';
 import { sha256OfText } from './sha256.js';
 

@@ -13,24 +13,19 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { GoalFile, RunConfig } from './config.js';
+import { BudgetOutcome } from './report.js';
+import { InputShapeCodec, NormalisationCodec } from './task.js';
+import { CycleStateCodec, GrowthCodec, PruneRecordCodec } from './cycleState.js';
 import {
-  BenchmarkName,
   Bool,
-  BudgetOutcome,
-  CycleStateCodec,
   Fraction,
-  GoalFile,
-  GrowthCodec,
-  InputShapeCodec,
   Multiplier,
   NonEmptyText,
   NonNegativeInt,
   NonNegativeNumber,
-  NormalisationCodec,
   HalfOpenFraction,
   PositiveInt,
-  PruneRecordCodec,
-  RunConfig,
   Sha256,
   Text,
   list,
@@ -38,8 +33,8 @@ import {
   oneOf,
   struct,
   tagged,
-} from './codecs.js';
-import { benchmarkFacts, isBenchmarkName } from './benchmarks.js';
+} from './shape.js';
+import { BenchmarkName, benchmarkFacts, isBenchmarkName } from './benchmarks.js';
 import type { CpgError } from './errors.js';
 import type { InputShape } from './task.js';
 import { BlobRefCodec, SnapshotIndex } from './snapshot.js';

@@ -3,7 +3,7 @@
  * goal jobs, a run's report): what its model holds and where its goals come
  * from. The method itself (src/cpg/methods) adds how it learns a task.
  */
-import type { RunConfig } from './codecs.js';
+import type { RunConfig } from './config.js';
 
 export interface MethodTraits {
   /** The name a configuration gives (`--method`). */

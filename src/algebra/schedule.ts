@@ -4,6 +4,7 @@
  * updated, the sparsity sweep and the step learning rates (§3.2, §3.5).
  */
 import * as E from 'fp-ts/lib/Either.js';
+import type { Milestone } from './config.js';
 import type { CpgError } from './errors.js';
 
 /** The cubic schedule's parameters: sparsity goes from `initial` at `beginStep` to `final` at `endStep`. */
@@ -91,11 +92,8 @@ export const validatePruneSteps = (o: PruneStepOptions): E.Either<CpgError, Prun
 /** The reference's sweep of compaction targets (CPG-SPEC §3.5), as exact decimals. */
 export const defaultSparsities: readonly number[] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
 
-/** A learning-rate milestone: from epoch round(at × epochs) on, the rate is multiplied by `factor`. */
-export interface Milestone {
-  readonly at: number;
-  readonly factor: number;
-}
+// A learning-rate milestone is a field of the run configuration: written once, as its codec.
+export type { Milestone } from './config.js';
 
 /** A step learning-rate schedule. */
 export interface StepLrOptions {

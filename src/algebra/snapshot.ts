@@ -6,11 +6,13 @@
  * trusted.
  */
 import type * as t from 'io-ts';
-import { NonNegativeInt, PositiveInt, Sha256, StoredMultiplier as Multiplier, Text, list, nullable, struct } from './codecs.js';
+import { NonNegativeInt, PositiveInt, Sha256, StoredMultiplier as Multiplier, Text, list, nullable, struct } from './shape.js';
 
 // Closed objects, like every other file the run reads: an unknown field is refused
 // with its name, not silently dropped.
+/** A stored blob: its hash names it; its size is checked on read. */
 export const BlobRefCodec = struct('a blob reference', { sha256: Sha256, bytes: NonNegativeInt });
+export type BlobRef = t.TypeOf<typeof BlobRefCodec>;
 
 export const TensorEntry = struct('a tensor entry', { name: Text, shape: list(PositiveInt), blob: BlobRefCodec });
 export type TensorEntry = t.TypeOf<typeof TensorEntry>;
@@ -47,7 +49,7 @@ export const SnapshotIndex = struct('a snapshot index', {
 export type SnapshotIndex = t.TypeOf<typeof SnapshotIndex>;
 
 /** Every blob a snapshot refers to, as its entries name them (a blob may appear more than once). */
-export const snapshotBlobRefs = (s: SnapshotIndex): t.TypeOf<typeof BlobRefCodec>[] => [
+export const snapshotBlobRefs = (s: SnapshotIndex): BlobRef[] => [
   ...s.sharable.map((e) => e.blob),
   ...s.owners.map((e) => e.blob),
   ...s.finished.flatMap((f) => f.picks.map((p) => p.blob)),

@@ -8,10 +8,18 @@
  * learner: each refusal is a TaskError naming the task and the field.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import type * as t from 'io-ts';
 import type { CpgError } from './errors.js';
+import { FiniteNumber, PositiveNumber, checked, list, range, struct } from './shape.js';
 
 /** [height, width, channels] of one input. */
 export type InputShape = readonly [number, number, number];
+
+/** [height, width, channels] of a model's input, as a run stores it: a list of exactly three (manifest.ts, modelShape, makes it a tuple again). */
+export const InputShapeCodec = list(range(1, 4096, false, false, true), { minLength: 3, maxLength: 3 });
+
+/** io-ts has no tuple of ranges, so the shape is written twice; compile-time proof that every InputShape is a value of the codec (always true). */
+export const inputShapeFitsCodec: InputShape extends t.TypeOf<typeof InputShapeCodec> ? true : false = true;
 
 /** One split: `count` inputs, `x` is count × H·W·C (NHWC), `y` the labels 0..classes-1. */
 export interface Split {
@@ -26,10 +34,11 @@ export interface Split {
  * same (an app that predicts needs to know it). Null: the inputs are the
  * caller's own features, used as given.
  */
-export interface Normalisation {
-  readonly mean: readonly number[];
-  readonly std: readonly number[];
-}
+export const NormalisationCodec = checked(
+  struct('a normalisation', { mean: list(FiniteNumber, { minLength: 1 }), std: list(PositiveNumber, { minLength: 1 }) }),
+  (n) => (n.mean.length !== n.std.length ? [{ path: ['std'], message: `has ${n.std.length} channel(s), mean has ${n.mean.length}` }] : []),
+);
+export type Normalisation = t.TypeOf<typeof NormalisationCodec>;
 
 /** What training does to each batch: nothing, or random crop with 4-pixel padding and horizontal flip. */
 export type Augmentation = 'none' | 'crop-flip';

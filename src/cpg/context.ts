@@ -9,7 +9,7 @@ import { pipe } from 'fp-ts/lib/function.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { defer } from 'rxjs';
 import type { CpgError } from '../algebra/errors.js';
-import type { RunConfig } from '../algebra/codecs.js';
+import type { RunConfig } from '../algebra/config.js';
 import { type Graph, paramSpecs } from '../algebra/graph.js';
 import { buildArchitecture } from '../algebra/architectures.js';
 import type { RunManifest } from '../algebra/manifest.js';

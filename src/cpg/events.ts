@@ -2,8 +2,8 @@
  * What a run tells the world while it works: a stream of typed events (see
  * src/streams). The command line renders them as progress; apps subscribe.
  */
-import type { BudgetConstraint } from '../algebra/budget.js';
-import type { RunReport } from '../algebra/codecs.js';
+import type { BudgetConstraint } from '../algebra/report.js';
+import type { RunReport } from '../algebra/report.js';
 
 /** The kinds of stage a task goes through. */
 export type StageKind = 'individual' | 'train' | 'grow' | 'prune' | 'retrain' | 'finetune';

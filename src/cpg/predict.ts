@@ -9,7 +9,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import type { BackendChoice } from '../algebra/codecs.js';
+import type { BackendChoice } from '../algebra/backends.js';
 import type { CpgError } from '../algebra/errors.js';
 import { type RunManifest, modelShape } from '../algebra/manifest.js';
 import { type InputShape, type Normalisation, pixelsOf } from '../algebra/task.js';

@@ -1,10 +1,10 @@
 /**
- * Per-benchmark defaults. The reference defaults (CPG-SPEC, in codecs.ts)
+ * Per-benchmark defaults. The reference defaults (CPG-SPEC, in algebra/config.ts)
  * are for CIFAR-100 on VGG16-BN with a GPU; the MNIST-family benchmarks are
  * small enough that a 2-core machine learns them in minutes with shorter
  * stages. A preset only fills fields the user did not set.
  */
-import type { RunConfig, RunConfigInput } from '../algebra/codecs.js';
+import type { RunConfig, RunConfigInput } from '../algebra/config.js';
 
 type Preset = Omit<RunConfigInput, 'benchmark'>;
 

@@ -3,7 +3,7 @@
  * about forgetting, model size, capacity per layer and task, timing.
  * Built from the manifest and the final network only.
  */
-import { type RunReport, type LayerCapacity } from '../algebra/codecs.js';
+import type { RunReport, LayerCapacity } from '../algebra/report.js';
 import { paramSpecs, shapeSize } from '../algebra/graph.js';
 import { type Backbone, type OwnerMap, graphAt, ownersOf } from '../algebra/backbone.js';
 import { countOwned, countFree } from '../algebra/ownerMap.js';

@@ -11,7 +11,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { deviceOf } from '../effects/backend.js';
-import type { GoalFile, RunConfig, RunReport } from '../algebra/codecs.js';
+import type { GoalFile, RunConfig } from '../algebra/config.js';
+import type { RunReport } from '../algebra/report.js';
 import type { CpgError } from '../algebra/errors.js';
 import { type RunManifest, type TaskEntry, type TaskSource, modelShape } from '../algebra/manifest.js';
 import type { SnapshotIndex } from '../algebra/snapshot.js';

@@ -6,7 +6,7 @@
 import { builtInMethod } from './methods/registry.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import { decodeConfig } from '../algebra/codecs.js';
+import { decodeConfig } from '../algebra/config.js';
 import type { CpgError } from '../algebra/errors.js';
 import { type GridJob, MAX_GRID_JOBS, decodeGrid, gridJobs, withGoalJobs } from '../algebra/grid.js';
 import { withPreset } from './presets.js';

@@ -18,7 +18,7 @@ import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import * as tf from '@tensorflow/tfjs';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
-import type { BackendName as BackendNameCodec } from '../algebra/codecs.js';
+import { type BackendChoice, type BackendName, backendNames } from '../algebra/backends.js';
 import type { CpgError } from '../algebra/errors.js';
 import { MAX_WASM_THREADS } from '../algebra/threads.js';
 import { installWasmKernels, wasmKernelsInstalled } from './kernels/index.js';
@@ -27,8 +27,8 @@ import { littleEndian } from './store.js';
 
 export type { BackendPlatform } from './platform.js';
 
-/** One vocabulary with the config and report codecs. */
-export type BackendName = BackendNameCodec;
+// One vocabulary with the config and report codecs: the names are algebra/backends.ts's list.
+export type { BackendName } from '../algebra/backends.js';
 
 /** The GPU adapter a webgpu backend runs on, as WebGPU describes it. */
 export interface BackendAdapter {
@@ -58,19 +58,11 @@ export const deviceOf = (i: BackendInfo): string | undefined =>
 
 /** 'auto' tries tensorflow, webgpu (a hardware adapter only), webgl, wasm, cpu in that order (each where the platform has it); threads applies to wasm (default: all cores where the platform builds threaded wasm, else 1). */
 export interface BackendRequest {
-  readonly prefer: 'auto' | BackendName;
+  readonly prefer: BackendChoice;
   readonly threads?: number;
   /** What the process offers [webPlatform()]; `cpg/node` gives Node's. */
   readonly platform?: BackendPlatform;
 }
-
-/**
- * The order 'auto' tries them in. A record, so that a name added to the codec
- * must be placed here; the codec itself stays out of the runtime imports
- * (opening a model loads no training code, and the codecs reach the life cycle).
- */
-const autoOrder: Readonly<Record<BackendName, true>> = { tensorflow: true, webgpu: true, webgl: true, wasm: true, cpu: true };
-const backendNames = Object.keys(autoOrder) as readonly BackendName[];
 
 const backendError = (backend: string, message: string): CpgError => ({ tag: 'BackendError', backend, message });
 
@@ -82,9 +74,9 @@ export const messageOf = (e: unknown): string => (e instanceof Error ? e.message
  * (if set) forces one. `forced` means: no fallback.
  */
 export const resolvePreference = (
-  prefer: 'auto' | BackendName,
+  prefer: BackendChoice,
   env: string | undefined,
-): E.Either<CpgError, { readonly name: BackendName | 'auto'; readonly forced: boolean }> => {
+): E.Either<CpgError, { readonly name: BackendChoice; readonly forced: boolean }> => {
   if (prefer !== 'auto') return E.right({ name: prefer, forced: true });
   if (env === undefined || env === '' || env === 'auto') return E.right({ name: 'auto', forced: false });
   const named = backendNames.find((n) => n === env);
@@ -227,7 +219,7 @@ const load = (name: BackendName, threads: number | undefined, platform: BackendP
           ? selectWasm(threads, platform)
           : loadCpu();
 
-const choose = async (p: { readonly name: BackendName | 'auto' }, threads: number | undefined, platform: BackendPlatform): Promise<E.Either<CpgError, BackendInfo>> => {
+const choose = async (p: { readonly name: BackendChoice }, threads: number | undefined, platform: BackendPlatform): Promise<E.Either<CpgError, BackendInfo>> => {
   if (p.name !== 'auto') return load(p.name, threads, platform);
   let last: E.Either<CpgError, BackendInfo> = E.left(backendError('auto', 'no backend loaded'));
   for (const name of backendNames) {
@@ -291,7 +283,7 @@ const describeLive = (i: BackendInfo): string => (i.name === 'wasm' ? `wasm with
 
 const decide = async (
   h: Holder,
-  p: { readonly name: BackendName | 'auto' },
+  p: { readonly name: BackendChoice },
   threads: number | undefined,
   platform: BackendPlatform,
 ): Promise<E.Either<CpgError, BackendLease>> => {
@@ -316,7 +308,7 @@ const decide = async (
   return E.right(leaseOf(h, chosen.right));
 };
 
-const checkedPreference = (o: BackendRequest, platform: BackendPlatform): E.Either<CpgError, { readonly name: BackendName | 'auto'; readonly forced: boolean }> =>
+const checkedPreference = (o: BackendRequest, platform: BackendPlatform): E.Either<CpgError, { readonly name: BackendChoice; readonly forced: boolean }> =>
   pipe(
     littleEndian()
       ? resolvePreference(o.prefer, platform.setting)

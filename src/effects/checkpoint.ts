@@ -7,7 +7,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { CpgError } from '../algebra/errors.js';
-import { decodeWith, parseJson } from '../algebra/codecs.js';
+import { decodeWith, parseJson } from '../algebra/json.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, RunManifest, RunManifestV1, upgradeV1 } from '../algebra/manifest.js';
 import { snapshotBlobRefs } from '../algebra/snapshot.js';
 import { type BlobRef, MANIFEST_ENTRY, type Store } from './store.js';

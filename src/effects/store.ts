@@ -12,12 +12,10 @@
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { CpgError } from '../algebra/errors.js';
+import type { BlobRef } from '../algebra/snapshot.js';
 
-/** A stored blob: its hash names it; its size is checked on read. */
-export interface BlobRef {
-  readonly sha256: string;
-  readonly bytes: number;
-}
+// A stored blob's reference is what a snapshot index records: written once, as its codec.
+export type { BlobRef } from '../algebra/snapshot.js';
 
 /** A held store: release it when the work is done (a killed process leaves a lock the next taker sees is stale). */
 export interface StoreLock {

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import { type GoalFile, GoalFile as GoalFileCodec, decodeWith, parseJson } from '../algebra/codecs.js';
+import { type GoalFile, GoalFile as GoalFileCodec } from '../algebra/config.js';
+import { decodeWith, parseJson } from '../algebra/json.js';
 import type { CpgError } from '../algebra/errors.js';
 
 /** The goals in `path` for tasks `names`; a task without a goal is refused by name. */

@@ -8,7 +8,9 @@
 import { pipe } from 'fp-ts/lib/function.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { EMPTY, type Observable, concatMap, connect, defer, filter, from, last, map, merge, of } from 'rxjs';
-import type { BackendChoice, RunConfig, RunReport } from '../algebra/codecs.js';
+import type { BackendChoice } from '../algebra/backends.js';
+import type { RunConfig } from '../algebra/config.js';
+import type { RunReport } from '../algebra/report.js';
 import type { CpgError } from '../algebra/errors.js';
 import type { RunManifest } from '../algebra/manifest.js';
 import { recordedThreads } from '../algebra/threads.js';

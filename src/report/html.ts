@@ -14,7 +14,7 @@
  * Every string taken from the report is escaped (task names can contain anything),
  * every number is checked finite before it is printed or placed.
  */
-import { type LayerCapacity, type RunReport, type TaskReport, backendLabel } from '../algebra/codecs.js';
+import { type LayerCapacity, type RunReport, type TaskReport, backendLabel } from '../algebra/report.js';
 import { accountOfOutcome } from '../algebra/budget.js';
 import { constraintWords, figuresWords, remedyWords } from '../algebra/budgetWords.js';
 import { GOAL_PRECISION, points } from '../algebra/lifecycle.js';

@@ -25,7 +25,9 @@ import {
   map,
   scan,
 } from 'rxjs';
-import type { BackendChoice, RunConfig, RunReport } from '../algebra/codecs.js';
+import type { BackendChoice } from '../algebra/backends.js';
+import type { RunConfig } from '../algebra/config.js';
+import type { RunReport } from '../algebra/report.js';
 import type { GoalChoice, RunManifest } from '../algebra/manifest.js';
 import type { Task } from '../algebra/task.js';
 import { recordedThreads } from '../algebra/threads.js';

@@ -6,7 +6,7 @@
  */
 import { pipe } from 'fp-ts/lib/function.js';
 import { type Observable, catchError, defer, of, throwError } from 'rxjs';
-import type { BackendChoice } from '../algebra/codecs.js';
+import type { BackendChoice } from '../algebra/backends.js';
 import { type CpgError, internalError, isCpgError } from '../algebra/errors.js';
 import type { RunManifest } from '../algebra/manifest.js';
 import type { Task } from '../algebra/task.js';

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Method, RunReport } from '../../src/algebra/codecs.js';
+import type { Method } from '../../src/algebra/config.js';
+import type { RunReport } from '../../src/algebra/report.js';
 import {
   type BenchResult,
   type RunSummary,

@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BudgetOutcome, RunReport, TaskReport } from '../../src/algebra/codecs.js';
+import type { BudgetOutcome, RunReport, TaskReport } from '../../src/algebra/report.js';
 import { budgetLines } from '../../src/node/cli/render.js';
 import { writeDigitFolders } from '../helpers/digitFolders.js';
 

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
-import type { RunReport, TaskReport } from '../../src/algebra/codecs.js';
+import type { RunReport, TaskReport } from '../../src/algebra/report.js';
 import { memoryStore } from '../../src/effects/stores/memory.js';
 import { type RunEvent } from '../../src/streams/run.js';
 import { learner } from '../../src/node/defaults.js';

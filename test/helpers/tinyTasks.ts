@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
 import { lastValueFrom, toArray, type Observable } from 'rxjs';
-import { decodeConfig, type RunConfig } from '../../src/algebra/codecs.js';
+import { decodeConfig, type RunConfig } from '../../src/algebra/config.js';
 import type { CpgError } from '../../src/algebra/errors.js';
 import type { RunManifest } from '../../src/algebra/manifest.js';
 import type { Normalisation, Task } from '../../src/algebra/task.js';

@@ -12,7 +12,8 @@ import { mlp as mlpGraph } from '../../src/algebra/architectures.js';
 import { type Backbone, claimAll, createBackbone, growTo } from '../../src/algebra/backbone.js';
 import { MIN_SHARE, budgetOutcomeOf, cellsAt, neededFor, roomOf, shareFor, startingWidth } from '../../src/algebra/budget.js';
 import { claimCounts, claimLimit } from '../../src/algebra/claim.js';
-import { CycleStateCodec, decodeWith } from '../../src/algebra/codecs.js';
+import { CycleStateCodec } from '../../src/algebra/cycleState.js';
+import { decodeWith } from '../../src/algebra/json.js';
 import {
   MAX_FLOOR,
   advance,

@@ -5,30 +5,21 @@ import * as t from 'io-ts';
 import fc from 'fast-check';
 import {
   CheckedType,
-  CycleStateCodec,
-  GoalFile,
   LenientNumberType,
   ListType,
-  MeasuredCodec,
   NullableType,
   NumberRangeType,
   OneOfType,
-  PhaseCodec,
   PrimitiveType,
   RecordType,
-  RunConfig,
-  RunConfigInput,
-  RunReport,
   StructType,
-  jsonDuplicateKey,
-  jsonSyntaxErrorAt,
   TaggedType,
-  decodeConfig,
-  decodeWith,
-  parseJson,
-  runConfigDefaults,
-} from '../../src/algebra/codecs.js';
-import type { RunReport as RunReportT } from '../../src/algebra/codecs.js';
+} from '../../src/algebra/shape.js';
+import { CycleStateCodec, MeasuredCodec, PhaseCodec } from '../../src/algebra/cycleState.js';
+import { GoalFile, RunConfig, RunConfigInput, decodeConfig, runConfigDefaults } from '../../src/algebra/config.js';
+import { RunReport } from '../../src/algebra/report.js';
+import { jsonDuplicateKey, jsonSyntaxErrorAt, decodeWith, parseJson } from '../../src/algebra/json.js';
+import type { RunReport as RunReportT } from '../../src/algebra/report.js';
 import { RunManifest } from '../../src/algebra/manifest.js';
 import { SnapshotIndex } from '../../src/algebra/snapshot.js';
 import type { CpgError } from '../../src/algebra/errors.js';
@@ -52,7 +43,7 @@ const arbNumber = (c: NumberRangeType): fc.Arbitrary<number> => {
   return edges.length > 0 ? fc.oneof(inner, fc.constantFrom(...edges)) : inner;
 };
 
-/** A generator of valid values for any codec built from codecs.ts's combinators. */
+/** A generator of valid values for any codec built from shape.ts's combinators. */
 const arbitraryOf = (c: t.Mixed): fc.Arbitrary<unknown> => {
   if (c instanceof NumberRangeType) return arbNumber(c);
   if (c instanceof LenientNumberType) return arbNumber(c.of);

@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
-import { CycleStateCodec, decodeWith } from '../../src/algebra/codecs.js';
+import { CycleStateCodec } from '../../src/algebra/cycleState.js';
+import { decodeWith } from '../../src/algebra/json.js';
 import {
   MAX_FLOOR,
   advance,

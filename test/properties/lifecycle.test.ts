@@ -20,7 +20,8 @@ import {
   type Phase,
   type TaskContext,
 } from '../../src/algebra/lifecycle.js';
-import { CycleStateCodec, decodeWith } from '../../src/algebra/codecs.js';
+import { CycleStateCodec } from '../../src/algebra/cycleState.js';
+import { decodeWith } from '../../src/algebra/json.js';
 
 const RUNS = { seed: 42, numRuns: 300 } as const;
 

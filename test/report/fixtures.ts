@@ -3,7 +3,7 @@
  * run (owner maps filled by compacting, picks of older weights, one growth, columns of
  * the accuracy matrix constant) or a forgetting one, for any number of tasks.
  */
-import type { RunReport, TaskReport } from '../../src/algebra/codecs.js';
+import type { RunReport, TaskReport } from '../../src/algebra/report.js';
 
 export interface SyntheticOptions {
   readonly tasks: number;

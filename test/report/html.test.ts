@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RunReport } from '../../src/algebra/codecs.js';
+import { RunReport } from '../../src/algebra/report.js';
 import { renderReportHtml } from '../../src/report/html.js';
 import { cifarNames, syntheticReport } from './fixtures.js';
 

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as tf from '@tensorflow/tfjs';
 import { filter, firstValueFrom, lastValueFrom, merge, share, take, tap, toArray } from 'rxjs';
-import { decodeConfig } from '../../src/algebra/codecs.js';
+import { decodeConfig } from '../../src/algebra/config.js';
 import { withPreset } from '../../src/cpg/presets.js';
 import { describeError, type CpgError } from '../../src/algebra/errors.js';
 import { backendUsers } from '../../src/node/backend.js';

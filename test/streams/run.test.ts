@@ -15,7 +15,8 @@ import { lastValueFrom, map, takeWhile, tap, toArray } from 'rxjs';
 import { type RunEvent, finalReport, ofType, progress, sequence } from '../../src/streams/run.js';
 import { goalsThenCpg, readRun, runEvents } from '../../src/node/runs.js';
 import { writeFileSync } from 'node:fs';
-import { decodeConfig, type RunReport } from '../../src/algebra/codecs.js';
+import { decodeConfig } from '../../src/algebra/config.js';
+import type { RunReport } from '../../src/algebra/report.js';
 
 const marbles = () => new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
 

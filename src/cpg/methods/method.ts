@@ -5,7 +5,7 @@
  * named in the registry (registry.ts); nothing else asks which method a run
  * uses, it asks the method.
  */
-import type { RunConfig } from '../../algebra/codecs.js';
+import type { RunConfig } from '../../algebra/config.js';
 import type { MethodTraits } from '../../algebra/methodTraits.js';
 import type { Task } from '../../algebra/task.js';
 import type { RunCtx, RunState } from '../context.js';

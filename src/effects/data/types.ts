@@ -4,10 +4,10 @@
  * test splits of normalised NHWC images and task-local labels.
  */
 
-import type { BenchmarkName } from '../../algebra/codecs.js';
+import type { BenchmarkName } from '../../algebra/benchmarks.js';
 import type { Augmentation, InputShape, Split, Task } from '../../algebra/task.js';
 
-export type { BenchmarkName } from '../../algebra/codecs.js';
+export type { BenchmarkName } from '../../algebra/benchmarks.js';
 export { benchmarkNames } from '../../algebra/benchmarks.js';
 export type { Split } from '../../algebra/task.js';
 

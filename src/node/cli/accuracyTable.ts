@@ -10,7 +10,8 @@
  * The std is the sample standard deviation (n − 1), absent for one seed.
  */
 import { builtInMethod } from '../../cpg/methods/registry.js';
-import type { Method, RunConfig, RunReport } from '../../algebra/codecs.js';
+import type { Method, RunConfig } from '../../algebra/config.js';
+import type { RunReport } from '../../algebra/report.js';
 import { bytes, table } from './render.js';
 
 /** The methods in the order they run and are listed: individual first (CPG's goals come from it). */

@@ -10,7 +10,10 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type * as t from 'io-ts';
-import { BackendChoice, LenientNumberType, ListType, NumberRangeType, OneOfType, PrimitiveType, RunConfigInput, parseJson, type RunConfigInput as Input } from '../../algebra/codecs.js';
+import { BackendChoice } from '../../algebra/backends.js';
+import { RunConfigInput, type RunConfigInput as Input } from '../../algebra/config.js';
+import { LenientNumberType, ListType, NumberRangeType, OneOfType, PrimitiveType } from '../../algebra/shape.js';
+import { parseJson } from '../../algebra/json.js';
 import type { CpgError } from '../../algebra/errors.js';
 import { DEFAULT_QUEUE } from '../../algebra/grid.js';
 import { MAX_WASM_THREADS } from '../../algebra/threads.js';

@@ -2,7 +2,8 @@
 import { promises as fs } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import { RunConfigInput, decodeConfig, decodeWith, parseJson, type RunConfig } from '../../algebra/codecs.js';
+import { RunConfigInput, decodeConfig, type RunConfig } from '../../algebra/config.js';
+import { decodeWith, parseJson } from '../../algebra/json.js';
 import type { CpgError } from '../../algebra/errors.js';
 import { withPreset } from '../../cpg/presets.js';
 import { nodeBackendProblem } from './args.js';

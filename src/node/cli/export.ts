@@ -10,7 +10,8 @@
 import { readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeWith, RunConfigInput } from '../../algebra/codecs.js';
+import { decodeWith } from '../../algebra/json.js';
+import { RunConfigInput } from '../../algebra/config.js';
 import type { CpgError } from '../../algebra/errors.js';
 import { type ExportFiles, type ExportFormat, exportFormats } from '../../cpg/export.js';
 import type { ModelTask } from '../../cpg/predict.js';

@@ -8,7 +8,7 @@
  * — so they cannot differ from what runs.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import type { RunConfig, RunConfigInput } from '../../algebra/codecs.js';
+import type { RunConfig, RunConfigInput } from '../../algebra/config.js';
 import { benchmarkFacts } from '../../algebra/benchmarks.js';
 import type { CpgError } from '../../algebra/errors.js';
 import { MAX_WASM_THREADS } from '../../algebra/threads.js';

@@ -11,7 +11,8 @@ import { builtInMethod, protectingMethods } from '../../cpg/methods/registry.js'
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Observable } from 'rxjs';
-import { RunConfig, decodeConfig, decodeWith, type RunConfigInput as Input } from '../../algebra/codecs.js';
+import { RunConfig, decodeConfig, type RunConfigInput as Input } from '../../algebra/config.js';
+import { decodeWith } from '../../algebra/json.js';
 import { type CpgError, resumeExitCodeOf } from '../../algebra/errors.js';
 import { type GoalChoice, type RunManifest, type TaskSource, modelShape } from '../../algebra/manifest.js';
 import { checkTaskFor, checkTaskName } from '../../algebra/task.js';

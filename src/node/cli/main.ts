@@ -7,7 +7,8 @@
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Observable } from 'rxjs';
-import { RunConfigInput, decodeWith } from '../../algebra/codecs.js';
+import { RunConfigInput } from '../../algebra/config.js';
+import { decodeWith } from '../../algebra/json.js';
 import { type CpgError, describeError, exitCodeOf, resumeExitCodeOf } from '../../algebra/errors.js';
 import type { RunEvent } from '../../cpg/events.js';
 import { evaluateRun, runEvents } from '../runs.js';

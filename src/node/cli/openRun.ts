@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
-import type { RunConfigInput } from '../../algebra/codecs.js';
+import type { RunConfigInput } from '../../algebra/config.js';
 import type { CpgError } from '../../algebra/errors.js';
 import type { Model, ModelTask } from '../../cpg/predict.js';
 import { openModel } from '../defaults.js';

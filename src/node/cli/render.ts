@@ -4,7 +4,7 @@
  * and task, and the final table.
  */
 import stringWidth from 'string-width';
-import { type RunReport, backendLabel } from '../../algebra/codecs.js';
+import { type RunReport, backendLabel } from '../../algebra/report.js';
 import type { RunEvent } from '../../cpg/events.js';
 import { accountOfOutcome } from '../../algebra/budget.js';
 import { constraintWords, figuresWords, remedyWords } from '../../algebra/budgetWords.js';

@@ -11,7 +11,7 @@ import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { promises as fs } from 'node:fs';
 import { isBenchmarkName } from '../../algebra/benchmarks.js';
-import type { RunConfig } from '../../algebra/codecs.js';
+import type { RunConfig } from '../../algebra/config.js';
 import type { CpgError } from '../../algebra/errors.js';
 import { type RunManifest, type TaskEntry, type TaskSource, modelShape } from '../../algebra/manifest.js';
 import type { Task } from '../../algebra/task.js';

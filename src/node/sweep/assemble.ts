@@ -10,7 +10,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { RunReport, decodeWith, parseJson, type RunConfig } from '../../algebra/codecs.js';
+import { RunReport } from '../../algebra/report.js';
+import type { RunConfig } from '../../algebra/config.js';
+import { decodeWith, parseJson } from '../../algebra/json.js';
 import type { CpgError } from '../../algebra/errors.js';
 import { jobIdOf } from '../../algebra/grid.js';
 import { type RunManifest, modelShape } from '../../algebra/manifest.js';

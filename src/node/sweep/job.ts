@@ -16,7 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
-import type { RunConfig } from '../../algebra/codecs.js';
+import type { RunConfig } from '../../algebra/config.js';
 import { describeError } from '../../algebra/errors.js';
 import { recordedThreads } from '../../algebra/threads.js';
 import { fsStore } from '../stores/fs.js';

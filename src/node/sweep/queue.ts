@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as E from 'fp-ts/lib/Either.js';
 import { type FlowJob, FlowProducer, Queue, UnrecoverableError, Worker, type Job, type JobState } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { RunConfig } from '../../algebra/codecs.js';
+import type { RunConfig } from '../../algebra/config.js';
 import type { CpgError } from '../../algebra/errors.js';
 import { dependenciesOf } from '../../algebra/grid.js';
 import { attemptJob, jobProgress, notRunBecause, runDirOf } from './job.js';

@@ -8,7 +8,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { type RunConfig, parseJson } from '../../algebra/codecs.js';
+import type { RunConfig } from '../../algebra/config.js';
+import { parseJson } from '../../algebra/json.js';
 import type { CpgError } from '../../algebra/errors.js';
 import { fsStore } from '../stores/fs.js';
 
