@@ -19,7 +19,7 @@ import { initNet, startTaskPrivates } from '../effects/network.js';
 import { type RunCtx, type RunState, commit, load, sessionOptionsOf } from './context.js';
 import { type Flow, chain, emit, fail, fromEither, fromTE, mapValue } from './flow.js';
 import type { Evaluation } from '../effects/evaluate.js';
-import { runStage } from './stages.js';
+import { runStage } from './stages/epochs.js';
 import { finishTask } from './finish.js';
 import { withSession } from './learn.js';
 
