@@ -15,7 +15,7 @@ import { type EpochFold, runStageWith, type StagePlan } from './epochs.js';
 import { type Learned, type Step, type TaskRun, commitStep, learnedIn, snapshotAt, stageEnded, withSession } from './task.js';
 
 /** The best epoch so far, folded over the epochs' validation accuracies. */
-interface Best {
+export interface Best {
   /** The accuracy to beat: the chosen network's, then the best epoch's. */
   readonly best: number;
   /** The best any epoch reached, beaten or not. */
@@ -31,7 +31,7 @@ const judged = (b: Best, valAcc: number): Best =>
   valAcc > b.best ? { best: valAcc, seen: Math.max(b.seen, valAcc), kept: b.kept, stale: 0 } : { ...b, seen: Math.max(b.seen, valAcc), stale: b.stale + 1 };
 
 /** Keep the best epoch (a snapshot of what it learned); stop after `patience` epochs without gain. */
-const bestEpoch = (session: Session, chosenValAcc: number, patience: number): EpochFold<Best> => ({
+export const bestEpoch = (session: Session, chosenValAcc: number, patience: number): EpochFold<Best> => ({
   init: { best: chosenValAcc, seen: 0, kept: undefined, stale: 0 },
   step: (b, _epoch, valAcc) => {
     const next = judged(b, valAcc);
