@@ -30,7 +30,6 @@ import { train } from './stages/train.js';
 import { shortAtEnd, smallValidation, startedShort } from './stages/warnings.js';
 
 export type { Capacity, LearnMethod } from './stages/method.js';
-export { withSession } from './stages/task.js';
 
 /** A task's progress when it starts: its life cycle at its first phase, with its budget. */
 const freshTask = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal: number | null, capacity: Capacity, net0: NetState): E.Either<CpgError, CurrentTask> =>
