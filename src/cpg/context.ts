@@ -21,7 +21,7 @@ import type { NetState } from '../effects/network.js';
 import { loadNet, saveNet } from '../effects/snapshot.js';
 import { manifestName, writeManifest } from '../effects/checkpoint.js';
 import { type Flow, chain, emit, fromTE, mapValue } from './flow.js';
-import type { StageCtx } from './stages.js';
+import type { StageCtx } from './stages/epochs.js';
 import type { LearningMethod } from './methods/method.js';
 
 /** A run's fixed surroundings (one per process working on it). */

@@ -12,18 +12,18 @@ import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { deviceOf } from '../effects/backend.js';
 import { defer } from 'rxjs';
-import { finishTask as finishBackbone, ownersOf } from '../algebra/backbone.js';
+import { type Backbone, finishTask as finishBackbone, ownersOf } from '../algebra/backbone.js';
 import { budgetOutcomeOf } from '../algebra/budget.js';
 import type { CpgError } from '../algebra/errors.js';
 import { totalCapacity, countOwned, type OwnerMap } from '../algebra/ownerMap.js';
 import { pickedCount, type PickMask } from '../algebra/pickMask.js';
 import { type CurrentTask, type TaskResult, modelShape } from '../algebra/manifest.js';
 import { classCount, pixelsOf, reportSplit, type Task } from '../algebra/task.js';
-import { bytesFloat32, float32Bytes } from '../effects/store.js';
+import { type BlobRef, bytesFloat32, float32Bytes } from '../effects/store.js';
 import { evaluateWith, logitsWith, taskModel } from '../effects/evaluate.js';
 import type { NetState } from '../effects/network.js';
 import { type RunCtx, type RunState, commit, save } from './context.js';
-import { type Flow, chain, emit, fail, fold, fromEither, fromTE, mapValue, pure } from './flow.js';
+import { type Flow, bind, bindTo, chain, emit, fail, fold, fromEither, fromTE, let_, mapValue, pure, tap } from './flow.js';
 
 /** The probe batch of a task, from its data: the first `probeSize` inputs of the split reports measure. */
 export const probeFromData = (probeSize: number, data: Task): { readonly x: Float32Array; readonly count: number } => {
@@ -105,6 +105,26 @@ const driftOf = (ctx: RunCtx, s: RunState, j: number, logits: Float32Array): Flo
   return probe === null ? pure(0) : pipe(fromTE(ctx.env.store.getBlob(probe)), mapValue((b) => logitDrift(bytesFloat32(b), logits)));
 };
 
+/** Finished task j re-measured on `net`: its drift raises the state's maxLogitDrift, its accuracy joins the row (the last recorded one without its data). */
+const recheckOne = (
+  ctx: RunCtx,
+  net: NetState,
+  ignoreOwners: boolean,
+  lastRow: readonly number[],
+  acc: { readonly state: RunState; readonly row: number[] },
+  j: number,
+): Flow<{ readonly state: RunState; readonly row: number[] }> =>
+  pipe(
+    probeOf(ctx, acc.state, j),
+    chain((probe) => fromTE(measureTask(ctx, net, j, ignoreOwners, probe, ctx.dataOf(j)))),
+    bindTo('m'),
+    bind('d', ({ m }) => driftOf(ctx, acc.state, j, m.logits)),
+    mapValue(({ m, d }) => ({
+      state: { ...acc.state, maxLogitDrift: Math.max(acc.state.maxLogitDrift, d) },
+      row: [...acc.row, m.testAcc ?? lastRow[j - 1] ?? acc.state.manifest.finished[j - 1]?.testAccuracy ?? 0],
+    })),
+  );
+
 /**
  * Re-measure finished tasks 1..upTo on `net` and compare each one's probe
  * logits with its record; raises the state's maxLogitDrift. Returns the
@@ -116,20 +136,34 @@ export const recheckFinished = (ctx: RunCtx, s: RunState, net: NetState, upTo: n
   return fold(
     Array.from({ length: upTo }, (_, i) => i + 1),
     { state: s, row: [] as number[] },
-    (acc, j) =>
-      pipe(
-        probeOf(ctx, acc.state, j),
-        chain((probe) => fromTE(measureTask(ctx, net, j, ignoreOwners, probe, ctx.dataOf(j)))),
-        chain((m) =>
-          pipe(
-            driftOf(ctx, acc.state, j, m.logits),
-            mapValue((d) => ({
-              state: { ...acc.state, maxLogitDrift: Math.max(acc.state.maxLogitDrift, d) },
-              row: [...acc.row, m.testAcc ?? lastRow[j - 1] ?? acc.state.manifest.finished[j - 1]?.testAccuracy ?? 0],
-            })),
-          ),
-        ),
+    (acc, j) => recheckOne(ctx, net, ignoreOwners, lastRow, acc, j),
+  );
+};
+
+interface PickCounts {
+  readonly picked: number;
+  readonly old: number;
+}
+
+/** Counts so far plus the next tensor's (the first error stops the sum; the next tensor is not counted after it). */
+const addCounts = (acc: E.Either<CpgError, PickCounts>, next: () => E.Either<CpgError, PickCounts>): E.Either<CpgError, PickCounts> =>
+  pipe(
+    acc,
+    E.chain((a) => E.map((c: PickCounts) => ({ picked: a.picked + c.picked, old: a.old + c.old }))(next())),
+  );
+
+/** Of the older weights within finished task k's width, how many its pick mask reuses, and how many there are. */
+const pickCountsOf = (s: NetState, k: number): E.Either<CpgError, PickCounts> => {
+  const rec = s.backbone.finished[k - 1];
+  if (rec === undefined) return E.right({ picked: 0, old: 0 });
+  return pipe(
+    ownersOf(k)(s.backbone),
+    E.chain((restricted) =>
+      [...restricted].reduce<E.Either<CpgError, PickCounts>>(
+        (acc, [name, o]) => addCounts(acc, () => pickedCount(k, o, rec.picks.get(name))),
+        E.right({ picked: 0, old: 0 }),
       ),
+    ),
   );
 };
 
@@ -142,28 +176,60 @@ export const shareOf = (s: NetState, k: number): E.Either<CpgError, { readonly o
   const total = maps.reduce((a, o) => a + o.cells.length, 0);
   const owned = maps.reduce((a, o) => a + countOwned(k)(o), 0);
   const free = totalCapacity(maps).free;
-  const rec = s.backbone.finished[k - 1];
-  const counts: E.Either<CpgError, { picked: number; old: number }> =
-    rec === undefined
-      ? E.right({ picked: 0, old: 0 })
-      : pipe(
-          ownersOf(k)(s.backbone),
-          E.chain((restricted) =>
-            [...restricted].reduce<E.Either<CpgError, { picked: number; old: number }>>(
-              (acc, [name, o]) =>
-                pipe(
-                  acc,
-                  E.chain((a) => E.map((c: { picked: number; old: number }) => ({ picked: a.picked + c.picked, old: a.old + c.old }))(pickedCount(k, o, rec.picks.get(name)))),
-                ),
-              E.right({ picked: 0, old: 0 }),
-            ),
-          ),
-        );
-  return E.map(({ picked, old }: { picked: number; old: number }) => ({
+  return E.map(({ picked, old }: PickCounts) => ({
     owned: total === 0 ? 0 : owned / total,
     picked: old === 0 ? 0 : picked / old,
     free: total === 0 ? 0 : free / total,
-  }))(counts);
+  }))(pickCountsOf(s, k));
+};
+
+/** What a task that finished now measured, for its record. */
+interface Finished {
+  readonly row: readonly number[];
+  readonly mine: Measured;
+  readonly probeRef: BlobRef;
+  readonly share: { readonly owned: number; readonly picked: number; readonly free: number };
+}
+/** Task k's record: what it measured, how it was learned (its life cycle, where it had one) and where. */
+const resultOf = (
+  ctx: RunCtx,
+  data: Task,
+  k: number,
+  finished: Backbone,
+  o: { readonly cur?: CurrentTask; readonly goal: number | null; readonly seconds: number },
+  f: Finished,
+): TaskResult => {
+  const cycle = o.cur?.cycle;
+  const done = cycle?.phase.tag === 'done' ? cycle.phase : undefined;
+  const testAcc = f.mine.testAcc ?? 0;
+  return {
+    name: data.name,
+    classes: classCount(data),
+    goal: o.goal,
+    valAccuracy: f.mine.valAcc ?? 0,
+    testAccuracy: testAcc,
+    multiplier: finished.finished[k - 1]!.multiplier,
+    sparsity: done?.chosen ?? 0,
+    retrainKept: done?.keptRetrain ?? false,
+    growths: cycle?.growths ?? [],
+    pruneCurve: cycle?.record ?? [],
+    unprunedValAcc: cycle?.unprunedValAcc ?? null,
+    accuracyRow: [...f.row, testAcc],
+    probe: f.probeRef,
+    ownedFraction: f.share.owned,
+    pickedFraction: f.share.picked,
+    seconds: o.seconds,
+    note: done !== undefined ? done.reason : null,
+    ...(data.test === undefined ? { accuracyOn: 'validation' as const } : {}),
+    ...(cycle !== undefined ? budgetOutcomeOf(cycle) : {}),
+    ...(cycle !== undefined && ctx.method.meetsGoals ? { allowedLoss: cycle.config.allowedLoss, validationImages: cycle.ctx.valSize } : {}),
+    recordedOn: {
+      backend: ctx.env.backend.name,
+      threads: ctx.env.backend.threads,
+      simd: ctx.env.backend.simd,
+      ...(deviceOf(ctx.env.backend) !== undefined ? { device: deviceOf(ctx.env.backend)! } : {}),
+    },
+  };
 };
 
 /**
@@ -181,7 +247,6 @@ export const finishTask = (
   o: { readonly cur?: CurrentTask; readonly goal: number | null; readonly ignoreOwners?: boolean; readonly seconds: number },
 ): Flow<RunState> =>
   defer(() => {
-    const { cur, goal } = o;
     const ignoreOwners = o.ignoreOwners ?? false;
     const backbone = finishBackbone({ name: data.name, classes: classCount(data), picks })(trained.backbone);
     if (E.isLeft(backbone)) return fail<RunState>(backbone.left);
@@ -189,74 +254,32 @@ export const finishTask = (
     const probe = probeFromData(ctx.config.probeSize, data);
     return pipe(
       recheckFinished(ctx, s0, state, k - 1, ignoreOwners),
-      chain(({ state: s1, row }) =>
-        pipe(
-          fromTE(measureTask(ctx, state, k, ignoreOwners, probe, data)),
-          chain((mine) =>
-            pipe(
-              fromTE(ctx.env.store.putBlob(float32Bytes(mine.logits))),
-              chain((probeRef) => mapValue((share: { readonly owned: number; readonly picked: number; readonly free: number }) => ({ probeRef, share }))(fromEither(shareOf(state, k)))),
-              chain(({ probeRef, share }) => {
-                const cycle = cur?.cycle;
-                const done = cycle?.phase.tag === 'done' ? cycle.phase : undefined;
-                const testAcc = mine.testAcc ?? 0;
-                const fullRow = [...row, testAcc];
-                const result: TaskResult = {
-                  name: data.name,
-                  classes: classCount(data),
-                  goal,
-                  valAccuracy: mine.valAcc ?? 0,
-                  testAccuracy: testAcc,
-                  multiplier: backbone.right.finished[k - 1]!.multiplier,
-                  sparsity: done?.chosen ?? 0,
-                  retrainKept: done?.keptRetrain ?? false,
-                  growths: cycle?.growths ?? [],
-                  pruneCurve: cycle?.record ?? [],
-                  unprunedValAcc: cycle?.unprunedValAcc ?? null,
-                  accuracyRow: fullRow,
-                  probe: probeRef,
-                  ownedFraction: share.owned,
-                  pickedFraction: share.picked,
-                  seconds: o.seconds,
-                  note: done !== undefined ? done.reason : null,
-                  ...(data.test === undefined ? { accuracyOn: 'validation' as const } : {}),
-                  ...(cycle !== undefined ? budgetOutcomeOf(cycle) : {}),
-                  ...(cycle !== undefined && ctx.method.meetsGoals ? { allowedLoss: cycle.config.allowedLoss, validationImages: cycle.ctx.valSize } : {}),
-                  recordedOn: {
-                    backend: ctx.env.backend.name,
-                    threads: ctx.env.backend.threads,
-                    simd: ctx.env.backend.simd,
-                    ...(deviceOf(ctx.env.backend) !== undefined ? { device: deviceOf(ctx.env.backend)! } : {}),
-                  },
-                };
-                return pipe(
-                  save(ctx, state, undefined),
-                  chain((snapshot) => commit(ctx, s1, { ...s1.manifest, state: snapshot, finished: [...s1.manifest.finished, result], current: null })),
-                  chain((s2) =>
-                    pipe(
-                      emit({
-                        type: 'task-finished',
-                        task: k,
-                        name: data.name,
-                        purpose: 'learn',
-                        accuracyRow: fullRow,
-                        valAcc: result.valAccuracy,
-                        goal,
-                        multiplier: result.multiplier,
-                        sparsity: result.sparsity,
-                        ownedFraction: share.owned,
-                        freeFraction: share.free,
-                        maxLogitDrift: s2.maxLogitDrift,
-                        seconds: o.seconds,
-                      }),
-                      mapValue(() => s2),
-                    ),
-                  ),
-                );
-              }),
-            ),
-          ),
-        ),
+      bindTo('before'),
+      bind('mine', () => fromTE(measureTask(ctx, state, k, ignoreOwners, probe, data))),
+      bind('probeRef', ({ mine }) => fromTE(ctx.env.store.putBlob(float32Bytes(mine.logits)))),
+      bind('share', () => fromEither(shareOf(state, k))),
+      let_('result', ({ before, mine, probeRef, share }) => resultOf(ctx, data, k, backbone.right, o, { row: before.row, mine, probeRef, share })),
+      bind('snapshot', () => save(ctx, state, undefined)),
+      bind('after', ({ before, result, snapshot }) =>
+        commit(ctx, before.state, { ...before.state.manifest, state: snapshot, finished: [...before.state.manifest.finished, result], current: null }),
       ),
+      tap(({ result, share, after }) =>
+        emit({
+          type: 'task-finished',
+          task: k,
+          name: data.name,
+          purpose: 'learn',
+          accuracyRow: result.accuracyRow,
+          valAcc: result.valAccuracy,
+          goal: o.goal,
+          multiplier: result.multiplier,
+          sparsity: result.sparsity,
+          ownedFraction: share.owned,
+          freeFraction: share.free,
+          maxLogitDrift: after.maxLogitDrift,
+          seconds: o.seconds,
+        }),
+      ),
+      mapValue(({ after }) => after),
     );
   });

@@ -4,10 +4,12 @@
  * result, the run state after a commit). Errors travel in the Observable's
  * error channel as CpgError values, never as thrown exceptions.
  *
- * `chain` sequences pieces (concatMap on the final value), `unfold` runs a
- * state machine until it is finished (expand), and `bracket` acquires and
- * releases a resource (a training session, the store's lock) around a piece,
- * releasing it however the piece ends — completed, failed or unsubscribed.
+ * `chain` sequences pieces (concatMap on the final value), and `Do`, `bind`,
+ * `let` and `tap` write a sequence top to bottom with its values named;
+ * `unfold` runs a state machine until it is finished (expand), and `bracket`
+ * acquires and releases a resource (a training session, the store's lock)
+ * around a piece, releasing it however the piece ends — completed, failed or
+ * unsubscribed.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
@@ -59,6 +61,57 @@ export const fold = <S, X>(xs: readonly X[], s0: S, f: (s: S, x: X, i: number) =
   xs.reduce<Flow<S>>((acc, x, i) => chain((s: S) => f(s, x, i))(acc), pure(s0));
 
 /**
+ * Do-notation, as fp-ts's: a piece written top to bottom as a scope of named
+ * values, each step a flow that may read the names bound before it. Every
+ * step's events pass on in order; the first error ends the piece.
+ *
+ *   pipe(
+ *     Do,
+ *     bind('net', () => load(ctx, idx)),
+ *     let_('width', ({ net }) => net.state.backbone.multiplier),
+ *     tap(({ width }) => emit(...)),
+ *     chain(({ net, width }) => ...),
+ *   )
+ */
+export const Do: Flow<{}> = pure({});
+
+/** A scope `S` with `name` bound to a `B` (fp-ts's shape, so fields are inferred along a pipe). */
+export type Bound<S, N extends string, B> = { readonly [K in keyof S | N]: K extends keyof S ? S[K] : B };
+
+const withName = <S, N extends string, B>(s: S, name: string, b: B): Bound<S, N, B> => Object.assign({}, s, { [name]: b }) as Bound<S, N, B>;
+
+/** A flow's value as the first name of a scope. */
+export const bindTo =
+  <N extends string>(name: N) =>
+  <A>(fa: Flow<A>): Flow<{ readonly [K in N]: A }> =>
+    mapValue((a: A) => withName<{}, N, A>({}, name, a) as { readonly [K in N]: A })(fa);
+
+/** Run `f` on the scope and bind its value to `name`. */
+export const bind =
+  <N extends string, S, B>(name: Exclude<N, keyof S>, f: (s: S) => Flow<B>) =>
+  (fa: Flow<S>): Flow<Bound<S, N, B>> =>
+    chain((s: S) => mapValue((b: B) => withName<S, N, B>(s, name, b))(f(s)))(fa);
+
+/** Bind a value computed from the scope (no events, no failure) to `name`. */
+export const let_ =
+  <N extends string, S, B>(name: Exclude<N, keyof S>, f: (s: S) => B) =>
+  (fa: Flow<S>): Flow<Bound<S, N, B>> =>
+    mapValue((s: S) => withName<S, N, B>(s, name, f(s)))(fa);
+export { let_ as let };
+
+/** Run `f` on the scope for its events (and its failure), keeping the scope as it was. */
+export const tap =
+  <S>(f: (s: S) => Flow<unknown>) =>
+  (fa: Flow<S>): Flow<S> =>
+    chain((s: S) => mapValue(() => s)(f(s)))(fa);
+
+/** `f`'s flow where `cond` holds (its value dropped), else nothing: `f` is not even called otherwise. */
+export const when = (cond: boolean, f: () => Flow<unknown>): Flow<void> => (cond ? mapValue(() => undefined)(f()) : pure(undefined));
+
+/** An event where there is one. */
+export const emitIf = (e: RunEvent | undefined): Flow<void> => (e === undefined ? pure(undefined) : emit(e));
+
+/**
  * Run `step` from `s0` until `finished` holds (a state machine unfolded with
  * expand); the final state is the value. A step's state is its last
  * emission, so the next step starts only when the one before has ended; and
@@ -71,6 +124,44 @@ export const unfold = <S>(s0: S, finished: (s: S) => boolean, step: (s: S) => Fl
     filter((x) => x._tag === 'event' || finished(x.value)),
   );
 
+/** `use` run on a resource already taken, with `release` after it (see `bracket`). */
+const heldWhile = <R, A>(r: R, use: (r: R) => Flow<A>, release: (r: R) => Flow<void>): Flow<A> =>
+  new Observable<Emit<A>>((sub) => {
+    let released = false;
+    let last: Emit<A> | undefined;
+    let releasing: { unsubscribe: () => void } | undefined;
+    const passEvent = (x: Emit<unknown>): void => {
+      if (x._tag === 'event') sub.next(x);
+    };
+    const runRelease = (after: () => void, onError: (e: unknown) => void): void => {
+      released = true;
+      releasing = release(r).subscribe({ next: passEvent, error: onError, complete: after });
+    };
+    const inner = use(r).subscribe({
+      next: (x) => {
+        if (x._tag === 'event') sub.next(x);
+        else last = x;
+      },
+      error: (e: unknown) => runRelease(() => sub.error(e), () => sub.error(e)),
+      complete: () =>
+        runRelease(
+          () => {
+            if (last !== undefined) sub.next(last);
+            sub.complete();
+          },
+          (e) => sub.error(e),
+        ),
+    });
+    return () => {
+      inner.unsubscribe();
+      if (!released) {
+        released = true;
+        release(r).subscribe({ error: () => undefined });
+      }
+      releasing?.unsubscribe();
+    };
+  });
+
 /**
  * Acquire, use, release: `release` runs once whether `use` completes, fails
  * (the release's own failure is then dropped, the first error wins) or is
@@ -79,47 +170,7 @@ export const unfold = <S>(s0: S, finished: (s: S) => boolean, step: (s: S) => Fl
 export const bracket =
   <R, A>(use: (r: R) => Flow<A>, release: (r: R) => Flow<void>) =>
   (acquire: Flow<R>): Flow<A> =>
-    chain(
-      (r: R) =>
-        new Observable<Emit<A>>((sub) => {
-          let released = false;
-          let last: Emit<A> | undefined;
-          let releasing: { unsubscribe: () => void } | undefined;
-          const runRelease = (after: () => void, onError: (e: unknown) => void): void => {
-            released = true;
-            releasing = release(r).subscribe({
-              next: (x) => {
-                if (x._tag === 'event') sub.next(x);
-              },
-              error: onError,
-              complete: after,
-            });
-          };
-          const inner = use(r).subscribe({
-            next: (x) => {
-              if (x._tag === 'event') sub.next(x);
-              else last = x;
-            },
-            error: (e: unknown) => runRelease(() => sub.error(e), () => sub.error(e)),
-            complete: () =>
-              runRelease(
-                () => {
-                  if (last !== undefined) sub.next(last);
-                  sub.complete();
-                },
-                (e) => sub.error(e),
-              ),
-          });
-          return () => {
-            inner.unsubscribe();
-            if (!released) {
-              released = true;
-              release(r).subscribe({ error: () => undefined });
-            }
-            releasing?.unsubscribe();
-          };
-        }),
-    )(acquire);
+    chain((r: R) => heldWhile(r, use, release))(acquire);
 
 /**
  * A resource taken by `acquire` as a flow. Unsubscribed while `acquire` is
