@@ -9,6 +9,9 @@
 export { learner, finalReport, ofType, progress, sequence, storeReleased } from './streams/run.js';
 export type { RunEvent, Progress, Tagged, LearnerSetup, LearnRequest } from './streams/run.js';
 export type { EvalRow } from './cpg/evalRun.js';
+export { builtInMethods, withMethod } from './cpg/methods/registry.js';
+export type { MethodRegistry } from './cpg/methods/registry.js';
+export type { LearningMethod } from './cpg/methods/method.js';
 export { openModel } from './cpg/predict.js';
 export type { Model, ModelTask, Prediction, Ranked, PredictOptions, OpenOptions } from './cpg/predict.js';
 export { withPreset, presets } from './cpg/presets.js';

@@ -63,22 +63,8 @@ export const capOf = (ctx: TaskContext): number => ctx.reserve ?? pruneCap(tasks
 // within the allowed loss. The bound is inclusive, so compare with a hair of slack.
 const GOAL_SLACK = 1e-9;
 
-/**
- * One point: the most a count of images may add to the goal's tolerance, and
- * the finest precision a goal is tested at. A task more than a point under its
- * goal is never let through for want of validation images.
- */
-export const GOAL_PRECISION = 0.01;
-
-/**
- * The goal test's tolerance for a task with `valSize` validation images:
- * `allowedLoss`, or `images` of them where that is more (half a point is less
- * than one image on fewer than 200) — but images never add more than
- * GOAL_PRECISION (one image of 12 would forgive 8.33 points); never more than
- * the whole. An `allowedLoss` given explicitly is the user's own and is kept.
- */
-export const goalTolerance = (allowedLoss: number, images: number, valSize: number): number =>
-  Math.min(1, Math.max(allowedLoss, Math.min(GOAL_PRECISION, images / Math.max(1, valSize))));
+export { GOAL_PRECISION, goalTolerance } from './goal.js';
+import { GOAL_PRECISION } from './goal.js';
 
 /**
  * Is a validation set of `valSize` images too small to test a goal with

@@ -23,20 +23,20 @@ import { type RunCtx, type RunState, load } from './context.js';
 import { type Flow, chain, emitIf, fail, fromEither, pure, unfold, when } from './flow.js';
 import { finishTask } from './finish.js';
 import { compact } from './stages/compact.js';
-import { type Capacity, type LearnMethod, budgetFor, cycleConfigFor, testsGoal } from './stages/method.js';
+import { type Capacity, type CycleRules, budgetFor } from './stages/method.js';
 import { retrain } from './stages/retrain.js';
 import { type Step, type TaskRun, commitStep, required, snapshotAt, taskSeconds } from './stages/task.js';
 import { train } from './stages/train.js';
 import { shortAtEnd, smallValidation, startedShort } from './stages/warnings.js';
 
-export type { Capacity, LearnMethod } from './stages/method.js';
+export type { Capacity, CycleRules } from './stages/method.js';
 
 /** A task's progress when it starts: its life cycle at its first phase, with its budget. */
-const freshTask = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal: number | null, capacity: Capacity, net0: NetState): E.Either<CpgError, CurrentTask> =>
+const freshTask = (ctx: RunCtx, rules: CycleRules, data: Task, k: number, goal: number | null, capacity: Capacity, net0: NetState): E.Either<CpgError, CurrentTask> =>
   pipe(
-    budgetFor(ctx.config, method, k, capacity, net0),
+    budgetFor(ctx.config, rules, k, capacity, net0),
     E.map((budget): TaskContext => ({ task: k, ...capacity, goal: goal ?? 0, valSize: Math.max(1, data.val.count), multiplier: net0.backbone.multiplier, ...budget })),
-    E.chain((taskCtx) => startCycle(taskCtx, cycleConfigFor(ctx, method, k, goal !== null, taskCtx.valSize))),
+    E.chain((taskCtx) => startCycle(taskCtx, rules.cycleConfig(ctx.config, k, goal !== null, taskCtx.valSize))),
     E.map((cycle: CycleState): CurrentTask => ({ task: k, cycle, trained: null, pruned: [], lastPruned: null, retrained: null, seconds: 0 })),
   );
 
@@ -44,7 +44,7 @@ const freshTask = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
 const startWarnings = (t: TaskRun, goal: number | null, cy: CycleState): Flow<void> => {
   const budget = cy.ctx.budget;
   return pipe(
-    when(testsGoal(t.method, goal), () => emitIf(smallValidation(t.k, t.data.name, cy))),
+    when(t.rules.testsGoal && goal !== null, () => emitIf(smallValidation(t.k, t.data.name, cy))),
     chain(() => when(budget !== undefined && budget.free < budget.needed, () => emitIf(startedShort(t.k, t.data.name, cy)))),
   );
 };
@@ -77,14 +77,14 @@ const finished = (t: TaskRun, goal: number | null, st: Step): Flow<RunState> => 
 };
 
 /** The task from where the manifest has it (a resume) or from its start, its life cycle unfolded stage by stage, then frozen. */
-const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal: number | null, capacity: Capacity, s0: RunState, net0: NetState): Flow<RunState> =>
+const cycleFrom = (ctx: RunCtx, rules: CycleRules, data: Task, k: number, goal: number | null, capacity: Capacity, s0: RunState, net0: NetState): Flow<RunState> =>
   defer(() => {
     const taskStart = ctx.env.clock.seconds();
     const m0 = s0.manifest;
     const resumed = m0.current !== null && m0.current.task === k ? m0.current : undefined;
-    const start = resumed !== undefined ? E.right(resumed) : freshTask(ctx, method, data, k, goal, capacity, net0);
+    const start = resumed !== undefined ? E.right(resumed) : freshTask(ctx, rules, data, k, goal, capacity, net0);
     if (E.isLeft(start)) return fail<RunState>(start.left);
-    const t: TaskRun = { ctx, method, data, k, net0, secondsBefore: start.right.seconds, taskStart };
+    const t: TaskRun = { ctx, rules, data, k, net0, secondsBefore: start.right.seconds, taskStart };
     const started: Flow<Step> =
       resumed !== undefined ? pure({ state: s0, cur: resumed }) : pipe(startWarnings(t, goal, start.right.cycle), chain(() => commitStep(t, s0, start.right)));
     return pipe(
@@ -96,7 +96,7 @@ const cycleFrom = (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal
 
 /** Learn task `k` (1-based) into the committed network. */
 export const learnTask =
-  (ctx: RunCtx, method: LearnMethod, data: Task, k: number, goal: number | null, capacity: Capacity) =>
+  (ctx: RunCtx, rules: CycleRules, data: Task, k: number, goal: number | null, capacity: Capacity) =>
   (s0: RunState): Flow<RunState> =>
     pipe(
       required(s0.manifest.state, 'a committed network to learn into'),
@@ -104,6 +104,6 @@ export const learnTask =
       chain(({ state: net0 }) =>
         currentTask(net0.backbone) !== k
           ? fail<RunState>({ tag: 'LifecycleError', message: `the checkpoint's network has ${net0.backbone.finished.length} finished task(s); cannot learn task ${k} next` })
-          : cycleFrom(ctx, method, data, k, goal, capacity, s0, net0),
+          : cycleFrom(ctx, rules, data, k, goal, capacity, s0, net0),
       ),
     );

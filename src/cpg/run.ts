@@ -23,7 +23,7 @@ import { checkBlobs, manifestName } from '../effects/checkpoint.js';
 import { type RunCtx, type RunState, architectureFor, commit, load, save } from './context.js';
 import { type Flow, chain, emit, fail, fold, fromEither, fromTE, mapValue, pure } from './flow.js';
 import { trainIndividual } from './baselines.js';
-import { type MethodRegistry, methodOf } from './methods/registry.js';
+import { type MethodRegistry, checkedMethod } from './methods/registry.js';
 import { recheckFinished } from './finish.js';
 import { freshManifest, markFinished, matchTask, taskEntryFor, writeReports } from './model.js';
 
@@ -42,7 +42,7 @@ export const runCtxOf = (env: Env, config: RunConfig, m: Pick<RunManifest, 'inpu
     architectureFor(config.net, modelShape(m), what),
     E.mapLeft((why): CpgError => (resumed ? { tag: 'CheckpointError', file: manifestName(env.store), message: `the run's config.net ${why}` } : { tag: 'ConfigError', field: 'net', message: why })),
     E.bindTo('base'),
-    E.bind('method', () => methodOf(o.methods)(config.method)),
+    E.bind('method', () => checkedMethod(o.methods)(config)),
     E.map(
       ({ base, method }): RunCtx => ({
         env,

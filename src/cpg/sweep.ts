@@ -3,7 +3,7 @@
  * each point resolved as `cpg run` resolves its flags (the benchmark's
  * preset, then the reference defaults), with its id.
  */
-import { builtInMethod } from './methods/registry.js';
+import { builtInMethod, checkedMethod } from './methods/registry.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { decodeConfig } from '../algebra/config.js';
@@ -23,7 +23,17 @@ export const sweepJobs =
   (u: unknown): E.Either<CpgError, readonly GridJob[]> =>
     pipe(
       decodeGrid(file, max)(u),
-      E.chain(gridJobs((input) => decodeConfig(undefined)(withPreset(input)), file)),
+      E.chain(
+        gridJobs(
+          (input) =>
+            pipe(
+              decodeConfig(undefined)(withPreset(input)),
+              // A job's method is a built-in one, and what it keeps fits the configuration (onlyTask: a network per task).
+              E.chainFirst((c) => E.mapLeft((e: CpgError): CpgError => ({ tag: 'DecodeError', file: undefined, field: e.tag === 'ConfigError' ? e.field : 'method', message: e.message }))(checkedMethod()(c))),
+            ),
+          file,
+        ),
+      ),
       E.map(withGoalJobs(builtInMethod)),
       E.chain((jobs) =>
         jobs.length > max

@@ -63,6 +63,8 @@ export interface LearnerSetup {
   readonly platform?: BackendPlatform;
   /** Asked to stop: the learner stops at the next step, emits 'stopped' and completes. */
   readonly signal?: RunOptions['signal'];
+  /** The methods a configuration may name [CPG and its baselines]; add one with `withMethod`. */
+  readonly methods?: RunOptions['methods'];
 }
 
 /**
@@ -101,6 +103,7 @@ const learnIn = (setup: LearnerSetup, arriving: Observable<Task | LearnRequest>,
       ...(setup.config !== undefined ? { config: setup.config } : {}),
       ...(setup.goal !== undefined ? { goal: setup.goal } : {}),
       ...(setup.signal !== undefined ? { signal: setup.signal } : {}),
+      ...(setup.methods !== undefined ? { methods: setup.methods } : {}),
     }),
   );
 

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { MethodNameType } from '../../src/algebra/config.js';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
@@ -62,6 +63,8 @@ const arbitraryOf = (c: t.Mixed): fc.Arbitrary<unknown> => {
     }
   }
   if (c instanceof OneOfType) return fc.constantFrom(...(c.values as string[]));
+  // A built-in method, or a name a caller could register.
+  if (c instanceof MethodNameType) return fc.oneof(fc.constantFrom(...c.values), fc.stringMatching(/^[a-z][a-z0-9-]{0,39}$/));
   if (c instanceof NullableType) return fc.option(arbitraryOf(c.of), { nil: null });
   if (c instanceof ListType) {
     if (c.strictlyIncreasing)

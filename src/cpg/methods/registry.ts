@@ -4,6 +4,8 @@
  * the learner. Adding a method is its module plus one line here.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import type { RunConfig } from '../../algebra/config.js';
 import type { CpgError } from '../../algebra/errors.js';
 import type { LearningMethod } from './method.js';
 import { cpg } from './cpg.js';
@@ -32,6 +34,23 @@ export const methodOf =
     const m = r.get(name);
     return m !== undefined ? E.right(m) : E.left({ tag: 'ConfigError', field: 'method', message: `unknown method '${name}' (known: ${[...r.keys()].join(', ')})` });
   };
+
+/**
+ * The method a configuration names, checked against what the method keeps:
+ * `onlyTask` (one task's network alone) is for a method of one network per
+ * task.
+ */
+export const checkedMethod =
+  (r: MethodRegistry = builtInMethods) =>
+  (c: Pick<RunConfig, 'method' | 'onlyTask'>): E.Either<CpgError, LearningMethod> =>
+    pipe(
+      methodOf(r)(c.method),
+      E.chain((m) =>
+        c.onlyTask !== undefined && m.model !== 'per-task'
+          ? E.left<CpgError, LearningMethod>({ tag: 'ConfigError', field: 'onlyTask', message: `is for the individual baseline (one task's network alone), not method '${c.method}'` })
+          : E.right(m),
+      ),
+    );
 
 /** The methods that protect each finished task, in words: 'cpg or packnet'. */
 export const protectingMethods = (r: MethodRegistry = builtInMethods): string => {

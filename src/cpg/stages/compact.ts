@@ -11,7 +11,6 @@ import { load, sessionOptionsOf } from '../context.js';
 import { type Flow, bind, bindTo, chain, fromEither, tap } from '../flow.js';
 import { unclaimedOf } from './claim.js';
 import { runStage, type StagePlan } from './epochs.js';
-import { pickFor } from './method.js';
 import { type Step, type TaskRun, commitStep, required, saveLearned, stageEnded, withSession } from './task.js';
 
 const planFor = (t: TaskRun, st: Step, from: number, to: number): StagePlan => {
@@ -56,7 +55,7 @@ export const compact = (t: TaskRun, st: Step, from: number, to: number): Flow<St
     bindTo('loaded'),
     bind('claim', () => fromEither(unclaimedOf(t.ctx.config, st.cur.cycle, t.net0))),
     chain(({ loaded, claim }) =>
-      withSession(loaded.state, { ...sessionOptionsOf(t.ctx.config, pickFor(t.ctx.config, t.method, t.k, loaded.currentPicks)), ...claim }, (session) =>
+      withSession(loaded.state, { ...sessionOptionsOf(t.ctx.config, t.rules.pick(t.ctx.config, t.k, loaded.currentPicks)), ...claim }, (session) =>
         compactIn(t, st, from, to, session),
       ),
     ),

@@ -18,12 +18,13 @@ import { type Session, type SessionOptions, openSession } from '../../effects/tr
 import { type RunCtx, type RunState, commit, save } from '../context.js';
 import type { StageKind } from '../events.js';
 import { type Flow, bind, bindTo, bracket, chain, emit, fail, fromEither, fromTE, mapValue, pure, sync } from '../flow.js';
-import type { LearnMethod } from './method.js';
+import type { CycleRules } from './method.js';
 
 /** The task being learned, as every stage of it needs it. */
 export interface TaskRun {
   readonly ctx: RunCtx;
-  readonly method: LearnMethod;
+  /** The method's settings of the life cycle. */
+  readonly rules: CycleRules;
   readonly data: Task;
   /** The task's number (1-based). */
   readonly k: number;

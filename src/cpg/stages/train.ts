@@ -20,7 +20,6 @@ import { type Flow, bind, bindTo, chain, emitIf, fromEither, pure, tap } from '.
 import { partialClaim, claimAt } from './claim.js';
 import { runStage, type StagePlan } from './epochs.js';
 import { grownTo } from './grow.js';
-import { lrMaskFor, pickFor } from './method.js';
 import { type Step, type TaskRun, commitStep, saveLearned, stageEnded, withSession } from './task.js';
 import { floorBeyond } from './warnings.js';
 
@@ -40,7 +39,7 @@ const planAt = (t: TaskRun, multiplier: number): StagePlan => {
     label: `task${t.k}/train@${multiplier}`,
     epochs: c.trainEpochs,
     lr: stepLr({ base: c.lr, epochs: c.trainEpochs, milestones: c.lrMilestones }),
-    lrMask: lrMaskFor(c, t.method, t.k),
+    lrMask: t.rules.lrMask(c, t.k),
     multiplier,
   };
 };
@@ -65,5 +64,5 @@ export const train = (t: TaskRun, st: Step, multiplier: number): Flow<Step> =>
   pipe(
     grownTo(t, st.cur.cycle, multiplier),
     chain((start) => fromEither(claimed(t, st.cur.cycle, start))),
-    chain((ready) => withSession(ready, sessionOptionsOf(t.ctx.config, pickFor(t.ctx.config, t.method, t.k, undefined)), (session) => trainIn(t, st, multiplier, session))),
+    chain((ready) => withSession(ready, sessionOptionsOf(t.ctx.config, t.rules.pick(t.ctx.config, t.k, undefined)), (session) => trainIn(t, st, multiplier, session))),
   );

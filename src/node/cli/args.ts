@@ -8,6 +8,7 @@
  * parser accepts exactly these, and `cpg help COMMAND` lists exactly these,
  * so the two cannot drift.
  */
+import { MethodNameType } from '../../algebra/config.js';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as t from 'io-ts';
 import { BackendChoice } from '../../algebra/backends.js';
@@ -166,7 +167,7 @@ const valueOf = (field: ConfigField): string | undefined => {
   if (field === 'dataPath') return 'DIR';
   const c = codecOf(field);
   if (c instanceof NumberRangeType) return c.integer ? 'N' : 'X';
-  if (c instanceof OneOfType) return (c.values as readonly string[]).join('|');
+  if (c instanceof OneOfType || c instanceof MethodNameType) return (c.values as readonly string[]).join('|');
   if (c instanceof ListType) return c.of instanceof NumberRangeType ? 'X,Y,…' : 'JSON';
   return c === undefined ? undefined : 'X';
 };

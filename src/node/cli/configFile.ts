@@ -2,7 +2,8 @@
 import { promises as fs } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import { RunConfigInput, decodeConfig, type RunConfig } from '../../algebra/config.js';
+import { RunConfigInput, decodeConfig, methodNames, type RunConfig } from '../../algebra/config.js';
+import { checkedMethod } from '../../cpg/methods/registry.js';
 import { decodeWith, parseJson } from '../../algebra/json.js';
 import type { CpgError } from '../../algebra/errors.js';
 import { withPreset } from '../../cpg/presets.js';
@@ -34,6 +35,14 @@ export const givenFields = async (configFile: string | undefined, flags: Readonl
   );
 };
 
+/** The refusal of a method the command line does not know (it knows the built-in ones). */
+const knownMethodsOnly = (name: string): CpgError => ({
+  tag: 'DecodeError',
+  file: undefined,
+  field: 'method',
+  message: `expected one of ${methodNames.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(name)}`,
+});
+
 /**
  * The configuration `cpg run` runs with: the benchmark's preset, then the
  * config file, then flags, decoded with the reference defaults (`cpg help
@@ -43,7 +52,16 @@ export const resolveRunConfig = async (configFile: string | undefined, flags: Re
   const given = await givenFields(configFile, flags);
   if (E.isLeft(given)) return given;
   const { fromFile, fromFlags } = given.right;
-  const merged = decodeConfig(undefined)(withPreset({ ...fromFile, ...fromFlags }));
+  const merged = pipe(
+    decodeConfig(undefined)(withPreset({ ...fromFile, ...fromFlags })),
+    // The command line learns with the built-in methods; a checked method keeps its refusal a decode error of its field.
+    E.chainFirst((c) =>
+      pipe(
+        (methodNames as readonly string[]).includes(c.method) ? E.right(c) : E.left<CpgError, RunConfig>(knownMethodsOnly(c.method)),
+        E.chain(() => E.mapLeft((e: CpgError): CpgError => ({ tag: 'DecodeError', file: undefined, field: e.tag === 'ConfigError' ? e.field : 'method', message: e.message }))(checkedMethod()(c))),
+      ),
+    ),
+  );
   // A cross-field fault in a value that came from the config file (not a flag) names the file.
   const top = (field: string) => field.replace(/[[.].*$/, '');
   return E.isLeft(merged) && merged.left.tag === 'DecodeError' && merged.left.file === undefined && configFile !== undefined &&
