@@ -21,8 +21,8 @@ import type { Env } from '../effects/env.js';
 import { initNet } from '../effects/network.js';
 import { checkBlobs, manifestName } from '../effects/checkpoint.js';
 import { type RunCtx, type RunState, architectureFor, commit, load, save } from './context.js';
-import { type Flow, chain, emit, fail, fold, fromEither, fromTE, mapValue, pure } from './flow.js';
-import { trainIndividual } from './baselines.js';
+import { type Flow, Do, bind, chain, emit, fail, fold, fromEither, fromTE, mapValue, pure, tap } from './flow.js';
+import { goalsFirst } from './goals.js';
 import { type MethodRegistry, checkedMethod } from './methods/registry.js';
 import { recheckFinished } from './finish.js';
 import { freshManifest, markFinished, matchTask, taskEntryFor, writeReports } from './model.js';
@@ -60,6 +60,64 @@ export const runCtxOf = (env: Env, config: RunConfig, m: Pick<RunManifest, 'inpu
     ),
   );
 
+/** Task k's data as this process has it, or the DataError naming it. */
+const dataAtOf =
+  (ctx: RunCtx, names: readonly string[]) =>
+  (k: number): Flow<Task> => {
+    const d = ctx.dataOf(k);
+    return d === undefined ? fail({ tag: 'DataError', file: undefined, message: `the data of task ${k} ('${names[k - 1] ?? '?'}') is not available` }) : pure(d);
+  };
+
+/** The event a run starts with: what it learns, where, and with what. */
+const runStarted = (ctx: RunCtx, names: readonly string[], count: number, resumed: boolean): Flow<void> =>
+  emit({
+    type: 'run-started',
+    method: ctx.config.method,
+    benchmark: ctx.config.benchmark,
+    net: ctx.config.net,
+    backend: ctx.env.backend.name,
+    threads: ctx.env.backend.threads,
+    ...(deviceOf(ctx.env.backend) !== undefined ? { device: deviceOf(ctx.env.backend)! } : {}),
+    tasks: names,
+    planned: count,
+    dir: ctx.env.store.location,
+    resumed,
+  });
+
+/** A resumed run first proves that what it finished before is still exactly there. */
+const rechecked =
+  (ctx: RunCtx, resumed: boolean) =>
+  (s: RunState): Flow<RunState> =>
+    resumed && s.manifest.state !== null && s.manifest.finished.length > 0
+      ? pipe(
+          load(ctx, s.manifest.state),
+          chain(({ state }) => recheckFinished(ctx, s, state, s.manifest.finished.length, ctx.method.everyWeight)),
+          mapValue((r) => r.state),
+        )
+      : pure(s);
+
+/** Every task not yet finished, one after the other, with its goal (none for a method of one network per task: its goal networks are all it learns). */
+const learnPlanned =
+  (ctx: RunCtx, count: number, dataAt: (k: number) => Flow<Task>) =>
+  (s: RunState): Flow<RunState> =>
+    ctx.method.model === 'per-task'
+      ? pure(s)
+      : fold(range(s.manifest.finished.length + 1, count), s, (st, k) =>
+          pipe(
+            Do,
+            bind('data', () => dataAt(k)),
+            tap(({ data }) => emit({ type: 'task-started', task: k, name: data.name, of: count, purpose: 'learn' })),
+            chain(({ data }) => ctx.method.learnTask(ctx, st, data, k, st.manifest.goals?.[data.name] ?? null)),
+          ),
+        );
+
+/** The report, written and said. */
+const reported = (ctx: RunCtx, s: RunState): Flow<RunReport> =>
+  pipe(
+    writeReports(ctx, s),
+    tap((report) => emit({ type: 'run-finished', report, dir: ctx.env.store.location })),
+  );
+
 /**
  * Everything after the first commit: prove finished tasks unchanged (when
  * resumed), goals, every task not yet finished, the report. A resumed run
@@ -69,86 +127,17 @@ export const runCtxOf = (env: Env, config: RunConfig, m: Pick<RunManifest, 'inpu
  * line exits 2; see resumeExitCodeOf).
  */
 const toEnd = (ctx: RunCtx, s0: RunState, count: number, resumed: boolean, entries: readonly TaskEntry[] = s0.manifest.tasks): Flow<RunReport> => {
-  const c = ctx.config;
   const names = s0.manifest.tasks.map((t) => t.name);
-  const dataAt = (k: number): Flow<Task> => {
-    const d = ctx.dataOf(k);
-    return d === undefined ? fail({ tag: 'DataError', file: undefined, message: `the data of task ${k} ('${names[k - 1] ?? '?'}') is not available` }) : pure(d);
-  };
-  const started = emit({
-    type: 'run-started',
-    method: c.method,
-    benchmark: c.benchmark,
-    net: c.net,
-    backend: ctx.env.backend.name,
-    threads: ctx.env.backend.threads,
-    ...(deviceOf(ctx.env.backend) !== undefined ? { device: deviceOf(ctx.env.backend)! } : {}),
-    tasks: names,
-    planned: count,
-    dir: ctx.env.store.location,
-    resumed,
-  });
-  // A resumed run first proves that what it finished before is still exactly there.
-  const rechecked = (s: RunState): Flow<RunState> =>
-    resumed && s.manifest.state !== null && s.manifest.finished.length > 0
-      ? pipe(
-          load(ctx, s.manifest.state),
-          chain(({ state }) => recheckFinished(ctx, s, state, s.manifest.finished.length, ctx.method.everyWeight)),
-          mapValue((r) => r.state),
-        )
-      : pure(s);
-  // Goals: from individually trained networks (CPG's default), a file, or the checkpoint.
-  const wantsIndividual = ctx.method.goalNetworks(c);
-  const goals = (s: RunState): Flow<RunState> => {
-    if (!wantsIndividual)
-      return s.manifest.goals !== null
-        ? pipe(
-            emit({ type: 'goals-ready', goals: s.manifest.goals, source: c.goals.kind === 'file' ? 'file' : 'checkpoint' }),
-            mapValue(() => s),
-          )
-        : pure(s);
-    // A goal network alone (onlyTask): that task's, once.
-    const todo =
-      c.onlyTask !== undefined
-        ? s.manifest.individual.length === 0 ? [c.onlyTask] : []
-        : range(s.manifest.individual.length + 1, count);
-    return pipe(
-      todo.length > 0 ? emit({ type: 'goals-started', tasks: c.onlyTask !== undefined ? 1 : count }) : pure(undefined),
-      chain(() => fold(todo, s, (st, k) => pipe(dataAt(k), chain((d) => trainIndividual(ctx, st, d, k, count)), mapValue((r) => r.state)))),
-      chain((st) => {
-        if (st.manifest.goals !== null) return pipe(emit({ type: 'goals-ready', goals: st.manifest.goals, source: 'checkpoint' }), mapValue(() => st));
-        const g = Object.fromEntries(st.manifest.individual.map((r) => [r.name, r.valAccuracy]));
-        return pipe(
-          commit(ctx, st, { ...st.manifest, goals: g }),
-          chain((st2) => pipe(emit({ type: 'goals-ready', goals: g, source: 'individual' }), mapValue(() => st2))),
-        );
-      }),
-    );
-  };
-  const learnAll = (s: RunState): Flow<RunState> =>
-    ctx.method.model === 'per-task'
-      ? pure(s)
-      : fold(range(s.manifest.finished.length + 1, count), s, (st, k) =>
-          pipe(
-            dataAt(k),
-            chain((d) =>
-              pipe(
-                emit({ type: 'task-started', task: k, name: d.name, of: count, purpose: 'learn' }),
-                chain(() => ctx.method.learnTask(ctx, st, d, k, st.manifest.goals?.[d.name] ?? null)),
-              ),
-            ),
-          ),
-        );
+  const dataAt = dataAtOf(ctx, names);
   const upgraded: Flow<RunState> = entries.some((e, i) => e !== s0.manifest.tasks[i]) ? commit(ctx, s0, { ...s0.manifest, tasks: [...entries] }) : pure(s0);
   return pipe(
-    started,
+    runStarted(ctx, names, count, resumed),
     chain(() => upgraded),
-    chain(rechecked),
-    chain(goals),
-    chain(learnAll),
+    chain(rechecked(ctx, resumed)),
+    chain(goalsFirst(ctx, count, dataAt)),
+    chain(learnPlanned(ctx, count, dataAt)),
     chain((s) => markFinished(ctx, s)),
-    chain((s) => writeReports(ctx, s)),
-    chain((report) => pipe(emit({ type: 'run-finished', report, dir: ctx.env.store.location }), mapValue(() => report))),
+    chain((s) => reported(ctx, s)),
   );
 };
 

@@ -6,10 +6,20 @@
 import { builtInMethod, checkedMethod } from './methods/registry.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import { decodeConfig } from '../algebra/config.js';
+import { type RunConfig, type RunConfigInput, decodeConfig } from '../algebra/config.js';
 import type { CpgError } from '../algebra/errors.js';
 import { type GridJob, MAX_GRID_JOBS, decodeGrid, gridJobs, withGoalJobs } from '../algebra/grid.js';
 import { withPreset } from './presets.js';
+
+/** A refusal of a job's method, as a decode error of the field it names. */
+const asDecodeError = (e: CpgError): CpgError => ({ tag: 'DecodeError', file: undefined, field: e.tag === 'ConfigError' ? e.field : 'method', message: e.message });
+
+/** A grid point's configuration, as `cpg run` resolves it; its method a built-in one whose model fits it (onlyTask: a network per task). */
+const jobConfig = (input: RunConfigInput): E.Either<CpgError, RunConfig> =>
+  pipe(
+    decodeConfig(undefined)(withPreset(input)),
+    E.chainFirst((c) => E.mapLeft(asDecodeError)(checkedMethod()(c))),
+  );
 
 /**
  * The jobs of the grid in `u` (the parsed JSON of `file`), or the one-line
@@ -23,17 +33,7 @@ export const sweepJobs =
   (u: unknown): E.Either<CpgError, readonly GridJob[]> =>
     pipe(
       decodeGrid(file, max)(u),
-      E.chain(
-        gridJobs(
-          (input) =>
-            pipe(
-              decodeConfig(undefined)(withPreset(input)),
-              // A job's method is a built-in one, and what it keeps fits the configuration (onlyTask: a network per task).
-              E.chainFirst((c) => E.mapLeft((e: CpgError): CpgError => ({ tag: 'DecodeError', file: undefined, field: e.tag === 'ConfigError' ? e.field : 'method', message: e.message }))(checkedMethod()(c))),
-            ),
-          file,
-        ),
-      ),
+      E.chain(gridJobs(jobConfig, file)),
       E.map(withGoalJobs(builtInMethod)),
       E.chain((jobs) =>
         jobs.length > max

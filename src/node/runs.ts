@@ -14,7 +14,7 @@ import type { RunReport } from '../algebra/report.js';
 import type { CpgError } from '../algebra/errors.js';
 import type { RunManifest } from '../algebra/manifest.js';
 import { recordedThreads } from '../algebra/threads.js';
-import { acquireBackend } from '../effects/backend.js';
+import { type BackendInfo, acquireBackend } from '../effects/backend.js';
 import { manifestName, readManifest } from '../effects/checkpoint.js';
 import { envOf, type Env } from '../effects/env.js';
 import { benchmarkTasks, loadRunTasks } from './sources/runTasks.js';
@@ -25,7 +25,7 @@ import type { RunEvent } from '../cpg/events.js';
 import { type EvalRow, describeBackend, evaluateModel, tasksToEvaluate } from '../cpg/evalRun.js';
 import { type Flow, chain, fail, fromTE, mapValue, pure, toTE } from '../cpg/flow.js';
 import { type LearnRequest, learnerFlow } from '../cpg/learner.js';
-import { type RunOptions, newRun, resumeRun } from '../cpg/run.js';
+import { type RunOptions, type RunTasks, newRun, resumeRun } from '../cpg/run.js';
 import { type Tagged, sequence } from '../streams/run.js';
 import { dataLoaded, eventsOn, locked, onBackend } from '../streams/work.js';
 import { nodePlatform } from './platform.js';
@@ -59,57 +59,67 @@ const resumeLearned = (env: Env, m: RunManifest, o: RunOptions): Flow<unknown> =
   );
 };
 
+/** The refusal of a new run in a directory that holds one. */
+const taken = (dir: string): CpgError => ({ tag: 'ConfigError', field: 'out', message: `${dir} already holds a run: continue it with \`cpg resume ${dir}\`, or choose another --out` });
+
+/** A new benchmark run's tasks, with their sources and the goal file's goals when the configuration names one. */
+const newRunTasks = (config: RunConfig): Flow<RunTasks> =>
+  pipe(
+    fromTE(benchmarkTasks(config)),
+    chain(({ bench, sources }) =>
+      config.goals.kind === 'file'
+        ? pipe(fromTE(readGoalFile(config.goals.path, bench.tasks.map((t) => t.name))), mapValue((goals): RunTasks => ({ tasks: bench.tasks, sources, goals })))
+        : pure<RunTasks>({ tasks: bench.tasks, sources }),
+    ),
+  );
+
+/** A new run on the backend: its data loaded and checked, then the run in the locked directory (which must still hold none). */
+const newRunOn = (req: Extract<RunRequest, { kind: 'new' }>, store: Store, opts: RunOptions, backend: BackendInfo): Flow<unknown> => {
+  const env = envOf(store, backend);
+  const t0 = env.clock.seconds();
+  return pipe(
+    newRunTasks(req.config),
+    chain((given) => dataLoaded(t0, env, given)),
+    chain((given) => locked(store, (m, held) => (m !== null ? fail(taken(req.dir)) : newRun({ ...env, store: held }, req.config, given, opts)))),
+  );
+};
+
+/** The run in a locked directory resumed on the backend: a benchmark run with every task planned, else a model learned over time. */
+const resumeOn = (m: RunManifest, held: Store, opts: RunOptions, over: Partial<Pick<RunConfig, 'backend' | 'threads'>>, backend: BackendInfo): Flow<unknown> => {
+  const env = envOf(held, backend);
+  if (m.plannedTasks === undefined || m.tasks.length > m.plannedTasks) return resumeLearned(env, m, opts);
+  const t0 = env.clock.seconds();
+  const unfinished = new Set(m.tasks.map((_, i) => i + 1).filter((k) => k > m.finished.length));
+  return pipe(
+    fromTE(loadRunTasks(m, unfinished)),
+    chain((tasks) => dataLoaded(t0, env, { tasks })),
+    chain(({ tasks }) => resumeRun(env, m, tasks, opts, over)),
+  );
+};
+
 /** The events of one run (new or resumed) in its directory; completes after 'run-finished' (or 'stopped'). */
 export const runEvents = (req: RunRequest, o: StoreOption = {}): Observable<RunEvent> =>
   defer(() => {
     const store = o.store ?? fsStore(req.dir);
     const opts: RunOptions = req.signal !== undefined ? { signal: req.signal } : {};
-    if (req.kind === 'new') {
-      const taken = (dir: string): CpgError => ({ tag: 'ConfigError', field: 'out', message: `${dir} already holds a run: continue it with \`cpg resume ${dir}\`, or choose another --out` });
+    if (req.kind === 'new')
       // The configuration, data and goals are checked before the run directory is locked.
       return eventsOn(
         store,
         pipe(
           fromTE(readManifest(store)),
           chain((m) => (m !== null ? fail<null>(taken(req.dir)) : pure(null))),
-          chain(() =>
-            onBackend(req.config.backend, req.config.threads, nodePlatform(), (backend) => {
-              const env = envOf(store, backend);
-              const t0 = env.clock.seconds();
-              return pipe(
-                fromTE(benchmarkTasks(req.config)),
-                chain(({ bench, sources }) =>
-                  req.config.goals.kind === 'file'
-                    ? pipe(fromTE(readGoalFile(req.config.goals.path, bench.tasks.map((t) => t.name))), mapValue((goals) => ({ bench, sources, goals })))
-                    : pure({ bench, sources }),
-                ),
-                chain(({ bench, ...rest }) => dataLoaded(t0, env, { tasks: bench.tasks, ...rest })),
-                chain((given) => locked(store, (m, held) => (m !== null ? fail(taken(req.dir)) : newRun({ ...env, store: held }, req.config, given, opts)))),
-              );
-            }),
-          ),
+          chain(() => onBackend(req.config.backend, req.config.threads, nodePlatform(), (backend) => newRunOn(req, store, opts, backend))),
         ),
       );
-    }
+    const over = { ...(req.backend !== undefined ? { backend: req.backend } : {}), ...(req.threads !== undefined ? { threads: req.threads } : {}) };
     return eventsOn(
       store,
-      locked(store, (m, held) => {
-        if (m === null)
-          return fail({ tag: 'CheckpointError', file: manifestName(store), message: `no run here: ${req.dir} has no run.json (start one with \`cpg run --out ${req.dir}\`)` });
-        return onBackend(req.backend ?? m.config.backend, req.threads ?? recordedThreads(m.config.threads), nodePlatform(), (backend) => {
-          const env = envOf(held, backend);
-          const over = { ...(req.backend !== undefined ? { backend: req.backend } : {}), ...(req.threads !== undefined ? { threads: req.threads } : {}) };
-          // A benchmark run with every task planned; else a model learned over time.
-          if (m.plannedTasks === undefined || m.tasks.length > m.plannedTasks) return resumeLearned(env, m, opts);
-          const t0 = env.clock.seconds();
-          const unfinished = new Set(m.tasks.map((_, i) => i + 1).filter((k) => k > m.finished.length));
-          return pipe(
-            fromTE(loadRunTasks(m, unfinished)),
-            chain((tasks) => dataLoaded(t0, env, { tasks })),
-            chain(({ tasks }) => resumeRun(env, m, tasks, opts, over)),
-          );
-        });
-      }),
+      locked(store, (m, held) =>
+        m === null
+          ? fail({ tag: 'CheckpointError', file: manifestName(store), message: `no run here: ${req.dir} has no run.json (start one with \`cpg run --out ${req.dir}\`)` })
+          : onBackend(req.backend ?? m.config.backend, req.threads ?? recordedThreads(m.config.threads), nodePlatform(), (backend) => resumeOn(m, held, opts, over, backend)),
+      ),
     );
   });
 
@@ -125,6 +135,14 @@ export interface EvalOptions {
   readonly threads?: number;
 }
 
+/** The rows of `cpg eval` on a backend, with the backend in words. */
+const evaluatedOn = (store: Store, m: RunManifest, which: readonly number[], o: EvalOptions, backend: BackendInfo): TE.TaskEither<CpgError, { readonly backend: string; readonly rows: readonly EvalRow[] }> =>
+  pipe(
+    loadRunTasks(m, new Set()),
+    TE.chain((data) => toTE(evaluateModel(envOf(store, backend), m, which, data, o.tolerance))),
+    TE.map((rows) => ({ backend: describeBackend({ backend: backend.name, threads: backend.threads, simd: backend.simd }), rows })),
+  );
+
 /** Evaluate the finished tasks of the run in `dir` (or just one), from its checkpoint; writes nothing. */
 export const evaluateRun = (dir: string, o: EvalOptions, so: StoreOption = {}): TE.TaskEither<CpgError, { readonly backend: string; readonly rows: readonly EvalRow[] }> => {
   const store = so.store ?? fsStore(dir);
@@ -135,21 +153,13 @@ export const evaluateRun = (dir: string, o: EvalOptions, so: StoreOption = {}): 
         ? TE.left<CpgError, RunManifest>({ tag: 'CheckpointError', file: manifestName(store), message: `no run here: ${dir} has no run.json (start one with \`cpg run --out ${dir}\`)` })
         : TE.right(m),
     ),
-    TE.chain((m) =>
-      pipe(
-        TE.fromEither(tasksToEvaluate(m, dir, o.task)),
-        TE.chain((which) =>
-          TE.bracket(
-            acquireBackend({ prefer: o.backend ?? m.config.backend, platform: nodePlatform(), ...(o.threads !== undefined ? { threads: o.threads } : m.config.threads !== undefined ? { threads: recordedThreads(m.config.threads)! } : {}) }),
-            ({ info: backend }) =>
-              pipe(
-                loadRunTasks(m, new Set()),
-                TE.chain((data) => toTE(evaluateModel(envOf(store, backend), m, which, data, o.tolerance))),
-                TE.map((rows) => ({ backend: describeBackend({ backend: backend.name, threads: backend.threads, simd: backend.simd }), rows })),
-              ),
-            (lease) => lease.release,
-          ),
-        ),
+    TE.bindTo('m'),
+    TE.bind('which', ({ m }) => TE.fromEither(tasksToEvaluate(m, dir, o.task))),
+    TE.chain(({ m, which }) =>
+      TE.bracket(
+        acquireBackend({ prefer: o.backend ?? m.config.backend, platform: nodePlatform(), ...(o.threads !== undefined ? { threads: o.threads } : m.config.threads !== undefined ? { threads: recordedThreads(m.config.threads)! } : {}) }),
+        ({ info: backend }) => evaluatedOn(store, m, which, o, backend),
+        (lease) => lease.release,
       ),
     ),
   );
