@@ -5,7 +5,7 @@
  * `makeStep(net, batch)` returning the step as a thunk; 'plain' (raw tfjs ops)
  * lives in plain.ts, and other modes plug in the same way.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** The networks the step benchmark knows (see src/algebra/architectures.ts). */
 /** A `--name` or `--name=value` flag of this process: its value, '' when given bare, undefined when absent. */

@@ -6,7 +6,7 @@
  * synthetic (timing does not depend on values); weights are He-initialised
  * from seeded streams.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { batchNormTrain } from '../src/effects/ops.js';
 import { rngFor } from '../src/effects/random.js';
 import type { BenchNet, MakeStep } from './harness.js';

@@ -1884,6 +1884,8 @@ export const codeEvaluationSites = (): { allowed: string[]; offending: string[] 
     /src\/node\/webgpu\.ts: +(const m = \(await import\(spec\)\) as DawnModule;|await import\(spec\);)/,
     // The threaded wasm build's scripts, inside the installed @tensorflow/tfjs-backend-wasm.
     /src\/node\/wasmThreads\.ts: .*require\((path\.join\(outDir, 'tfjs-backend-wasm-threaded-simd\.worker\.js'\)|mainScript)\)/,
+    // The job queue's optional packages (bullmq, ioredis), imported by constant name when a sweep on Redis or a worker starts.
+    /src\/node\/sweep\/queue\.ts: const importQueuePackage: QueueImport = \(name\) => \(name === 'bullmq' \? import\('bullmq'\) : import\('ioredis'\)\);$/,
     // Sweep jobs run the cpg command itself (process.execPath and our own CLI script) as a child process; nothing read from a file is run.
     /src\/node\/sweep\/job\.ts: import \{ spawn \} from 'node:child_process';$/,
   ];

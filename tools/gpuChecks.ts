@@ -14,7 +14,7 @@
  * backend separately: tfjs would otherwise move a webgpu tensor to the cpu
  * with a synchronous read, which webgpu cannot do in Node.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 import { describeError, type CpgError } from '../src/algebra/errors.js';

@@ -6,7 +6,7 @@
  *
  *   npm run build && node dist/tools/profileStep.js [--net lenet] [--mode plain|cpg] [--threads 1] [--steps 5]
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import { describeError } from '../src/algebra/errors.js';
 import { selectBackend } from '../src/node/backend.js';

@@ -12,7 +12,7 @@
  * `window.cpgStatus` says what happened, for people and tests: the backend
  * that runs (tf.getBackend()), the tasks finished and the report's figures.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { share, tap } from 'rxjs';
 import {

@@ -26,6 +26,8 @@ export type CpgError =
   | { readonly tag: 'TaskError'; readonly task: string; readonly field: string; readonly message: string }
   /** A run directory another process is working on. */
   | { readonly tag: 'LockError'; readonly file: string; readonly message: string }
+  /** An optional package a command needs (the job queue's, a benchmark's data) is not installed: the message names it and how to install it. */
+  | { readonly tag: 'MissingPackage'; readonly packages: readonly string[]; readonly message: string }
   /** A run stopped on request (unsubscribe, signal). */
   | { readonly tag: 'Cancelled'; readonly message: string }
   /** A failure nothing above expected (a bug, or a library that threw): never a checkpoint or configuration problem. */
@@ -58,6 +60,8 @@ export const describeError = (e: CpgError): string => {
       return `task '${e.task}': ${e.field}: ${e.message}`;
     case 'LockError':
       return `${e.file}: ${e.message}`;
+    case 'MissingPackage':
+      return e.message;
     case 'Cancelled':
       return `cancelled: ${e.message}`;
     case 'InternalError':
@@ -74,6 +78,7 @@ export const exitCodeOf = (e: CpgError): number => {
     case 'DataError':
     case 'TaskError':
     case 'LockError':
+    case 'MissingPackage':
       return 2;
     case 'Cancelled':
       return 130;
@@ -91,6 +96,9 @@ export const exitCodeOf = (e: CpgError): number => {
  * is the work failing (a full disk, a write error): 1.
  */
 export const resumeExitCodeOf = (e: CpgError, started: boolean): number => (e.tag === 'CheckpointError' && !started ? 2 : exitCodeOf(e));
+
+/** Packages a command needs and cannot find, in one line that says how to install them. */
+export const missingPackage = (packages: readonly string[], message: string): CpgError => ({ tag: 'MissingPackage', packages, message });
 
 /** An unexpected failure as a value: what was thrown, with its stack kept for a debug flag. */
 export const internalError = (e: unknown): CpgError => {

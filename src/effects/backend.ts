@@ -16,7 +16,10 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+// The backends register themselves on import: cpu (pure JS) everywhere, webgl where tfjs sees a browser page.
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-webgl';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import { type BackendChoice, type BackendName, backendNames } from '../algebra/backends.js';
 import type { CpgError } from '../algebra/errors.js';

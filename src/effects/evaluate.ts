@@ -3,7 +3,7 @@
  * current sharable tensors sliced back to the task's width, masked by the
  * task's effective selector (CPG-SPEC §2), with the task's private tensors.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 import { type CpgError, internalError } from '../algebra/errors.js';

@@ -4,7 +4,7 @@
  * parameters are the caller's business (see trainer.ts, evaluate.ts); this
  * module only knows how each node computes.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Graph, Node } from '../algebra/graph.js';
 import { batchNormInfer, batchNormTrain } from './ops.js';
 

@@ -5,7 +5,7 @@
  * its inference form. Channels are the last axis; statistics are taken over
  * all the others (PyTorch's BatchNorm semantics).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 const leadingAxes = (rank: number): number[] => Array.from({ length: rank - 1 }, (_, i) => i);
 

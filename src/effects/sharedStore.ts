@@ -24,7 +24,7 @@
  * read needs an OffscreenCanvas, which Node lacks). The owner flags, which
  * only the session changes, are mirrored on the host in both stores.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { type Slice, makeArena } from './simd/arena.js';
 import { shapeSize } from '../algebra/graph.js';

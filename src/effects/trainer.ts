@@ -13,7 +13,9 @@
  * `await t.data()`: tfjs's webgpu backend has no synchronous read in Node.
  * On wasm and cpu the asynchronous read resolves at once.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's own build registers no gradients; tfjs-layers registers all of them (as the @tensorflow/tfjs union did).
+import '@tensorflow/tfjs-layers';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 import { type CpgError, internalError } from '../algebra/errors.js';

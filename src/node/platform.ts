@@ -7,7 +7,7 @@
  */
 import * as os from 'node:os';
 import * as E from 'fp-ts/lib/Either.js';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { CpgError } from '../algebra/errors.js';
 import { type BackendInfo, messageOf } from '../effects/backend.js';
 import type { BackendPlatform } from '../effects/platform.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { acquireBackend, backendUsers, coreCount, resolvePreference, selectBackend, shutdownBackend, withBackend } from '../../src/node/backend.js';
 
 const backendModule = fileURLToPath(new URL('../../src/node/backend.js', import.meta.url));
@@ -84,7 +84,7 @@ test('withBackend runs on the named backend and restores the previous one', asyn
 test('the threaded wasm build runs with the cores asked for, and a process using it exits by itself', { skip: coreCount() < 2 ? 'one core' : false }, () => {
   // A child process: the worker threads must not keep it alive after its work.
   const script = `
-    import * as tf from '@tensorflow/tfjs';
+    import * as tf from '@tensorflow/tfjs-core';
     import { selectBackend } from ${JSON.stringify(backendModule)};
     const r = await selectBackend({ prefer: 'wasm', threads: 2 })();
     const y = tf.conv2d(tf.ones([2, 8, 8, 3]), tf.ones([3, 3, 3, 4]), 1, 'same');

@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu'; // the backend these tests run on (the library registers it where it chooses one)
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { mlp } from '../../src/algebra/architectures.js';

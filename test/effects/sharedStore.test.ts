@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu'; // the backend these tests run on (the library registers it where it chooses one)
 import fc from 'fast-check';
 import { type SharedStore, type SlotInit, deviceStore, hostStore } from '../../src/effects/sharedStore.js';
 import { makeArena } from '../../src/effects/simd/arena.js';

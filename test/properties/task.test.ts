@@ -12,7 +12,8 @@ import { type Task, applyNormalisation, checkTask, checkTaskData, checkTaskFor, 
 import { cifarCoarseNames } from '../../src/node/data/cifar.js';
 import { fashionSlugs } from '../../src/node/data/fashion.js';
 import { taskFromArrays, taskFromArraysAsync } from '../../src/effects/sources/memory.js';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu'; // the backend these tests run on (the library registers it where it chooses one)
 
 const RUNS = { seed: 7, numRuns: 80 } as const;
 

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { filter, firstValueFrom, lastValueFrom, merge, share, take, tap, toArray } from 'rxjs';
 import { decodeConfig } from '../../src/algebra/config.js';
 import { withPreset } from '../../src/cpg/presets.js';

@@ -6,7 +6,8 @@
  * takes NHWC pixels in [0, 1] with a dynamic batch and outputs logits, and
  * loads with plain `tf.loadLayersModel` in a program that does not import cpg.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import type { CpgError } from '../../algebra/errors.js';
 import type { Node } from '../../algebra/graph.js';
@@ -23,35 +24,35 @@ export const WEIGHTS_FILE = 'weights.bin';
 const values = (net: TaskModel, name: string): tf.Tensor => net.param(name);
 
 /** The layer computing one node, and the weights it takes (in the layer's order). */
-const layerOf = (n: Node, net: TaskModel): { readonly layer: tf.layers.Layer; readonly weights: readonly tf.Tensor[] } | null => {
+const layerOf = (n: Node, net: TaskModel): { readonly layer: tfl.layers.Layer; readonly weights: readonly tf.Tensor[] } | null => {
   const name = n.id.replace(/[^A-Za-z0-9_]/g, '_');
   switch (n.kind) {
     case 'input':
       return null;
     case 'conv2d':
       return {
-        layer: tf.layers.conv2d({ name, filters: n.filters, kernelSize: n.kernel, strides: n.stride, padding: n.padding, useBias: n.bias }),
+        layer: tfl.layers.conv2d({ name, filters: n.filters, kernelSize: n.kernel, strides: n.stride, padding: n.padding, useBias: n.bias }),
         weights: n.bias ? [values(net, `${n.id}/kernel`), values(net, `${n.id}/bias`)] : [values(net, `${n.id}/kernel`)],
       };
     case 'dense':
-      return { layer: tf.layers.dense({ name, units: n.units }), weights: [values(net, `${n.id}/kernel`), values(net, `${n.id}/bias`)] };
+      return { layer: tfl.layers.dense({ name, units: n.units }), weights: [values(net, `${n.id}/kernel`), values(net, `${n.id}/bias`)] };
     case 'head':
-      return { layer: tf.layers.dense({ name, units: values(net, 'head/bias').shape[0]! }), weights: [values(net, 'head/kernel'), values(net, 'head/bias')] };
+      return { layer: tfl.layers.dense({ name, units: values(net, 'head/bias').shape[0]! }), weights: [values(net, 'head/kernel'), values(net, 'head/bias')] };
     case 'batchNorm':
       return {
-        layer: tf.layers.batchNormalization({ name, axis: -1, epsilon: BN_EPS }),
+        layer: tfl.layers.batchNormalization({ name, axis: -1, epsilon: BN_EPS }),
         weights: ['gamma', 'beta', 'movingMean', 'movingVar'].map((w) => values(net, `${n.id}/${w}`)),
       };
     case 'relu':
-      return { layer: tf.layers.reLU({ name }), weights: [] };
+      return { layer: tfl.layers.reLU({ name }), weights: [] };
     case 'maxPool':
-      return { layer: tf.layers.maxPooling2d({ name, poolSize: n.size, strides: n.stride, padding: 'valid' }), weights: [] };
+      return { layer: tfl.layers.maxPooling2d({ name, poolSize: n.size, strides: n.stride, padding: 'valid' }), weights: [] };
     case 'globalAvgPool':
-      return { layer: tf.layers.globalAveragePooling2d({ name }), weights: [] };
+      return { layer: tfl.layers.globalAveragePooling2d({ name }), weights: [] };
     case 'flatten':
-      return { layer: tf.layers.flatten({ name }), weights: [] };
+      return { layer: tfl.layers.flatten({ name }), weights: [] };
     case 'add':
-      return { layer: tf.layers.add({ name }), weights: [] };
+      return { layer: tfl.layers.add({ name }), weights: [] };
   }
 };
 
@@ -69,12 +70,12 @@ export const layersModelFiles = (net: TaskModel, shape: InputShape, normalisatio
     async () => {
       const made: tf.Tensor[] = [];
       try {
-        const input = tf.input({ shape: [...shape], name: 'pixels' });
-        let x: tf.SymbolicTensor = input;
+        const input = tfl.input({ shape: [...shape], name: 'pixels' });
+        let x: tfl.SymbolicTensor = input;
         if (normalisation !== null) {
           // (p − mean) / std per channel, as a batch norm with variance std² and no epsilon.
-          const norm = tf.layers.batchNormalization({ name: 'normalise', axis: -1, epsilon: 0 });
-          x = norm.apply(x) as tf.SymbolicTensor;
+          const norm = tfl.layers.batchNormalization({ name: 'normalise', axis: -1, epsilon: 0 });
+          x = norm.apply(x) as tfl.SymbolicTensor;
           const c = normalisation.mean.length;
           const w = [tf.ones([c]), tf.zeros([c]), tf.tensor1d([...normalisation.mean]), tf.tensor1d(normalisation.std.map((s) => s * s))];
           made.push(...w);
@@ -82,8 +83,8 @@ export const layersModelFiles = (net: TaskModel, shape: InputShape, normalisatio
         }
         const first = net.graph.nodes[0];
         // A vector input (the MLP) takes the pixels flattened in NHWC order, as cpg does.
-        if (first?.kind === 'input' && first.shape.length === 1) x = tf.layers.flatten({ name: 'pixels_flat' }).apply(x) as tf.SymbolicTensor;
-        const out = new Map<string, tf.SymbolicTensor>();
+        if (first?.kind === 'input' && first.shape.length === 1) x = tfl.layers.flatten({ name: 'pixels_flat' }).apply(x) as tfl.SymbolicTensor;
+        const out = new Map<string, tfl.SymbolicTensor>();
         for (const n of net.graph.nodes) {
           if (n.kind === 'input') {
             out.set(n.id, x);
@@ -91,12 +92,12 @@ export const layersModelFiles = (net: TaskModel, shape: InputShape, normalisatio
           }
           const l = layerOf(n, net)!;
           const ins = inputsOf(n).map((id) => out.get(id)!);
-          const y = l.layer.apply(ins.length === 1 ? ins[0]! : ins) as tf.SymbolicTensor;
+          const y = l.layer.apply(ins.length === 1 ? ins[0]! : ins) as tfl.SymbolicTensor;
           if (l.weights.length > 0) l.layer.setWeights([...l.weights]);
           out.set(n.id, y);
         }
         const last = net.graph.nodes[net.graph.nodes.length - 1]!;
-        const model = tf.model({ inputs: input, outputs: out.get(last.id)!, name: 'cpg_task' });
+        const model = tfl.model({ inputs: input, outputs: out.get(last.id)!, name: 'cpg_task' });
         let files: ExportFiles = new Map();
         await model.save(
           tf.io.withSaveHandler(async (a) => {

@@ -10,7 +10,7 @@
  * - CpgBatchNormStats    {x}                 → [mean, variance (biased), 1/sqrt(variance + eps)]
  * - CpgBatchNormGradSums {dy, x, mean, inv}  → [dgamma = Σ dy·(x − mean)·inv, dbeta = Σ dy]
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { dim, type Info } from './wasm-calls.js';
 

@@ -11,7 +11,7 @@
  *   `k − 1 − p` on each side. Paddings that would go negative (explicit pads
  *   wider than the kernel) keep the stock loop.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { swapFirstLast } from './layout.js';
 import { dim, free, runStock, transpose, view, type Info } from './wasm-calls.js';

@@ -5,7 +5,7 @@
  * tell the difference, except that clone() — and every tensor a custom
  * gradient saves — stops costing a full copy.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { Info } from './wasm-calls.js';
 

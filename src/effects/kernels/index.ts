@@ -11,7 +11,7 @@
  * Install them before the wasm backend is first set; installing twice is a
  * no-op, and `uninstallWasmKernels` restores tfjs's own (for comparisons).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { conv2dBackpropFilter, conv2dBackpropInput } from './conv.js';
 import { batchMatMul } from './matmul.js';

@@ -8,7 +8,7 @@
  * it picks the one that moves fewer elements, counting that XNNPACK repacks
  * the right operand on every call.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { dim, free, transpose, type Info } from './wasm-calls.js';
 

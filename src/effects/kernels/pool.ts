@@ -5,7 +5,7 @@
  * its window in row-major order, exactly as the cpu backend does, with a loop
  * over the wasm heap.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { dim, type Info } from './wasm-calls.js';
 

@@ -5,7 +5,7 @@
  * per-channel statistics. Here the input is read once, in memory order, into
  * float64 accumulators. Other axis sets keep the stock kernel.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { Info } from './wasm-calls.js';
 

@@ -7,7 +7,7 @@
  * such calls to the stock kernel with the padding spelled out instead
  * (computed by tfjs itself), which XNNPACK gets right.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { dim, type Info } from './wasm-calls.js';
 
 /** Whether 'same' padding would be negative along some axis for these shapes. */

@@ -3,7 +3,7 @@
  * implementations (captured before ours replace any of them), a few shape
  * helpers, and freeing intermediates.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 

@@ -5,7 +5,7 @@
  * Pixels in [0, 1] can be normalised here, with given statistics or with the
  * training split's own; inputs that are features already are used as given.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 import type { CpgError } from '../../algebra/errors.js';

@@ -7,8 +7,6 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Method, RunConfig } from '../../algebra/config.js';
 import { RunReport } from '../../algebra/report.js';
 import { decodeWith, parseJson } from '../../algebra/json.js';
@@ -18,7 +16,7 @@ import { sha256OfText } from '../../algebra/sha256.js';
 import { sweepJobs } from '../../cpg/sweep.js';
 import { type JobSpec, isJobFinished, jobProgress, runDirOf } from '../sweep/job.js';
 import { runLocalPool } from '../sweep/local.js';
-import { DEFAULT_QUEUE, connectRedis, jobStatuses, removeQueued, startWorker, submitJobs, type JobStatus, type SweepJobData } from '../sweep/queue.js';
+import { DEFAULT_QUEUE, connectRedis, jobStatuses, openQueue, removeQueued, startWorker, submitJobs, type JobStatus, type SweepJobData } from '../sweep/queue.js';
 import {
   type JobResult,
   type SweepFile,
@@ -295,20 +293,20 @@ const resultOf = (s: JobStatus, cancelled: boolean): JobResult =>
 
 const redisSweep = async (dir: string, sweep: SweepFile, url: string, queueName: string, attempts: number, detach: boolean, facts: TableFacts, fail: Fail): Promise<number> => {
   if (queueName.includes(':') || queueName === '') return fail(usage(`a queue name may not be empty or contain ':', got '${queueName}'`, '--queue'));
-  const redis = await connectRedis(url);
-  if (E.isLeft(redis)) return fail(redis.left);
+  const link = await connectRedis(url);
+  if (E.isLeft(link)) return fail(link.left);
   const tag = sha256OfText(dir).slice(0, 8);
   const withQueue: SweepFile = { ...sweep, queue: { redis: redactUrl(url), queue: queueName, tag } };
   const w = await writeSweep(dir, withQueue);
   if (E.isLeft(w)) return fail(w.left);
   await saveRedisUrl(dir, url);
-  const queue = new Queue(queueName, { connection: redis.right });
+  const queue = openQueue(link.right, queueName);
   const close = async () => {
     await queue.close();
-    redis.right.disconnect();
+    link.right.redis.disconnect();
   };
   const data: SweepJobData[] = sweep.jobs.map((j) => ({ sweepDir: dir, id: j.id, label: pointLabel(j.point), config: j.config, ...links(j) }));
-  await submitJobs(queue, tag, data, { attempts, backoffMs: 1000 });
+  await submitJobs(link.right, queue, tag, data, { attempts, backoffMs: 1000 });
   say(`cpg sweep: ${data.length} job${data.length === 1 ? '' : 's'} queued in '${queueName}' on ${redactUrl(url)} (sweep ${tag}); runs in ${dir}/runs`);
   if (detach) {
     await close();
@@ -369,12 +367,12 @@ const statusOf = async (dir: string, given: string | undefined, fail: Fail): Pro
   } else {
     const url = await urlFor(dir, given);
     if (E.isLeft(url)) return fail(url.left);
-    const redis = await connectRedis(url.right);
-    if (E.isLeft(redis)) return fail(redis.left);
-    const queue = new Queue(sweep.queue.queue, { connection: redis.right });
+    const link = await connectRedis(url.right);
+    if (E.isLeft(link)) return fail(link.left);
+    const queue = openQueue(link.right, sweep.queue.queue);
     const statuses = await jobStatuses(queue, sweep.queue.tag, sweep.jobs.map((j) => j.id));
     await queue.close();
-    redis.right.disconnect();
+    link.right.redis.disconnect();
     for (const s of statuses) {
       const j = sweep.jobs.find((x) => x.id === s.id)!;
       const state = s.state === 'completed' ? 'done' : s.state === 'waiting' || s.state === 'delayed' || s.state === 'prioritized' ? 'queued' : s.state === 'waiting-children' ? 'waiting for goals' : s.state;
@@ -404,12 +402,12 @@ const cancel = async (dir: string, given: string | undefined, fail: Fail): Promi
   }
   const url = await urlFor(dir, given);
   if (E.isLeft(url)) return fail(url.left);
-  const redis = await connectRedis(url.right);
-  if (E.isLeft(redis)) return fail(redis.left);
-  const queue = new Queue(sweep.queue.queue, { connection: redis.right });
+  const link = await connectRedis(url.right);
+  if (E.isLeft(link)) return fail(link.left);
+  const queue = openQueue(link.right, sweep.queue.queue);
   const removed = await removeQueued(queue, sweep.queue.tag, sweep.jobs.map((j) => j.id));
   await queue.close();
-  redis.right.disconnect();
+  link.right.redis.disconnect();
   process.stdout.write(`sweep ${dir} cancelled: ${removed} queued job${removed === 1 ? '' : 's'} removed; running ones stop within a second (their runs resume if the sweep is given again)\n`);
   return 0;
 };
@@ -432,10 +430,10 @@ export const workerCommand = async (argv: readonly string[], fail: Fail): Promis
   if (E.isLeft(stall)) return fail(stall.left);
   const queueName = p.values['queue'] ?? DEFAULT_QUEUE;
   if (queueName.includes(':') || queueName === '') return fail(usage(`a queue name may not be empty or contain ':', got '${queueName}'`, '--queue'));
-  const redis = await connectRedis(url);
-  if (E.isLeft(redis)) return fail(redis.left);
+  const link = await connectRedis(url);
+  if (E.isLeft(link)) return fail(link.left);
   const stamp = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-  const worker = startWorker(redis.right, {
+  const worker = startWorker(link.right, {
     queue: queueName,
     concurrency: concurrency.right,
     lockDurationMs: lock.right,
@@ -447,7 +445,7 @@ export const workerCommand = async (argv: readonly string[], fail: Fail): Promis
     onStopSignal(() => {
       stamp(`worker ${process.pid}: stopping (running jobs stop at their next step and are retried)`);
       void worker.stop().then(() => {
-        (redis.right as Redis).disconnect();
+        link.right.redis.disconnect();
         resolve(130);
       });
     });

