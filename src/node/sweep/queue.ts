@@ -266,16 +266,16 @@ export const startWorker = (link: QueueLink, o: WorkerOptions): { readonly stop:
     running.set(job.id ?? id, stop);
     let cancelled = false;
     let mode: 'run' | 'resume' = 'run';
-    const tick = setInterval(() => {
-      void (async () => {
-        if (await isCancelled(sweepDir)) {
-          cancelled = true;
-          stop.abort();
-        }
-        const p = await jobProgress({ runDir, ...(parts !== undefined ? { parts } : {}) });
-        if (p !== null) await job.updateProgress({ finishedTasks: p.finishedTasks, plannedTasks: p.plannedTasks, mode } satisfies JobProgress).catch(() => undefined);
-      })();
-    }, 1000);
+    // Each second: a cancelled sweep stops the job; the job's progress is reported.
+    async function poll(): Promise<void> {
+      if (await isCancelled(sweepDir)) {
+        cancelled = true;
+        stop.abort();
+      }
+      const p = await jobProgress({ runDir, ...(parts !== undefined ? { parts } : {}) });
+      if (p !== null) await job.updateProgress({ finishedTasks: p.finishedTasks, plannedTasks: p.plannedTasks, mode } satisfies JobProgress).catch(() => undefined);
+    }
+    const tick = setInterval(() => void poll(), 1000);
     const attempt = await attemptJob(
       { id, config, runDir, ...(goalsFrom !== undefined ? { goalsFrom } : {}), ...(parts !== undefined ? { parts } : {}) },
       {
