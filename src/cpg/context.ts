@@ -12,7 +12,7 @@ import type { CpgError } from '../algebra/errors.js';
 import type { RunConfig } from '../algebra/config.js';
 import { type Graph, paramSpecs } from '../algebra/graph.js';
 import { buildArchitecture } from '../algebra/architectures.js';
-import type { RunManifest } from '../algebra/manifest.js';
+import { type RunManifest, modelShape } from '../algebra/manifest.js';
 import type { SnapshotIndex } from '../algebra/snapshot.js';
 import type { PickMask } from '../algebra/pickMask.js';
 import type { InputShape, Task } from '../algebra/task.js';
@@ -22,7 +22,9 @@ import { loadNet, saveNet } from '../effects/snapshot.js';
 import { manifestName, writeManifest } from '../effects/checkpoint.js';
 import { type Flow, chain, emit, fromTE, mapValue } from './flow.js';
 import type { StageCtx } from './stages/epochs.js';
+import type { Env } from '../effects/env.js';
 import type { LearningMethod } from './methods/method.js';
+import { type MethodRegistry, checkedMethod } from './methods/registry.js';
 
 /** A run's fixed surroundings (one per process working on it). */
 export interface RunCtx extends StageCtx {
@@ -95,3 +97,34 @@ export const sessionOptionsOf = (c: RunConfig, pick: PickMode, scope: SessionOpt
   momentum: c.momentum,
   scope,
 });
+
+/** How a caller stops a run: it ends at its next step with its last checkpoint valid (AbortSignal fits); and the methods it knows. */
+export interface RunOptions {
+  readonly signal?: { readonly aborted: boolean };
+  /** The methods a configuration may name; default: CPG and its baselines. */
+  readonly methods?: MethodRegistry;
+}
+
+/** A run's context in this process. */
+export const runCtxOf = (env: Env, config: RunConfig, m: Pick<RunManifest, 'inputShape' | 'elapsedSeconds'>, what: string, dataOf: (k: number) => Task | undefined, o: RunOptions, resumed: boolean) =>
+  pipe(
+    architectureFor(config.net, modelShape(m), what),
+    E.mapLeft((why): CpgError => (resumed ? { tag: 'CheckpointError', file: manifestName(env.store), message: `the run's config.net ${why}` } : { tag: 'ConfigError', field: 'net', message: why })),
+    E.bindTo('base'),
+    E.bind('method', () => checkedMethod(o.methods)(config)),
+    E.map(
+      ({ base, method }): RunCtx => ({
+        env,
+        config,
+        method,
+        base,
+        seed: config.seed,
+        batchSize: config.batchSize,
+        evalBatchSize: config.evalBatchSize,
+        stopRequested: () => o.signal?.aborted === true,
+        startedAt: env.clock.seconds(),
+        elapsedBefore: m.elapsedSeconds,
+        dataOf,
+      }),
+    ),
+  );

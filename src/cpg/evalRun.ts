@@ -20,7 +20,7 @@ import { type RunCtx, type RunState, load } from './context.js';
 import { type Flow, chain, fail, fold, fromEither, fromTE, mapValue, pure } from './flow.js';
 import { logitDrift, measureTask, probeOf } from './finish.js';
 import { sameTask } from './model.js';
-import { runCtxOf } from './run.js';
+import { runCtxOf } from './context.js';
 
 /** One finished task, evaluated now. */
 export interface EvalRow {

@@ -16,7 +16,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { deviceOf } from '../effects/backend.js';
-import { type Observable, connect, concatMap, defer, EMPTY, last, map, merge, mergeScan, of } from 'rxjs';
+import { type Observable, connect, concatMap, defer, EMPTY, from, last, map, merge, mergeScan, of } from 'rxjs';
 import type { RunEvent } from './events.js';
 import type { RunConfig } from '../algebra/config.js';
 import type { RunReport } from '../algebra/report.js';
@@ -26,11 +26,12 @@ import { checkTaskData, checkTaskFor, type Task } from '../algebra/task.js';
 import type { Env } from '../effects/env.js';
 import { initNet } from '../effects/network.js';
 import { checkBlobs } from '../effects/checkpoint.js';
-import { type RunCtx, type RunState, commit, save, withConfig } from './context.js';
-import { type Emit, type Flow, chain, emit, fail, fromEither, fromTE, mapError, mapValue, pure } from './flow.js';
+import { type RunCtx, type RunOptions, type RunState, commit, runCtxOf, save, withConfig } from './context.js';
+import { type Emit, type Flow, Do, bind, chain, emit, fail, fromEither, fromTE, mapError, mapValue, pure, tap } from './flow.js';
+import { goalsFirst } from './goals.js';
+import { dataAtOf, rechecked, reported, runStarted } from './plan.js';
 import { trainIndividual } from './baselines.js';
 import { freshManifest, markFinished, matchTask, maxWidthProblem, taskEntryFor, writeReports } from './model.js';
-import { type RunOptions, runCtxOf } from './run.js';
 import { type MethodRegistry, builtInMethods, methodOf, protectingMethods } from './methods/registry.js';
 
 /** A task to learn, with where its goal comes from and where its data came from. */
@@ -101,18 +102,56 @@ interface Step {
 }
 
 /**
- * Learn `tasks` into the model in `env.store` (created from the first task if
- * the store holds none), from manifest `m0` as read under the store's lock.
+ * How a learner takes a run: what it checks before anything is said or
+ * written, its first event, the model as the tasks start, what arrives to be
+ * learned and how each is learned, and how the run ends. A stream of tasks
+ * (the learner's own) and a planned run (every task known at its start: a
+ * benchmark) are two courses through the one loop, `follow`.
  */
-export const learnerFlow = (env: Env, m0: RunManifest | null, tasks: Observable<Task | LearnRequest>, o: LearnerOptions): Flow<RunReport | undefined> =>
-  defer(() => {
-    if (m0 !== null) {
-      const ok = learnable(o.methods)(m0.config.method);
-      if (E.isLeft(ok)) return fail<RunReport | undefined>(ok.left);
-    }
+interface Course<A, R> {
+  readonly opened: Flow<void>;
+  readonly started: Flow<void>;
+  readonly ready: Flow<Learned>;
+  readonly arrivals: (ready: Learned) => Observable<A>;
+  readonly step: (learned: Learned, a: A) => Flow<Learned>;
+  readonly finish: (learned: Learned) => Flow<R>;
+}
+
+/** Every arrival learned in turn, the model carried from one to the next with each event; then the end, from the model as the last left it. */
+const learnedInTurn = <A, R>(c: Course<A, R>, ready: Learned): Flow<R> =>
+  c.arrivals(ready).pipe(
+    mergeScan((acc: Step, a: A) => c.step(acc.learned, a).pipe(map((x): Step => (x._tag === 'event' ? { learned: acc.learned, event: x.event } : { learned: x.value }))), { learned: ready }, 1),
+    connect((steps) =>
+      merge(
+        steps.pipe(concatMap((x): Observable<Emit<R>> => (x.event !== undefined ? of({ _tag: 'event', event: x.event }) : EMPTY))),
+        steps.pipe(
+          last(undefined, { learned: ready }),
+          concatMap((x) => c.finish(x.learned)),
+        ),
+      ),
+    ),
+  );
+
+/** The learner: a course followed from its checks to its report. */
+const follow = <A, R>(c: Course<A, R>): Flow<R> =>
+  pipe(
+    c.opened,
+    chain(() => c.started),
+    chain(() => c.ready),
+    chain((ready) => learnedInTurn(c, ready)),
+  );
+
+/** The stream's course: tasks checked and learned as they arrive, the report rewritten after each. */
+const streamCourse = (env: Env, m0: RunManifest | null, tasks: Observable<Task | LearnRequest>, o: LearnerOptions): Course<LearnRequest, RunReport | undefined> => {
+  const ok = m0 === null ? E.right(undefined) : E.map(() => undefined)(learnable(o.methods)(m0.config.method));
+  const before: Learned = { ctx: undefined, state: m0 === null ? undefined : { manifest: m0, maxLogitDrift: 0 }, report: undefined };
+  return {
     // A model in the store is checked whole (every blob its manifest names) before anything is written.
-    const checked: Flow<void> = m0 === null ? pure(undefined) : fromTE(checkBlobs(env.store, m0));
-    const started = emit({
+    opened: pipe(
+      fromEither(ok),
+      chain(() => (m0 === null ? pure(undefined) : fromTE(checkBlobs(env.store, m0)))),
+    ),
+    started: emit({
       type: 'run-started',
       method: m0?.config.method ?? o.config?.method ?? 'cpg',
       benchmark: m0?.config.benchmark ?? 'custom',
@@ -124,20 +163,11 @@ export const learnerFlow = (env: Env, m0: RunManifest | null, tasks: Observable<
       planned: null,
       dir: env.store.location,
       resumed: m0 !== null,
-    });
-    // The model as it stands after each task, carried from one task to the next (one at a time) with each event.
-    const before: Learned = { ctx: undefined, state: m0 === null ? undefined : { manifest: m0, maxLogitDrift: 0 }, report: undefined };
-    const each: Observable<Step> = tasks.pipe(
-      mergeScan(
-        (acc: Step, input: Task | LearnRequest) =>
-          oneTask(env, acc.learned, 'task' in input ? input : { task: input }, o).pipe(
-            map((x): Step => (x._tag === 'event' ? { learned: acc.learned, event: x.event } : { learned: x.value })),
-          ),
-        { learned: before },
-        1,
-      ),
-    );
-    const finish = (learned: Learned): Flow<RunReport | undefined> => {
+    }),
+    ready: pure(before),
+    arrivals: () => tasks.pipe(map((input): LearnRequest => ('task' in input ? input : { task: input }))),
+    step: (learned, r) => oneTask(env, learned, r, o),
+    finish: (learned) => {
       const { ctx, state, report } = learned;
       if (report !== undefined) return pipe(emit({ type: 'run-finished', report, dir: env.store.location }), mapValue(() => report));
       // No task learned now: report the model as it stands (if there is one).
@@ -145,25 +175,83 @@ export const learnerFlow = (env: Env, m0: RunManifest | null, tasks: Observable<
       if (ctx !== undefined) return reportNow(ctx, state);
       const c = runCtxOf(env, state.manifest.config, state.manifest, 'the model', () => undefined, o, true);
       return E.isLeft(c) ? fail<RunReport | undefined>(c.left) : reportNow(c.right, state);
-    };
-    // Every task's events as they come, then the report of the model as the last task left it.
-    const learnAll: Flow<RunReport | undefined> = each.pipe(
-      connect((steps) =>
-        merge(
-          steps.pipe(concatMap((x): Observable<Emit<RunReport | undefined>> => (x.event !== undefined ? of({ _tag: 'event', event: x.event }) : EMPTY))),
-          steps.pipe(
-            last(undefined, { learned: before }),
-            concatMap((x) => finish(x.learned)),
-          ),
-        ),
+    },
+  };
+};
+
+/**
+ * Learn `tasks` into the model in `env.store` (created from the first task if
+ * the store holds none), from manifest `m0` as read under the store's lock.
+ */
+export const learnerFlow = (env: Env, m0: RunManifest | null, tasks: Observable<Task | LearnRequest>, o: LearnerOptions): Flow<RunReport | undefined> =>
+  defer(() => follow(streamCourse(env, m0, tasks, o)));
+
+/**
+ * A planned run (every task known at its start: a benchmark run), opened —
+ * created with every task's entry, or resumed with its checkpoint checked and
+ * the data given matched to its entries.
+ */
+export interface Plan {
+  /** The run's context: its configuration (a resume may change the backend) and the data this process has. */
+  readonly ctx: RunCtx;
+  /** The run as opened. */
+  readonly state: RunState;
+  /** How many tasks it learns. */
+  readonly count: number;
+  /** Whether it ran before (what it finished is proved unchanged first). */
+  readonly resumed: boolean;
+  /** Its task entries as the data matched them (entries from before data hashes gain theirs), committed after 'run-started'. */
+  readonly entries: readonly TaskEntry[];
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+
+/**
+ * A planned run's course: its goals first (every goal network before the
+ * first task), then each task not yet finished, in order, towards the goal
+ * the run holds for it; the report once, at the end. A resumed run first
+ * proves that what it finished is still exactly there.
+ */
+const plannedCourse = (p: Plan): Course<number, RunReport> => {
+  const { ctx, count, resumed } = p;
+  const s0 = p.state;
+  const names = s0.manifest.tasks.map((t) => t.name);
+  const dataAt = dataAtOf(ctx, names);
+  const upgraded: Flow<RunState> = p.entries.some((e, i) => e !== s0.manifest.tasks[i]) ? commit(ctx, s0, { ...s0.manifest, tasks: [...p.entries] }) : pure(s0);
+  return {
+    opened: pure(undefined),
+    started: runStarted(ctx, names, count, resumed),
+    ready: pipe(
+      upgraded,
+      chain(rechecked(ctx, resumed)),
+      chain(goalsFirst(ctx, count, dataAt)),
+      mapValue((state): Learned => ({ ctx, state, report: undefined })),
+    ),
+    // A method of one network per task learns nothing more: its goal networks are all it learns.
+    arrivals: (ready) => (ctx.method.model === 'per-task' ? EMPTY : from(range((ready.state?.manifest.finished.length ?? 0) + 1, count))),
+    step: (learned, k) => plannedTask(ctx, count, dataAt, learned, k),
+    finish: (learned) =>
+      pipe(
+        markFinished(ctx, learned.state ?? s0),
+        chain((s) => reported(ctx, s)),
       ),
-    );
-    return pipe(
-      checked,
-      chain(() => started),
-      chain(() => learnAll),
-    );
-  });
+  };
+};
+
+/** Planned task k, towards the goal the run holds for it. */
+const plannedTask = (ctx: RunCtx, count: number, dataAt: (k: number) => Flow<Task>, learned: Learned, k: number): Flow<Learned> => {
+  const st = learned.state!;
+  return pipe(
+    Do,
+    bind('data', () => dataAt(k)),
+    tap(({ data }) => emit({ type: 'task-started', task: k, name: data.name, of: count, purpose: 'learn' })),
+    chain(({ data }) => ctx.method.learnTask(ctx, st, data, k, st.manifest.goals?.[data.name] ?? null)),
+    mapValue((state): Learned => ({ ctx, state, report: undefined })),
+  );
+};
+
+/** Learn a planned run to its end. */
+export const plannedFlow = (p: Plan): Flow<RunReport> => defer(() => follow(plannedCourse(p)));
 
 const reportNow = (ctx: RunCtx, s: RunState): Flow<RunReport | undefined> =>
   pipe(

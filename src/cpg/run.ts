@@ -1,145 +1,28 @@
 /**
- * A benchmark run: every task is known when it starts (the reference's
- * setting). Goals first (one individually trained network per task, unless a
- * goal file gives them), then every task with the chosen method, then the
- * report. A resumed run first proves that what it finished before is still
- * exactly there, and continues at the stage it was in.
+ * A planned run (a benchmark run: every task is known when it starts, the
+ * reference's setting), opened for the learner: a new one gets its first
+ * manifest, with every task's entry and the initial network; a resumed one
+ * has its checkpoint checked whole and the data given matched to its entries,
+ * before anything is written. The learner (learner.ts, its planned course)
+ * then learns it: goals first, every task with the chosen method, the report.
  *
  * The data comes in from the edge (a benchmark loader, in the stream layer):
  * the method never imports a data source.
  */
-import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { deviceOf } from '../effects/backend.js';
 import type { GoalFile, RunConfig } from '../algebra/config.js';
 import type { RunReport } from '../algebra/report.js';
-import type { CpgError } from '../algebra/errors.js';
-import { type RunManifest, type TaskEntry, type TaskSource, modelShape } from '../algebra/manifest.js';
+import type { RunManifest, TaskEntry, TaskSource } from '../algebra/manifest.js';
 import type { SnapshotIndex } from '../algebra/snapshot.js';
 import type { Task } from '../algebra/task.js';
 import type { Env } from '../effects/env.js';
 import { initNet } from '../effects/network.js';
-import { checkBlobs, manifestName } from '../effects/checkpoint.js';
-import { type RunCtx, type RunState, architectureFor, commit, load, save } from './context.js';
-import { type Flow, Do, bind, chain, emit, fail, fold, fromEither, fromTE, mapValue, pure, tap } from './flow.js';
-import { goalsFirst } from './goals.js';
-import { type MethodRegistry, checkedMethod } from './methods/registry.js';
-import { recheckFinished } from './finish.js';
-import { freshManifest, markFinished, matchTask, taskEntryFor, writeReports } from './model.js';
-
-/** How a caller stops a run: it ends at its next step with its last checkpoint valid (AbortSignal fits); and the methods it knows. */
-export interface RunOptions {
-  readonly signal?: { readonly aborted: boolean };
-  /** The methods a configuration may name; default: CPG and its baselines. */
-  readonly methods?: MethodRegistry;
-}
-
-const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
-
-/** A run's context in this process. */
-export const runCtxOf = (env: Env, config: RunConfig, m: Pick<RunManifest, 'inputShape' | 'elapsedSeconds'>, what: string, dataOf: (k: number) => Task | undefined, o: RunOptions, resumed: boolean) =>
-  pipe(
-    architectureFor(config.net, modelShape(m), what),
-    E.mapLeft((why): CpgError => (resumed ? { tag: 'CheckpointError', file: manifestName(env.store), message: `the run's config.net ${why}` } : { tag: 'ConfigError', field: 'net', message: why })),
-    E.bindTo('base'),
-    E.bind('method', () => checkedMethod(o.methods)(config)),
-    E.map(
-      ({ base, method }): RunCtx => ({
-        env,
-        config,
-        method,
-        base,
-        seed: config.seed,
-        batchSize: config.batchSize,
-        evalBatchSize: config.evalBatchSize,
-        stopRequested: () => o.signal?.aborted === true,
-        startedAt: env.clock.seconds(),
-        elapsedBefore: m.elapsedSeconds,
-        dataOf,
-      }),
-    ),
-  );
-
-/** Task k's data as this process has it, or the DataError naming it. */
-const dataAtOf =
-  (ctx: RunCtx, names: readonly string[]) =>
-  (k: number): Flow<Task> => {
-    const d = ctx.dataOf(k);
-    return d === undefined ? fail({ tag: 'DataError', file: undefined, message: `the data of task ${k} ('${names[k - 1] ?? '?'}') is not available` }) : pure(d);
-  };
-
-/** The event a run starts with: what it learns, where, and with what. */
-const runStarted = (ctx: RunCtx, names: readonly string[], count: number, resumed: boolean): Flow<void> =>
-  emit({
-    type: 'run-started',
-    method: ctx.config.method,
-    benchmark: ctx.config.benchmark,
-    net: ctx.config.net,
-    backend: ctx.env.backend.name,
-    threads: ctx.env.backend.threads,
-    ...(deviceOf(ctx.env.backend) !== undefined ? { device: deviceOf(ctx.env.backend)! } : {}),
-    tasks: names,
-    planned: count,
-    dir: ctx.env.store.location,
-    resumed,
-  });
-
-/** A resumed run first proves that what it finished before is still exactly there. */
-const rechecked =
-  (ctx: RunCtx, resumed: boolean) =>
-  (s: RunState): Flow<RunState> =>
-    resumed && s.manifest.state !== null && s.manifest.finished.length > 0
-      ? pipe(
-          load(ctx, s.manifest.state),
-          chain(({ state }) => recheckFinished(ctx, s, state, s.manifest.finished.length, ctx.method.everyWeight)),
-          mapValue((r) => r.state),
-        )
-      : pure(s);
-
-/** Every task not yet finished, one after the other, with its goal (none for a method of one network per task: its goal networks are all it learns). */
-const learnPlanned =
-  (ctx: RunCtx, count: number, dataAt: (k: number) => Flow<Task>) =>
-  (s: RunState): Flow<RunState> =>
-    ctx.method.model === 'per-task'
-      ? pure(s)
-      : fold(range(s.manifest.finished.length + 1, count), s, (st, k) =>
-          pipe(
-            Do,
-            bind('data', () => dataAt(k)),
-            tap(({ data }) => emit({ type: 'task-started', task: k, name: data.name, of: count, purpose: 'learn' })),
-            chain(({ data }) => ctx.method.learnTask(ctx, st, data, k, st.manifest.goals?.[data.name] ?? null)),
-          ),
-        );
-
-/** The report, written and said. */
-const reported = (ctx: RunCtx, s: RunState): Flow<RunReport> =>
-  pipe(
-    writeReports(ctx, s),
-    tap((report) => emit({ type: 'run-finished', report, dir: ctx.env.store.location })),
-  );
-
-/**
- * Everything after the first commit: prove finished tasks unchanged (when
- * resumed), goals, every task not yet finished, the report. A resumed run
- * writes nothing before its 'run-started' event (its task entries, when they
- * gain their data hashes, are committed after it): a checkpoint error before
- * that event is its checkpoint refused, with nothing changed (the command
- * line exits 2; see resumeExitCodeOf).
- */
-const toEnd = (ctx: RunCtx, s0: RunState, count: number, resumed: boolean, entries: readonly TaskEntry[] = s0.manifest.tasks): Flow<RunReport> => {
-  const names = s0.manifest.tasks.map((t) => t.name);
-  const dataAt = dataAtOf(ctx, names);
-  const upgraded: Flow<RunState> = entries.some((e, i) => e !== s0.manifest.tasks[i]) ? commit(ctx, s0, { ...s0.manifest, tasks: [...entries] }) : pure(s0);
-  return pipe(
-    runStarted(ctx, names, count, resumed),
-    chain(() => upgraded),
-    chain(rechecked(ctx, resumed)),
-    chain(goalsFirst(ctx, count, dataAt)),
-    chain(learnPlanned(ctx, count, dataAt)),
-    chain((s) => markFinished(ctx, s)),
-    chain((s) => reported(ctx, s)),
-  );
-};
+import { checkBlobs } from '../effects/checkpoint.js';
+import { type RunOptions, commit, runCtxOf, save } from './context.js';
+import { type Flow, chain, fail, fold, fromEither, fromTE, mapValue, pure } from './flow.js';
+import { plannedFlow } from './learner.js';
+import { freshManifest, matchTask, taskEntryFor } from './model.js';
 
 /** The tasks of a new benchmark run, as the run sees them. */
 export interface RunTasks {
@@ -183,7 +66,7 @@ export const newRun = (env: Env, config: RunConfig, given: RunTasks, o: RunOptio
             }),
           ),
         ),
-        chain((s) => toEnd(ctx, s, given.tasks.length, false)),
+        chain((s) => plannedFlow({ ctx, state: s, count: given.tasks.length, resumed: false, entries: s.manifest.tasks })),
       ),
     ),
   );
@@ -200,7 +83,7 @@ export const resumeRun = (env: Env, m: RunManifest, data: readonly (Task | undef
   const count = m.plannedTasks ?? m.tasks.length;
   return pipe(
     fromEither(runCtxOf(env, config, m, config.benchmark, (k) => data[k - 1], o, true)),
-    // The whole checkpoint is checked before anything is written (see toEnd's 'run-started').
+    // The whole checkpoint is checked before anything is written: a checkpoint error before 'run-started' is the checkpoint refused, nothing changed (the command line exits 2; see resumeExitCodeOf).
     chain((ctx) => mapValue(() => ctx)(fromTE(checkBlobs(env.store, m)))),
     chain((ctx) =>
       pipe(
@@ -209,7 +92,7 @@ export const resumeRun = (env: Env, m: RunManifest, data: readonly (Task | undef
           const d = data[i];
           return d === undefined ? pure([...acc, entry]) : pipe(matchTask(ctx, entry, i + 1, d), mapValue((e) => [...acc, e]));
         }),
-        chain((entries) => toEnd(ctx, { manifest: m, maxLogitDrift: 0 }, count, true, entries)),
+        chain((entries) => plannedFlow({ ctx, state: { manifest: m, maxLogitDrift: 0 }, count, resumed: true, entries })),
       ),
     ),
   );

@@ -36,7 +36,7 @@ import { envOf } from '../effects/env.js';
 import type { Store } from '../effects/store.js';
 import type { RunEvent } from '../cpg/events.js';
 import { type LearnRequest, learnerFlow } from '../cpg/learner.js';
-import type { RunOptions } from '../cpg/run.js';
+import type { RunOptions } from '../cpg/context.js';
 import { eventsOn, locked, onBackend } from './work.js';
 
 export { storeReleased } from './work.js';
