@@ -13,7 +13,7 @@ import { pipe } from 'fp-ts/lib/function.js';
 import { deviceOf } from '../effects/backend.js';
 import type { GoalFile, RunConfig } from '../algebra/config.js';
 import type { RunReport } from '../algebra/report.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, checkpointError, configError, dataError } from '../algebra/errors.js';
 import { type RunManifest, type TaskEntry, type TaskSource, modelShape } from '../algebra/manifest.js';
 import type { SnapshotIndex } from '../algebra/snapshot.js';
 import type { Task } from '../algebra/task.js';
@@ -40,7 +40,7 @@ const range = (from: number, to: number): number[] => Array.from({ length: Math.
 export const runCtxOf = (env: Env, config: RunConfig, m: Pick<RunManifest, 'inputShape' | 'elapsedSeconds'>, what: string, dataOf: (k: number) => Task | undefined, o: RunOptions, resumed: boolean) =>
   pipe(
     architectureFor(config.net, modelShape(m), what),
-    E.mapLeft((why): CpgError => (resumed ? { tag: 'CheckpointError', file: manifestName(env.store), message: `the run's config.net ${why}` } : { tag: 'ConfigError', field: 'net', message: why })),
+    E.mapLeft((why): CpgError => (resumed ? checkpointError(manifestName(env.store), `the run's config.net ${why}`) : configError('net', why))),
     E.bindTo('base'),
     E.bind('method', () => checkedMethod(o.methods)(config)),
     E.map(
@@ -73,7 +73,7 @@ const toEnd = (ctx: RunCtx, s0: RunState, count: number, resumed: boolean, entri
   const names = s0.manifest.tasks.map((t) => t.name);
   const dataAt = (k: number): Flow<Task> => {
     const d = ctx.dataOf(k);
-    return d === undefined ? fail({ tag: 'DataError', file: undefined, message: `the data of task ${k} ('${names[k - 1] ?? '?'}') is not available` }) : pure(d);
+    return d === undefined ? fail(dataError(undefined, `the data of task ${k} ('${names[k - 1] ?? '?'}') is not available`)) : pure(d);
   };
   const started = emit({
     type: 'run-started',
@@ -165,7 +165,7 @@ export interface RunTasks {
 /** A new benchmark run in an empty store: the first manifest (with every task's facts and the initial network), then to the end. */
 export const newRun = (env: Env, config: RunConfig, given: RunTasks, o: RunOptions = {}): Flow<RunReport> => {
   const first = given.tasks[0];
-  if (first === undefined) return fail({ tag: 'ConfigError', field: 'tasks', message: 'a run needs at least one task' });
+  if (first === undefined) return fail(configError('tasks', 'a run needs at least one task'));
   const dataOf = (k: number) => given.tasks[k - 1];
   return pipe(
     fromEither(runCtxOf(env, config, { inputShape: first.inputShape, elapsedSeconds: 0 }, config.benchmark, dataOf, o, false)),

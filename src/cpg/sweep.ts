@@ -7,7 +7,7 @@ import { builtInMethod, checkedMethod } from './methods/registry.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { decodeConfig } from '../algebra/config.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, decodeError } from '../algebra/errors.js';
 import { type GridJob, MAX_GRID_JOBS, decodeGrid, gridJobs, withGoalJobs } from '../algebra/grid.js';
 import { withPreset } from './presets.js';
 
@@ -29,7 +29,7 @@ export const sweepJobs =
             pipe(
               decodeConfig(undefined)(withPreset(input)),
               // A job's method is a built-in one, and what it keeps fits the configuration (onlyTask: a network per task).
-              E.chainFirst((c) => E.mapLeft((e: CpgError): CpgError => ({ tag: 'DecodeError', file: undefined, field: e.tag === 'ConfigError' ? e.field : 'method', message: e.message }))(checkedMethod()(c))),
+              E.chainFirst((c) => E.mapLeft((e: CpgError): CpgError => decodeError(undefined, e.tag === 'ConfigError' ? e.field : 'method', e.message))(checkedMethod()(c))),
             ),
           file,
         ),
@@ -37,12 +37,13 @@ export const sweepJobs =
       E.map(withGoalJobs(builtInMethod)),
       E.chain((jobs) =>
         jobs.length > max
-          ? E.left<CpgError, readonly GridJob[]>({
-              tag: 'DecodeError',
-              file,
-              field: 'axes',
-              message: `${jobs.length.toLocaleString('en-US')} jobs with the goal networks (one job per task of each individual run): a sweep may have at most ${max.toLocaleString('en-US')}`,
-            })
+          ? E.left<CpgError, readonly GridJob[]>(
+              decodeError(
+                file,
+                'axes',
+                `${jobs.length.toLocaleString('en-US')} jobs with the goal networks (one job per task of each individual run): a sweep may have at most ${max.toLocaleString('en-US')}`,
+              ),
+            )
           : E.right(jobs),
       ),
     );
