@@ -11,7 +11,7 @@ import { EMPTY, type Observable, concatMap, connect, defer, filter, from, last, 
 import type { BackendChoice } from '../algebra/backends.js';
 import type { RunConfig } from '../algebra/config.js';
 import type { RunReport } from '../algebra/report.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, checkpointError, configError } from '../algebra/errors.js';
 import type { RunManifest } from '../algebra/manifest.js';
 import { recordedThreads } from '../algebra/threads.js';
 import { acquireBackend } from '../effects/backend.js';
@@ -65,7 +65,7 @@ export const runEvents = (req: RunRequest, o: StoreOption = {}): Observable<RunE
     const store = o.store ?? fsStore(req.dir);
     const opts: RunOptions = req.signal !== undefined ? { signal: req.signal } : {};
     if (req.kind === 'new') {
-      const taken = (dir: string): CpgError => ({ tag: 'ConfigError', field: 'out', message: `${dir} already holds a run: continue it with \`cpg resume ${dir}\`, or choose another --out` });
+      const taken = (dir: string): CpgError => configError('out', `${dir} already holds a run: continue it with \`cpg resume ${dir}\`, or choose another --out`);
       // The configuration, data and goals are checked before the run directory is locked.
       return eventsOn(
         store,
@@ -95,7 +95,7 @@ export const runEvents = (req: RunRequest, o: StoreOption = {}): Observable<RunE
       store,
       locked(store, (m, held) => {
         if (m === null)
-          return fail({ tag: 'CheckpointError', file: manifestName(store), message: `no run here: ${req.dir} has no run.json (start one with \`cpg run --out ${req.dir}\`)` });
+          return fail(checkpointError(manifestName(store), `no run here: ${req.dir} has no run.json (start one with \`cpg run --out ${req.dir}\`)`));
         return onBackend(req.backend ?? m.config.backend, req.threads ?? recordedThreads(m.config.threads), nodePlatform(), (backend) => {
           const env = envOf(held, backend);
           const over = { ...(req.backend !== undefined ? { backend: req.backend } : {}), ...(req.threads !== undefined ? { threads: req.threads } : {}) };
@@ -132,7 +132,7 @@ export const evaluateRun = (dir: string, o: EvalOptions, so: StoreOption = {}): 
     readManifest(store),
     TE.chain((m) =>
       m === null
-        ? TE.left<CpgError, RunManifest>({ tag: 'CheckpointError', file: manifestName(store), message: `no run here: ${dir} has no run.json (start one with \`cpg run --out ${dir}\`)` })
+        ? TE.left<CpgError, RunManifest>(checkpointError(manifestName(store), `no run here: ${dir} has no run.json (start one with \`cpg run --out ${dir}\`)`))
         : TE.right(m),
     ),
     TE.chain((m) =>

@@ -14,7 +14,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, configError } from '../../algebra/errors.js';
 import { rngFor } from '../../effects/random.js';
 import { type CifarData, cifarSide, readCifar, cifarRecordBytes } from './cifar.js';
 import { fashionClassNames, fashionPixels, fashionSlugs, readFashionClasses } from './fashion.js';
@@ -40,8 +40,6 @@ export const permutationFor = (seed: number, t: number): Int32Array => {
   if (t === 1) return Int32Array.from({ length: mnistPixels }, (_, i) => i);
   return rngFor(seed, `permutation-${t}`).permutation(mnistPixels);
 };
-
-const configError = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
 
 const isFraction = (f: number): boolean => Number.isFinite(f) && f >= 0 && f < 1;
 

@@ -14,7 +14,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { type FlowJob, FlowProducer, Queue, UnrecoverableError, Worker, type Job, type JobState } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { RunConfig } from '../../algebra/config.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, configError } from '../../algebra/errors.js';
 import { dependenciesOf } from '../../algebra/grid.js';
 import { attemptJob, jobProgress, notRunBecause, runDirOf } from './job.js';
 import { isCancelled, redactUrl } from './sweepFile.js';
@@ -44,7 +44,7 @@ export interface JobProgress {
   readonly mode: 'run' | 'resume';
 }
 
-const unreachable = (url: string, why: string): CpgError => ({ tag: 'ConfigError', field: '--redis', message: `cannot reach Redis at ${redactUrl(url)}: ${why}` });
+const unreachable = (url: string, why: string): CpgError => configError('--redis', `cannot reach Redis at ${redactUrl(url)}: ${why}`);
 
 /**
  * A connection to Redis for BullMQ (`maxRetriesPerRequest: null`), after a
@@ -52,7 +52,7 @@ const unreachable = (url: string, why: string): CpgError => ({ tag: 'ConfigError
  * server, a refused password or a bad URL is one ConfigError naming --redis.
  */
 export const connectRedis = async (url: string): Promise<E.Either<CpgError, Redis>> => {
-  if (!/^rediss?:\/\//.test(url)) return E.left({ tag: 'ConfigError', field: '--redis', message: `expected a URL redis://[:password@]host[:port][/db] or rediss://… (TLS), got '${url}'` });
+  if (!/^rediss?:\/\//.test(url)) return E.left(configError('--redis', `expected a URL redis://[:password@]host[:port][/db] or rediss://… (TLS), got '${url}'`));
   const probe = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   // The cause (ECONNREFUSED, WRONGPASS, a TLS failure) arrives as an event; the promise below only says the connection closed.
   let cause: string | null = null;
