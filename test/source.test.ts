@@ -47,6 +47,67 @@ test('one error channel: no must(), no CpgFailure, and throw only in the listed 
   assert.deepEqual(offending, []);
 });
 
+/** The one file that writes an error value out field by field: everyone else calls its constructors. */
+const errorsFile = 'algebra/errors.ts';
+
+/**
+ * The object literals in a source that build an error value by hand: a
+ * `tag` (or `_tag`) naming an error (`…Error`, `Cancelled`) beside other
+ * fields, as `{ tag: 'ConfigError', field, message }`. Matching on a tag
+ * (`e.tag === 'ConfigError'`, `case 'ConfigError':`) and types are not values.
+ */
+const errorLiterals = (rel: string, text: string): ReadonlyArray<string> => {
+  const sf = ts.createSourceFile(rel, text, ts.ScriptTarget.Latest, true);
+  const found: string[] = [];
+  const errorTag = (p: ts.ObjectLiteralElementLike): string | undefined =>
+    ts.isPropertyAssignment(p) &&
+    (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name)) &&
+    /^_?tag$/.test(p.name.text) &&
+    ts.isStringLiteralLike(p.initializer) &&
+    /Error$|^Cancelled$/.test(p.initializer.text)
+      ? p.initializer.text
+      : undefined;
+  const walk = (node: ts.Node): void => {
+    if (ts.isObjectLiteralExpression(node) && node.properties.length > 1) {
+      const tag = node.properties.map(errorTag).find((t) => t !== undefined);
+      if (tag !== undefined) found.push(`${rel}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}: ${tag}`);
+    }
+    ts.forEachChild(node, walk);
+  };
+  walk(sf);
+  return found;
+};
+
+test('the error-literal check finds an error built by hand, and not a match on a tag', () => {
+  const built = [
+    "E.left({ tag: 'ConfigError', field: '--out', message: 'exists' });",
+    "const e = {\n  tag: 'DataError',\n  file,\n  message,\n};",
+    "fail({ file: undefined, tag: 'CheckpointError', message: 'lacks x' });",
+    "TE.left({ _tag: 'Cancelled', message: 'stopped' });",
+    "({ 'tag': \"InternalError\", message: `failed: ${why}` });",
+  ];
+  built.forEach((line, i) => assert.equal(errorLiterals(`built${i}.ts`, line).length, 1, line));
+  const matched = [
+    "if (e.tag === 'ConfigError') return e.field;",
+    "switch (e.tag) { case 'ConfigError': return 2; case 'Cancelled': return 130; }",
+    "type G = Extract<CpgError, { readonly tag: 'GraphError' }>;",
+    "type C = { readonly tag: 'ConfigError'; readonly field: string; readonly message: string };",
+    "const p = { tag: 'trained', trainAcc: 0.9 };",
+    "const l = { _tag: 'Left', left: configError('x', 'y') };",
+    "const e = { ...err, message: `${err.message} (grid point 3)` };",
+  ];
+  matched.forEach((line, i) => assert.deepEqual(errorLiterals(`matched${i}.ts`, line), [], line));
+});
+
+test(`errors are built with the constructors of ${errorsFile}, not written out in place`, () => {
+  const offending: string[] = [];
+  for (const f of files(src)) {
+    const rel = path.relative(src, f).split(path.sep).join('/');
+    if (rel !== errorsFile) offending.push(...errorLiterals(rel, readFileSync(f, 'utf8')));
+  }
+  assert.deepEqual(offending, []);
+});
+
 test('Node built-ins only in src/node and the command line: the rest of src is the browser-safe core', () => {
   const offending: string[] = [];
   for (const f of files(src)) {

@@ -11,8 +11,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import type { CpgError } from './errors.js';
-import { type Graph, type ParamSpec, graphError, paramSpecs, shapeSize } from './graph.js';
+import { type CpgError, graphError, lifecycleError, ownershipError } from './errors.js';
+import { type Graph, type ParamSpec, paramSpecs, shapeSize } from './graph.js';
 import {
   MAX_TASKS,
   type OwnerMap,
@@ -54,9 +54,6 @@ export interface Backbone {
   readonly finished: readonly FinishedTask[];
 }
 
-const lifecycle = (message: string): CpgError => ({ tag: 'LifecycleError', message });
-const ownership = (tensor: string | undefined, message: string): CpgError => ({ tag: 'OwnershipError', tensor, message });
-
 /** The sharable tensors of a graph (classes do not size any of them). */
 export const sharableSpecs = (g: Graph): E.Either<CpgError, readonly ParamSpec[]> =>
   pipe(
@@ -89,13 +86,13 @@ const mustBeCurrent = (task: TaskId, b: Backbone, what: string): E.Either<CpgErr
   const cur = currentTask(b);
   if (task !== cur)
     return E.left(
-      lifecycle(
+      lifecycleError(
         task >= 1 && task < cur
           ? `task ${task} is finished and can no longer ${what}`
           : `only the current task ${cur} can ${what}, not task ${task}`,
       ),
     );
-  if (cur > MAX_TASKS) return E.left(lifecycle(`the backbone holds at most ${MAX_TASKS} tasks`));
+  if (cur > MAX_TASKS) return E.left(lifecycleError(`the backbone holds at most ${MAX_TASKS} tasks`));
   return E.right(task);
 };
 
@@ -120,7 +117,7 @@ export const claimCellsOf =
       mustBeCurrent(task, b, 'claim weights'),
       E.chain(() => {
         const o = b.owners.get(tensor);
-        return o === undefined ? E.left(ownership(tensor, 'no such sharable tensor')) : claimCells(task, cells)(o);
+        return o === undefined ? E.left(ownershipError(tensor, 'no such sharable tensor')) : claimCells(task, cells)(o);
       }),
       E.map((o) => ({ ...b, owners: new Map(b.owners).set(tensor, o) })),
     );
@@ -136,7 +133,7 @@ export const releaseCells =
       mustBeCurrent(task, b, 'release weights'),
       E.chain(() => {
         const o = b.owners.get(tensor);
-        return o === undefined ? E.left(ownership(tensor, 'no such sharable tensor')) : release(task, cells)(o);
+        return o === undefined ? E.left(ownershipError(tensor, 'no such sharable tensor')) : release(task, cells)(o);
       }),
       E.map((o) => ({ ...b, owners: new Map(b.owners).set(tensor, o) })),
     );
@@ -156,7 +153,7 @@ export const growTo =
         const owners = new Map<string, OwnerMap>();
         for (const [name, o] of b.owners) {
           const t = byName.get(name);
-          if (t === undefined) return E.left(ownership(name, `the widening plan has no tensor '${name}'`));
+          if (t === undefined) return E.left(ownershipError(name, `the widening plan has no tensor '${name}'`));
           const w = widenOwners(t)(o);
           if (E.isLeft(w)) return w;
           owners.set(name, w.right);
@@ -177,22 +174,22 @@ export const finishTask =
   (t: { readonly name: string; readonly classes: number; readonly picks: ReadonlyMap<string, PickMask> }) =>
   (b: Backbone): E.Either<CpgError, Backbone> => {
     const id = currentTask(b);
-    if (id > MAX_TASKS) return E.left(lifecycle(`the backbone holds at most ${MAX_TASKS} tasks`));
+    if (id > MAX_TASKS) return E.left(lifecycleError(`the backbone holds at most ${MAX_TASKS} tasks`));
     if (!Number.isInteger(t.classes) || t.classes < 1)
-      return E.left(lifecycle(`task '${t.name}' must have a positive integer number of classes, got ${t.classes}`));
+      return E.left(lifecycleError(`task '${t.name}' must have a positive integer number of classes, got ${t.classes}`));
     if (b.finished.some((f) => f.name === t.name))
-      return E.left(lifecycle(`a task named '${t.name}' is already finished`));
+      return E.left(lifecycleError(`a task named '${t.name}' is already finished`));
     for (const name of t.picks.keys())
-      if (!b.owners.has(name)) return E.left(ownership(name, `task ${id} has a pick mask for a tensor the backbone does not share`));
+      if (!b.owners.has(name)) return E.left(ownershipError(name, `task ${id} has a pick mask for a tensor the backbone does not share`));
     const picks = new Map<string, PickMask>();
     for (const [name, o] of b.owners) {
       const p = t.picks.get(name);
       if (p === undefined) {
-        if (id > 1) return E.left(ownership(name, `task ${id} has no pick mask for this tensor`));
+        if (id > 1) return E.left(ownershipError(name, `task ${id} has no pick mask for this tensor`));
         continue;
       }
       if (p.length !== o.cells.length || p.bits.length !== (o.cells.length + 7) >>> 3)
-        return E.left(ownership(name, `task ${id}'s pick mask has ${p.length} cells, the tensor has ${o.cells.length}`));
+        return E.left(ownershipError(name, `task ${id}'s pick mask has ${p.length} cells, the tensor has ${o.cells.length}`));
       picks.set(name, { length: p.length, bits: p.bits.slice() });
     }
     const record: FinishedTask = { id, name: t.name, classes: t.classes, multiplier: b.multiplier, picks };
@@ -205,7 +202,7 @@ export const finishedTask =
   (b: Backbone): E.Either<CpgError, FinishedTask> => {
     const t = Number.isInteger(task) ? b.finished[task - 1] : undefined;
     return t === undefined
-      ? E.left(lifecycle(`task ${task} is not finished (${b.finished.length} finished so far)`))
+      ? E.left(lifecycleError(`task ${task} is not finished (${b.finished.length} finished so far)`))
       : E.right(t);
   };
 
@@ -230,7 +227,7 @@ export const ownersOf =
         const out = new Map<string, OwnerMap>();
         for (const [name, o] of b.owners) {
           const t = byName.get(name);
-          if (t === undefined) return E.left(ownership(name, `the plan of task ${task} has no tensor '${name}'`));
+          if (t === undefined) return E.left(ownershipError(name, `the plan of task ${task} has no tensor '${name}'`));
           const r = restrictOwners(t)(o);
           if (E.isLeft(r)) return r;
           out.set(name, r.right);
@@ -271,32 +268,32 @@ export const validateBackbone = (b: Backbone): E.Either<CpgError, Backbone> => {
   if (b.base.multiplier !== 1) return E.left(graphError(undefined, `the base graph must be at multiplier 1, got ${b.base.multiplier}`));
   const specsNow = sharableSpecs(graphAt(b, b.multiplier));
   if (E.isLeft(specsNow)) return specsNow;
-  if (b.finished.length >= MAX_TASKS + 1) return E.left(lifecycle(`more than ${MAX_TASKS} tasks`));
+  if (b.finished.length >= MAX_TASKS + 1) return E.left(lifecycleError(`more than ${MAX_TASKS} tasks`));
   const names = new Set(specsNow.right.map((s) => s.name));
-  for (const name of b.owners.keys()) if (!names.has(name)) return E.left(ownership(name, 'owner map for a tensor the graph does not share'));
+  for (const name of b.owners.keys()) if (!names.has(name)) return E.left(ownershipError(name, 'owner map for a tensor the graph does not share'));
   for (const s of specsNow.right) {
     const o = b.owners.get(s.name);
-    if (o === undefined) return E.left(ownership(s.name, 'no owner map'));
-    if (o.tensor !== s.name) return E.left(ownership(s.name, `owner map is labelled '${o.tensor}'`));
+    if (o === undefined) return E.left(ownershipError(s.name, 'no owner map'));
+    if (o.tensor !== s.name) return E.left(ownershipError(s.name, `owner map is labelled '${o.tensor}'`));
     const ok = ownersFromBytes(s.name, shapeSize(s.shape), o.cells, currentTask(b));
     if (E.isLeft(ok)) return ok;
   }
   let prev = 1;
   for (const [i, t] of b.finished.entries()) {
-    if (t.id !== i + 1) return E.left(lifecycle(`finished task at position ${i + 1} has id ${t.id}`));
+    if (t.id !== i + 1) return E.left(lifecycleError(`finished task at position ${i + 1} has id ${t.id}`));
     if (!(t.multiplier >= prev && t.multiplier <= b.multiplier))
-      return E.left(lifecycle(`task ${t.id} was learned at multiplier ${t.multiplier}, outside ${prev}..${b.multiplier}`));
+      return E.left(lifecycleError(`task ${t.id} was learned at multiplier ${t.multiplier}, outside ${prev}..${b.multiplier}`));
     prev = t.multiplier;
     const specs = sharableSpecs(graphAt(b, t.multiplier));
     if (E.isLeft(specs)) return specs;
     for (const s of specs.right) {
       const p = t.picks.get(s.name);
       if (p === undefined) {
-        if (t.id > 1) return E.left(ownership(s.name, `task ${t.id} has no pick mask`));
+        if (t.id > 1) return E.left(ownershipError(s.name, `task ${t.id} has no pick mask`));
         continue;
       }
       if (p.length !== shapeSize(s.shape) || p.bits.length !== (p.length + 7) >>> 3)
-        return E.left(ownership(s.name, `task ${t.id}'s pick mask has ${p.length} cells, its width needs ${shapeSize(s.shape)}`));
+        return E.left(ownershipError(s.name, `task ${t.id}'s pick mask has ${p.length} cells, its width needs ${shapeSize(s.shape)}`));
     }
   }
   return E.right(b);

@@ -35,6 +35,49 @@ export type CpgError =
 
 export type CpgErrorTag = CpgError['tag'];
 
+/** The member of `CpgError` with this tag. */
+export type ErrorOf<T extends CpgErrorTag> = Extract<CpgError, { readonly tag: T }>;
+
+/*
+ * One constructor per member, named for its tag: the only place an error
+ * value is written out. Each returns its member, so a caller that needs the
+ * narrow type keeps it.
+ */
+
+export const graphError = (node: string | undefined, message: string): ErrorOf<'GraphError'> => ({ tag: 'GraphError', node, message });
+
+export const decodeError = (file: string | undefined, field: string, message: string): ErrorOf<'DecodeError'> => ({ tag: 'DecodeError', file, field, message });
+
+export const ownershipError = (tensor: string | undefined, message: string): ErrorOf<'OwnershipError'> => ({ tag: 'OwnershipError', tensor, message });
+
+export const lifecycleError = (message: string): ErrorOf<'LifecycleError'> => ({ tag: 'LifecycleError', message });
+
+export const configError = (field: string, message: string): ErrorOf<'ConfigError'> => ({ tag: 'ConfigError', field, message });
+
+export const dataError = (file: string | undefined, message: string): ErrorOf<'DataError'> => ({ tag: 'DataError', file, message });
+
+export const backendError = (backend: string, message: string): ErrorOf<'BackendError'> => ({ tag: 'BackendError', backend, message });
+
+export const checkpointError = (file: string | undefined, message: string): ErrorOf<'CheckpointError'> => ({ tag: 'CheckpointError', file, message });
+
+export const numericError = (message: string): ErrorOf<'NumericError'> => ({ tag: 'NumericError', message });
+
+export const taskError = (task: string, field: string, message: string): ErrorOf<'TaskError'> => ({ tag: 'TaskError', task, field, message });
+
+export const lockError = (file: string, message: string): ErrorOf<'LockError'> => ({ tag: 'LockError', file, message });
+
+export const cancelled = (message: string): ErrorOf<'Cancelled'> => ({ tag: 'Cancelled', message });
+
+/**
+ * An unexpected failure as a value: what was thrown (or a message), with its
+ * stack kept for a debug flag. `context` says what failed, before the cause.
+ */
+export const internalError = (e: unknown, context?: string): ErrorOf<'InternalError'> => {
+  const cause = e instanceof Error ? e.message : typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : String(e);
+  const message = context === undefined ? cause : `${context}: ${cause}`;
+  return e instanceof Error && e.stack !== undefined ? { tag: 'InternalError', message, stack: e.stack } : { tag: 'InternalError', message };
+};
+
 /** One line for a user: what and where, no stack. */
 export const describeError = (e: CpgError): string => {
   switch (e.tag) {
@@ -98,13 +141,7 @@ export const exitCodeOf = (e: CpgError): number => {
 export const resumeExitCodeOf = (e: CpgError, started: boolean): number => (e.tag === 'CheckpointError' && !started ? 2 : exitCodeOf(e));
 
 /** Packages a command needs and cannot find, in one line that says how to install them. */
-export const missingPackage = (packages: readonly string[], message: string): CpgError => ({ tag: 'MissingPackage', packages, message });
-
-/** An unexpected failure as a value: what was thrown, with its stack kept for a debug flag. */
-export const internalError = (e: unknown): CpgError => {
-  const message = e instanceof Error ? e.message : typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : String(e);
-  return e instanceof Error && e.stack !== undefined ? { tag: 'InternalError', message, stack: e.stack } : { tag: 'InternalError', message };
-};
+export const missingPackage = (packages: readonly string[], message: string): ErrorOf<'MissingPackage'> => ({ tag: 'MissingPackage', packages, message });
 
 /** Whether an unknown value is one of our error values (an error that travelled through a stream). */
 export const isCpgError = (u: unknown): u is CpgError =>

@@ -9,7 +9,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import type { CpgError } from './errors.js';
+import { type ErrorOf, graphError } from './errors.js';
 
 export type Padding = 'same' | 'valid';
 
@@ -112,13 +112,10 @@ export interface Graph {
 }
 
 /** A graph that does not describe a network we can run. */
-export type GraphError = Extract<CpgError, { readonly tag: 'GraphError' }>;
+export type GraphError = ErrorOf<'GraphError'>;
 
-export const graphError = (node: string | undefined, message: string): GraphError => ({
-  tag: 'GraphError',
-  node,
-  message,
-});
+/** Kept here too: `graph.graphError` is part of the public `graph` namespace. */
+export { graphError };
 
 /**
  * The shape of a node's output for one example. `groups` is the number of

@@ -12,7 +12,7 @@ import { pipe } from 'fp-ts/lib/function.js';
 import { benchmarkFacts, isBenchmarkName } from './benchmarks.js';
 import { RunConfigInput, type RunConfig } from './config.js';
 import { decodeWith } from './json.js';
-import type { CpgError } from './errors.js';
+import { type CpgError, decodeError } from './errors.js';
 import { sha256OfText } from './sha256.js';
 
 /** The BullMQ queue a sweep's jobs go to, and workers take them from, when none is named. */
@@ -43,8 +43,6 @@ export interface GridJob {
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u);
 
-const gridError = (file: string | undefined, field: string, message: string): CpgError => ({ tag: 'DecodeError', file, field, message });
-
 /** A decode error of a nested object, with the path it sits at. */
 const under = (prefix: string) => (e: CpgError): CpgError => (e.tag === 'DecodeError' ? { ...e, field: e.field === '' || e.field === '(root)' ? prefix : `${prefix}.${e.field}` } : e);
 
@@ -62,17 +60,17 @@ export const gridSize = (g: Pick<Grid, 'axes'>): number => g.axes.reduce((n, a) 
 export const decodeGrid =
   (file: string | undefined, max = MAX_GRID_JOBS) =>
   (u: unknown): E.Either<CpgError, Grid> => {
-    if (!isRecord(u)) return E.left(gridError(file, '', 'a grid is an object {"config": {…}, "axes": {"field": [values…]}}'));
+    if (!isRecord(u)) return E.left(decodeError(file, '', 'a grid is an object {"config": {…}, "axes": {"field": [values…]}}'));
     const extra = Object.keys(u).find((k) => k !== 'config' && k !== 'axes');
-    if (extra !== undefined) return E.left(gridError(file, extra, `unknown field (a grid has "config" and "axes")`));
+    if (extra !== undefined) return E.left(decodeError(file, extra, `unknown field (a grid has "config" and "axes")`));
     const axesIn = u['axes'] ?? {};
-    if (!isRecord(axesIn)) return E.left(gridError(file, 'axes', 'expected an object {"field": [values…]}'));
+    if (!isRecord(axesIn)) return E.left(decodeError(file, 'axes', 'expected an object {"field": [values…]}'));
     const known = gridFields();
     const axes: { field: string; values: unknown[] }[] = [];
     for (const [field, values] of Object.entries(axesIn)) {
-      if (!known.includes(field)) return E.left(gridError(file, `axes.${field}`, 'unknown field (axes are configuration fields, as in --config)'));
-      if (!Array.isArray(values)) return E.left(gridError(file, `axes.${field}`, 'expected a list of values'));
-      if (values.length === 0) return E.left(gridError(file, `axes.${field}`, 'an empty axis makes no jobs: give it at least one value'));
+      if (!known.includes(field)) return E.left(decodeError(file, `axes.${field}`, 'unknown field (axes are configuration fields, as in --config)'));
+      if (!Array.isArray(values)) return E.left(decodeError(file, `axes.${field}`, 'expected a list of values'));
+      if (values.length === 0) return E.left(decodeError(file, `axes.${field}`, 'an empty axis makes no jobs: give it at least one value'));
       for (let i = 0; i < values.length; i++) {
         const v = decodeWith(RunConfigInput, file)({ [field]: values[i] });
         if (E.isLeft(v)) return E.left(under('axes')(v.left.tag === 'DecodeError' ? { ...v.left, field: v.left.field.replace(field, `${field}[${i}]`) } : v.left));
@@ -80,7 +78,7 @@ export const decodeGrid =
       axes.push({ field, values });
     }
     const size = gridSize({ axes });
-    if (size > max) return E.left(gridError(file, 'axes', `${size.toLocaleString('en-US')} jobs: a grid may make at most ${max.toLocaleString('en-US')}`));
+    if (size > max) return E.left(decodeError(file, 'axes', `${size.toLocaleString('en-US')} jobs: a grid may make at most ${max.toLocaleString('en-US')}`));
     return pipe(
       decodeWith(RunConfigInput, file)(u['config'] ?? {}),
       E.mapLeft(under('config')),
@@ -124,7 +122,7 @@ export const gridJobs =
           e.tag === 'DecodeError'
             ? { ...e, file: e.file ?? file, message: `${e.message}${at}` }
             : e.tag === 'ConfigError'
-              ? { tag: 'DecodeError', file, field: e.field, message: `${e.message}${at}` }
+              ? decodeError(file, e.field, `${e.message}${at}`)
               : e,
         );
       }

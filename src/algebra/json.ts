@@ -8,7 +8,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type * as t from 'io-ts';
-import type { CpgError } from './errors.js';
+import { type CpgError, decodeError } from './errors.js';
 
 // ---------------------------------------------------------------------------
 // Reading errors: field paths and messages
@@ -68,11 +68,11 @@ export const toDecodeError = (file: string | undefined, errors: t.Errors): CpgEr
     }
   }
   const [first, ...rest] = items;
-  if (first === undefined) return { tag: 'DecodeError', file, field: '(root)', message: 'invalid value' };
+  if (first === undefined) return decodeError(file, '(root)', 'invalid value');
   const listed = rest.slice(0, MAX_LISTED).map((i) => `${i.field}: ${i.message}`);
   const more = rest.length > MAX_LISTED ? `; and ${rest.length - MAX_LISTED} more` : '';
   const also = listed.length > 0 ? ` (also ${listed.join('; ')}${more})` : '';
-  return { tag: 'DecodeError', file, field: first.field, message: `${first.message}${also}` };
+  return decodeError(file, first.field, `${first.message}${also}`);
 };
 
 /** Decode an unknown value with a codec; a failure is a DecodeError naming the file and field. */
@@ -257,13 +257,13 @@ export const parseJson =
         const { line, column } = lineColumn(text, at);
         where = ` at line ${line}, column ${column}`;
       }
-      return E.left({ tag: 'DecodeError', file, field: '(root)', message: `not valid JSON${where}: ${msg}` });
+      return E.left(decodeError(file, '(root)', `not valid JSON${where}: ${msg}`));
     }
     const scan = scanJson(text, true);
-    if (scan !== null && 'tooDeep' in scan) return E.left({ tag: 'DecodeError', file, field: '(root)', message: 'nested too deep to check for keys given twice' });
+    if (scan !== null && 'tooDeep' in scan) return E.left(decodeError(file, '(root)', 'nested too deep to check for keys given twice'));
     if (scan === null || !('duplicate' in scan)) return E.right(u);
     const d = scan.duplicate;
     const [first, second] = [lineColumn(text, d.firstAt), lineColumn(text, d.at)];
     const where = first.line === second.line ? `line ${first.line}, columns ${first.column} and ${second.column}` : `lines ${first.line} and ${second.line}`;
-    return E.left({ tag: 'DecodeError', file, field: d.path, message: `the key ${JSON.stringify(d.key)} is given twice in one object (${where}); JSON would silently keep the last` });
+    return E.left(decodeError(file, d.path, `the key ${JSON.stringify(d.key)} is given twice in one object (${where}); JSON would silently keep the last`));
   };

@@ -9,14 +9,11 @@
  * (its codec is `CycleStateCodec` in cycleState.ts).
  */
 import * as E from 'fp-ts/lib/Either.js';
-import type { CpgError } from './errors.js';
+import { type CpgError, configError, lifecycleError } from './errors.js';
 import type { CycleConfig, CycleState, Growth, Measured, Phase, PruneRecord, TaskContext } from './cycleState.js';
 
 // The life cycle's data is written once, as codecs, in cycleState.ts.
 export type { CompactSearch, CycleConfig, CycleState, Growth, Measured, Phase, PruneRecord, RecordRule, TaskBudget, TaskContext } from './cycleState.js';
-
-const lifecycleError = (message: string): CpgError => ({ tag: 'LifecycleError', message });
-const configError = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
 
 /**
  * Python's `round(x, 1)` for x ≥ 0: the double nearest to x rounded to one decimal,

@@ -35,7 +35,7 @@ import {
   tagged,
 } from './shape.js';
 import { BenchmarkName, benchmarkFacts, isBenchmarkName } from './benchmarks.js';
-import type { CpgError } from './errors.js';
+import { type CpgError, checkpointError } from './errors.js';
 import type { InputShape } from './task.js';
 import { BlobRefCodec, SnapshotIndex } from './snapshot.js';
 
@@ -204,7 +204,7 @@ export type RunManifestV1 = t.TypeOf<typeof RunManifestV1>;
 /** A version-1 manifest as version 2: its benchmark gives the input shape and normalisation; its tasks were planned. */
 export const upgradeV1 = (file: string) => (m: RunManifestV1): E.Either<CpgError, RunManifest> => {
   const b = m.config.benchmark;
-  if (!isBenchmarkName(b)) return E.left({ tag: 'CheckpointError', file, message: `a version-1 run must be of a shipped benchmark, not '${b}'` });
+  if (!isBenchmarkName(b)) return E.left(checkpointError(file, `a version-1 run must be of a shipped benchmark, not '${b}'`));
   const facts = benchmarkFacts[b];
   return E.right({
     ...m,

@@ -4,7 +4,7 @@
  * return a copy, so a map handed out once is frozen data.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import type { CpgError } from './errors.js';
+import { type CpgError, numericError, ownershipError } from './errors.js';
 import { type TensorPlan, embed, embedIndex, newSize, oldSize } from './widen.js';
 
 /** A task's number: 1..MAX_TASKS. In an owner map, 0 means free. */
@@ -18,12 +18,6 @@ export interface OwnerMap {
   readonly tensor: string;
   readonly cells: Uint8Array;
 }
-
-const ownershipError = (tensor: string | undefined, message: string): CpgError => ({
-  tag: 'OwnershipError',
-  tensor,
-  message,
-});
 
 /** Whether `task` is a task id a cell can hold (an integer in 1..MAX_TASKS). */
 export const isTaskId = (task: number): task is TaskId => Number.isInteger(task) && task >= 1 && task <= MAX_TASKS;
@@ -286,7 +280,7 @@ export const pruneByMagnitude =
       const c = o.cells[i]!;
       if (c === task) {
         if (!Number.isFinite(weights[i]!))
-          return E.left({ tag: 'NumericError', message: `tensor '${o.tensor}': weight ${weights[i]} at cell ${i} (owned by task ${task})` });
+          return E.left(numericError(`tensor '${o.tensor}': weight ${weights[i]} at cell ${i} (owned by task ${task})`));
         owned++;
       } else if (c === 0) free++;
     }

@@ -5,7 +5,7 @@
  * byte are always 0, so equal masks are byte-equal.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import type { CpgError } from './errors.js';
+import { type CpgError, decodeError, ownershipError } from './errors.js';
 import type { OwnerMap, TaskId } from './ownerMap.js';
 import { type TensorPlan, embedIndex, newSize } from './widen.js';
 
@@ -71,32 +71,26 @@ export const pickEquals = (a: PickMask, b: PickMask): boolean => {
   return true;
 };
 
-const decodeError = (tensor: string | undefined, message: string): CpgError => ({
-  tag: 'DecodeError',
-  file: undefined,
-  field: tensor === undefined ? 'pick mask' : `pick mask of '${tensor}'`,
-  message,
-});
+/** A decode error at the pick mask (of `tensor`, when named). */
+const maskDecodeError = (tensor: string | undefined, message: string): CpgError =>
+  decodeError(undefined, tensor === undefined ? 'pick mask' : `pick mask of '${tensor}'`, message);
 
 /**
  * Validates packed bits read from disk: exactly ⌈length/8⌉ bytes and no bit
  * set past `length`. Returns a copy. `tensor` only names it in the error.
  */
 export const pickFromBytes = (length: number, bytes: Uint8Array, tensor?: string): E.Either<CpgError, PickMask> => {
-  if (!Number.isInteger(length) || length < 0) return E.left(decodeError(tensor, `length must be a non-negative integer, got ${length}`));
+  if (!Number.isInteger(length) || length < 0) return E.left(maskDecodeError(tensor, `length must be a non-negative integer, got ${length}`));
   const want = byteLength(length);
-  if (bytes.length !== want) return E.left(decodeError(tensor, `${length} bits need ${want} bytes, got ${bytes.length}`));
+  if (bytes.length !== want) return E.left(maskDecodeError(tensor, `${length} bits need ${want} bytes, got ${bytes.length}`));
   const used = length & 7;
   if (used !== 0 && (bytes[want - 1]! >>> used) !== 0)
-    return E.left(decodeError(tensor, `padding bits after bit ${length - 1} are set (last byte 0x${bytes[want - 1]!.toString(16)})`));
+    return E.left(maskDecodeError(tensor, `padding bits after bit ${length - 1} are set (last byte 0x${bytes[want - 1]!.toString(16)})`));
   return E.right({ length, bits: bytes.slice() });
 };
 
-const sizeError = (plan: TensorPlan, got: number, expected: number, what: string): CpgError => ({
-  tag: 'OwnershipError',
-  tensor: plan.name,
-  message: `pick mask has ${got} cells, the plan's ${what} shape has ${expected}`,
-});
+const sizeError = (plan: TensorPlan, got: number, expected: number, what: string): CpgError =>
+  ownershipError(plan.name, `pick mask has ${got} cells, the plan's ${what} shape has ${expected}`);
 
 /**
  * The pick mask of the wider tensor: every old bit at its new position
@@ -133,11 +127,8 @@ export const restrictPick =
     return E.right(out);
   };
 
-const lengthError = (owners: OwnerMap, pick: PickMask): CpgError => ({
-  tag: 'OwnershipError',
-  tensor: owners.tensor,
-  message: `pick mask has ${pick.length} cells, the owner map ${owners.cells.length}`,
-});
+const lengthError = (owners: OwnerMap, pick: PickMask): CpgError =>
+  ownershipError(owners.tensor, `pick mask has ${pick.length} cells, the owner map ${owners.cells.length}`);
 
 /**
  * The effective-weight selector of CPG-SPEC §2, 0/1 per cell:

@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Milestone } from './config.js';
-import type { CpgError } from './errors.js';
+import { type CpgError, configError } from './errors.js';
 
 /** The cubic schedule's parameters: sparsity goes from `initial` at `beginStep` to `final` at `endStep`. */
 export interface CubicOptions {
@@ -64,8 +64,6 @@ export const pruneSteps = (o: PruneStepOptions): readonly number[] => {
   out.push(endStep);
   return out;
 };
-
-const configError = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
 
 /** Refuses schedule parameters that make no sense (sparsities outside [0, 1], steps not ordered integers). */
 export const validateCubic = (o: CubicOptions): E.Either<CpgError, CubicOptions> => {

@@ -9,7 +9,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type * as t from 'io-ts';
-import type { CpgError } from './errors.js';
+import { type CpgError, taskError } from './errors.js';
 import { FiniteNumber, PositiveNumber, checked, list, range, struct } from './shape.js';
 
 /** [height, width, channels] of one input. */
@@ -69,9 +69,6 @@ export const pixelsOf = (shape: InputShape): number => shape[0] * shape[1] * sha
 
 /** The split reports measure accuracy on: test when the task has one, else validation. */
 export const reportSplit = (t: Pick<Task, 'test' | 'val'>): Split => t.test ?? t.val;
-
-const taskError = (task: string, field: string, message: string): CpgError => ({ tag: 'TaskError', task, field, message });
-
 
 const codePoint = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 

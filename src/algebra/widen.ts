@@ -9,8 +9,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import type { CpgError } from './errors.js';
-import { type Graph, type GraphError, type Node, type ParamSpec, graphError, paramSpecs, scaledWidth, shapeSize } from './graph.js';
+import { type CpgError, graphError, ownershipError } from './errors.js';
+import { type Graph, type GraphError, type Node, type ParamSpec, paramSpecs, scaledWidth, shapeSize } from './graph.js';
 
 /** How one axis grows. */
 export interface AxisMap {
@@ -152,4 +152,4 @@ export const restrict = <T extends Cells>(p: TensorPlan, wide: T, make: (n: numb
   return E.right(out);
 };
 
-const sizeError = (p: TensorPlan, message: string): CpgError => ({ tag: 'OwnershipError', tensor: p.name, message });
+const sizeError = (p: TensorPlan, message: string): CpgError => ownershipError(p.name, message);

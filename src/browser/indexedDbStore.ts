@@ -15,7 +15,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, checkpointError, lockError } from '../algebra/errors.js';
 import { type BlobRef, type Store, type StoreLock, MANIFEST_ENTRY, blobEntry, checkBlob, sameBytes, sha256Hex } from '../effects/store.js';
 import { type IdbDatabase, type IdbFactory, type IdbTransaction, openDatabase, transact } from './indexedDb.js';
 
@@ -107,7 +107,7 @@ const randomToken = (): string => Array.from(globalThis.crypto.getRandomValues(n
 /** The store in IndexedDB database `name` (created on first use). */
 export const indexedDbStore = (name: string, o: IndexedDbStoreOptions = {}): IndexedDbStore => {
   const entryName = (entry: string) => `indexeddb:${name}/${entry}`;
-  const failAt = (entry: string) => (message: string): CpgError => ({ tag: 'CheckpointError', file: entryName(entry), message });
+  const failAt = (entry: string) => (message: string): CpgError => checkpointError(entryName(entry), message);
   const factory = o.indexedDB ?? (globalThis as { indexedDB?: IdbFactory }).indexedDB;
   const locks = o.locks === undefined ? (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks : (o.locks ?? undefined);
 
@@ -187,12 +187,12 @@ export const indexedDbStore = (name: string, o: IndexedDbStoreOptions = {}): Ind
       return () => entryName(entry);
     });
 
-  const lockError = (message: string): CpgError => ({ tag: 'LockError', file: entryName(LOCK_KEY), message });
+  const lockFailure = (message: string): CpgError => lockError(entryName(LOCK_KEY), message);
 
   const webLock =
     (manager: LockManagerLike): TE.TaskEither<CpgError, StoreLock> =>
     () =>
-      new Promise((resolve) => requestWebLock(manager, `cpg:indexeddb:${name}`, lockError, resolve));
+      new Promise((resolve) => requestWebLock(manager, `cpg:indexeddb:${name}`, lockFailure, resolve));
 
   // A record: taken only when absent, in one transaction; released only by its own token.
   const recordLock: TE.TaskEither<CpgError, StoreLock> = pipe(
@@ -203,7 +203,7 @@ export const indexedDbStore = (name: string, o: IndexedDbStoreOptions = {}): Ind
         TE.chain((holder) =>
           holder === undefined
             ? TE.right<CpgError, StoreLock>({ release: inTransaction([ENTRIES], 'readwrite', LOCK_KEY, dropLockRecord(mine.token)) })
-            : TE.left(lockedBy(lockError, `another learner since ${String(holder.since)} (if none is, clear it with breakLock)`)),
+            : TE.left(lockedBy(lockFailure, `another learner since ${String(holder.since)} (if none is, clear it with breakLock)`)),
         ),
       ),
     ),

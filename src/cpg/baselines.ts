@@ -13,7 +13,7 @@ import { defer } from 'rxjs';
 import { claimAll } from '../algebra/backbone.js';
 import { stepLr } from '../algebra/schedule.js';
 import type { IndividualResult } from '../algebra/manifest.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, checkpointError } from '../algebra/errors.js';
 import { type PickMask, emptyPick } from '../algebra/pickMask.js';
 import { classCount, reportSplit, type Task } from '../algebra/task.js';
 import { type NetState, initNet, startTaskPrivates } from '../effects/network.js';
@@ -113,7 +113,7 @@ const fineTuneIn = (ctx: RunCtx, s: RunState, data: Task, k: number, session: Se
 export const fineTuneTask = (ctx: RunCtx, s: RunState, data: Task, k: number): Flow<RunState> =>
   defer(() => {
     const committed = s.manifest.state;
-    if (committed === null) return fail<RunState>({ tag: 'CheckpointError', file: undefined, message: 'the checkpoint lacks the network to fine-tune' });
+    if (committed === null) return fail<RunState>(checkpointError(undefined, 'the checkpoint lacks the network to fine-tune'));
     return pipe(
       load(ctx, committed),
       chain(({ state }) => fromEither(startTaskPrivates(state, classCount(data), ctx.config.seed))),

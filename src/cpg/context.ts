@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { defer } from 'rxjs';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, checkpointError, configError } from '../algebra/errors.js';
 import type { RunConfig } from '../algebra/config.js';
 import { type Graph, paramSpecs } from '../algebra/graph.js';
 import { buildArchitecture } from '../algebra/architectures.js';
@@ -109,7 +109,7 @@ export interface RunOptions {
 export const runCtxOf = (env: Env, config: RunConfig, m: Pick<RunManifest, 'inputShape' | 'elapsedSeconds'>, what: string, dataOf: (k: number) => Task | undefined, o: RunOptions, resumed: boolean) =>
   pipe(
     architectureFor(config.net, modelShape(m), what),
-    E.mapLeft((why): CpgError => (resumed ? { tag: 'CheckpointError', file: manifestName(env.store), message: `the run's config.net ${why}` } : { tag: 'ConfigError', field: 'net', message: why })),
+    E.mapLeft((why): CpgError => (resumed ? checkpointError(manifestName(env.store), `the run's config.net ${why}`) : configError('net', why))),
     E.bindTo('base'),
     E.bind('method', () => checkedMethod(o.methods)(config)),
     E.map(

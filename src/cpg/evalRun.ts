@@ -8,7 +8,7 @@ import { type MethodRegistry, methodOf } from './methods/registry.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { defer } from 'rxjs';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, configError } from '../algebra/errors.js';
 import type { RunManifest } from '../algebra/manifest.js';
 import type { Task } from '../algebra/task.js';
 import { type BackendInfo, deviceOf } from '../effects/backend.js';
@@ -63,12 +63,12 @@ export const tasksToEvaluate = (m: RunManifest, dir: string, task: string | unde
   const method = methodOf(methods)(m.config.method);
   if (E.isLeft(method)) return method;
   if (m.state === null || method.right.model === 'per-task')
-    return E.left({ tag: 'ConfigError', field: 'dir', message: `${dir} is an individual-networks run: it keeps no shared network to evaluate` });
-  if (m.finished.length === 0) return E.left({ tag: 'ConfigError', field: 'dir', message: `${dir} has no finished task yet` });
+    return E.left(configError('dir', `${dir} is an individual-networks run: it keeps no shared network to evaluate`));
+  if (m.finished.length === 0) return E.left(configError('dir', `${dir} has no finished task yet`));
   if (task === undefined) return E.right(m.finished.map((_, i) => i + 1));
   const k = m.finished.findIndex((f) => f.name === task) + 1;
   return k === 0
-    ? E.left({ tag: 'ConfigError', field: '--task', message: `no finished task named '${task}' (finished: ${m.finished.map((f) => f.name).join(', ')})` })
+    ? E.left(configError('--task', `no finished task named '${task}' (finished: ${m.finished.map((f) => f.name).join(', ')})`))
     : E.right([k]);
 };
 

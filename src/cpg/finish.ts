@@ -14,7 +14,7 @@ import { deviceOf } from '../effects/backend.js';
 import { defer } from 'rxjs';
 import { type Backbone, finishTask as finishBackbone, ownersOf } from '../algebra/backbone.js';
 import { budgetOutcomeOf } from '../algebra/budget.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, dataError } from '../algebra/errors.js';
 import { totalCapacity, countOwned, type OwnerMap } from '../algebra/ownerMap.js';
 import { pickedCount, type PickMask } from '../algebra/pickMask.js';
 import { type CurrentTask, type TaskResult, modelShape } from '../algebra/manifest.js';
@@ -39,7 +39,7 @@ export const probeOf = (ctx: RunCtx, s: RunState, k: number): Flow<{ readonly x:
   const entry = s.manifest.tasks[k - 1];
   const ref = entry?.probeInputs;
   if (ref === undefined)
-    return fail({ tag: 'DataError', file: undefined, message: `task ${k} ('${entry?.name ?? '?'}'): neither its data nor its probe inputs are available to check it` });
+    return fail(dataError(undefined, `task ${k} ('${entry?.name ?? '?'}'): neither its data nor its probe inputs are available to check it`));
   const pixels = pixelsOf(modelShape(s.manifest));
   return pipe(
     fromTE(ctx.env.store.getBlob(ref)),

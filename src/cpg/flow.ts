@@ -225,7 +225,7 @@ export const toTE =
           }
         },
         error: (e: unknown) => resolve(E.left(isCpgError(e) ? e : internalError(e))),
-        complete: () => resolve(seen ? E.right(last as A) : E.left({ tag: 'InternalError', message: 'a run piece completed without its value' })),
+        complete: () => resolve(seen ? E.right(last as A) : E.left(internalError('a run piece completed without its value'))),
       });
     });
 

@@ -14,7 +14,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { defer } from 'rxjs';
 import { currentTask } from '../algebra/backbone.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, lifecycleError } from '../algebra/errors.js';
 import { type CycleState, type TaskContext, startCycle } from '../algebra/lifecycle.js';
 import type { CurrentTask } from '../algebra/manifest.js';
 import type { Task } from '../algebra/task.js';
@@ -103,7 +103,7 @@ export const learnTask =
       chain((committed) => load(ctx, committed)),
       chain(({ state: net0 }) =>
         currentTask(net0.backbone) !== k
-          ? fail<RunState>({ tag: 'LifecycleError', message: `the checkpoint's network has ${net0.backbone.finished.length} finished task(s); cannot learn task ${k} next` })
+          ? fail<RunState>(lifecycleError(`the checkpoint's network has ${net0.backbone.finished.length} finished task(s); cannot learn task ${k} next`))
           : cycleFrom(ctx, rules, data, k, goal, capacity, s0, net0),
       ),
     );

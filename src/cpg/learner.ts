@@ -20,7 +20,7 @@ import { type Observable, connect, concatMap, defer, EMPTY, from, last, map, mer
 import type { RunEvent } from './events.js';
 import type { RunConfig } from '../algebra/config.js';
 import type { RunReport } from '../algebra/report.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, configError, taskError } from '../algebra/errors.js';
 import { type GoalChoice, type RunManifest, type TaskEntry, type TaskSource, modelShape } from '../algebra/manifest.js';
 import { checkTaskData, checkTaskFor, type Task } from '../algebra/task.js';
 import type { Env } from '../effects/env.js';
@@ -56,8 +56,6 @@ export interface LearnerOptions extends RunOptions {
   /** Where goals come from when a request does not say; default: an individually trained network per task. */
   readonly goal?: GoalChoice;
 }
-
-const configError = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
 
 const learnable = (r: MethodRegistry = builtInMethods) => (name: RunConfig['method']): E.Either<CpgError, RunConfig['method']> =>
   pipe(
@@ -282,7 +280,7 @@ const oneTask = (env: Env, before: Learned, r: LearnRequest, o: LearnerOptions):
       // The caller gave this task: data that differs from what the model holds under its name is the caller's to fix.
       const same = (e: CpgError): CpgError =>
         e.tag === 'CheckpointError'
-          ? { tag: 'TaskError', task: t.name, field: 'name', message: `the model holds a task named '${t.name}' learned from other data (${e.message.replace(/^task \d+ \('[^']*'\) /, '')})` }
+          ? taskError(t.name, 'name', `the model holds a task named '${t.name}' learned from other data (${e.message.replace(/^task \d+ \('[^']*'\) /, '')})`)
           : e;
       if (k <= m.finished.length)
         return pipe(
@@ -292,7 +290,7 @@ const oneTask = (env: Env, before: Learned, r: LearnRequest, o: LearnerOptions):
           mapValue((): Learned => ({ ...before, ctx: ctx.right })),
         );
       if (k !== m.finished.length + 1)
-        return fail<Learned>({ tag: 'TaskError', task: t.name, field: 'name', message: `task ${k} cannot be learned before task ${m.finished.length + 1} ('${m.tasks[m.finished.length]?.name}')` });
+        return fail<Learned>(taskError(t.name, 'name', `task ${k} cannot be learned before task ${m.finished.length + 1} ('${m.tasks[m.finished.length]?.name}')`));
       return pipe(
         matchTask(ctx.right, entry, k, t),
         mapError(same),
@@ -301,12 +299,13 @@ const oneTask = (env: Env, before: Learned, r: LearnRequest, o: LearnerOptions):
     }
     const pending = m !== null && m.tasks.length > m.finished.length ? m.tasks[m.finished.length] : undefined;
     if (pending !== undefined)
-      return fail<Learned>({
-        tag: 'TaskError',
-        task: t.name,
-        field: 'name',
-        message: `the model is still learning task '${pending.name}' (stopped before it finished): give '${pending.name}' again first, and the learner finishes it${directoryStore(env.store) ? ` (or \`cpg resume ${env.store.location}\`)` : ''}`,
-      });
+      return fail<Learned>(
+        taskError(
+          t.name,
+          'name',
+          `the model is still learning task '${pending.name}' (stopped before it finished): give '${pending.name}' again first, and the learner finishes it${directoryStore(env.store) ? ` (or \`cpg resume ${env.store.location}\`)` : ''}`,
+        ),
+      );
     const checked = checkTaskFor(m === null ? undefined : { inputShape: modelShape(m), normalisation: m.normalisation, names: m.tasks.map((e) => e.name) })(t);
     if (E.isLeft(checked)) return fail<Learned>(checked.left);
     const ctx = ctxOf(m ?? { inputShape: t.inputShape, elapsedSeconds: 0 });

@@ -12,7 +12,7 @@ import * as TE from 'fp-ts/lib/TaskEither.js';
 import { defer } from 'rxjs';
 import type { RunConfig } from '../algebra/config.js';
 import type { RunReport } from '../algebra/report.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, checkpointError } from '../algebra/errors.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type GoalChoice, type RunManifest, type TaskEntry, type TaskSource } from '../algebra/manifest.js';
 import { classCount, type InputShape, type Normalisation, type Task, taskDataParts } from '../algebra/task.js';
 import { type Store, sha256Hex, float32Bytes } from '../effects/store.js';
@@ -58,11 +58,8 @@ export const taskEntryFor = (
   );
 
 // The run's record and the data disagree: either may have changed, and the run's manifest is what says what the task was.
-const dataChanged = (store: Store, entry: TaskEntry, k: number, why: string): CpgError => ({
-  tag: 'CheckpointError',
-  file: manifestName(store),
-  message: `task ${k} ('${entry.name}') ${why}: the data or the run's configuration changed since it was learned`,
-});
+const dataChanged = (store: Store, entry: TaskEntry, k: number, why: string): CpgError =>
+  checkpointError(manifestName(store), `task ${k} ('${entry.name}') ${why}: the data or the run's configuration changed since it was learned`);
 
 /** Checks, writing nothing, that `t` is the data task k was (or is being) learned from: name, classes, and the hash where recorded. */
 export const sameTask = (store: Store, entry: TaskEntry, k: number, t: Task): Flow<void> => {

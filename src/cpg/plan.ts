@@ -4,6 +4,7 @@
  * run's first event, the recheck of a resumed run, and the report at its end.
  */
 import { pipe } from 'fp-ts/lib/function.js';
+import { dataError } from '../algebra/errors.js';
 import type { RunReport } from '../algebra/report.js';
 import type { Task } from '../algebra/task.js';
 import { deviceOf } from '../effects/backend.js';
@@ -17,7 +18,7 @@ export const dataAtOf =
   (ctx: RunCtx, names: readonly string[]) =>
   (k: number): Flow<Task> => {
     const d = ctx.dataOf(k);
-    return d === undefined ? fail({ tag: 'DataError', file: undefined, message: `the data of task ${k} ('${names[k - 1] ?? '?'}') is not available` }) : pure(d);
+    return d === undefined ? fail(dataError(undefined, `the data of task ${k} ('${names[k - 1] ?? '?'}') is not available`)) : pure(d);
   };
 
 /** The event a run starts with: what it learns, where, and with what. */

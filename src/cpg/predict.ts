@@ -10,7 +10,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { BackendChoice } from '../algebra/backends.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, configError, dataError, internalError } from '../algebra/errors.js';
 import { type RunManifest, modelShape } from '../algebra/manifest.js';
 import { type InputShape, type Normalisation, pixelsOf } from '../algebra/task.js';
 import { recordedThreads } from '../algebra/threads.js';
@@ -106,8 +106,6 @@ export interface OpenOptions {
   readonly methods?: MethodRegistry;
 }
 
-const configError = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
-
 /** Which finished task a name stands for, or why none does. */
 export const findTask = (tasks: readonly ModelTask[], m: RunManifest, name: string): E.Either<CpgError, ModelTask> => {
   const hit = tasks.find((t) => t.name === name);
@@ -183,7 +181,7 @@ const modelOf = (m: RunManifest, everyWeight: boolean, hash: string, state: NetS
   const built = new Map<number, TaskModel>();
   let disposed = false;
   const networkOf = (t: ModelTask): E.Either<CpgError, TaskModel> => {
-    if (disposed) return E.left({ tag: 'InternalError', message: 'the model was disposed' });
+    if (disposed) return E.left(internalError('the model was disposed'));
     const have = built.get(t.task);
     if (have !== undefined) return E.right(have);
     return pipe(
@@ -270,7 +268,7 @@ export const openModel = (store: Store, o: OpenOptions = {}): TE.TaskEither<CpgE
   return pipe(
     readManifest(store),
     TE.chain((m) =>
-      m === null ? TE.left<CpgError, RunManifest>({ tag: 'DataError', file: label, message: 'no model here: it holds no run.json (learn one with `cpg run` or `cpg learn`)' }) : TE.right(m),
+      m === null ? TE.left<CpgError, RunManifest>(dataError(label, 'no model here: it holds no run.json (learn one with `cpg run` or `cpg learn`)')) : TE.right(m),
     ),
     TE.bindTo('m'),
     TE.bind('method', ({ m }) => TE.fromEither(methodOf(o.methods)(m.config.method))),
@@ -283,7 +281,7 @@ export const openModel = (store: Store, o: OpenOptions = {}): TE.TaskEither<CpgE
     ),
     // The hash of the manifest's bytes, for task.json (what `sha256sum run.json` prints).
     TE.bind('hash', () => pipe(store.readManifest, TE.chain((b) => sha256Hex([b ?? new Uint8Array()])))),
-    TE.bind('base', ({ m }) => TE.fromEither(E.mapLeft((message: string) => configError('net', message))(architectureFor(m.config.net, modelShape(m), label)))),
+    TE.bind('base', ({ m }) => TE.fromEither(E.mapLeft((message: string): CpgError => configError('net', message))(architectureFor(m.config.net, modelShape(m), label)))),
     TE.bind('lease', ({ m }) =>
       acquireBackend({
         prefer: o.backend ?? m.config.backend,

@@ -13,6 +13,7 @@ import { pipe } from 'fp-ts/lib/function.js';
 import { deviceOf } from '../effects/backend.js';
 import type { GoalFile, RunConfig } from '../algebra/config.js';
 import type { RunReport } from '../algebra/report.js';
+import { configError } from '../algebra/errors.js';
 import type { RunManifest, TaskEntry, TaskSource } from '../algebra/manifest.js';
 import type { SnapshotIndex } from '../algebra/snapshot.js';
 import type { Task } from '../algebra/task.js';
@@ -37,7 +38,7 @@ export interface RunTasks {
 /** A new benchmark run in an empty store: the first manifest (with every task's facts and the initial network), then to the end. */
 export const newRun = (env: Env, config: RunConfig, given: RunTasks, o: RunOptions = {}): Flow<RunReport> => {
   const first = given.tasks[0];
-  if (first === undefined) return fail({ tag: 'ConfigError', field: 'tasks', message: 'a run needs at least one task' });
+  if (first === undefined) return fail(configError('tasks', 'a run needs at least one task'));
   const dataOf = (k: number) => given.tasks[k - 1];
   return pipe(
     fromEither(runCtxOf(env, config, { inputShape: first.inputShape, elapsedSeconds: 0 }, config.benchmark, dataOf, o, false)),

@@ -3,22 +3,19 @@
  * each point resolved as `cpg run` resolves its flags (the benchmark's
  * preset, then the reference defaults), with its id.
  */
-import { builtInMethod, checkedMethod } from './methods/registry.js';
+import { builtInMethod, decodedMethod } from './methods/registry.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { type RunConfig, type RunConfigInput, decodeConfig } from '../algebra/config.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, decodeError } from '../algebra/errors.js';
 import { type GridJob, MAX_GRID_JOBS, decodeGrid, gridJobs, withGoalJobs } from '../algebra/grid.js';
 import { withPreset } from './presets.js';
-
-/** A refusal of a job's method, as a decode error of the field it names. */
-const asDecodeError = (e: CpgError): CpgError => ({ tag: 'DecodeError', file: undefined, field: e.tag === 'ConfigError' ? e.field : 'method', message: e.message });
 
 /** A grid point's configuration, as `cpg run` resolves it; its method a built-in one whose model fits it (onlyTask: a network per task). */
 const jobConfig = (input: RunConfigInput): E.Either<CpgError, RunConfig> =>
   pipe(
     decodeConfig(undefined)(withPreset(input)),
-    E.chainFirst((c) => E.mapLeft(asDecodeError)(checkedMethod()(c))),
+    E.chainFirst((c) => decodedMethod(c)),
   );
 
 /**
@@ -37,12 +34,13 @@ export const sweepJobs =
       E.map(withGoalJobs(builtInMethod)),
       E.chain((jobs) =>
         jobs.length > max
-          ? E.left<CpgError, readonly GridJob[]>({
-              tag: 'DecodeError',
-              file,
-              field: 'axes',
-              message: `${jobs.length.toLocaleString('en-US')} jobs with the goal networks (one job per task of each individual run): a sweep may have at most ${max.toLocaleString('en-US')}`,
-            })
+          ? E.left<CpgError, readonly GridJob[]>(
+              decodeError(
+                file,
+                'axes',
+                `${jobs.length.toLocaleString('en-US')} jobs with the goal networks (one job per task of each individual run): a sweep may have at most ${max.toLocaleString('en-US')}`,
+              ),
+            )
           : E.right(jobs),
       ),
     );

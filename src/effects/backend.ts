@@ -22,7 +22,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import { type BackendChoice, type BackendName, backendNames } from '../algebra/backends.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, backendError, configError } from '../algebra/errors.js';
 import { MAX_WASM_THREADS } from '../algebra/threads.js';
 import { installWasmKernels, wasmKernelsInstalled } from './kernels/index.js';
 import { type BackendPlatform, defaultThreads, webPlatform } from './platform.js';
@@ -67,8 +67,6 @@ export interface BackendRequest {
   readonly platform?: BackendPlatform;
 }
 
-const backendError = (backend: string, message: string): CpgError => ({ tag: 'BackendError', backend, message });
-
 /** The reason in anything thrown or rejected, as text. */
 export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : String(e));
 
@@ -85,7 +83,7 @@ export const resolvePreference = (
   const named = backendNames.find((n) => n === env);
   return named !== undefined
     ? E.right({ name: named, forced: true })
-    : E.left({ tag: 'ConfigError', field: 'CPG_BACKEND', message: `'${env}' is not one of auto, ${backendNames.join(', ')}` });
+    : E.left(configError('CPG_BACKEND', `'${env}' is not one of auto, ${backendNames.join(', ')}`));
 };
 
 // ---- tensorflow (native bindings, where the platform has them) -------------
@@ -318,9 +316,9 @@ const checkedPreference = (o: BackendRequest, platform: BackendPlatform): E.Eith
       : E.left<CpgError, never>(backendError(o.prefer, 'cpg stores tensors little-endian and this machine is big-endian: not supported')),
     E.chain((p) =>
       o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 1)
-        ? E.left<CpgError, typeof p>({ tag: 'ConfigError', field: 'threads', message: `${o.threads} is not a positive integer` })
+        ? E.left<CpgError, typeof p>(configError('threads', `${o.threads} is not a positive integer`))
         : o.threads !== undefined && o.threads > MAX_WASM_THREADS
-          ? E.left<CpgError, typeof p>({ tag: 'ConfigError', field: 'threads', message: `expected 1..${MAX_WASM_THREADS} (the most the wasm backend runs on), got ${o.threads}` })
+          ? E.left<CpgError, typeof p>(configError('threads', `expected 1..${MAX_WASM_THREADS} (the most the wasm backend runs on), got ${o.threads}`))
           : E.right(p),
     ),
   );

@@ -6,7 +6,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, checkpointError } from '../algebra/errors.js';
 import { decodeWith, parseJson } from '../algebra/json.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, RunManifest, RunManifestV1, upgradeV1 } from '../algebra/manifest.js';
 import { snapshotBlobRefs } from '../algebra/snapshot.js';
@@ -18,10 +18,10 @@ export const manifestName = (store: Store): string => store.nameOf(MANIFEST_ENTR
 const decode = (file: string) => (u: unknown): E.Either<CpgError, RunManifest> => {
   const o = u as { format?: unknown; version?: unknown } | null;
   if (typeof o !== 'object' || o === null || o.format !== MANIFEST_FORMAT)
-    return E.left({ tag: 'CheckpointError', file, message: `not a cpg run manifest (its "format" is ${JSON.stringify(o?.format)}, expected "${MANIFEST_FORMAT}")` });
+    return E.left(checkpointError(file, `not a cpg run manifest (its "format" is ${JSON.stringify(o?.format)}, expected "${MANIFEST_FORMAT}")`));
   if (o.version === 1) return pipe(decodeWith(RunManifestV1, file)(u), E.chain(upgradeV1(file)));
   if (o.version !== MANIFEST_VERSION)
-    return E.left({ tag: 'CheckpointError', file, message: `manifest version ${JSON.stringify(o.version)} is not supported (this cpg reads versions 1 and ${MANIFEST_VERSION})` });
+    return E.left(checkpointError(file, `manifest version ${JSON.stringify(o.version)} is not supported (this cpg reads versions 1 and ${MANIFEST_VERSION})`));
   return decodeWith(RunManifest, file)(u);
 };
 
@@ -50,7 +50,7 @@ export const readManifest = (store: Store): TE.TaskEither<CpgError, RunManifest 
 const consistent =
   (file: string) =>
   (m: RunManifest): E.Either<CpgError, RunManifest> => {
-    const bad = (message: string): E.Either<CpgError, RunManifest> => E.left({ tag: 'CheckpointError', file, message: `inconsistent manifest: ${message}` });
+    const bad = (message: string): E.Either<CpgError, RunManifest> => E.left(checkpointError(file, `inconsistent manifest: ${message}`));
     if (m.finished.length > m.tasks.length) return bad(`${m.finished.length} finished tasks, but the run has ${m.tasks.length}`);
     if (m.individual.length > m.tasks.length) return bad(`${m.individual.length} individual results, but the run has ${m.tasks.length} tasks`);
     const names = new Set<string>();

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
-import { type CpgError, internalError } from '../algebra/errors.js';
+import { type CpgError, backendError, internalError, lifecycleError } from '../algebra/errors.js';
 import { type Graph, paramSpecs } from '../algebra/graph.js';
 import { type TaskId, graphAt, selectorOf } from '../algebra/backbone.js';
 import { type ParamLookup, forward } from './forward.js';
@@ -94,7 +94,7 @@ export const logitsWith =
  */
 export const logitsSync = (graph: Graph, param: ParamLookup, x: Float32Array, count: number, batchSize: number): E.Either<CpgError, Float32Array> => {
   if (tf.getBackend() === 'webgpu')
-    return E.left({ tag: 'BackendError', backend: 'webgpu', message: 'webgpu has no synchronous read: use logitsAsync or predictAsync, or open the model on wasm or cpu (CPG_BACKEND=wasm)' });
+    return E.left(backendError('webgpu', 'webgpu has no synchronous read: use logitsAsync or predictAsync, or open the model on wasm or cpu (CPG_BACKEND=wasm)'));
   const features = count === 0 ? 0 : x.length / count;
   const parts: Float32Array[] = [];
   for (let start = 0; start < count; start += batchSize) {
@@ -131,7 +131,7 @@ export const taskModel = (s: NetState, task: TaskId, ignoreOwners = false): E.Ei
   const record = s.backbone.finished[task - 1];
   const priv = s.privates.get(task);
   if (record === undefined || priv === undefined)
-    return E.left({ tag: 'LifecycleError', message: `task ${task} is not finished: there is no network to evaluate for it` });
+    return E.left(lifecycleError(`task ${task} is not finished: there is no network to evaluate for it`));
   const sliced = sharableAtTask(s, task);
   if (E.isLeft(sliced)) return sliced;
   const selector = ignoreOwners ? E.right(undefined) : selectorOf(task)(s.backbone);

@@ -9,7 +9,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, ownershipError } from '../algebra/errors.js';
 import { type Graph, type Init, type ParamSpec, paramSpecs, shapeSize } from '../algebra/graph.js';
 import { type TensorPlan, embed, restrict, widen } from '../algebra/widen.js';
 import { type Backbone, type TaskId, claimAll, claimCellsOf, createBackbone, currentTask, graphAt, growTo, sharableSpecs, taskPlan } from '../algebra/backbone.js';
@@ -221,7 +221,7 @@ export const claimFree = (s: NetState, counts: ReadonlyMap<string, number> | und
     const o = b.owners.get(spec.name);
     const old = s.sharable.get(spec.name);
     const take = counts.get(spec.name) ?? 0;
-    if (o === undefined || old === undefined) return E.left({ tag: 'OwnershipError', tensor: spec.name, message: 'no owner map or values for this sharable tensor' });
+    if (o === undefined || old === undefined) return E.left(ownershipError(spec.name, 'no owner map or values for this sharable tensor'));
     const free: number[] = [];
     let older = 0;
     for (let i = 0; i < o.cells.length; i++) {

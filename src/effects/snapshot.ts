@@ -7,7 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, checkpointError, numericError } from '../algebra/errors.js';
 import { type Graph, type ParamSpec, paramSpecs, shapeSize } from '../algebra/graph.js';
 import { type Backbone, type FinishedTask, type OwnerMap, type PickMask, graphAt, validateBackbone } from '../algebra/backbone.js';
 import { ownersFromBytes } from '../algebra/ownerMap.js';
@@ -19,7 +19,7 @@ import { type Store, blobEntry, bytesFloat32, float32Bytes, nonFiniteIn } from '
 /** Store a float32 tensor; a non-finite value is never written (loading would refuse it anyway). */
 const putTensor = (store: Store, name: string, shape: readonly number[], a: Float32Array): TE.TaskEither<CpgError, TensorEntry> => {
   const bad = nonFiniteIn(name, a);
-  if (bad !== undefined) return TE.left({ tag: 'NumericError', message: `${bad}: not written to the checkpoint in ${store.location}; lower the learning rate` });
+  if (bad !== undefined) return TE.left(numericError(`${bad}: not written to the checkpoint in ${store.location}; lower the learning rate`));
   return pipe(
     store.putBlob(float32Bytes(a)),
     TE.map((blob) => ({ name, shape: [...shape], blob })),
@@ -93,22 +93,20 @@ export const saveNet = (
   );
 };
 
-const fail = (file: string | undefined, message: string): CpgError => ({ tag: 'CheckpointError', file, message });
-
 /** Read a float32 tensor blob and check its shape against the architecture and its values for NaN/Inf. */
 const loadTensor = (store: Store, e: TensorEntry, expected: readonly number[] | undefined): TE.TaskEither<CpgError, Float32Array> => {
   const file = store.nameOf(blobEntry(e.blob));
-  if (expected === undefined) return TE.left(fail(file, `tensor '${e.name}' is not part of this architecture`));
+  if (expected === undefined) return TE.left(checkpointError(file, `tensor '${e.name}' is not part of this architecture`));
   if (expected.join(',') !== e.shape.join(','))
-    return TE.left(fail(file, `tensor '${e.name}' has shape [${e.shape.join(', ')}], the architecture needs [${expected.join(', ')}]`));
+    return TE.left(checkpointError(file, `tensor '${e.name}' has shape [${e.shape.join(', ')}], the architecture needs [${expected.join(', ')}]`));
   return pipe(
     store.getBlob(e.blob),
     TE.chain((bytes) => {
       if (bytes.byteLength !== 4 * shapeSize(expected))
-        return TE.left(fail(file, `tensor '${e.name}' has ${bytes.byteLength} bytes, [${expected.join(', ')}] float32 needs ${4 * shapeSize(expected)}`));
+        return TE.left(checkpointError(file, `tensor '${e.name}' has ${bytes.byteLength} bytes, [${expected.join(', ')}] float32 needs ${4 * shapeSize(expected)}`));
       const a = bytesFloat32(bytes);
       const bad = nonFiniteIn(e.name, a);
-      return bad !== undefined ? TE.left(fail(file, bad)) : TE.right(a);
+      return bad !== undefined ? TE.left(checkpointError(file, bad)) : TE.right(a);
     }),
   );
 };
@@ -118,15 +116,15 @@ const loadPicks = (store: Store, entries: readonly PickEntry[], sizes: ReadonlyM
     entries.map((p) => {
       const file = store.nameOf(blobEntry(p.blob));
       const size = sizes.get(p.name);
-      if (size === undefined) return TE.left(fail(file, `pick mask for '${p.name}', which the architecture does not share`));
-      if (size !== p.length) return TE.left(fail(file, `pick mask for '${p.name}' has ${p.length} cells, the tensor has ${size}`));
+      if (size === undefined) return TE.left(checkpointError(file, `pick mask for '${p.name}', which the architecture does not share`));
+      if (size !== p.length) return TE.left(checkpointError(file, `pick mask for '${p.name}' has ${p.length} cells, the tensor has ${size}`));
       return pipe(
         store.getBlob(p.blob),
         TE.chain((bytes) =>
           TE.fromEither(
             pipe(
               pickFromBytes(p.length, bytes, p.name),
-              E.mapLeft((e) => fail(file, e.message)),
+              E.mapLeft((e): CpgError => checkpointError(file, e.message)),
               E.map((mask) => [p.name, mask] as const),
             ),
           ),
@@ -140,7 +138,7 @@ const loadPicks = (store: Store, entries: readonly PickEntry[], sizes: ReadonlyM
 const unique = (names: readonly string[], what: string): E.Either<CpgError, void> => {
   const seen = new Set<string>();
   for (const n of names) {
-    if (seen.has(n)) return E.left(fail(undefined, `${what} '${n}' appears twice`));
+    if (seen.has(n)) return E.left(checkpointError(undefined, `${what} '${n}' appears twice`));
     seen.add(n);
   }
   return E.right(undefined);
@@ -164,11 +162,11 @@ const loadOwnerMap = (store: Store, e: SnapshotIndex['owners'][number], shape: r
   pipe(
     store.getBlob(e.blob),
     TE.chain((bytes) => {
-      if (shape === undefined) return TE.left(fail(store.nameOf(blobEntry(e.blob)), `owner map for '${e.name}', which the architecture does not share`));
+      if (shape === undefined) return TE.left(checkpointError(store.nameOf(blobEntry(e.blob)), `owner map for '${e.name}', which the architecture does not share`));
       return TE.fromEither(
         pipe(
           ownersFromBytes(e.name, shapeSize(shape), bytes, maxTask),
-          E.mapLeft((err) => fail(store.nameOf(blobEntry(e.blob)), err.message)),
+          E.mapLeft((err): CpgError => checkpointError(store.nameOf(blobEntry(e.blob)), err.message)),
           E.map((o) => [e.name, o] as const),
         ),
       );
@@ -190,13 +188,13 @@ const loadPrivates = (
   maxTask: number,
   p: SnapshotIndex['privates'][number],
 ): TE.TaskEither<CpgError, readonly [number, TaskPrivates]> => {
-  if (p.task > maxTask) return TE.left(fail(undefined, `private tensors for task ${p.task}, but only ${maxTask} task(s) exist`));
+  if (p.task > maxTask) return TE.left(checkpointError(undefined, `private tensors for task ${p.task}, but only ${maxTask} task(s) exist`));
   return pipe(
     TE.fromEither(shapesOf(graphAt(proto, p.multiplier), p.classes)),
     TE.chain((shapes) => {
       const names = [...shapes].filter(([n]) => !want.has(n)).map(([n]) => n);
       const lacking = names.find((n) => !p.tensors.some((e) => e.name === n));
-      if (lacking !== undefined) return TE.left(fail(undefined, `task ${p.task} lacks private tensor '${lacking}'`));
+      if (lacking !== undefined) return TE.left(checkpointError(undefined, `task ${p.task} lacks private tensor '${lacking}'`));
       return TE.sequenceSeqArray(p.tensors.map((e) => loadNamedTensor(store, e, shapes.get(e.name))));
     }),
     TE.map((tensors): readonly [number, TaskPrivates] => [p.task, { classes: p.classes, multiplier: p.multiplier, values: new Map(tensors) }]),
@@ -223,7 +221,7 @@ export const loadNet = (
       const sharableSpecs = specs.filter((s) => s.role === 'sharable');
       const want = new Map(sharableSpecs.map((s) => [s.name, s.shape] as const));
       const missing = sharableSpecs.find((s) => !idx.sharable.some((e) => e.name === s.name));
-      if (missing !== undefined) return TE.left(fail(undefined, `the checkpoint lacks sharable tensor '${missing.name}'`));
+      if (missing !== undefined) return TE.left(checkpointError(undefined, `the checkpoint lacks sharable tensor '${missing.name}'`));
       const maxTask = idx.finished.length + 1;
       return pipe(
         TE.Do,
@@ -244,7 +242,7 @@ export const loadNet = (
           const backbone: Backbone = { base, multiplier: idx.multiplier, owners, finished: r.finished };
           return pipe(
             TE.fromEither(validateBackbone(backbone)),
-            TE.mapLeft((e) => fail(undefined, `the checkpoint's ownership state is inconsistent: ${e.message}`)),
+            TE.mapLeft((e): CpgError => checkpointError(undefined, `the checkpoint's ownership state is inconsistent: ${e.message}`)),
             TE.map(() => ({
               state: { backbone, sharable: new Map(r.sharable), privates: new Map(r.privates) },
               currentPicks: r.currentPicks,

@@ -11,7 +11,7 @@
  */
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, cancelled, checkpointError, internalError } from '../algebra/errors.js';
 import type { BlobRef } from '../algebra/snapshot.js';
 
 // A stored blob's reference is what a snapshot index records: written once, as its codec.
@@ -73,7 +73,7 @@ export const sha256Hex = (parts: readonly Uint8Array[]): TE.TaskEither<CpgError,
             })();
       return hex(await globalThis.crypto.subtle.digest('SHA-256', one));
     },
-    (e): CpgError => ({ tag: 'InternalError', message: `SHA-256 failed: ${e instanceof Error ? e.message : String(e)}` }),
+    (e): CpgError => internalError(`SHA-256 failed: ${e instanceof Error ? e.message : String(e)}`),
   );
 
 /** Checks bytes read for a blob against its reference (size, then hash). */
@@ -81,11 +81,11 @@ export const checkBlob =
   (file: string, ref: BlobRef, hash: (b: Uint8Array) => TE.TaskEither<CpgError, string>) =>
   (data: Uint8Array): TE.TaskEither<CpgError, Uint8Array> => {
     if (data.byteLength !== ref.bytes)
-      return TE.left({ tag: 'CheckpointError', file, message: `blob is ${data.byteLength} bytes, the manifest says ${ref.bytes} (truncated or replaced)` });
+      return TE.left(checkpointError(file, `blob is ${data.byteLength} bytes, the manifest says ${ref.bytes} (truncated or replaced)`));
     return pipe(
       hash(data),
       TE.chain((h) =>
-        h === ref.sha256 ? TE.right(data) : TE.left<CpgError, Uint8Array>({ tag: 'CheckpointError', file, message: 'blob content does not match its sha256 (corrupted)' }),
+        h === ref.sha256 ? TE.right(data) : TE.left<CpgError, Uint8Array>(checkpointError(file, 'blob content does not match its sha256 (corrupted)')),
       ),
     );
   };
@@ -139,7 +139,7 @@ export const trackedStore = (inner: Store): TrackedStore => {
   const counted =
     <A>(te: TE.TaskEither<CpgError, A>): TE.TaskEither<CpgError, A> =>
     () => {
-      if (revoked) return Promise.resolve({ _tag: 'Left', left: { tag: 'Cancelled', message: 'the work on this store was stopped' } } as const);
+      if (revoked) return Promise.resolve({ _tag: 'Left', left: cancelled('the work on this store was stopped') } as const);
       const p = te();
       pending.add(p);
       const forget = () => void pending.delete(p);

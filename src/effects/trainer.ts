@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
-import { type CpgError, internalError } from '../algebra/errors.js';
+import { type CpgError, configError, internalError, lifecycleError, numericError } from '../algebra/errors.js';
 import { type Graph, paramSpecs, shapeSize, type ParamSpec } from '../algebra/graph.js';
 import { type TaskId, type OwnerMap, pruneByMagnitude } from '../algebra/ownerMap.js';
 import { type PickMask, binarize, emptyPick, pack, unpack } from '../algebra/pickMask.js';
@@ -139,13 +139,13 @@ export const openSession = (state: NetState, o: SessionOptions): E.Either<CpgErr
   const graph = graphAt(state.backbone, state.backbone.multiplier);
   const priv = state.privates.get(task);
   if (priv === undefined)
-    return E.left({ tag: 'LifecycleError', message: `task ${task} has no private tensors: start the task before training it` });
+    return E.left(lifecycleError(`task ${task} has no private tensors: start the task before training it`));
   if (priv.multiplier !== graph.multiplier)
-    return E.left({ tag: 'LifecycleError', message: `task ${task}'s private tensors are at width ${priv.multiplier}, the network at ${graph.multiplier}` });
+    return E.left(lifecycleError(`task ${task}'s private tensors are at width ${priv.multiplier}, the network at ${graph.multiplier}`));
   const specs = paramSpecs(graph, priv.classes);
   if (E.isLeft(specs)) return specs;
   if (o.store === 'host' && tf.getBackend() === 'webgpu')
-    return E.left({ tag: 'ConfigError', field: 'store', message: "the host store reads gradients synchronously, which webgpu cannot in Node: use the device store (the default there)" });
+    return E.left(configError('store', "the host store reads gradients synchronously, which webgpu cannot in Node: use the device store (the default there)"));
   return E.right(makeSession(state, o, task, graph, specs.right, priv.values));
 };
 
@@ -257,7 +257,7 @@ const makeSession = (
         for (const st of stats.values()) tf.dispose([st.mean, st.variance]);
       }
       if (!Number.isFinite(loss))
-        return E.left<CpgError, StepResult>({ tag: 'NumericError', message: `the training loss of task ${task} became ${loss} (learning rate ${lr}); no weight was updated by that step` });
+        return E.left<CpgError, StepResult>(numericError(`the training loss of task ${task} became ${loss} (learning rate ${lr}); no weight was updated by that step`));
       return E.right({ loss, correct: nCorrect, count });
     });
 
@@ -293,7 +293,7 @@ const makeSession = (
 
   const prune: Session['prune'] = (sparsity) =>
     attempt(async () => {
-      if (everything) return E.left<CpgError, void>({ tag: 'LifecycleError', message: 'compacting needs owner maps; this session ignores them' });
+      if (everything) return E.left<CpgError, void>(lifecycleError('compacting needs owner maps; this session ignores them'));
       let next = backbone;
       const released: [string, Int32Array][] = [];
       for (const name of store.names) {

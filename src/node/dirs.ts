@@ -7,7 +7,7 @@
  */
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, configError } from '../algebra/errors.js';
 
 const codeOf = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
 
@@ -81,6 +81,6 @@ export const creatableDir = async (dir: string, flag: string): Promise<CpgError 
             : code === 'ENOENT'
               ? 'a directory cannot be made there'
               : (code ?? (e instanceof Error ? e.message : String(e)));
-    return { tag: 'ConfigError', field: flag, message: `cannot create ${dir}: ${why}${code !== undefined && !why.startsWith(code) ? ` (${code})` : ''}` };
+    return configError(flag, `cannot create ${dir}: ${why}${code !== undefined && !why.startsWith(code) ? ` (${code})` : ''}`);
   }
 };

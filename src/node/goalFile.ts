@@ -5,7 +5,7 @@ import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { type GoalFile, GoalFile as GoalFileCodec } from '../algebra/config.js';
 import { decodeWith, parseJson } from '../algebra/json.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, configError, decodeError } from '../algebra/errors.js';
 
 /** The goals in `path` for tasks `names`; a task without a goal is refused by name. */
 export const readGoalFile = (path: string, names: readonly string[]): TE.TaskEither<CpgError, GoalFile> =>
@@ -16,7 +16,7 @@ export const readGoalFile = (path: string, names: readonly string[]): TE.TaskEit
       (e): CpgError => {
         const err = e as NodeJS.ErrnoException;
         const why = err.code === 'ENOENT' ? 'file is missing' : `could not read: ${err.code ?? ''} ${err.message ?? String(e)}`.trim();
-        return { tag: 'ConfigError', field: '--goals', message: `cannot read ${path}: ${why}` };
+        return configError('--goals', `cannot read ${path}: ${why}`);
       },
     ),
     TE.chainEitherK(parseJson(path)),
@@ -25,6 +25,6 @@ export const readGoalFile = (path: string, names: readonly string[]): TE.TaskEit
       const lacking = names.find((n) => goals[n] === undefined);
       return lacking === undefined
         ? E.right(goals)
-        : E.left<CpgError, GoalFile>({ tag: 'DecodeError', file: path, field: lacking, message: `no goal for task '${lacking}' (the benchmark's tasks are: ${names.join(', ')})` });
+        : E.left<CpgError, GoalFile>(decodeError(path, lacking, `no goal for task '${lacking}' (the benchmark's tasks are: ${names.join(', ')})`));
     }),
   );

@@ -8,7 +8,7 @@
 import * as os from 'node:os';
 import * as E from 'fp-ts/lib/Either.js';
 import * as tf from '@tensorflow/tfjs-core';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, backendError } from '../algebra/errors.js';
 import { type BackendInfo, messageOf } from '../effects/backend.js';
 import type { BackendPlatform } from '../effects/platform.js';
 import { createThreadedWasmBackend } from './wasmThreads.js';
@@ -36,13 +36,13 @@ const loadTensorflow = async (): Promise<E.Either<CpgError, BackendInfo>> => {
       failures.push(/Cannot find (package|module)/.test(m) ? `${pkg} is not installed` : `${pkg}: ${m.split('\n')[0] ?? m}`);
     }
   }
-  return E.left({
-    tag: 'BackendError',
-    backend: 'tensorflow',
-    message:
+  return E.left(
+    backendError(
+      'tensorflow',
       `${failures.join('; ')}. Install @tensorflow/tfjs-node-gpu@4.22.0 (CUDA) or @tensorflow/tfjs-node@4.22.0 (CPU), ` +
-      `or choose another backend (CPG_BACKEND=wasm).`,
-  });
+        `or choose another backend (CPG_BACKEND=wasm).`,
+    ),
+  );
 };
 
 /** This Node process as a platform; CPG_BACKEND is read now, so set it before asking. */

@@ -11,7 +11,7 @@ import { EMPTY, type Observable, concatMap, connect, defer, filter, from, last, 
 import type { BackendChoice } from '../algebra/backends.js';
 import type { RunConfig } from '../algebra/config.js';
 import type { RunReport } from '../algebra/report.js';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, checkpointError, configError } from '../algebra/errors.js';
 import type { RunManifest } from '../algebra/manifest.js';
 import { recordedThreads } from '../algebra/threads.js';
 import { type BackendInfo, acquireBackend } from '../effects/backend.js';
@@ -61,7 +61,7 @@ const resumeLearned = (env: Env, m: RunManifest, o: RunOptions): Flow<unknown> =
 };
 
 /** The refusal of a new run in a directory that holds one. */
-const taken = (dir: string): CpgError => ({ tag: 'ConfigError', field: 'out', message: `${dir} already holds a run: continue it with \`cpg resume ${dir}\`, or choose another --out` });
+const taken = (dir: string): CpgError => configError('out', `${dir} already holds a run: continue it with \`cpg resume ${dir}\`, or choose another --out`);
 
 /** A new benchmark run's tasks, with their sources and the goal file's goals when the configuration names one. */
 const newRunTasks = (config: RunConfig): Flow<RunTasks> =>
@@ -118,7 +118,7 @@ export const runEvents = (req: RunRequest, o: StoreOption = {}): Observable<RunE
       store,
       locked(store, (m, held) =>
         m === null
-          ? fail({ tag: 'CheckpointError', file: manifestName(store), message: `no run here: ${req.dir} has no run.json (start one with \`cpg run --out ${req.dir}\`)` })
+          ? fail(checkpointError(manifestName(store), `no run here: ${req.dir} has no run.json (start one with \`cpg run --out ${req.dir}\`)`))
           : onBackend(req.backend ?? m.config.backend, req.threads ?? recordedThreads(m.config.threads), nodePlatform(), (backend) => resumeOn(m, held, opts, over, backend)),
       ),
     );
@@ -151,7 +151,7 @@ export const evaluateRun = (dir: string, o: EvalOptions, so: StoreOption = {}): 
     readManifest(store),
     TE.chain((m) =>
       m === null
-        ? TE.left<CpgError, RunManifest>({ tag: 'CheckpointError', file: manifestName(store), message: `no run here: ${dir} has no run.json (start one with \`cpg run --out ${dir}\`)` })
+        ? TE.left<CpgError, RunManifest>(checkpointError(manifestName(store), `no run here: ${dir} has no run.json (start one with \`cpg run --out ${dir}\`)`))
         : TE.right(m),
     ),
     TE.bindTo('m'),

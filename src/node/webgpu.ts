@@ -30,14 +30,14 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import * as E from 'fp-ts/lib/Either.js';
 import * as tf from '@tensorflow/tfjs-core';
-import type { CpgError } from '../algebra/errors.js';
+import { type CpgError, backendError } from '../algebra/errors.js';
 import { type BackendAdapter, type BackendInfo, messageOf } from '../effects/backend.js';
 
 const require = createRequire(import.meta.url);
 
 const install = 'npm install webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0';
 
-const backendError = (message: string): CpgError => ({ tag: 'BackendError', backend: 'webgpu', message });
+const webgpuError = (message: string): CpgError => backendError('webgpu', message);
 
 /** The few WebGPU shapes used here (the project's lib has no DOM types). */
 interface GpuAdapterInfo {
@@ -164,7 +164,7 @@ const importDawn = async (): Promise<E.Either<CpgError, DawnModule>> => {
   try {
     require.resolve('@tensorflow/tfjs-backend-webgpu');
   } catch {
-    return E.left(backendError(`@tensorflow/tfjs-backend-webgpu is not installed: ${install}, or choose another backend (wasm)`));
+    return E.left(webgpuError(`@tensorflow/tfjs-backend-webgpu is not installed: ${install}, or choose another backend (wasm)`));
   }
   try {
     // A variable specifier: the package is optional, never a compile-time dependency.
@@ -174,7 +174,7 @@ const importDawn = async (): Promise<E.Either<CpgError, DawnModule>> => {
   } catch (e) {
     const m = messageOf(e);
     return E.left(
-      backendError(
+      webgpuError(
         /Cannot find (package|module) 'webgpu'/.test(m)
           ? `the webgpu package (Dawn) is not installed: ${install}, or choose another backend (wasm)`
           : `the webgpu package (Dawn) did not load: ${firstLine(m)}`,
@@ -254,21 +254,21 @@ export const loadWebgpu = async (auto: boolean): Promise<E.Either<CpgError, Back
   const st = stateOf();
   const loaded = st.loaded;
   if (loaded !== undefined) {
-    if (auto && loaded.adapter?.software === true) return E.left(backendError(`only a software adapter is here (${loaded.adapter.name}); auto does not choose it`));
-    return (await tf.setBackend('webgpu').catch(() => false)) ? E.right(loaded) : E.left(backendError('the webgpu backend loaded before no longer initialises'));
+    if (auto && loaded.adapter?.software === true) return E.left(webgpuError(`only a software adapter is here (${loaded.adapter.name}); auto does not choose it`));
+    return (await tf.setBackend('webgpu').catch(() => false)) ? E.right(loaded) : E.left(webgpuError('the webgpu backend loaded before no longer initialises'));
   }
-  if (st.released) return E.left(backendError('webgpu was released in this process and cannot load again: start a new process'));
+  if (st.released) return E.left(webgpuError('webgpu was released in this process and cannot load again: start a new process'));
   if (auto) {
     const driver = hardwareVulkanDriver();
-    if (driver === undefined) return E.left(backendError('no hardware Vulkan driver is installed (no GPU ICD under /usr/share/vulkan/icd.d); auto does not try webgpu on a CPU: ask for it with --backend webgpu'));
+    if (driver === undefined) return E.left(webgpuError('no hardware Vulkan driver is installed (no GPU ICD under /usr/share/vulkan/icd.d); auto does not try webgpu on a CPU: ask for it with --backend webgpu'));
     // Without a device node Dawn would only find a software adapter, after seconds of probing and warnings on stderr.
-    if (gpuDevices().length === 0) return E.left(backendError(`a Vulkan driver is installed (${path.basename(driver)}) but no GPU device (/dev/dri/renderD*, /dev/nvidia*): auto does not try webgpu on a CPU: ask for it with --backend webgpu`));
+    if (gpuDevices().length === 0) return E.left(webgpuError(`a Vulkan driver is installed (${path.basename(driver)}) but no GPU device (/dev/dri/renderD*, /dev/nvidia*): auto does not try webgpu on a CPU: ask for it with --backend webgpu`));
   }
   const dawn = await importDawn();
   if (E.isLeft(dawn)) return dawn;
   const found = await findAdapter(dawn.right, auto);
   if (E.isLeft(found))
-    return E.left(backendError(`Dawn found no ${auto ? 'hardware ' : ''}adapter (${found.left}): install the GPU's Vulkan driver, or choose another backend (wasm)`));
+    return E.left(webgpuError(`Dawn found no ${auto ? 'hardware ' : ''}adapter (${found.left}): install the GPU's Vulkan driver, or choose another backend (wasm)`));
   const { gpu, route, adapter } = found.right;
   Object.assign(globalThis, dawn.right.globals);
   wrapRequests(gpu, route, found.right.found);
@@ -277,12 +277,12 @@ export const loadWebgpu = async (auto: boolean): Promise<E.Either<CpgError, Back
     const spec: string = '@tensorflow/tfjs-backend-webgpu';
     await import(spec);
   } catch (e) {
-    return E.left(backendError(`@tensorflow/tfjs-backend-webgpu did not load: ${firstLine(messageOf(e))}`));
+    return E.left(webgpuError(`@tensorflow/tfjs-backend-webgpu did not load: ${firstLine(messageOf(e))}`));
   }
   if (tf.findBackendFactory('webgpu') === null)
-    return E.left(backendError('tfjs-backend-webgpu did not register (it was imported before navigator.gpu was set): load webgpu through cpg only'));
+    return E.left(webgpuError('tfjs-backend-webgpu did not register (it was imported before navigator.gpu was set): load webgpu through cpg only'));
   const ok = await tf.setBackend('webgpu').catch(() => false);
-  if (!ok || tf.getBackend() !== 'webgpu') return E.left(backendError(`the webgpu device did not initialise on ${adapter.name} (${adapter.api}): choose another backend (wasm)`));
+  if (!ok || tf.getBackend() !== 'webgpu') return E.left(webgpuError(`the webgpu device did not initialise on ${adapter.name} (${adapter.api}): choose another backend (wasm)`));
   const info = infoOf(adapter);
   st.loaded = info;
   return E.right(info);

@@ -4,6 +4,7 @@
  * no shared model, so its networks are all it learns.
  */
 import type { LearningMethod } from './method.js';
+import { configError } from '../../algebra/errors.js';
 import { fail } from '../flow.js';
 
 export const individual: LearningMethod = {
@@ -15,5 +16,5 @@ export const individual: LearningMethod = {
   goalNetworks: () => true,
   meetsGoals: false,
   budgeted: () => false,
-  learnTask: () => fail({ tag: 'ConfigError', field: 'method', message: "the 'individual' baseline keeps no shared model to learn into" }),
+  learnTask: () => fail(configError('method', "the 'individual' baseline keeps no shared model to learn into")),
 };

@@ -6,7 +6,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { RunConfig } from '../../algebra/config.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, configError, decodeError } from '../../algebra/errors.js';
 import type { LearningMethod } from './method.js';
 import { cpg } from './cpg.js';
 import { finetune } from './finetune.js';
@@ -32,7 +32,7 @@ export const methodOf =
   (r: MethodRegistry = builtInMethods) =>
   (name: string): E.Either<CpgError, LearningMethod> => {
     const m = r.get(name);
-    return m !== undefined ? E.right(m) : E.left({ tag: 'ConfigError', field: 'method', message: `unknown method '${name}' (known: ${[...r.keys()].join(', ')})` });
+    return m !== undefined ? E.right(m) : E.left(configError('method', `unknown method '${name}' (known: ${[...r.keys()].join(', ')})`));
   };
 
 /**
@@ -47,10 +47,18 @@ export const checkedMethod =
       methodOf(r)(c.method),
       E.chain((m) =>
         c.onlyTask !== undefined && m.model !== 'per-task'
-          ? E.left<CpgError, LearningMethod>({ tag: 'ConfigError', field: 'onlyTask', message: `is for the individual baseline (one task's network alone), not method '${c.method}'` })
+          ? E.left<CpgError, LearningMethod>(configError('onlyTask', `is for the individual baseline (one task's network alone), not method '${c.method}'`))
           : E.right(m),
       ),
     );
+
+/**
+ * A configuration's method checked as `checkedMethod` does, its refusal a
+ * DecodeError of the field it names: for configurations decoded from flags,
+ * files and grids, whose refusals name the flag or field.
+ */
+export const decodedMethod = (c: Pick<RunConfig, 'method' | 'onlyTask'>): E.Either<CpgError, LearningMethod> =>
+  E.mapLeft((e: CpgError): CpgError => decodeError(undefined, e.tag === 'ConfigError' ? e.field : 'method', e.message))(checkedMethod()(c));
 
 /** The methods that protect each finished task, in words: 'cpg or packnet'. */
 export const protectingMethods = (r: MethodRegistry = builtInMethods): string => {

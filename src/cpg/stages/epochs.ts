@@ -14,7 +14,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { type Observable, concatMap, defaultIfEmpty, defer, from, of, scan, takeLast, throwError } from 'rxjs';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, cancelled, numericError } from '../../algebra/errors.js';
 import { cubicSparsity, pruneSteps } from '../../algebra/schedule.js';
 import { pixelsOf, type Task } from '../../algebra/task.js';
 import type { Env } from '../../effects/env.js';
@@ -69,7 +69,7 @@ export interface StageResult {
 }
 
 /** The error of a stop asked for by the caller. */
-export const cancelledError: CpgError = { tag: 'Cancelled', message: 'the run was stopped; the last checkpoint is valid — `cpg resume` continues from it' };
+export const cancelledError: CpgError = cancelled('the run was stopped; the last checkpoint is valid — `cpg resume` continues from it');
 
 /** The stage's gradual pruning: the steps it prunes at, the sparsity at each (a cubic ramp), and the target. */
 interface Schedule {
@@ -230,7 +230,7 @@ const endOf = <S>(st: StageRun<S>, ep: Epoch, loop: Loop<S>, steps: Tally): Flow
       bind('bad', () => fromTE(session.findNonFinite())),
       chain(({ sparsity, val, bad }) =>
         bad !== undefined
-          ? fail<Loop<S>>(stoppedAt(st.plan, ep.epoch, steps.globalStep - 1)({ tag: 'NumericError', message: `${bad} after an update of task ${st.plan.task} (validation loss ${val.loss})` }))
+          ? fail<Loop<S>>(stoppedAt(st.plan, ep.epoch, steps.globalStep - 1)(numericError(`${bad} after an update of task ${st.plan.task} (validation loss ${val.loss})`)))
           : epochEnded(st, ep, loop, { ...steps, sparsity }, val.accuracy, seconds),
       ),
     );

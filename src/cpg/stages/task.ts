@@ -7,7 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { defer } from 'rxjs';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, checkpointError } from '../../algebra/errors.js';
 import type { CycleState } from '../../algebra/lifecycle.js';
 import type { CurrentTask } from '../../algebra/manifest.js';
 import type { PickMask } from '../../algebra/pickMask.js';
@@ -72,7 +72,7 @@ export const learnedIn = (session: Session): Flow<Learned> =>
 /** Store what a session has learned so far. */
 export const saveLearned = (ctx: RunCtx, session: Session): Flow<SnapshotIndex> => chain((l: Learned) => save(ctx, l.state, l.picks))(learnedIn(session));
 
-export const missing = (what: string): CpgError => ({ tag: 'CheckpointError', file: undefined, message: `the checkpoint lacks ${what}` });
+export const missing = (what: string): CpgError => checkpointError(undefined, `the checkpoint lacks ${what}`);
 
 /** A value the checkpoint must hold. */
 export const required = <A>(a: A | null | undefined, what: string): Flow<A> => (a === null || a === undefined ? fail(missing(what)) : pure(a));

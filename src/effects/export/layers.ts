@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as TE from 'fp-ts/lib/TaskEither.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, internalError } from '../../algebra/errors.js';
 import type { Node } from '../../algebra/graph.js';
 import type { InputShape, Normalisation } from '../../algebra/task.js';
 import type { TaskModel } from '../evaluate.js';
@@ -122,5 +122,5 @@ export const layersModelFiles = (net: TaskModel, shape: InputShape, normalisatio
         tf.dispose(made);
       }
     },
-    (e): CpgError => ({ tag: 'InternalError', message: `the LayersModel export failed: ${e instanceof Error ? e.message : String(e)}`, ...(e instanceof Error && e.stack !== undefined ? { stack: e.stack } : {}) }),
+    (e): CpgError => internalError(e, 'the LayersModel export failed'),
   );

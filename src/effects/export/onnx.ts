@@ -6,7 +6,7 @@
  * output is the logits.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, internalError } from '../../algebra/errors.js';
 import type { Node } from '../../algebra/graph.js';
 import type { InputShape, Normalisation } from '../../algebra/task.js';
 import type { TaskModel } from '../evaluate.js';
@@ -161,7 +161,7 @@ export const onnxModelBytes = (net: TaskModel, shape: InputShape, normalisation:
         }
       }
     }
-    if (problem !== undefined) return E.left({ tag: 'InternalError', message: `the ONNX export failed: ${problem}` });
+    if (problem !== undefined) return E.left(internalError(`the ONNX export failed: ${problem}`));
     const classes = net.param('head/bias').shape[0]!;
     return E.right(
       encodeModel({
@@ -176,6 +176,6 @@ export const onnxModelBytes = (net: TaskModel, shape: InputShape, normalisation:
       }),
     );
   } catch (e) {
-    return E.left({ tag: 'InternalError', message: `the ONNX export failed: ${e instanceof Error ? e.message : String(e)}` });
+    return E.left(internalError(`the ONNX export failed: ${e instanceof Error ? e.message : String(e)}`));
   }
 };

@@ -11,7 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, dataError } from '../../algebra/errors.js';
 
 /** A decoded image: `width` × `height` pixels, `data` row-major RGBA, 8 bits a channel. */
 export interface RawImage {
@@ -41,14 +41,12 @@ const oneLine = (e: unknown): string => {
   return line === '' ? 'unknown reason' : line.length > 200 ? `${line.slice(0, 197)}...` : line;
 };
 
-const decodeError = (file: string, message: string): CpgError => ({ tag: 'DataError', file, message });
-
 const checked = (file: string, kind: string, img: { width: number; height: number; data: Uint8Array }): E.Either<CpgError, RawImage> => {
   const { width, height, data } = img;
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width < 1 || height < 1)
-    return E.left(decodeError(file, `corrupt ${kind}: size ${width}×${height}`));
+    return E.left(dataError(file, `corrupt ${kind}: size ${width}×${height}`));
   if (!(data instanceof Uint8Array) || data.length !== width * height * 4)
-    return E.left(decodeError(file, `corrupt ${kind}: ${data?.length ?? 0} bytes of pixels for ${width}×${height}`));
+    return E.left(dataError(file, `corrupt ${kind}: ${data?.length ?? 0} bytes of pixels for ${width}×${height}`));
   // A plain view (not the library's Buffer), with no copy.
   return E.right({ width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) });
 };
@@ -80,10 +78,10 @@ export const imageDecoder = (png: PngLibrary): ((bytes: Uint8Array, file: string
   );
   return (bytes: Uint8Array, file: string): E.Either<CpgError, RawImage> => {
     if (startsWith(bytes, pngMagic)) {
-      if (E.isLeft(bufferOf)) return E.left(decodeError(file, bufferOf.left));
+      if (E.isLeft(bufferOf)) return E.left(dataError(file, bufferOf.left));
       const size = pngSize(bytes);
       if (size !== undefined && size.width * size.height > maxMegapixels * 1e6)
-        return E.left(decodeError(file, `PNG of ${size.width}×${size.height} pixels is over the ${maxMegapixels}-megapixel limit`));
+        return E.left(dataError(file, `PNG of ${size.width}×${size.height} pixels is over the ${maxMegapixels}-megapixel limit`));
       const wrap = bufferOf.right;
       return attempt(file, 'PNG', () => png.PNG.sync.read(wrap(bytes), { skipRescale: false }));
     }
@@ -91,7 +89,7 @@ export const imageDecoder = (png: PngLibrary): ((bytes: Uint8Array, file: string
       return attempt(file, 'JPEG', () =>
         jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxMegapixels, maxMemoryUsageInMB: 1024 }),
       );
-    return E.left(decodeError(file, bytes.length === 0 ? 'empty file: not a PNG or JPEG image' : 'not a PNG or JPEG image'));
+    return E.left(dataError(file, bytes.length === 0 ? 'empty file: not a PNG or JPEG image' : 'not a PNG or JPEG image'));
   };
 };
 
@@ -103,7 +101,7 @@ const attempt = (
   const out = E.tryCatch(run, (e) => {
     const why = oneLine(e);
     // pngjs's words for a file that ends early.
-    return decodeError(file, `corrupt ${kind}: ${/read requests wait(i)?ng on finished stream/.test(why) ? 'truncated (the file ends early)' : why}`);
+    return dataError(file, `corrupt ${kind}: ${/read requests wait(i)?ng on finished stream/.test(why) ? 'truncated (the file ends early)' : why}`);
   });
   return E.isLeft(out) ? out : checked(file, kind, out.right);
 };

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, taskError } from '../../algebra/errors.js';
 import {
   type Augmentation,
   type InputShape,
@@ -47,8 +47,6 @@ export interface ArraysTask {
   readonly normalise?: 'as-given' | 'fit' | Normalisation;
   readonly augmentation?: Augmentation;
 }
-
-const taskError = (task: string, field: string, message: string): CpgError => ({ tag: 'TaskError', task, field, message });
 
 /**
  * A tensor's values, read synchronously. A tensor a GPU backend holds on the

@@ -7,7 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, checkpointError, lockError } from '../../algebra/errors.js';
 import { type Store, type StoreLock, blobEntry, checkBlob, sha256Hex } from '../store.js';
 
 /** A store in memory, and a look at what it holds (for tests and reports). */
@@ -45,7 +45,7 @@ export const memoryStore = (): MemoryStore => {
     getBlob: (ref) => {
       const data = blobs.get(ref.sha256);
       return data === undefined
-        ? TE.left<CpgError, Uint8Array>({ tag: 'CheckpointError', file: name(blobEntry(ref)), message: 'blob is missing' })
+        ? TE.left<CpgError, Uint8Array>(checkpointError(name(blobEntry(ref)), 'blob is missing'))
         : checkBlob(name(blobEntry(ref)), ref, (b) => sha256Hex([b]))(data);
     },
     writeReport: (entry, text) =>
@@ -54,7 +54,7 @@ export const memoryStore = (): MemoryStore => {
         return name(entry);
       }),
     lock: () => {
-      if (held) return Promise.resolve(E.left<CpgError, StoreLock>({ tag: 'LockError', file: name('lock'), message: 'another learner in this process is working on this store' }));
+      if (held) return Promise.resolve(E.left<CpgError, StoreLock>(lockError(name('lock'), 'another learner in this process is working on this store')));
       held = true;
       // Given back at once (TE.fromIO would wait a microtask): a learner unsubscribed has let go of the store when it returns.
       return Promise.resolve(E.right({ release: () => ((held = false), Promise.resolve(E.right(undefined))) }));

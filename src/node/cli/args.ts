@@ -15,7 +15,7 @@ import { BackendChoice } from '../../algebra/backends.js';
 import { RunConfigInput, type RunConfigInput as Input } from '../../algebra/config.js';
 import { LenientNumberType, ListType, NumberRangeType, OneOfType, PrimitiveType } from '../../algebra/shape.js';
 import { parseJson } from '../../algebra/json.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, configError } from '../../algebra/errors.js';
 import { DEFAULT_QUEUE } from '../../algebra/grid.js';
 import { MAX_WASM_THREADS } from '../../algebra/threads.js';
 import { DEFAULT_TOLERANCE } from '../../cpg/evalRun.js';
@@ -48,7 +48,7 @@ export type Command =
 /** Configuration fields given as flags (already coerced, not yet decoded). */
 export type Flags = Readonly<Record<string, unknown>>;
 
-const usage = (message: string, field = 'command line'): CpgError => ({ tag: 'ConfigError', field, message });
+const usage = (message: string, field = 'command line'): CpgError => configError(field, message);
 
 export const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 export const camel = (s: string): string => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -158,7 +158,7 @@ export const nodeBackends = BackendChoice.values.filter((b) => b !== 'webgl');
 
 /** Why a backend cannot run a command on Node (webgl), or undefined. */
 export const nodeBackendProblem = (backend: unknown): CpgError | undefined =>
-  backend === 'webgl' ? { tag: 'ConfigError', field: 'backend', message: `webgl runs only in a browser page; on Node choose ${nodeBackends.join(', ')}` } : undefined;
+  backend === 'webgl' ? configError('backend', `webgl runs only in a browser page; on Node choose ${nodeBackends.join(', ')}`) : undefined;
 
 /** How a field's value reads in help ('N', 'X', 'cpg|packnet|…'). */
 const valueOf = (field: ConfigField): string | undefined => {

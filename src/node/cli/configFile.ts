@@ -3,9 +3,9 @@ import { promises as fs } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { RunConfigInput, decodeConfig, methodNames, type RunConfig } from '../../algebra/config.js';
-import { checkedMethod } from '../../cpg/methods/registry.js';
+import { decodedMethod } from '../../cpg/methods/registry.js';
 import { decodeWith, parseJson } from '../../algebra/json.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, configError, decodeError } from '../../algebra/errors.js';
 import { withPreset } from '../../cpg/presets.js';
 import { nodeBackendProblem } from './args.js';
 
@@ -13,7 +13,7 @@ import { nodeBackendProblem } from './args.js';
 export const readConfigFile = async (file: string): Promise<E.Either<CpgError, RunConfigInput>> => {
   const text = await fs.readFile(file, 'utf8').then(
     (t) => E.right<CpgError, string>(t),
-    (err: NodeJS.ErrnoException) => E.left<CpgError, string>({ tag: 'ConfigError', field: '--config', message: `cannot read ${file}: ${err.code ?? err.message}` }),
+    (err: NodeJS.ErrnoException) => E.left<CpgError, string>(configError('--config', `cannot read ${file}: ${err.code ?? err.message}`)),
   );
   return pipe(
     text,
@@ -21,7 +21,7 @@ export const readConfigFile = async (file: string): Promise<E.Either<CpgError, R
     E.chain(decodeWith(RunConfigInput, file)),
     E.chain((c) => {
       const bad = nodeBackendProblem(c.backend);
-      return bad === undefined ? E.right(c) : E.left<CpgError, RunConfigInput>({ tag: 'DecodeError', file, field: 'backend', message: bad.message });
+      return bad === undefined ? E.right(c) : E.left<CpgError, RunConfigInput>(decodeError(file, 'backend', bad.message));
     }),
   );
 };
@@ -36,12 +36,8 @@ export const givenFields = async (configFile: string | undefined, flags: Readonl
 };
 
 /** The refusal of a method the command line does not know (it knows the built-in ones). */
-const knownMethodsOnly = (name: string): CpgError => ({
-  tag: 'DecodeError',
-  file: undefined,
-  field: 'method',
-  message: `expected one of ${methodNames.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(name)}`,
-});
+const knownMethodsOnly = (name: string): CpgError =>
+  decodeError(undefined, 'method', `expected one of ${methodNames.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(name)}`);
 
 /**
  * The configuration `cpg run` runs with: the benchmark's preset, then the
@@ -58,7 +54,7 @@ export const resolveRunConfig = async (configFile: string | undefined, flags: Re
     E.chainFirst((c) =>
       pipe(
         (methodNames as readonly string[]).includes(c.method) ? E.right(c) : E.left<CpgError, RunConfig>(knownMethodsOnly(c.method)),
-        E.chain(() => E.mapLeft((e: CpgError): CpgError => ({ tag: 'DecodeError', file: undefined, field: e.tag === 'ConfigError' ? e.field : 'method', message: e.message }))(checkedMethod()(c))),
+        E.chain(() => decodedMethod(c)),
       ),
     ),
   );

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeWith } from '../../algebra/json.js';
 import { RunConfigInput } from '../../algebra/config.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, configError, dataError } from '../../algebra/errors.js';
 import { type ExportFiles, type ExportFormat, exportFormats } from '../../cpg/export.js';
 import type { ModelTask } from '../../cpg/predict.js';
 import { exportFolders } from './exportFolders.js';
@@ -22,17 +22,15 @@ import { creatableDir, makeDirs } from '../dirs.js';
 
 type ExportCommand = Extract<Command, { kind: 'export' }>;
 
-const usage = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
-
 /** Why `out` cannot take an export (it exists and is not an empty folder), or undefined. */
 const outProblem = async (out: string): Promise<CpgError | undefined> => {
   try {
     const s = await stat(out);
-    if (!s.isDirectory()) return usage('--out', `${out} is a file: give a folder that does not exist yet, or an empty one`);
+    if (!s.isDirectory()) return configError('--out', `${out} is a file: give a folder that does not exist yet, or an empty one`);
     const inside = await readdir(out);
-    return inside.length === 0 ? undefined : usage('--out', `${out} already holds files (${inside.slice(0, 3).join(', ')}${inside.length > 3 ? ', …' : ''}): give a folder that does not exist yet, or an empty one`);
+    return inside.length === 0 ? undefined : configError('--out', `${out} already holds files (${inside.slice(0, 3).join(', ')}${inside.length > 3 ? ', …' : ''}): give a folder that does not exist yet, or an empty one`);
   } catch (e) {
-    return (e as { code?: unknown }).code === 'ENOENT' ? undefined : { tag: 'DataError', file: out, message: e instanceof Error ? e.message : String(e) };
+    return (e as { code?: unknown }).code === 'ENOENT' ? undefined : dataError(out, e instanceof Error ? e.message : String(e));
   }
 };
 
@@ -52,7 +50,7 @@ const writeAll = async (out: string, folders: readonly (readonly [string, Export
     return E.right(undefined);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
-    return E.left({ tag: 'DataError', file: out, message: `could not write the export: ${e instanceof Error ? e.message : String(e)}` });
+    return E.left(dataError(out, `could not write the export: ${e instanceof Error ? e.message : String(e)}`));
   }
 };
 
@@ -65,7 +63,7 @@ export const exportCommand = async (
   const o = decodeWith(RunConfigInput, undefined)(cmd.flags);
   if (E.isLeft(o)) return fail(o.left, true);
   const format = (cmd.format ?? 'tfjs') as ExportFormat;
-  if (!exportFormats.includes(format)) return fail(usage('--format', `expected ${exportFormats.join(' or ')}, got '${cmd.format}'`));
+  if (!exportFormats.includes(format)) return fail(configError('--format', `expected ${exportFormats.join(' or ')}, got '${cmd.format}'`));
   const busy = (await outProblem(cmd.out)) ?? (await creatableDir(cmd.out, '--out'));
   if (busy !== undefined) return fail(busy);
   const opened = await openRun(cmd.dir, o.right)();

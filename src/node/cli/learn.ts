@@ -13,7 +13,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Observable } from 'rxjs';
 import { RunConfig, decodeConfig, type RunConfigInput as Input } from '../../algebra/config.js';
 import { decodeWith } from '../../algebra/json.js';
-import { type CpgError, resumeExitCodeOf } from '../../algebra/errors.js';
+import { type CpgError, configError, decodeError, resumeExitCodeOf } from '../../algebra/errors.js';
 import { type GoalChoice, type RunManifest, type TaskSource, modelShape } from '../../algebra/manifest.js';
 import { checkTaskFor, checkTaskName } from '../../algebra/task.js';
 import { recordedThreads } from '../../algebra/threads.js';
@@ -32,8 +32,6 @@ import { maxWidthProblem } from '../../cpg/model.js';
 
 type LearnCommand = Extract<Command, { kind: 'learn' }>;
 
-const usage = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
-
 /** `--goal`: a fraction in [0, 1], 'individual' (train one network on the task alone) or 'none'. */
 export const parseGoal = (text: string | undefined): E.Either<CpgError, GoalChoice> => {
   if (text === undefined || text === 'individual') return E.right({ kind: 'individual' });
@@ -41,7 +39,7 @@ export const parseGoal = (text: string | undefined): E.Either<CpgError, GoalChoi
   const x = Number(text);
   return text.trim() !== '' && Number.isFinite(x) && x >= 0 && x <= 1
     ? E.right({ kind: 'given', goal: x })
-    : E.left(usage('--goal', `expected an accuracy in [0, 1] (like 0.95), 'individual' or 'none', got '${text}'`));
+    : E.left(configError('--goal', `expected an accuracy in [0, 1] (like 0.95), 'individual' or 'none', got '${text}'`));
 };
 
 /**
@@ -57,10 +55,10 @@ export const resolveLearnConfig = async (
   if (E.isLeft(fields)) return fields;
   const given: Input = { ...fields.right.fromFile, ...fields.right.fromFlags };
   for (const f of ['benchmark', 'tasks', 'dataPath'] as const)
-    if (given[f] !== undefined) return E.left(usage(f, `is about a shipped benchmark; \`cpg learn\` learns the task in --data`));
+    if (given[f] !== undefined) return E.left(configError(f, `is about a shipped benchmark; \`cpg learn\` learns the task in --data`));
   // Fields a learn would not use (no flag of its sets them; a config file may): refused rather than ignored.
-  if (given.goals !== undefined) return E.left({ tag: 'DecodeError', file: cmd.configFile, field: 'goals', message: "is a run's goal source; `cpg learn` takes each task's goal with --goal" });
-  if (given.onlyTask !== undefined) return E.left({ tag: 'DecodeError', file: cmd.configFile, field: 'onlyTask', message: "is for the individual baseline's networks; `cpg learn` learns with cpg or packnet" });
+  if (given.goals !== undefined) return E.left(decodeError(cmd.configFile, 'goals', "is a run's goal source; `cpg learn` takes each task's goal with --goal"));
+  if (given.onlyTask !== undefined) return E.left(decodeError(cmd.configFile, 'onlyTask', "is for the individual baseline's networks; `cpg learn` learns with cpg or packnet"));
   // A new model starts from the preset for your own data; an existing one from its own configuration.
   const decoded =
     m === null
@@ -69,13 +67,13 @@ export const resolveLearnConfig = async (
   const config = decoded;
   if (E.isLeft(config)) return config;
   if (m !== null) {
-    if (config.right.net !== m.config.net) return E.left(usage('net', `the model in ${cmd.dir} is a '${m.config.net}' network; it cannot learn with '${config.right.net}'`));
-    if (config.right.method !== m.config.method) return E.left(usage('method', `the model in ${cmd.dir} learns with '${m.config.method}', not '${config.right.method}'`));
+    if (config.right.net !== m.config.net) return E.left(configError('net', `the model in ${cmd.dir} is a '${m.config.net}' network; it cannot learn with '${config.right.net}'`));
+    if (config.right.method !== m.config.method) return E.left(configError('method', `the model in ${cmd.dir} learns with '${m.config.method}', not '${config.right.method}'`));
     const narrower = maxWidthProblem(m, config.right.maxMultiplier);
-    if (narrower !== undefined) return E.left(usage('maxMultiplier', `${cmd.dir}: ${narrower}`));
+    if (narrower !== undefined) return E.left(configError('maxMultiplier', `${cmd.dir}: ${narrower}`));
   }
   if (builtInMethod(config.right.method)?.protectsTasks !== true)
-    return E.left(usage('method', `a model learns tasks over time with ${protectingMethods()}, not '${config.right.method}'`));
+    return E.left(configError('method', `a model learns tasks over time with ${protectingMethods()}, not '${config.right.method}'`));
   return E.right({ config: config.right, changed: Object.keys(given).length > 0 });
 };
 
@@ -84,8 +82,8 @@ export const learnCommand = async (
   cmd: LearnCommand,
   io: { readonly fail: (e: CpgError, fromFlags?: boolean) => number; readonly follow: (dir: string, start: (signal: AbortSignal) => Observable<RunEvent>, codeOf?: (e: CpgError, started: boolean) => number) => Promise<number> },
 ): Promise<number> => {
-  if (cmd.task === undefined) return io.fail(usage('--task', 'name the task: cpg learn RUN --task NAME --data DIR'));
-  if (cmd.data === undefined) return io.fail(usage('--data', 'give the task\'s image folder: cpg learn RUN --task NAME --data DIR (one sub-folder per class)'));
+  if (cmd.task === undefined) return io.fail(configError('--task', 'name the task: cpg learn RUN --task NAME --data DIR'));
+  if (cmd.data === undefined) return io.fail(configError('--data', 'give the task\'s image folder: cpg learn RUN --task NAME --data DIR (one sub-folder per class)'));
   const goal = parseGoal(cmd.goal);
   if (E.isLeft(goal)) return io.fail(goal.left);
   const where = await creatableDir(cmd.dir, 'RUN');
@@ -110,11 +108,7 @@ export const learnCommand = async (
   const held = model?.tasks.find((t) => t.name === cmd.task);
   const pending = model !== null && model.tasks.length > model.finished.length ? model.tasks[model.finished.length] : undefined;
   if (pending !== undefined && held !== pending)
-    return io.fail({
-      tag: 'ConfigError',
-      field: 'dir',
-      message: `${cmd.dir} has an unfinished task '${pending.name}': \`cpg resume ${cmd.dir}\` finishes it first`,
-    });
+    return io.fail(configError('dir', `${cmd.dir} has an unfinished task '${pending.name}': \`cpg resume ${cmd.dir}\` finishes it first`));
   const resolved = await resolveLearnConfig(cmd, model);
   if (E.isLeft(resolved)) return io.fail(resolved.left, true);
   const { config, changed } = resolved.right;
@@ -137,7 +131,7 @@ export const learnCommand = async (
       : checkTaskFor(model === null ? undefined : { inputShape: modelShape(model), normalisation: model.normalisation, names: model.tasks.map((t) => t.name) })(task);
   if (E.isLeft(fits)) return io.fail(fits.left);
   const arch = architectureFor(config.net, task.inputShape, `task '${task.name}'`);
-  if (E.isLeft(arch)) return io.fail(usage('net', arch.left), true);
+  if (E.isLeft(arch)) return io.fail(configError('net', arch.left), true);
   process.stdout.write(
     `data: ${images.toLocaleString('en-US')} images of ${task.classNames.length} classes from ${cmd.data} (${layout === 'splits' ? 'train/val/test folders' : 'split by class'}; ` +
       `${task.train.count} train, ${task.val.count} validation, ${task.test?.count ?? 0} test; ${task.inputShape.join('×')})${skipped > 0 ? `; ${skipped} non-image or hidden entr${skipped === 1 ? 'y' : 'ies'} skipped` : ''}\n`,

@@ -9,7 +9,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Observable } from 'rxjs';
 import { RunConfigInput } from '../../algebra/config.js';
 import { decodeWith } from '../../algebra/json.js';
-import { type CpgError, describeError, exitCodeOf, resumeExitCodeOf } from '../../algebra/errors.js';
+import { type CpgError, configError, describeError, exitCodeOf, resumeExitCodeOf } from '../../algebra/errors.js';
 import type { RunEvent } from '../../cpg/events.js';
 import { evaluateRun, runEvents } from '../runs.js';
 import { asFlag, configFields, parseArgs } from './args.js';
@@ -124,9 +124,9 @@ const main = async (argv: readonly string[]): Promise<number> => {
       if (E.isLeft(config)) return fail(config.left, true);
       const c = config.right;
       if (c.benchmark === 'cifar100' && c.dataPath === undefined)
-        return fail({ tag: 'ConfigError', field: 'dataPath', message: 'CIFAR-100 cannot be downloaded here: give its binary directory with --data DIR (cifar-100-binary/ with train.bin and test.bin)' }, true);
+        return fail(configError('dataPath', 'CIFAR-100 cannot be downloaded here: give its binary directory with --data DIR (cifar-100-binary/ with train.bin and test.bin)'), true);
       if (c.benchmark === 'custom')
-        return fail({ tag: 'ConfigError', field: 'benchmark', message: "'custom' is a model learned from your own tasks: use `cpg learn RUN --task NAME --data DIR`" }, true);
+        return fail(configError('benchmark', "'custom' is a model learned from your own tasks: use `cpg learn RUN --task NAME --data DIR`"), true);
       const out = cmd.out ?? path.join('runs', `${c.benchmark}-${c.method}-${c.net}-${timestamp()}`);
       const where = await creatableDir(out, '--out');
       if (where !== undefined) return fail(where);
@@ -166,7 +166,7 @@ const main = async (argv: readonly string[]): Promise<number> => {
       if (E.isLeft(o)) return fail(o.left, true);
       const tolerance = cmd.tolerance === undefined ? DEFAULT_TOLERANCE : Number(cmd.tolerance);
       if (!(Number.isFinite(tolerance) && tolerance >= 0))
-        return fail({ tag: 'ConfigError', field: '--tolerance', message: `expected a logit drift ≥ 0 (like 1e-4), got '${cmd.tolerance}'` });
+        return fail(configError('--tolerance', `expected a logit drift ≥ 0 (like 1e-4), got '${cmd.tolerance}'`));
       const r = await evaluateRun(cmd.dir, {
         tolerance,
         ...(cmd.task !== undefined ? { task: cmd.task } : {}),

@@ -10,7 +10,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Method, RunConfig } from '../../algebra/config.js';
 import { RunReport } from '../../algebra/report.js';
 import { decodeWith, parseJson } from '../../algebra/json.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, configError, decodeError } from '../../algebra/errors.js';
 import { MAX_GRID_JOBS, canonicalJson, pointLabel, type GridJob } from '../../algebra/grid.js';
 import { sha256OfText } from '../../algebra/sha256.js';
 import { sweepJobs } from '../../cpg/sweep.js';
@@ -37,7 +37,7 @@ import { creatableDir } from '../dirs.js';
 
 type Fail = (e: CpgError) => number;
 
-const usage = (message: string, field = 'command line'): CpgError => ({ tag: 'ConfigError', field, message });
+const usage = (message: string, field = 'command line'): CpgError => configError(field, message);
 
 
 // ---------------------------------------------------------------------------
@@ -56,11 +56,11 @@ const readGrid = async (file: string, given?: string): Promise<E.Either<CpgError
   if (E.isLeft(jobs)) return jobs;
   for (const j of jobs.right) {
     const at = `(grid point ${pointLabel(j.point)})`;
-    if (j.config.benchmark === 'custom') return E.left({ tag: 'DecodeError', file, field: 'benchmark', message: `'custom' is a model learned from your own tasks with \`cpg learn\`, not a benchmark a sweep can run ${at}` });
+    if (j.config.benchmark === 'custom') return E.left(decodeError(file, 'benchmark', `'custom' is a model learned from your own tasks with \`cpg learn\`, not a benchmark a sweep can run ${at}`));
     const backend = nodeBackendProblem(j.config.backend);
-    if (backend !== undefined) return E.left({ tag: 'DecodeError', file, field: 'backend', message: `${backend.message} ${at}` });
+    if (backend !== undefined) return E.left(decodeError(file, 'backend', `${backend.message} ${at}`));
     if (j.config.benchmark === 'cifar100' && j.config.dataPath === undefined)
-      return E.left({ tag: 'DecodeError', file, field: 'dataPath', message: `CIFAR-100 needs its binary directory: set "dataPath" ${at}` });
+      return E.left(decodeError(file, 'dataPath', `CIFAR-100 needs its binary directory: set "dataPath" ${at}`));
   }
   return jobs;
 };

@@ -14,7 +14,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, configError } from '../../algebra/errors.js';
 import { rngFor } from '../../effects/random.js';
 import { type CifarData, cifarSide, readCifar, cifarRecordBytes } from './cifar.js';
 import { fashionClassNames, fashionPixels, fashionSlugs, readFashionClasses } from './fashion.js';
@@ -55,8 +55,6 @@ export const checkBenchmarkPackage = (b: BenchmarkName): E.Either<CpgError, void
   const pkg = benchmarkPackage[b];
   return pkg === null ? E.right(undefined) : E.map(() => undefined)(packageDirectory(pkg, `the benchmark '${b}' reads`));
 };
-
-const configError = (field: string, message: string): CpgError => ({ tag: 'ConfigError', field, message });
 
 const isFraction = (f: number): boolean => Number.isFinite(f) && f >= 0 && f < 1;
 

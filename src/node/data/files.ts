@@ -5,10 +5,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, dataError } from '../../algebra/errors.js';
 
-/** A DataError about `file` (undefined when no file is involved). */
-export const dataError = (file: string | undefined, message: string): CpgError => ({ tag: 'DataError', file, message });
+/** The data loaders take their DataError constructor from here. */
+export { dataError };
 
 const reason = (e: unknown): string => {
   const code = (e as { code?: unknown } | null)?.code;

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { identity, pipe } from 'fp-ts/lib/function.js';
-import { type CpgError, internalError } from '../../algebra/errors.js';
+import { type CpgError, dataError, internalError, taskError } from '../../algebra/errors.js';
 import { checkNormalisation, checkTaskData, type InputShape, type Normalisation, type Split, type Task } from '../../algebra/task.js';
-import { dataError, readBytes } from '../data/files.js';
+import { readBytes } from '../data/files.js';
 import { allocateLimit, assembleSplit, type ClassSplit, type SplitPart, splitClass, splitCounts } from '../../effects/data/split.js';
 import type { ClassPool } from '../../effects/data/types.js';
 import { decodeImage } from '../../effects/images/decode.js';
@@ -95,8 +95,6 @@ const fsReason = (e: unknown): string => {
   if (code === 'ELOOP') return 'too many levels of symbolic links';
   return e instanceof Error ? e.message : String(e);
 };
-
-const taskError = (task: string, field: string, message: string): CpgError => ({ tag: 'TaskError', task, field, message });
 
 const kindOf = (d: { isDirectory(): boolean; isFile(): boolean }): Kind => (d.isDirectory() ? 'dir' : d.isFile() ? 'file' : 'other');
 

@@ -12,7 +12,7 @@ import { pipe } from 'fp-ts/lib/function.js';
 import { promises as fs } from 'node:fs';
 import { isBenchmarkName } from '../../algebra/benchmarks.js';
 import type { RunConfig } from '../../algebra/config.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, configError, dataError } from '../../algebra/errors.js';
 import { type RunManifest, type TaskEntry, type TaskSource, modelShape } from '../../algebra/manifest.js';
 import type { Task } from '../../algebra/task.js';
 import { type Benchmark, type DataOptions, loadBenchmark } from '../data/index.js';
@@ -22,7 +22,7 @@ import { readImageFolder } from './folder.js';
 export const benchmarkOptions = (c: RunConfig, tasks?: number): E.Either<CpgError, DataOptions> => {
   const n = tasks ?? c.tasks;
   if (!isBenchmarkName(c.benchmark))
-    return E.left({ tag: 'ConfigError', field: 'benchmark', message: `'${c.benchmark}' is a model learned from your own tasks (\`cpg learn\`, or a learner in code): \`cpg run\` needs a shipped benchmark` });
+    return E.left(configError('benchmark', `'${c.benchmark}' is a model learned from your own tasks (\`cpg learn\`, or a learner in code): \`cpg run\` needs a shipped benchmark`));
   return E.right({
     benchmark: c.benchmark,
     seed: c.seed,
@@ -72,11 +72,7 @@ export const loadRunTasks = (m: RunManifest, required: ReadonlySet<number>): TE.
           const src = sources[i];
           if (src === undefined || src.kind === 'memory') {
             if (!required.has(k)) return TE.right(undefined);
-            return TE.left({
-              tag: 'DataError',
-              file: undefined,
-              message: `task ${k} ('${entry.name}') was given in memory: only the program that gave it can give it again`,
-            });
+            return TE.left(dataError(undefined, `task ${k} ('${entry.name}') was given in memory: only the program that gave it can give it again`));
           }
           if (src.kind === 'benchmark') return TE.right(b?.tasks[src.index - 1]);
           const read = pipe(

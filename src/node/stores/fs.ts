@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, checkpointError, lockError } from '../../algebra/errors.js';
 import { makeDirs } from '../dirs.js';
 import { type BlobRef, type Store, type StoreLock, MANIFEST_ENTRY, blobEntry, checkBlob } from '../../effects/store.js';
 
@@ -26,11 +26,8 @@ export interface FsStoreOptions {
   readonly writeFault?: (file: string) => Error | undefined;
 }
 
-const ioError = (file: string, what: string, e: unknown): CpgError => ({
-  tag: 'CheckpointError',
-  file,
-  message: `${what}: ${(e as NodeJS.ErrnoException)?.code ?? ''} ${(e as Error)?.message ?? String(e)}`.trim(),
-});
+const ioError = (file: string, what: string, e: unknown): CpgError =>
+  checkpointError(file, `${what}: ${(e as NodeJS.ErrnoException)?.code ?? ''} ${(e as Error)?.message ?? String(e)}`.trim());
 
 const syncDir = async (dir: string): Promise<void> => {
   const h = await fs.open(dir, 'r');
@@ -167,14 +164,13 @@ export const fsStore = (dir: string, o: FsStoreOptions = {}): Store => {
     );
 
   const lockPath = file(LOCK_FILE);
-  const lockedBy = (pid: number, host: unknown): CpgError => ({
-    tag: 'LockError',
-    file: lockPath,
-    message:
+  const lockedBy = (pid: number, host: unknown): CpgError =>
+    lockError(
+      lockPath,
       pid === process.pid && (host === undefined || host === os.hostname())
         ? `the run is locked by this process (${pid}): another run or learner here is working on it — subscribe to one run once, or share it (RxJS share())`
         : `the run is locked by process ${pid}${host === undefined || host === os.hostname() ? '' : ` on ${String(host)}`}, which is working on it: wait for it to end or stop it`,
-  });
+    );
   // One attempt: create the lock file exclusively; if it exists, say who holds it, or clear it when its holder is gone.
   const attempt = async (body: string): Promise<'taken' | 'stale' | CpgError> => {
     try {
@@ -229,7 +225,7 @@ export const fsStore = (dir: string, o: FsStoreOptions = {}): Store => {
       }
     }
     releaseNow(body, created);
-    return E.left({ tag: 'LockError', file: lockPath, message: 'another process keeps taking the lock' });
+    return E.left(lockError(lockPath, 'another process keeps taking the lock'));
   };
 
   return {
@@ -255,7 +251,7 @@ export const fsStore = (dir: string, o: FsStoreOptions = {}): Store => {
       return pipe(
         readBytes(target),
         TE.chain((data) =>
-          data === null ? TE.left<CpgError, Uint8Array>({ tag: 'CheckpointError', file: target, message: 'file is missing' }) : TE.right(data),
+          data === null ? TE.left<CpgError, Uint8Array>(checkpointError(target, 'file is missing')) : TE.right(data),
         ),
         TE.chain(checkBlob(target, ref, (b) => TE.right(sha256(b)))),
       );

@@ -13,7 +13,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { RunReport } from '../../algebra/report.js';
 import type { RunConfig } from '../../algebra/config.js';
 import { decodeWith, parseJson } from '../../algebra/json.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, configError } from '../../algebra/errors.js';
 import { jobIdOf } from '../../algebra/grid.js';
 import { type RunManifest, modelShape } from '../../algebra/manifest.js';
 import { architectureFor } from '../../cpg/context.js';
@@ -23,11 +23,11 @@ import { renderReportHtml } from '../../report/html.js';
 import { fsStore } from '../stores/fs.js';
 import { readRun } from '../runs.js';
 
-const problem = (message: string): CpgError => ({ tag: 'ConfigError', field: 'parts', message });
+const partsError = (message: string): CpgError => configError('parts', message);
 
 const readReport = async (file: string): Promise<E.Either<CpgError, RunReport>> => {
   const text = await fs.readFile(file, 'utf8').catch(() => null);
-  if (text === null) return E.left(problem(`${file} is missing: its goal-network job has not finished`));
+  if (text === null) return E.left(partsError(`${file} is missing: its goal-network job has not finished`));
   return E.chain(decodeWith(RunReport, file))(parseJson(file)(text));
 };
 
@@ -45,16 +45,16 @@ export const assembleIndividual = async (config: RunConfig, runDir: string, part
   for (const [i, dir] of partDirs.entries()) {
     const m = await readRun(dir)();
     if (E.isLeft(m)) return m;
-    if (m.right === null) return E.left(problem(`${dir} holds no run: its goal-network job has not started`));
+    if (m.right === null) return E.left(partsError(`${dir} holds no run: its goal-network job has not started`));
     const want = { ...config, onlyTask: i + 1 };
-    if (jobIdOf(m.right.config) !== jobIdOf(want)) return E.left(problem(`${dir} is not task ${i + 1}'s network of this run (its configuration differs)`));
-    if (m.right.status !== 'finished' || m.right.individual.length !== 1) return E.left(problem(`${dir}: task ${i + 1}'s network has not finished`));
+    if (jobIdOf(m.right.config) !== jobIdOf(want)) return E.left(partsError(`${dir} is not task ${i + 1}'s network of this run (its configuration differs)`));
+    if (m.right.status !== 'finished' || m.right.individual.length !== 1) return E.left(partsError(`${dir}: task ${i + 1}'s network has not finished`));
     const r = await readReport(path.join(dir, 'report.json'));
     if (E.isLeft(r)) return r;
     parts.push({ manifest: m.right, report: r.right });
   }
   const first = parts[0];
-  if (first === undefined) return E.left(problem('an individual run needs at least one task'));
+  if (first === undefined) return E.left(partsError('an individual run needs at least one task'));
   const individual = parts.map((p) => p.manifest.individual[0]!);
   const merged: RunManifest = {
     ...first.manifest,
@@ -65,7 +65,7 @@ export const assembleIndividual = async (config: RunConfig, runDir: string, part
     status: 'finished',
   };
   const base = architectureFor(config.net, modelShape(merged), config.benchmark);
-  if (E.isLeft(base)) return E.left(problem(base.left));
+  if (E.isLeft(base)) return E.left(partsError(base.left));
   const on = first.report;
   const report = buildReport(merged, undefined, {
     base: base.right,

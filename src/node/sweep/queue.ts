@@ -19,7 +19,7 @@ import type { FlowJob, Job, JobState, Queue } from 'bullmq';
 import type * as Ioredis from 'ioredis';
 import type { Redis } from 'ioredis';
 import type { RunConfig } from '../../algebra/config.js';
-import { type CpgError, missingPackage } from '../../algebra/errors.js';
+import { type CpgError, configError, missingPackage } from '../../algebra/errors.js';
 import { missingPackages, notInstalled } from '../optional.js';
 import { dependenciesOf } from '../../algebra/grid.js';
 import { attemptJob, jobProgress, notRunBecause, runDirOf } from './job.js';
@@ -50,7 +50,7 @@ export interface JobProgress {
   readonly mode: 'run' | 'resume';
 }
 
-const unreachable = (url: string, why: string): CpgError => ({ tag: 'ConfigError', field: '--redis', message: `cannot reach Redis at ${redactUrl(url)}: ${why}` });
+const unreachable = (url: string, why: string): CpgError => configError('--redis', `cannot reach Redis at ${redactUrl(url)}: ${why}`);
 
 /** The job queue's packages, imported when a queue is first used. */
 export interface QueueLibs {
@@ -95,7 +95,7 @@ export const openQueue = (link: QueueLink, name: string): Queue => new link.bull
  * server, a refused password or a bad URL is one ConfigError naming --redis.
  */
 export const connectRedis = async (url: string, load: QueueImport = importQueuePackage): Promise<E.Either<CpgError, QueueLink>> => {
-  if (!/^rediss?:\/\//.test(url)) return E.left({ tag: 'ConfigError', field: '--redis', message: `expected a URL redis://[:password@]host[:port][/db] or rediss://… (TLS), got '${url}'` });
+  if (!/^rediss?:\/\//.test(url)) return E.left(configError('--redis', `expected a URL redis://[:password@]host[:port][/db] or rediss://… (TLS), got '${url}'`));
   const libs = await loadQueueLibs(load);
   if (E.isLeft(libs)) return libs;
   const { Redis } = libs.right.ioredis;

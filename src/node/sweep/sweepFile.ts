@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { RunConfig } from '../../algebra/config.js';
 import { parseJson } from '../../algebra/json.js';
-import type { CpgError } from '../../algebra/errors.js';
+import { type CpgError, configError } from '../../algebra/errors.js';
 import { fsStore } from '../stores/fs.js';
 
 export const SWEEP_FILE = 'sweep.json';
@@ -43,7 +43,7 @@ export interface SweepFile {
   readonly results?: readonly JobResult[];
 }
 
-const sweepError = (dir: string, message: string): CpgError => ({ tag: 'ConfigError', field: path.join(dir, SWEEP_FILE), message });
+const sweepError = (dir: string, message: string): CpgError => configError(path.join(dir, SWEEP_FILE), message);
 
 /** The sweep in `dir` (null when there is none). */
 export const readSweep = async (dir: string): Promise<E.Either<CpgError, SweepFile | null>> => {
