@@ -17,7 +17,7 @@ import type { NetState } from '../effects/network.js';
 import { checkProbes } from '../effects/checkpoint.js';
 import { bytesFloat32 } from '../effects/store.js';
 import { type RunCtx, type RunState, load } from './context.js';
-import { type Flow, chain, fail, fold, fromEither, fromTE, mapValue, pure } from './flow.js';
+import { type Flow, chain, fail, fold, fromTE, mapValue, pure } from './flow.js';
 import { logitDrift, measureTask, probeOf } from './finish.js';
 import { sameTask } from './model.js';
 import { runCtxOf } from './context.js';

@@ -10,8 +10,7 @@ import type { Task } from '../algebra/task.js';
 import { trainIndividual } from './baselines.js';
 import { type RunCtx, type RunState, commit } from './context.js';
 import { type Flow, chain, emit, fold, mapValue, pure, tap, when } from './flow.js';
-
-const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+import { tasksFrom } from './plan.js';
 
 /** Goals from a file or the checkpoint, said (nothing to train). */
 const givenGoals = (ctx: RunCtx, s: RunState): Flow<RunState> =>
@@ -38,7 +37,7 @@ export const goalsFirst =
   (s: RunState): Flow<RunState> => {
     const c = ctx.config;
     if (!ctx.method.goalNetworks(c)) return givenGoals(ctx, s);
-    const todo = c.onlyTask !== undefined ? (s.manifest.individual.length === 0 ? [c.onlyTask] : []) : range(s.manifest.individual.length + 1, count);
+    const todo = c.onlyTask !== undefined ? (s.manifest.individual.length === 0 ? [c.onlyTask] : []) : tasksFrom(s.manifest.individual.length + 1, count);
     const train = (st: RunState, k: number): Flow<RunState> =>
       pipe(
         dataAt(k),

@@ -29,7 +29,7 @@ import { checkBlobs } from '../effects/checkpoint.js';
 import { type RunCtx, type RunOptions, type RunState, commit, runCtxOf, save, withConfig } from './context.js';
 import { type Emit, type Flow, Do, bind, chain, emit, fail, fromEither, fromTE, mapError, mapValue, pure, tap } from './flow.js';
 import { goalsFirst } from './goals.js';
-import { dataAtOf, rechecked, reported, runStarted } from './plan.js';
+import { dataAtOf, rechecked, reported, runStarted, tasksFrom } from './plan.js';
 import { trainIndividual } from './baselines.js';
 import { freshManifest, markFinished, matchTask, maxWidthProblem, taskEntryFor, writeReports } from './model.js';
 import { type MethodRegistry, builtInMethods, methodOf, protectingMethods } from './methods/registry.js';
@@ -202,8 +202,6 @@ export interface Plan {
   readonly entries: readonly TaskEntry[];
 }
 
-const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
-
 /**
  * A planned run's course: its goals first (every goal network before the
  * first task), then each task not yet finished, in order, towards the goal
@@ -226,7 +224,7 @@ const plannedCourse = (p: Plan): Course<number, RunReport> => {
       mapValue((state): Learned => ({ ctx, state, report: undefined })),
     ),
     // A method of one network per task learns nothing more: its goal networks are all it learns.
-    arrivals: (ready) => (ctx.method.model === 'per-task' ? EMPTY : from(range((ready.state?.manifest.finished.length ?? 0) + 1, count))),
+    arrivals: (ready) => (ctx.method.model === 'per-task' ? EMPTY : from(tasksFrom((ready.state?.manifest.finished.length ?? 0) + 1, count))),
     step: (learned, k) => plannedTask(ctx, count, dataAt, learned, k),
     finish: (learned) =>
       pipe(

@@ -13,6 +13,9 @@ import { recheckFinished } from './finish.js';
 import { type Flow, chain, emit, fail, mapValue, pure, tap } from './flow.js';
 import { writeReports } from './model.js';
 
+/** Task numbers `from` to `to`, in order (none when `from` is past `to`). */
+export const tasksFrom = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+
 /** Task k's data as this process has it, or the DataError naming it. */
 export const dataAtOf =
   (ctx: RunCtx, names: readonly string[]) =>
