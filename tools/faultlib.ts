@@ -1886,6 +1886,9 @@ export const codeEvaluationSites = (): { allowed: string[]; offending: string[] 
     /src\/node\/wasmThreads\.ts: .*require\((path\.join\(outDir, 'tfjs-backend-wasm-threaded-simd\.worker\.js'\)|mainScript)\)/,
     // The job queue's optional packages (bullmq, ioredis), imported by constant name when a sweep on Redis or a worker starts.
     /src\/node\/sweep\/queue\.ts: const importQueuePackage: QueueImport = \(name\) => \(name === 'bullmq' \? import\('bullmq'\) : import\('ioredis'\)\);$/,
+    // A method's training code, loaded when it first learns a task (src/cpg/methods): our own modules, by constant relative path.
+    /src\/cpg\/methods\/(cpg|packnet)\.ts: +\(\) => Promise\.all\(\[import\('\.\.\/learn\.js'\), import\('\.\.\/model\.js'\)\]\),$/,
+    /src\/cpg\/methods\/finetune\.ts: +learnTask: \(ctx, s, data, k\) => loaded\(\(\) => import\('\.\.\/baselines\.js'\), /,
     // Sweep jobs run the cpg command itself (process.execPath and our own CLI script) as a child process; nothing read from a file is run.
     /src\/node\/sweep\/job\.ts: import \{ spawn \} from 'node:child_process';$/,
   ];

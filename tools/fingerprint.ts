@@ -1,5 +1,5 @@
 /**
- * `node dist/tools/fingerprint.js OUT [--compare BASELINE.json] [--only a,b]`
+ * `npm run fingerprint -- OUT [--compare BASELINE.json] [--only a,b]` (or `node dist/tools/fingerprint.js …`)
  *
  * The figures a behaviour-preserving change must keep. It runs, on this
  * machine's default backend and threads, the command lines whose results the

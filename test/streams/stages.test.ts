@@ -7,6 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import '@tensorflow/tfjs-backend-cpu'; // the backend these tests run on (the library registers it where it chooses one)
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { lastValueFrom, toArray } from 'rxjs';
