@@ -1,17 +1,20 @@
 /**
- * A model that learns tasks as they come: the learner folds a stream of
- * tasks into the model in a store, one after another. A task that arrives
- * while another is being learned waits its turn. Each task is checked where
- * it enters (against itself and against the model: input shape,
- * normalisation, a new name), gets its goal (an individually trained network,
- * a given accuracy, or none), is learned with the model's method, and the
- * report is rewritten for all tasks so far.
+ * The learner: one loop (`follow`) that folds what arrives into the model in
+ * a store, one after another, and two courses through it.
  *
- * The model may be new (created from the first task: its input shape and
- * normalisation), a model learned before (the "sixth task next week"), or a
- * finished benchmark run. A task that was being learned when a learner
- * stopped is finished when it arrives again; a task the model already holds,
- * with the same data, is skipped.
+ * - A stream of tasks, learned as they come. A task that arrives while
+ *   another is being learned waits its turn. Each is checked where it enters
+ *   (against itself and against the model: input shape, normalisation, a new
+ *   name), gets its goal (an individually trained network, a given accuracy,
+ *   or none), is learned with the model's method, and the report is
+ *   rewritten for all tasks so far. The model may be new (created from the
+ *   first task), a model learned before (the "sixth task next week"), or a
+ *   finished benchmark run. A task that was being learned when a learner
+ *   stopped is finished when it arrives again; a task the model already
+ *   holds, with the same data, is skipped.
+ * - A planned run (a benchmark: every task known at its start, opened by
+ *   run.ts): its goals first, then each task not yet finished, in order; its
+ *   report once, at the end.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
@@ -48,7 +51,7 @@ export interface LearnRequest {
 /** How the learner works. */
 export interface LearnerOptions extends RunOptions {
   /**
-   * The configuration of a new model (its method must be cpg or packnet), or,
+   * The configuration of a new model (its method must protect each task: cpg or packnet of the built-in ones), or,
    * for a model in the store already, of the tasks learned now (net and method
    * must be the model's). Absent for an existing model: the model's own.
    */
