@@ -16,7 +16,7 @@ import { sha256OfText } from '../../algebra/sha256.js';
 import { sweepJobs } from '../../cpg/sweep.js';
 import { type JobSpec, isJobFinished, jobProgress, runDirOf } from '../sweep/job.js';
 import { runLocalPool } from '../sweep/local.js';
-import { DEFAULT_QUEUE, connectRedis, jobStatuses, openQueue, removeQueued, startWorker, submitJobs, type JobStatus, type SweepJobData } from '../sweep/queue.js';
+import { DEFAULT_QUEUE, connectRedis, jobStatuses, openQueue, removeQueued, startWorker, submitJobs, type JobStatus, type QueueLink, type SweepJobData } from '../sweep/queue.js';
 import {
   type JobResult,
   type SweepFile,
@@ -389,20 +389,26 @@ const statusOf = async (dir: string, given: string | undefined, fail: Fail): Pro
   return 0;
 };
 
+/** The queue of the sweep in `dir`: its Redis URL (given, or the sweep's) connected. */
+const queueLink = async (dir: string, given: string | undefined): Promise<E.Either<CpgError, QueueLink>> => {
+  const url = await urlFor(dir, given);
+  return E.isLeft(url) ? url : connectRedis(url.right);
+};
+
 /** `cpg sweep DIR --cancel`: mark the sweep cancelled, remove its queued jobs; workers stop its running ones. */
 const cancel = async (dir: string, given: string | undefined, fail: Fail): Promise<number> => {
   const held = await readSweep(dir);
   if (E.isLeft(held)) return fail(held.left);
   const sweep = held.right;
   if (sweep === null) return fail(usage(`${dir} holds no sweep (no sweep.json)`, 'DIR'));
+  // The queue is reached (its packages loaded, Redis connected) before the mark: a worker fails a job it
+  // takes after the mark, so queued jobs are removed the moment the mark is there, before workers reach them.
+  const link = sweep.queue === null ? undefined : await queueLink(dir, given);
   await markCancelled(dir);
-  if (sweep.queue === null) {
+  if (sweep.queue === null || link === undefined) {
     process.stdout.write(`sweep ${dir} cancelled (a local sweep: stop its \`cpg sweep\` with Ctrl-C; it resumes when given again)\n`);
     return 0;
   }
-  const url = await urlFor(dir, given);
-  if (E.isLeft(url)) return fail(url.left);
-  const link = await connectRedis(url.right);
   if (E.isLeft(link)) return fail(link.left);
   const queue = openQueue(link.right, sweep.queue.queue);
   const removed = await removeQueued(queue, sweep.queue.tag, sweep.jobs.map((j) => j.id));
