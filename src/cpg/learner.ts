@@ -18,7 +18,6 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import { deviceOf } from '../effects/backend.js';
 import { type Observable, connect, concatMap, defer, EMPTY, from, last, map, merge, mergeScan, of } from 'rxjs';
 import type { RunEvent } from './events.js';
 import type { RunConfig } from '../algebra/config.js';
@@ -27,14 +26,13 @@ import { type CpgError, configError, taskError } from '../algebra/errors.js';
 import { type GoalChoice, type RunManifest, type TaskEntry, type TaskSource, modelShape } from '../algebra/manifest.js';
 import { checkTaskData, checkTaskFor, type Task } from '../algebra/task.js';
 import type { Env } from '../effects/env.js';
-import { initNet } from '../effects/network.js';
 import { checkBlobs } from '../effects/checkpoint.js';
-import { type RunCtx, type RunOptions, type RunState, commit, runCtxOf, save, withConfig } from './context.js';
+import { type RunCtx, type RunOptions, type RunState, commit, runCtxOf, withConfig } from './context.js';
 import { type Emit, type Flow, Do, bind, chain, emit, fail, fromEither, fromTE, mapError, mapValue, pure, tap } from './flow.js';
 import { goalsFirst } from './goals.js';
-import { dataAtOf, rechecked, reported, runStarted, tasksFrom } from './plan.js';
+import { dataAtOf, rechecked, runStarted, tasksFrom } from './plan.js';
 import { trainIndividual } from './baselines.js';
-import { freshManifest, markFinished, matchTask, maxWidthProblem, taskEntryFor, writeReports } from './model.js';
+import { createModel, markFinished, matchTask, maxWidthProblem, reported, taskEntryFor, writeReports } from './model.js';
 import { type MethodRegistry, builtInMethods, methodOf, protectingMethods } from './methods/registry.js';
 
 /** A task to learn, with where its goal comes from and where its data came from. */
@@ -152,19 +150,7 @@ const streamCourse = (env: Env, m0: RunManifest | null, tasks: Observable<Task |
       fromEither(ok),
       chain(() => (m0 === null ? pure(undefined) : fromTE(checkBlobs(env.store, m0)))),
     ),
-    started: emit({
-      type: 'run-started',
-      method: m0?.config.method ?? o.config?.method ?? 'cpg',
-      benchmark: m0?.config.benchmark ?? 'custom',
-      net: m0?.config.net ?? o.config?.net ?? 'mlp',
-      backend: env.backend.name,
-      threads: env.backend.threads,
-      ...(deviceOf(env.backend) !== undefined ? { device: deviceOf(env.backend)! } : {}),
-      tasks: m0?.tasks.map((t) => t.name) ?? [],
-      planned: null,
-      dir: env.store.location,
-      resumed: m0 !== null,
-    }),
+    started: runStarted(env, m0?.config ?? { method: o.config?.method ?? 'cpg', benchmark: 'custom', net: o.config?.net ?? 'mlp' }, m0?.tasks.map((t) => t.name) ?? [], null, m0 !== null),
     ready: pure(before),
     arrivals: () => tasks.pipe(map((input): LearnRequest => ('task' in input ? input : { task: input }))),
     step: (learned, r) => oneTask(env, learned, r, o),
@@ -173,9 +159,9 @@ const streamCourse = (env: Env, m0: RunManifest | null, tasks: Observable<Task |
       if (report !== undefined) return pipe(emit({ type: 'run-finished', report, dir: env.store.location }), mapValue(() => report));
       // No task learned now: report the model as it stands (if there is one).
       if (state === undefined) return pure(undefined);
-      if (ctx !== undefined) return reportNow(ctx, state);
+      if (ctx !== undefined) return reported(ctx, state);
       const c = runCtxOf(env, state.manifest.config, state.manifest, 'the model', () => undefined, o, true);
-      return E.isLeft(c) ? fail<RunReport | undefined>(c.left) : reportNow(c.right, state);
+      return E.isLeft(c) ? fail<RunReport | undefined>(c.left) : reported(c.right, state);
     },
   };
 };
@@ -219,7 +205,7 @@ const plannedCourse = (p: Plan): Course<number, RunReport> => {
   const upgraded: Flow<RunState> = p.entries.some((e, i) => e !== s0.manifest.tasks[i]) ? commit(ctx, s0, { ...s0.manifest, tasks: [...p.entries] }) : pure(s0);
   return {
     opened: pure(undefined),
-    started: runStarted(ctx, names, count, resumed),
+    started: runStarted(ctx.env, ctx.config, names, count, resumed),
     ready: pipe(
       upgraded,
       chain(rechecked(ctx, resumed)),
@@ -251,12 +237,6 @@ const plannedTask = (ctx: RunCtx, count: number, dataAt: (k: number) => Flow<Tas
 
 /** Learn a planned run to its end. */
 export const plannedFlow = (p: Plan): Flow<RunReport> => defer(() => follow(plannedCourse(p)));
-
-const reportNow = (ctx: RunCtx, s: RunState): Flow<RunReport | undefined> =>
-  pipe(
-    writeReports(ctx, s),
-    chain((report) => pipe(emit({ type: 'run-finished', report, dir: ctx.env.store.location }), mapValue(() => report))),
-  );
 
 /** One task, from its arrival to the report: check, enter, goal, learn. */
 const oneTask = (env: Env, before: Learned, r: LearnRequest, o: LearnerOptions): Flow<Learned> =>
@@ -316,27 +296,7 @@ const oneTask = (env: Env, before: Learned, r: LearnRequest, o: LearnerOptions):
     const model: Flow<RunState> =
       before.state !== undefined
         ? pure(before.state)
-        : pipe(
-            fromEither(initNet(c.base, config.right.seed)),
-            chain((net) => save(c, net, undefined)),
-            chain((state) => {
-              const fresh: RunManifest = {
-                ...freshManifest({
-                  config: config.right,
-                  backend: env.backend.name,
-                  device: deviceOf(env.backend),
-                  inputShape: t.inputShape,
-                  normalisation: t.normalisation,
-                  tasks: [],
-                  planned: false,
-                  goals: null,
-                  createdAt: env.clock.isoNow(),
-                }),
-                state,
-              };
-              return commit(c, { manifest: fresh, maxLogitDrift: 0 }, fresh);
-            }),
-          );
+        : createModel(c, { first: t, tasks: [], planned: false, goals: null });
     const sameConfig = m !== null && JSON.stringify(config.right) === JSON.stringify(m.config);
     return pipe(
       model,

@@ -18,8 +18,10 @@ import { classCount, type InputShape, type Normalisation, type Task, taskDataPar
 import { type Store, sha256Hex, float32Bytes } from '../effects/store.js';
 import { manifestName } from '../effects/checkpoint.js';
 import { renderReportHtml } from '../report/html.js';
-import { type RunCtx, type RunState, commit, load } from './context.js';
-import { type Flow, chain, fail, fromTE, mapValue, pure } from './flow.js';
+import type { SnapshotIndex } from '../algebra/snapshot.js';
+import { initNet } from '../effects/network.js';
+import { type RunCtx, type RunState, commit, load, save } from './context.js';
+import { type Flow, chain, emit, fail, fromEither, fromTE, mapValue, pure, tap } from './flow.js';
 import { probeFromData } from './finish.js';
 import type { Capacity } from './learn.js';
 import { buildReport } from './report.js';
@@ -192,6 +194,43 @@ export const writeReports = (ctx: RunCtx, s: RunState): Flow<RunReport> =>
         );
       }),
     ),
+  );
+
+/** The report, written and said (its 'run-finished' event). */
+export const reported = (ctx: RunCtx, s: RunState): Flow<RunReport> =>
+  pipe(
+    writeReports(ctx, s),
+    tap((report) => emit({ type: 'run-finished', report, dir: ctx.env.store.location })),
+  );
+
+/**
+ * A model's first manifest, committed: the context's configuration, the
+ * input of its first task, the task entries it starts with, and its initial
+ * network (none for a method of one network per task).
+ */
+export const createModel = (
+  ctx: RunCtx,
+  o: { readonly first: Task; readonly tasks: readonly TaskEntry[]; readonly planned: boolean; readonly goals: RunManifest['goals'] },
+): Flow<RunState> =>
+  pipe(
+    ctx.method.model === 'per-task' ? pure<SnapshotIndex | null>(null) : pipe(fromEither(initNet(ctx.base, ctx.config.seed)), chain((net) => save(ctx, net, undefined))),
+    chain((state) => {
+      const m: RunManifest = {
+        ...freshManifest({
+          config: ctx.config,
+          backend: ctx.env.backend.name,
+          device: deviceOf(ctx.env.backend),
+          inputShape: o.first.inputShape,
+          normalisation: o.first.normalisation,
+          tasks: o.tasks,
+          planned: o.planned,
+          goals: o.goals,
+          createdAt: ctx.env.clock.isoNow(),
+        }),
+        state,
+      };
+      return commit(ctx, { manifest: m, maxLogitDrift: 0 }, m);
+    }),
   );
 
 /** Commit the run as finished (nothing in progress). */

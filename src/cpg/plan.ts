@@ -1,17 +1,17 @@
 /**
  * The pieces of a planned run (a benchmark run: every task known at its
  * start) that the learner's planned course takes: where a task's data is, the
- * run's first event, the recheck of a resumed run, and the report at its end.
+ * run's first event (the stream's too), and the recheck of a resumed run.
  */
 import { pipe } from 'fp-ts/lib/function.js';
 import { dataError } from '../algebra/errors.js';
-import type { RunReport } from '../algebra/report.js';
+import type { RunConfig } from '../algebra/config.js';
+import type { Env } from '../effects/env.js';
 import type { Task } from '../algebra/task.js';
 import { deviceOf } from '../effects/backend.js';
 import { type RunCtx, type RunState, load } from './context.js';
 import { recheckFinished } from './finish.js';
-import { type Flow, chain, emit, fail, mapValue, pure, tap } from './flow.js';
-import { writeReports } from './model.js';
+import { type Flow, chain, emit, fail, mapValue, pure } from './flow.js';
 
 /** Task numbers `from` to `to`, in order (none when `from` is past `to`). */
 export const tasksFrom = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
@@ -24,19 +24,19 @@ export const dataAtOf =
     return d === undefined ? fail(dataError(undefined, `the data of task ${k} ('${names[k - 1] ?? '?'}') is not available`)) : pure(d);
   };
 
-/** The event a run starts with: what it learns, where, and with what. */
-export const runStarted = (ctx: RunCtx, names: readonly string[], count: number, resumed: boolean): Flow<void> =>
+/** The event a run starts with: what it learns (its method, benchmark and net; its tasks so far, and how many are planned), where, and on what. */
+export const runStarted = (env: Env, what: Pick<RunConfig, 'method' | 'benchmark' | 'net'>, names: readonly string[], planned: number | null, resumed: boolean): Flow<void> =>
   emit({
     type: 'run-started',
-    method: ctx.config.method,
-    benchmark: ctx.config.benchmark,
-    net: ctx.config.net,
-    backend: ctx.env.backend.name,
-    threads: ctx.env.backend.threads,
-    ...(deviceOf(ctx.env.backend) !== undefined ? { device: deviceOf(ctx.env.backend)! } : {}),
+    method: what.method,
+    benchmark: what.benchmark,
+    net: what.net,
+    backend: env.backend.name,
+    threads: env.backend.threads,
+    ...(deviceOf(env.backend) !== undefined ? { device: deviceOf(env.backend)! } : {}),
     tasks: names,
-    planned: count,
-    dir: ctx.env.store.location,
+    planned,
+    dir: env.store.location,
     resumed,
   });
 
@@ -52,9 +52,3 @@ export const rechecked =
         )
       : pure(s);
 
-/** The report, written and said. */
-export const reported = (ctx: RunCtx, s: RunState): Flow<RunReport> =>
-  pipe(
-    writeReports(ctx, s),
-    tap((report) => emit({ type: 'run-finished', report, dir: ctx.env.store.location })),
-  );

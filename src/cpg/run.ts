@@ -10,20 +10,17 @@
  * the method never imports a data source.
  */
 import { pipe } from 'fp-ts/lib/function.js';
-import { deviceOf } from '../effects/backend.js';
 import type { GoalFile, RunConfig } from '../algebra/config.js';
 import type { RunReport } from '../algebra/report.js';
 import { configError } from '../algebra/errors.js';
 import type { RunManifest, TaskEntry, TaskSource } from '../algebra/manifest.js';
-import type { SnapshotIndex } from '../algebra/snapshot.js';
 import type { Task } from '../algebra/task.js';
 import type { Env } from '../effects/env.js';
-import { initNet } from '../effects/network.js';
 import { checkBlobs } from '../effects/checkpoint.js';
-import { type RunOptions, commit, runCtxOf, save } from './context.js';
+import { type RunOptions, runCtxOf } from './context.js';
 import { type Flow, chain, fail, fold, fromEither, fromTE, mapValue, pure } from './flow.js';
 import { plannedFlow } from './learner.js';
-import { freshManifest, matchTask, taskEntryFor } from './model.js';
+import { createModel, matchTask, taskEntryFor } from './model.js';
 
 /** The tasks of a new benchmark run, as the run sees them. */
 export interface RunTasks {
@@ -45,28 +42,7 @@ export const newRun = (env: Env, config: RunConfig, given: RunTasks, o: RunOptio
     chain((ctx) =>
       pipe(
         fold(given.tasks, [] as TaskEntry[], (acc, t, i) => pipe(taskEntryFor(ctx, t, given.sources[i] ?? { kind: 'memory' }), mapValue((e) => [...acc, e]))),
-        chain((entries) =>
-          pipe(
-            ctx.method.model === 'per-task' ? pure<SnapshotIndex | null>(null) : pipe(fromEither(initNet(ctx.base, config.seed)), chain((net) => save(ctx, net, undefined))),
-            chain((state) => {
-              const m: RunManifest = {
-                ...freshManifest({
-                  config,
-                  backend: env.backend.name,
-                  device: deviceOf(env.backend),
-                  inputShape: first.inputShape,
-                  normalisation: first.normalisation,
-                  tasks: entries,
-                  planned: true,
-                  goals: given.goals ?? null,
-                  createdAt: env.clock.isoNow(),
-                }),
-                state,
-              };
-              return commit(ctx, { manifest: m, maxLogitDrift: 0 }, m);
-            }),
-          ),
-        ),
+        chain((entries) => createModel(ctx, { first, tasks: entries, planned: true, goals: given.goals ?? null })),
         chain((s) => plannedFlow({ ctx, state: s, count: given.tasks.length, resumed: false, entries: s.manifest.tasks })),
       ),
     ),
