@@ -117,12 +117,16 @@ const flag = (name: string): string | undefined => {
   const i = args.indexOf(name);
   return i === -1 ? undefined : args[i + 1];
 };
-const only = flag('--only')?.split(',');
-const compare = flag('--compare');
-if (existsSync(out) && readdirSync(out).length > 0) {
-  process.stderr.write(`fingerprint: ${out} is not empty: give a new folder\n`);
+const refuse = (why: string): never => {
+  process.stderr.write(`fingerprint: ${why}\n`);
   process.exit(2);
-}
+};
+const only = flag('--only')?.split(',');
+const unknown = only?.filter((n) => !cases.some((c) => c.name === n)) ?? [];
+if (unknown.length > 0) refuse(`--only: no case named ${unknown.map((n) => `'${n}'`).join(', ')} (cases: ${cases.map((c) => c.name).join(', ')})`);
+const compare = flag('--compare');
+if (compare !== undefined && !existsSync(compare)) refuse(`--compare: ${compare} does not exist (a fingerprint.json of an earlier run)`);
+if (existsSync(out) && readdirSync(out).length > 0) refuse(`${out} is not empty: give a new folder`);
 mkdirSync(out, { recursive: true });
 
 const prints: Record<string, Print> = {};
